@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Stowaway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "stowaway", targets: ["stowaway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C bridges: module map + shim header, nothing else.
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CVectorscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+
+        .target(name: "OCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Layers", dependencies: ["CArchive", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Secrets", dependencies: ["CVectorscan", "CPCRE2", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets"]),
+        .executableTarget(name: "stowaway", dependencies: [
+            "Scan", "OCI", "Secrets",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
+        .executableTarget(name: "stowaway-fixture", dependencies: ["Layers", "OCI"]),
+
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI"]),
+        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,4 @@
+#ifndef STOWAWAY_CVECTORSCAN_SHIM_H
+#define STOWAWAY_CVECTORSCAN_SHIM_H
+#include <hs/hs.h>
+#endif

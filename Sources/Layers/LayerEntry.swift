@@ -1,0 +1,66 @@
+/// One entry of a layer tar, its path normalised to an absolute path (`/app/.env`).
+public struct LayerEntry: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case file, directory, symlink, hardlink, other
+    }
+
+    public var path: String
+    public var kind: Kind
+    public var size: Int64
+    /// Target of a symlink or hardlink.
+    public var linkTarget: String?
+
+    public init(path: String, kind: Kind, size: Int64, linkTarget: String? = nil) {
+        self.path = path
+        self.kind = kind
+        self.size = size
+        self.linkTarget = linkTarget
+    }
+}
+
+/// Path rules of layer tars.
+public enum LayerPath {
+    /// `./app//x/` → `/app/x`; `..` never climbs above the root.
+    public static func normalize(_ raw: String) -> String {
+        var parts: [Substring] = []
+        for c in raw.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(c)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// Every proper ancestor directory of an absolute path, nearest first (`/a/b/c` → `/a/b`, `/a`, `/`).
+    public static func ancestors(_ path: String) -> [String] {
+        var result: [String] = []
+        var p = Substring(path)
+        while let slash = p.lastIndex(of: "/") {
+            p = p[..<slash]
+            result.append(p.isEmpty ? "/" : String(p))
+            if p.isEmpty { break }
+        }
+        return result
+    }
+}
+
+/// The OCI whiteout conventions: `.wh.NAME` deletes NAME below; `.wh..wh..opq` empties its directory below.
+public enum Whiteout: Equatable, Sendable {
+    case delete(String)
+    case opaque(String)
+    /// Other `.wh..wh.` names (AUFS metadata): not content, not a deletion.
+    case metadata
+
+    /// Classifies a normalised path; nil when it is an ordinary entry.
+    public static func classify(_ path: String) -> Whiteout? {
+        guard let slash = path.lastIndex(of: "/") else { return nil }
+        let name = path[path.index(after: slash)...]
+        guard name.hasPrefix(".wh.") else { return nil }
+        let dir = slash == path.startIndex ? "/" : String(path[..<slash])
+        if name == ".wh..wh..opq" { return .opaque(dir) }
+        if name.hasPrefix(".wh..wh.") { return .metadata }
+        let target = String(name.dropFirst(4))
+        if target.isEmpty { return .metadata }
+        return .delete(dir == "/" ? "/" + target : dir + "/" + target)
+    }
+}

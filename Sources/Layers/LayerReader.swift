@@ -1,0 +1,207 @@
+import CArchive
+import OCI
+
+/// Streams the entries of one layer blob with libarchive, never extracting it or holding it whole.
+///
+/// Two archive objects form a pipeline on the calling thread: the first decompresses (gzip, zstd, …,
+/// detected from the bytes) in libarchive's raw format, so the uncompressed tar passes through our hands
+/// and its diffID is hashed on the way; the second parses that tar. The blob digest is hashed as the
+/// source is read. `finish()` drains both streams and throws on any digest or size mismatch.
+public final class LayerReader {
+    public let name: String
+    private let expectedDigest: Digest?
+    private let expectedDiffID: Digest?
+    private let expectedSize: Int64?
+
+    private var raw: OpaquePointer?
+    private var tar: OpaquePointer?
+    private let rawBox: RawBox
+    private let tarBox: TarBox
+    private var finished = false
+
+    /// What `finish()` measured.
+    public struct Digests: Sendable {
+        public var blobDigest: Digest
+        public var blobSize: Int64
+        public var diffID: Digest
+        public var uncompressedSize: Int64
+        public var compression: String
+    }
+
+    /// Opens a layer for reading; nothing is read until `next()`.
+    public init(source: ByteSource, name: String, expectedDigest: Digest? = nil, expectedDiffID: Digest? = nil, expectedSize: Int64? = nil) throws {
+        self.name = name
+        self.expectedDigest = expectedDigest
+        self.expectedDiffID = expectedDiffID
+        self.expectedSize = expectedSize
+        rawBox = RawBox(source: source)
+        tarBox = TarBox()
+
+        raw = archive_read_new()
+        tar = archive_read_new()
+        guard let raw, let tar else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
+        archive_read_support_filter_gzip(raw)
+        archive_read_support_filter_zstd(raw)
+        archive_read_support_filter_bzip2(raw)
+        archive_read_support_filter_xz(raw)
+        archive_read_support_filter_lz4(raw)
+        archive_read_support_format_raw(raw)
+        archive_read_support_format_empty(raw)
+        archive_read_support_format_tar(tar)
+        archive_read_support_format_empty(tar)
+
+        let rawCtx = Unmanaged.passUnretained(rawBox).toOpaque()
+        if archive_read_open(raw, rawCtx, nil, rawRead, nil) != ARCHIVE_OK {
+            throw failure(raw, "opening the blob")
+        }
+        var entry: OpaquePointer?
+        let r = archive_read_next_header(raw, &entry)
+        if r == ARCHIVE_EOF {
+            tarBox.rawEOF = true
+        } else if r != ARCHIVE_OK && r != ARCHIVE_WARN {
+            throw failure(raw, "opening the blob")
+        }
+        tarBox.raw = raw
+        tarBox.compression = String(cString: archive_filter_name(raw, 0))
+        let tarCtx = Unmanaged.passUnretained(tarBox).toOpaque()
+        if archive_read_open(tar, tarCtx, nil, tarRead, nil) != ARCHIVE_OK {
+            throw failure(tar, "reading the tar")
+        }
+    }
+
+    deinit {
+        if let tar { archive_read_free(tar) }
+        if let raw { archive_read_free(raw) }
+    }
+
+    /// The next entry, or nil at the end of the layer. Throws on a corrupt or truncated layer.
+    public func next() throws -> LayerEntry? {
+        guard let tar else { return nil }
+        var e: OpaquePointer?
+        let r = archive_read_next_header(tar, &e)
+        if r == ARCHIVE_EOF { return nil }
+        // ARCHIVE_WARN: names that do not convert to the locale's charset; the entry is usable.
+        guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e else { throw failure(tar, "reading an entry header") }
+        let pathBytes = archive_entry_pathname(e).map { String(cString: $0) } ?? ""
+        let path = LayerPath.normalize(pathBytes)
+        if let h = archive_entry_hardlink(e) {
+            return LayerEntry(path: path, kind: .hardlink, size: 0, linkTarget: LayerPath.normalize(String(cString: h)))
+        }
+        let size = archive_entry_size(e)
+        switch archive_entry_filetype(e) {
+        case stowaway_ae_ifreg: return LayerEntry(path: path, kind: .file, size: size)
+        case stowaway_ae_ifdir: return LayerEntry(path: path, kind: .directory, size: 0)
+        case stowaway_ae_iflnk:
+            return LayerEntry(path: path, kind: .symlink, size: 0, linkTarget: archive_entry_symlink(e).map { String(cString: $0) })
+        default: return LayerEntry(path: path, kind: .other, size: 0)
+        }
+    }
+
+    /// Reads the current entry's data; 0 at its end. Throws on truncation or corruption.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = archive_read_data(tar, buffer.baseAddress, buffer.count)
+        if n < 0 { throw failure(tar, "reading file data") }
+        return n
+    }
+
+    /// Reads what is left of both streams and checks digests and size.
+    @discardableResult
+    public func finish() throws -> Digests {
+        precondition(!finished, "finish() called twice")
+        finished = true
+        var block: UnsafeRawPointer?
+        var size = 0
+        var offset: Int64 = 0
+        // Tar end-of-archive padding and anything after it still count towards the diffID.
+        while !tarBox.rawEOF {
+            let r = archive_read_data_block(raw, &block, &size, &offset)
+            if r == ARCHIVE_EOF { break }
+            if r != ARCHIVE_OK && r != ARCHIVE_WARN { throw failure(raw, "decompressing") }
+            if let block, size > 0 { tarBox.hasher.update(UnsafeRawBufferPointer(start: block, count: size)) }
+        }
+        // And the blob may have bytes the decompressor did not need.
+        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = try scratch.withUnsafeMutableBytes { try rawBox.source.read(into: $0) }
+            if n == 0 { break }
+            scratch.withUnsafeBytes { rawBox.hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        }
+        let digests = Digests(blobDigest: rawBox.hasher.finalize(), blobSize: rawBox.hasher.count,
+                              diffID: tarBox.hasher.finalize(), uncompressedSize: tarBox.hasher.count,
+                              compression: tarBox.compression)
+        if let expectedSize, expectedSize != digests.blobSize {
+            throw LayerError.sizeMismatch(layer: name, expected: expectedSize, actual: digests.blobSize)
+        }
+        if let expectedDigest, expectedDigest != digests.blobDigest {
+            throw LayerError.digestMismatch(layer: name, what: "digest", expected: expectedDigest.description, actual: digests.blobDigest.description)
+        }
+        if let expectedDiffID, expectedDiffID != digests.diffID {
+            throw LayerError.digestMismatch(layer: name, what: "diff_id", expected: expectedDiffID.description, actual: digests.diffID.description)
+        }
+        return digests
+    }
+
+    /// The most specific error: a source failure (I/O) wins over libarchive's own message.
+    private func failure(_ a: OpaquePointer?, _ doing: String) -> Error {
+        if let e = rawBox.error { return e }
+        if let e = tarBox.error { return e }
+        let message = a.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
+        return LayerError.corrupt(layer: name, reason: "\(message) (while \(doing))")
+    }
+}
+
+/// State of the compressed side: the source and the blob hash.
+private final class RawBox {
+    let source: ByteSource
+    var hasher = DigestHasher()
+    var error: Error?
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+
+    init(source: ByteSource) { self.source = source }
+    deinit { buffer.deallocate() }
+}
+
+/// State of the uncompressed side: the raw archive to pull from and the diffID hash.
+private final class TarBox {
+    var raw: OpaquePointer?
+    var hasher = DigestHasher()
+    var rawEOF = false
+    var error: Error?
+    var compression = "none"
+}
+
+private func rawRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<RawBox>.fromOpaque(ctx!).takeUnretainedValue()
+    do {
+        let n = try box.source.read(into: box.buffer)
+        box.hasher.update(UnsafeRawBufferPointer(rebasing: box.buffer[..<n]))
+        out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
+        return n
+    } catch {
+        box.error = error
+        stowaway_archive_set_error(a, "\(error)")
+        return -1
+    }
+}
+
+private func tarRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<TarBox>.fromOpaque(ctx!).takeUnretainedValue()
+    if box.rawEOF { return 0 }
+    var block: UnsafeRawPointer?
+    var size = 0
+    var offset: Int64 = 0
+    let r = archive_read_data_block(box.raw, &block, &size, &offset)
+    if r == ARCHIVE_EOF {
+        box.rawEOF = true
+        return 0
+    }
+    if r != ARCHIVE_OK && r != ARCHIVE_WARN {
+        let message = archive_error_string(box.raw).map { String(cString: $0) } ?? "decompression failed"
+        stowaway_archive_set_error(a, message)
+        return -1
+    }
+    guard let block, size > 0 else { return tarRead(a, ctx, out) }
+    box.hasher.update(UnsafeRawBufferPointer(start: block, count: size))
+    out?.pointee = block
+    return size
+}

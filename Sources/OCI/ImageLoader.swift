@@ -1,0 +1,48 @@
+import Foundation
+
+/// Resolves what the user typed (`docker-archive:PATH`, `oci:DIR[:TAG]`, a tar or directory path) into images.
+public enum ImageLoader {
+    /// Loads every image the input names; throws `OCIError` with the input named when it is not an image.
+    public static func load(_ input: String, platform: PlatformChoice = .host) throws -> [Image] {
+        var path = input
+        var tag: String?
+        var forcedOCI = false
+        if input.hasPrefix("docker-archive:") {
+            path = String(input.dropFirst("docker-archive:".count))
+        } else if input.hasPrefix("oci-archive:") || input.hasPrefix("oci:") {
+            forcedOCI = true
+            path = String(input.drop(while: { $0 != ":" }).dropFirst())
+            // oci:DIR:TAG — the tag is what follows the last colon, if DIR itself exists without it.
+            if !FileManager.default.fileExists(atPath: path), let colon = path.lastIndex(of: ":") {
+                tag = String(path[path.index(after: colon)...])
+                path = String(path[..<colon])
+            }
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            if !input.contains("/") || input.first != "." && input.first != "/" {
+                throw OCIError.unsupported(what: input, reason: "no such file or directory; pulling from a registry is not available in this version")
+            }
+            throw OCIError.notFound(path: path)
+        }
+        let tree: FileTree = isDir.boolValue ? DirectoryTree(root: path) : try TarTree(path: path)
+
+        if !forcedOCI, tree.contains("manifest.json") {
+            return try DockerArchive(tree: tree).images()
+        }
+        if tree.contains("index.json") || tree.contains("oci-layout") {
+            return try OCILayout(tree: tree, tag: tag, platform: platform).images()
+        }
+        throw OCIError.notAnImage(path: path, reason: isDir.boolValue
+            ? "directory has no oci-layout, index.json or manifest.json: not an OCI image layout or docker save"
+            : "tar has no manifest.json or index.json: not a docker save tarball or OCI layout")
+    }
+}
+
+func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+    do {
+        return try JSONDecoder().decode(T.self, from: data)
+    } catch {
+        throw OCIError.invalidJSON(what: what, reason: describe(error))
+    }
+}

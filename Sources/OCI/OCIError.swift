@@ -1,0 +1,28 @@
+/// Everything that can go wrong while reading an image, each case carrying the offending value.
+public enum OCIError: Error, Equatable, CustomStringConvertible {
+    case invalidDigest(String)
+    case notFound(path: String)
+    case notAnImage(path: String, reason: String)
+    case invalidJSON(what: String, reason: String)
+    case missingBlob(image: String, name: String)
+    case digestMismatch(blob: String, expected: String, actual: String)
+    case sizeMismatch(blob: String, expected: Int64, actual: Int64)
+    case unsupported(what: String, reason: String)
+    case noMatchingImage(source: String, reason: String)
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidDigest(let d): return "invalid digest \"\(d)\""
+        case .notFound(let p): return "\(p): no such file or directory"
+        case .notAnImage(let p, let r): return "\(p): not a container image (\(r))"
+        case .invalidJSON(let w, let r): return "\(w): invalid JSON (\(r))"
+        case .missingBlob(let i, let n): return "\(i): \(n) is referenced but not present"
+        case .digestMismatch(let b, let e, let a): return "\(b): digest mismatch: expected \(e), content hashes to \(a)"
+        case .sizeMismatch(let b, let e, let a): return "\(b): size mismatch: expected \(e) bytes, found \(a)"
+        case .unsupported(let w, let r): return "\(w): unsupported (\(r))"
+        case .noMatchingImage(let s, let r): return "\(s): \(r)"
+        case .io(let p, let r): return "\(p): \(r)"
+        }
+    }
+}

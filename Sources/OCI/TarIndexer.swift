@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Reads the headers of an uncompressed tar (ustar, pax, GNU long names) and records where each
+/// regular file's data lies, resolving symbolic and hard links between entries.
+struct TarIndexer {
+    let path: String
+
+    static func normalize(_ p: String) -> String {
+        var parts: [Substring] = []
+        for c in p.split(separator: "/", omittingEmptySubsequences: true) {
+            if c == "." { continue }
+            if c == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(c)
+        }
+        return parts.joined(separator: "/")
+    }
+
+    func index() throws -> [String: FileSlice] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        fstat(fd, &st)
+        let fileSize = Int64(st.st_size)
+        if fileSize == 0 { throw OCIError.notAnImage(path: path, reason: "empty file") }
+
+        var files: [String: FileSlice] = [:]
+        var links: [(name: String, target: String, symbolic: Bool)] = []
+        var offset: Int64 = 0
+        var header = [UInt8](repeating: 0, count: 512)
+        var longName: String?
+        var paxPath: String?
+        var paxSize: Int64?
+        var first = true
+
+        while offset + 512 <= fileSize {
+            try readExactly(fd, &header, at: offset)
+            if header.allSatisfy({ $0 == 0 }) { return try finish(files, links) }
+            guard checksumOK(header) else {
+                if first { throw OCIError.notAnImage(path: path, reason: Self.sniff(header)) }
+                throw OCIError.io(path: path, reason: "corrupt tar header at byte \(offset)")
+            }
+            first = false
+            let type = header[156]
+            var size = try number(header[124..<136], at: offset)
+            if let s = paxSize { size = s }
+            let dataStart = offset + 512
+            let padded = (size + 511) / 512 * 512
+            if dataStart + size > fileSize {
+                throw OCIError.io(path: path, reason: "truncated: entry at byte \(offset) needs \(size) bytes, file ends at \(fileSize)")
+            }
+            var name = string(header[0..<100])
+            if header[257..<262].elementsEqual(Array("ustar".utf8)) {
+                let prefix = string(header[345..<500])
+                if !prefix.isEmpty { name = prefix + "/" + name }
+            }
+            if let l = longName { name = l }
+            if let p = paxPath { name = p }
+
+            switch type {
+            case UInt8(ascii: "x"):
+                let data = try readData(fd, at: dataStart, count: size)
+                (paxPath, paxSize) = parsePax(data)
+                offset = dataStart + padded
+                continue
+            case UInt8(ascii: "g"):
+                offset = dataStart + padded
+                continue
+            case UInt8(ascii: "L"):
+                let data = try readData(fd, at: dataStart, count: size)
+                longName = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
+                offset = dataStart + padded
+                continue
+            case UInt8(ascii: "K"):
+                offset = dataStart + padded
+                continue
+            case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
+                let key = Self.normalize(name)
+                files[key] = FileSlice(hostPath: path, offset: dataStart, length: size, displayName: "\(path)!\(key)")
+            case UInt8(ascii: "1"), UInt8(ascii: "2"):
+                links.append((Self.normalize(name), string(header[157..<257]), type == UInt8(ascii: "2")))
+            default:
+                break
+            }
+            longName = nil
+            paxPath = nil
+            paxSize = nil
+            offset = dataStart + (type == UInt8(ascii: "1") || type == UInt8(ascii: "2") ? 0 : padded)
+        }
+        if first { throw OCIError.notAnImage(path: path, reason: "too short to be a tar archive (\(fileSize) bytes)") }
+        throw OCIError.io(path: path, reason: "truncated: the tar archive has no end-of-archive marker")
+    }
+
+    private func finish(_ files: [String: FileSlice], _ links: [(name: String, target: String, symbolic: Bool)]) throws -> [String: FileSlice] {
+        var files = files
+        // Links may point at links; a few rounds settle any sane chain.
+        for _ in 0..<8 {
+            var changed = false
+            for l in links where files[l.name] == nil {
+                let base = l.symbolic ? ((l.name as NSString).deletingLastPathComponent) : ""
+                let target = Self.normalize(l.target.hasPrefix("/") ? l.target : (base.isEmpty ? l.target : base + "/" + l.target))
+                if let s = files[target] { files[l.name] = s; changed = true }
+            }
+            if !changed { break }
+        }
+        return files
+    }
+
+    static func sniff(_ header: [UInt8]) -> String {
+        if header.starts(with: [0x1f, 0x8b]) { return "gzip-compressed; decompress it first (gunzip), then scan the .tar" }
+        if header.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { return "zstd-compressed; decompress it first (unzstd), then scan the .tar" }
+        if let c = header.first(where: { $0 != 0x20 && $0 != 0x0a && $0 != 0x0d && $0 != 0x09 }), c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+            return "a JSON document, not a docker save tarball or OCI layout"
+        }
+        return "not a tar archive"
+    }
+
+    private func checksumOK(_ h: [UInt8]) -> Bool {
+        guard let stored = try? number(h[148..<156], at: 0) else { return false }
+        var sum: Int64 = 0
+        for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 32 : Int64(b) }
+        return sum == stored
+    }
+
+    private func number(_ field: ArraySlice<UInt8>, at offset: Int64) throws -> Int64 {
+        if let f = field.first, f & 0x80 != 0 {
+            var v: Int64 = Int64(f & 0x7f)
+            for b in field.dropFirst() { v = (v << 8) | Int64(b) }
+            return v
+        }
+        var v: Int64 = 0
+        var seen = false
+        for b in field {
+            if b == 0 || b == 0x20 { if seen { break } else { continue } }
+            guard b >= 0x30 && b <= 0x37 else { throw OCIError.io(path: path, reason: "corrupt tar header at byte \(offset)") }
+            v = v * 8 + Int64(b - 0x30)
+            seen = true
+        }
+        return v
+    }
+
+    private func string(_ field: ArraySlice<UInt8>) -> String {
+        String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    private func parsePax(_ data: [UInt8]) -> (String?, Int64?) {
+        var path: String?
+        var size: Int64?
+        var i = 0
+        while i < data.count {
+            guard let sp = data[i...].firstIndex(of: 0x20), let len = Int(String(decoding: data[i..<sp], as: UTF8.self)),
+                  len > 0, i + len <= data.count else { break }
+            let record = data[(sp + 1)..<(i + len - 1)]
+            if let eq = record.firstIndex(of: UInt8(ascii: "=")) {
+                let key = String(decoding: record[record.startIndex..<eq], as: UTF8.self)
+                let value = String(decoding: record[(eq + 1)...], as: UTF8.self)
+                if key == "path" { path = value }
+                if key == "size" { size = Int64(value) }
+            }
+            i += len
+        }
+        return (path, size)
+    }
+
+    private func readData(_ fd: Int32, at offset: Int64, count: Int64) throws -> [UInt8] {
+        guard count <= 1 << 20 else { throw OCIError.io(path: path, reason: "tar extended header of \(count) bytes at byte \(offset)") }
+        var buf = [UInt8](repeating: 0, count: Int(count))
+        try readExactly(fd, &buf, at: offset)
+        return buf
+    }
+
+    private func readExactly(_ fd: Int32, _ buf: inout [UInt8], at offset: Int64) throws {
+        var done = 0
+        let want = buf.count
+        try buf.withUnsafeMutableBytes { b in
+            while done < want {
+                let n = pread(fd, b.baseAddress! + done, want - done, off_t(offset + Int64(done)))
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }
+                if n == 0 { throw OCIError.io(path: path, reason: "truncated at byte \(offset + Int64(done))") }
+                done += n
+            }
+        }
+    }
+}

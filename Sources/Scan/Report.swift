@@ -1,0 +1,86 @@
+import OCI
+import Secrets
+
+/// The JSON report (`schemaVersion` 1), exactly as DESIGN.md's contract.
+public struct Report: Codable, Sendable {
+    public struct Tool: Codable, Sendable {
+        public var name = "stowaway"
+        public var version = Stowaway.version
+        public var rulesetFingerprint: String
+    }
+
+    public struct LayerInfo: Codable, Sendable {
+        public var index: Int
+        public var digest: String?
+        public var diffID: String?
+        public var size: Int64
+        public var createdBy: String?
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(index, forKey: .index)
+            try c.encode(digest, forKey: .digest)
+            try c.encode(diffID, forKey: .diffID)
+            try c.encode(size, forKey: .size)
+            try c.encode(createdBy, forKey: .createdBy)
+        }
+    }
+
+    /// Something that could not be read; any makes the scan incomplete (exit 2).
+    public struct ScanError: Codable, Sendable, Equatable {
+        public var layerIndex: Int?
+        public var message: String
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(layerIndex, forKey: .layerIndex)
+            try c.encode(message, forKey: .message)
+        }
+    }
+
+    public struct ImageReport: Codable, Sendable {
+        public var reference: String
+        public var manifestDigest: String?
+        public var configDigest: String?
+        public var platform: String?
+        public var layers: [LayerInfo]
+        public var findings: [Finding]
+        public var errors: [ScanError]
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(reference, forKey: .reference)
+            try c.encode(manifestDigest, forKey: .manifestDigest)
+            try c.encode(configDigest, forKey: .configDigest)
+            try c.encode(platform, forKey: .platform)
+            try c.encode(layers, forKey: .layers)
+            try c.encode(findings, forKey: .findings)
+            try c.encode(errors, forKey: .errors)
+        }
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var critical = 0, high = 0, medium = 0, low = 0
+        public var layers = 0, files = 0
+        public var bytes: Int64 = 0
+        public var seconds = 0.0
+    }
+
+    public var schemaVersion = 1
+    public var tool: Tool
+    public var images: [ImageReport]
+    public var summary: Summary
+
+    /// Whether anything could not be read.
+    public var isIncomplete: Bool { images.contains { !$0.errors.isEmpty } }
+
+    /// Findings at or above `threshold`.
+    public func count(atLeast threshold: Severity) -> Int {
+        images.reduce(0) { $0 + $1.findings.filter { $0.severity >= threshold }.count }
+    }
+}
+
+/// Version and names shared by every output.
+public enum Stowaway {
+    public static let version = "0.1.0"
+}

@@ -1,0 +1,268 @@
+import Dispatch
+import Foundation
+import Layers
+import OCI
+import Secrets
+
+/// Options that change what a scan reports.
+public struct ScanOptions: Sendable {
+    /// Put the secret itself in reports (otherwise only its redacted prefix and SHA-256).
+    public var showSecrets = false
+    /// Layers scanned at once.
+    public var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    public init(showSecrets: Bool = false) { self.showSecrets = showSecrets }
+}
+
+/// Scans images: the config, every history entry, and every file of every layer (layers in parallel,
+/// each layer shared by several images scanned once), then works out which file findings a later
+/// layer deleted or replaced.
+public final class Scanner {
+    public let engine: MatchEngine
+    public let options: ScanOptions
+
+    public init(engine: MatchEngine, options: ScanOptions = ScanOptions()) {
+        self.engine = engine
+        self.options = options
+    }
+
+    /// Scans every image; what cannot be read is recorded in the image's `errors`, never thrown.
+    public func scan(_ images: [Image]) -> Report {
+        let started = Date()
+        var jobs: [FileSlice] = []
+        var jobIndex: [String: Int] = [:]
+        var expected: [LayerRef] = []
+        for image in images {
+            for layer in image.layers where jobIndex[Self.key(layer.slice)] == nil {
+                jobIndex[Self.key(layer.slice)] = jobs.count
+                jobs.append(layer.slice)
+                expected.append(layer)
+            }
+        }
+        let results = scanLayers(expected)
+
+        var summary = Report.Summary()
+        var reports: [Report.ImageReport] = []
+        for image in images {
+            let layerResults = image.layers.map { results[jobIndex[Self.key($0.slice)]!] }
+            reports.append(imageReport(image, layerResults))
+        }
+        for r in results {
+            summary.files += r.files
+            summary.bytes += r.bytes
+        }
+        summary.layers = results.count
+        for f in reports.flatMap(\.findings) {
+            switch f.severity {
+            case .critical: summary.critical += 1
+            case .high: summary.high += 1
+            case .medium: summary.medium += 1
+            case .low: summary.low += 1
+            }
+        }
+        summary.seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
+        return Report(tool: .init(rulesetFingerprint: engine.fingerprint), images: reports, summary: summary)
+    }
+
+    private static func key(_ s: FileSlice) -> String { "\(s.hostPath)@\(s.offset)" }
+
+    // MARK: layers
+
+    private func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
+        let out = UnsafeMutableBufferPointer<LayerResult>.allocate(capacity: layers.count)
+        out.initialize(repeating: LayerResult())
+        defer { out.deallocate() }
+        let next = Counter()
+        let workers = min(options.parallelism, layers.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // Largest layers first would balance better, but order keeps memory predictable; each worker pulls the next.
+            while let i = next.take(below: layers.count) {
+                out[i] = scanLayer(layers[i])
+            }
+        }
+        return Array(out)
+    }
+
+    private func scanLayer(_ layer: LayerRef) -> LayerResult {
+        var result = LayerResult()
+        do {
+            let matcher = try engine.makeMatcher()
+            let reader = try LayerReader(source: try layer.slice.open(), name: layer.slice.displayName,
+                                         expectedDigest: layer.expectedBlobDigest, expectedDiffID: layer.expectedDiffID,
+                                         expectedSize: layer.expectedSize)
+            while let entry = try reader.next() {
+                if let w = Whiteout.classify(entry.path) {
+                    switch w {
+                    case .delete(let target): result.deletions.insert(target)
+                    case .opaque(let dir): result.opaques.insert(dir)
+                    case .metadata: break
+                    }
+                    continue
+                }
+                result.entries[entry.path] = entry.kind == .directory
+                guard entry.kind == .file else { continue }
+                result.files += 1
+                try matcher.begin()
+                while true {
+                    let space = try matcher.writableSpace()
+                    let n = try reader.read(into: space)
+                    if n == 0 { break }
+                    result.bytes += Int64(n)
+                    try matcher.commit(n)
+                }
+                for hit in try matcher.end() {
+                    result.hits.append(FileHit(path: entry.path, hit: hit))
+                }
+            }
+            result.digests = try reader.finish()
+        } catch {
+            result.error = "\(error)"
+        }
+        return result
+    }
+
+    // MARK: images
+
+    private func imageReport(_ image: Image, _ layers: [LayerResult]) -> Report.ImageReport {
+        var findings: [Finding] = []
+        var errors: [Report.ScanError] = []
+        let historyForLayer = image.config.historyIndexForLayer
+
+        do {
+            findings += try configFindings(image)
+        } catch {
+            errors.append(.init(layerIndex: nil, message: "config: \(error)"))
+        }
+
+        for (i, result) in layers.enumerated() {
+            if let e = result.error { errors.append(.init(layerIndex: i, message: e)) }
+            for fh in result.hits {
+                let (status, removedIn) = Self.status(of: fh.path, in: i, layers: layers)
+                var f = finding(fh.hit, source: .file)
+                f.layerIndex = i
+                f.layerDigest = image.layers[i].digest?.description
+                f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil
+                f.path = fh.path
+                f.line = fh.hit.line
+                f.status = status
+                f.removedInLayer = removedIn
+                findings.append(f)
+            }
+        }
+
+        let secrets = Set(findings.compactMap { $0.secret })
+        if !options.showSecrets {
+            for i in findings.indices { findings[i].secret = nil }
+        }
+        let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
+            let h = i < historyForLayer.count ? historyForLayer[i] : nil
+            let createdBy = h.flatMap { image.config.history[$0].created_by }.map { options.showSecrets ? $0 : Self.redact($0, secrets) }
+            return Report.LayerInfo(index: i, digest: l.digest?.description, diffID: l.diffID?.description, size: l.size, createdBy: createdBy)
+        }
+        return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
+                                  configDigest: image.configDigest?.description, platform: image.platform?.description,
+                                  layers: layerInfos, findings: findings, errors: errors)
+    }
+
+    /// Replaces each found secret by its redacted form, so a command line that carried one can be shown.
+    static func redact(_ text: String, _ secrets: Set<String>) -> String {
+        var t = text
+        for s in secrets.sorted(by: { $0.count > $1.count }) where t.contains(s) {
+            t = t.replacingOccurrences(of: s, with: Redaction.redact(s))
+        }
+        return t
+    }
+
+    private func finding(_ hit: RawHit, source: FindingSource) -> Finding {
+        let rule = engine.rules[hit.ruleIndex]
+        let secret = String(decoding: hit.secret, as: UTF8.self)
+        return Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
+                       layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
+                       status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
+                       redacted: Redaction.redact(secret), secret: secret)
+    }
+
+    /// Whether a later layer deleted (whiteout, opaque directory, parent replaced) or replaced the path.
+    static func status(of path: String, in layer: Int, layers: [LayerResult]) -> (FileStatus, Int?) {
+        let ancestors = LayerPath.ancestors(path)
+        for j in (layer + 1)..<max(layer + 1, layers.count) {
+            let l = layers[j]
+            if l.deletions.contains(path) || ancestors.contains(where: { l.deletions.contains($0) || l.opaques.contains($0) }) {
+                return (.deleted, j)
+            }
+            if l.entries[path] != nil { return (.overwritten, j) }
+            if ancestors.contains(where: { l.entries[$0] == false }) { return (.deleted, j) }
+        }
+        return (.present, nil)
+    }
+
+    // MARK: config and history
+
+    private func configFindings(_ image: Image) throws -> [Finding] {
+        let matcher = try engine.makeMatcher()
+        var out: [Finding] = []
+        func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil, keyAt: ((Int64) -> String?)? = nil) throws {
+            for hit in try matcher.scan(text) {
+                var f = finding(hit, source: source)
+                f.key = key ?? keyAt?(hit.start)
+                f.historyIndex = history
+                out.append(f)
+            }
+        }
+        let c = image.config.container
+        for entry in c.Env ?? [] {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init)
+            try scan(entry, .env, key: key)
+        }
+        for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .label, key: k) }
+        if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .cmd) }
+        if let ep = c.Entrypoint { try scan(ep.joined(separator: " "), .entrypoint) }
+        if let test = c.Healthcheck?.Test { try scan(test.joined(separator: " "), .healthcheck) }
+        for (k, v) in image.annotations.sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .annotation, key: k) }
+        for (i, h) in image.config.history.enumerated() {
+            if let line = h.created_by {
+                let args = BuildArgs.parse(line)
+                try scan(line, .history, history: i, keyAt: { offset in
+                    args.first { $0.range.contains(Int(offset)) }?.key
+                })
+            }
+            if let comment = h.comment { try scan(comment, .history, history: i) }
+        }
+        for (path, value) in ConfigWalk.otherStrings(image.config.raw) {
+            try scan(value, .config, key: path)
+        }
+        return out
+    }
+}
+
+/// What one layer held: hits, and the path events that decide later statuses.
+struct LayerResult {
+    var hits: [FileHit] = []
+    /// Every non-whiteout path, true when a directory.
+    var entries: [String: Bool] = [:]
+    var deletions: Set<String> = []
+    var opaques: Set<String> = []
+    var files = 0
+    var bytes: Int64 = 0
+    var error: String?
+    var digests: LayerReader.Digests?
+}
+
+struct FileHit {
+    var path: String
+    var hit: RawHit
+}
+
+/// Hands out indices to worker threads.
+final class Counter: @unchecked Sendable {
+    private var value = 0
+    private let lock = NSLock()
+
+    func take(below limit: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard value < limit else { return nil }
+        value += 1
+        return value - 1
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Secrets
+
+/// The human report: config and history findings, then file findings grouped by layer with the command that made it.
+public struct TextReport {
+    public var colour: Bool
+    public var failOn: Severity
+
+    public init(colour: Bool, failOn: Severity) {
+        self.colour = colour
+        self.failOn = failOn
+    }
+
+    private func paint(_ s: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    private func badge(_ s: Severity) -> String {
+        let text = s.rawValue.uppercased().padding(toLength: 8, withPad: " ", startingAt: 0)
+        switch s {
+        case .critical: return paint(text, "1;31")
+        case .high: return paint(text, "31")
+        case .medium: return paint(text, "33")
+        case .low: return paint(text, "36")
+        }
+    }
+
+    private func secretText(_ f: Finding) -> String { f.secret ?? f.redacted }
+
+    public func render(_ report: Report) -> String {
+        var out = ""
+        for image in report.images {
+            let header = [image.reference, image.manifestDigest.map { "manifest \(short($0))" }, image.platform,
+                          "\(image.layers.count) layers"].compactMap { $0 }.joined(separator: "  ")
+            out += paint(header, "1") + "\n"
+            let config = image.findings.filter { $0.source != .file }
+            if !config.isEmpty {
+                out += "\n" + paint("  config and history", "1") + "\n"
+                for f in config {
+                    var place = f.source.rawValue
+                    if let h = f.historyIndex { place += " #\(h)" }
+                    if let k = f.key { place += " \(k)" }
+                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: 26, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                }
+            }
+            for layer in image.layers {
+                let files = image.findings.filter { $0.source == .file && $0.layerIndex == layer.index }
+                if files.isEmpty { continue }
+                out += "\n" + paint("  layer \(layer.index)", "1") + "  \(layer.digest.map(short) ?? "")  \(byteCount(layer.size))\n"
+                if let c = layer.createdBy { out += paint("    \(truncate(c, 110))", "2") + "\n" }
+                for f in files {
+                    var place = (f.path ?? "") + (f.line.map { ":\($0)" } ?? "")
+                    switch f.status {
+                    case .deleted?: place += paint("  [deleted in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
+                    case .overwritten?: place += paint("  [overwritten in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
+                    default: break
+                    }
+                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: 26, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                }
+            }
+            for e in image.errors {
+                out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(e.message)\n"
+            }
+            out += "\n"
+        }
+        let s = report.summary
+        let total = s.critical + s.high + s.medium + s.low
+        let stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
+        if report.isIncomplete {
+            out += paint("INCOMPLETE", "1;31") + ": the scan could not read everything (see above); \(total) findings so far. \(stats)\n"
+        } else if total == 0 {
+            out += paint("No secrets found.", "1;32") + " \(stats)\n"
+        } else {
+            let parts = [("critical", s.critical), ("high", s.high), ("medium", s.medium), ("low", s.low)].filter { $0.1 > 0 }
+                .map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+            out += paint("\(total) finding\(total == 1 ? "" : "s")", "1") + ": \(parts). \(stats)\n"
+        }
+        return out
+    }
+
+    private func short(_ digest: String) -> String {
+        guard let colon = digest.firstIndex(of: ":") else { return digest }
+        return String(digest[..<colon]) + ":" + digest[digest.index(after: colon)...].prefix(12)
+    }
+
+    private func truncate(_ s: String, _ n: Int) -> String {
+        let one = s.replacingOccurrences(of: "\n", with: " ")
+        return one.count <= n ? one : String(one.prefix(n - 1)) + "…"
+    }
+}
+
+/// `1.2 MB` style sizes.
+public func byteCount(_ n: Int64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB"]
+    var v = Double(n)
+    var u = 0
+    while v >= 1000 && u < units.count - 1 { v /= 1000; u += 1 }
+    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
+}

@@ -1,0 +1,75 @@
+import CPCRE2
+
+/// A compiled PCRE2 pattern (JIT when available); shared read-only across threads.
+final class PCRE2Regex: @unchecked Sendable {
+    private var code: OpaquePointer?
+
+    /// Compiles `pattern`; throws `SecretsError.pcre2Compile` naming `ruleID`.
+    init(_ pattern: String, ruleID: String, caseless: Bool = false) throws {
+        var errorCode: Int32 = 0
+        var errorOffset: Int = 0
+        let options: UInt32 = caseless ? UInt32(PCRE2_CASELESS) : 0
+        let compiled = pattern.withCString { p in
+            p.withMemoryRebound(to: UInt8.self, capacity: pattern.utf8.count) { up in
+                pcre2_compile_8(up, pattern.utf8.count, options, &errorCode, &errorOffset, nil)
+            }
+        }
+        guard let compiled else {
+            throw SecretsError.pcre2Compile(rule: ruleID, offset: errorOffset, message: PCRE2Regex.message(errorCode))
+        }
+        code = compiled
+        // JIT is an optimisation: a pattern it cannot handle still matches through the interpreter.
+        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))
+    }
+
+    deinit {
+        if let code { pcre2_code_free_8(code) }
+    }
+
+    static func message(_ code: Int32) -> String {
+        var buf = [UInt8](repeating: 0, count: 256)
+        let n = pcre2_get_error_message_8(code, &buf, buf.count)
+        return n > 0 ? String(decoding: buf.prefix(Int(n)), as: UTF8.self) : "error \(code)"
+    }
+
+    /// Every non-overlapping match in `subject`, as the byte range of `group` (whole match if the group did not take part).
+    func matches(in subject: UnsafeRawBufferPointer, group: Int, data: PCRE2MatchData, ruleID: String) throws -> [Range<Int>] {
+        guard let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return [] }
+        var results: [Range<Int>] = []
+        var start = 0
+        while start <= subject.count {
+            let rc = pcre2_match_8(code, base, subject.count, start, 0, data.handle, nil)
+            if rc == PCRE2_ERROR_NOMATCH { break }
+            if rc < 0 { throw SecretsError.pcre2Match(rule: ruleID, message: PCRE2Regex.message(rc)) }
+            let ov = pcre2_get_ovector_pointer_8(data.handle)!
+            let m0 = Int(ov[0]), m1 = Int(ov[1])
+            var s = m0, e = m1
+            if group > 0 && group < Int(rc) {
+                let gs = ov[2 * group], ge = ov[2 * group + 1]
+                if gs != Int(bitPattern: UInt.max) { s = Int(gs); e = Int(ge) }
+            }
+            if e > s { results.append(s..<e) }
+            start = m1 > m0 ? m1 : m0 + 1
+        }
+        return results
+    }
+
+    /// Whether the pattern matches anywhere in `text`.
+    func matches(_ text: String, data: PCRE2MatchData) -> Bool {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { b in
+            pcre2_match_8(code, b.baseAddress, b.count, 0, 0, data.handle, nil) >= 0
+        }
+    }
+}
+
+/// A PCRE2 match-data block; one per thread.
+final class PCRE2MatchData {
+    let handle: OpaquePointer
+
+    init() {
+        handle = pcre2_match_data_create_8(32, nil)
+    }
+
+    deinit { pcre2_match_data_free_8(handle) }
+}

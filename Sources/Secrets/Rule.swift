@@ -1,0 +1,69 @@
+/// How bad a leaked secret of a rule is.
+public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
+    case low, medium, high, critical
+
+    var rank: Int {
+        switch self {
+        case .low: return 0
+        case .medium: return 1
+        case .high: return 2
+        case .critical: return 3
+        }
+    }
+
+    public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+/// One detection rule: a PCRE2 regex whose capture group is the secret, plus what keeps it precise.
+public struct Rule: Sendable, Equatable {
+    public var id: String
+    public var description: String
+    public var severity: Severity
+    /// PCRE2 pattern; group `secretGroup` (or the whole match when 0) is the secret.
+    public var regex: String
+    public var secretGroup: Int
+    /// Pattern for Vectorscan. nil: the regex itself, compiled in prefilter mode. Its match must end
+    /// at or after the end of the secret and at most `lookBehind` bytes after the secret's start.
+    public var prefilter: String?
+    /// How far before the prefilter's match end the secret may start.
+    public var lookBehind: Int
+    /// Minimum Shannon entropy (bits per character) of the secret.
+    public var entropy: Double?
+    /// Secrets matching any of these (PCRE2) are not reported.
+    public var allowlist: [String]
+    public var keywords: [String]
+
+    public init(
+        id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
+        prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
+        allowlist: [String] = [], keywords: [String] = []
+    ) {
+        self.id = id
+        self.description = description
+        self.severity = severity
+        self.regex = regex
+        self.secretGroup = secretGroup
+        self.prefilter = prefilter
+        self.lookBehind = lookBehind
+        self.entropy = entropy
+        self.allowlist = allowlist
+        self.keywords = keywords
+    }
+}
+
+/// Errors of the Secrets module, each carrying what caused it.
+public enum SecretsError: Error, CustomStringConvertible, Equatable {
+    case vectorscanCompile(rule: String, message: String)
+    case vectorscan(call: String, code: Int32)
+    case pcre2Compile(rule: String, offset: Int, message: String)
+    case pcre2Match(rule: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .vectorscanCompile(let r, let m): return "rule \(r): Vectorscan cannot compile its pattern: \(m)"
+        case .vectorscan(let c, let code): return "Vectorscan \(c) failed with code \(code)"
+        case .pcre2Compile(let r, let o, let m): return "rule \(r): invalid regex at offset \(o): \(m)"
+        case .pcre2Match(let r, let m): return "rule \(r): PCRE2 match failed: \(m)"
+        }
+    }
+}
