@@ -26,11 +26,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
-        .executableTarget(name: "stowaway-fixture", dependencies: ["Layers", "OCI"]),
+        .target(name: "ImageBuilder", dependencies: ["Layers", "OCI"]),
+        .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
 
         .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI"]),
-        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder"]),
+        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder"]),
     ],
     swiftLanguageModes: [.v5]
 )

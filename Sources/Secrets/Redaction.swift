@@ -2,10 +2,19 @@ import Crypto
 
 /// Turns a secret into what may be shown or stored: a short prefix and its SHA-256.
 public enum Redaction {
-    /// A prefix short enough to recognise a secret, never more than a quarter of it and at most 6 characters.
+    /// A prefix that recognises a secret without giving it away: a token's public format prefix
+    /// (`ghp_`, `sk_live_`, `FlyV1 fm2_`) plus two characters, otherwise at most 4 characters and a sixth of it.
     public static func redact(_ secret: String) -> String {
         let chars = Array(secret)
-        let keep = min(6, chars.count / 4)
+        var prefix = 0
+        for (i, c) in chars.prefix(12).enumerated() where c == "_" || c == "-" || c == " " {
+            prefix = i + 1
+        }
+        if chars.count > 8, chars[min(prefix, chars.count - 1)...].prefix(4).contains("_") {
+            // `FlyV1 fm2_…`: the second prefix counts too.
+            if let u = chars[prefix...].prefix(6).firstIndex(of: "_") { prefix = u + 1 }
+        }
+        let keep = prefix > 0 ? min(prefix + 2, chars.count / 2) : min(4, chars.count / 6)
         return String(chars.prefix(keep)) + "…"
     }
 

@@ -1,0 +1,108 @@
+import Foundation
+
+/// What image to build: layers of files, config, history, and the on-disk format.
+public struct ImageSpec: Codable, Sendable {
+    public enum Format: String, Codable, Sendable, CaseIterable {
+        /// `docker save` from Docker 24 and older: `<id>/layer.tar`, `<config>.json`, `manifest.json`.
+        case dockerLegacy = "docker-legacy"
+        /// `docker save` from Docker 25+: an OCI layout with `manifest.json` beside it.
+        case docker25
+        /// OCI image layout directory.
+        case oci
+        /// OCI image layout in a tar.
+        case ociTar = "oci-tar"
+    }
+
+    public struct File: Codable, Sendable {
+        public var path: String
+        public var content: String?
+        /// file (default), dir, symlink, hardlink
+        public var type: String?
+        public var target: String?
+        /// Repeat `content` this many times (large files without large specs).
+        public var repeatCount: Int?
+
+        public init(path: String, content: String? = nil, type: String? = nil, target: String? = nil, repeatCount: Int? = nil) {
+            self.path = path
+            self.content = content
+            self.type = type
+            self.target = target
+            self.repeatCount = repeatCount
+        }
+    }
+
+    public struct HostDirectory: Codable, Sendable {
+        /// Directory on this machine whose regular files and symlinks go into the layer.
+        public var source: String
+        /// Where they go inside the layer (`usr/share`).
+        public var prefix: String
+
+        public init(source: String, prefix: String) {
+            self.source = source
+            self.prefix = prefix
+        }
+    }
+
+    public struct Layer: Codable, Sendable {
+        public var files: [File]?
+        public var hostDirectories: [HostDirectory]?
+        public var compression: String?
+
+        public init(files: [File]? = nil, hostDirectories: [HostDirectory]? = nil, compression: String? = nil) {
+            self.files = files
+            self.hostDirectories = hostDirectories
+            self.compression = compression
+        }
+    }
+
+    public struct History: Codable, Sendable {
+        public var created_by: String
+        public var empty_layer: Bool?
+        public var comment: String?
+
+        public init(_ createdBy: String, empty: Bool = false, comment: String? = nil) {
+            created_by = createdBy
+            empty_layer = empty ? true : nil
+            self.comment = comment
+        }
+    }
+
+    public struct Config: Codable, Sendable {
+        public var Env: [String]?
+        public var Labels: [String: String]?
+        public var Cmd: [String]?
+        public var Entrypoint: [String]?
+        public var Healthcheck: Healthcheck?
+
+        public struct Healthcheck: Codable, Sendable {
+            public var Test: [String]
+            public init(_ test: [String]) { Test = test }
+        }
+
+        public init(Env: [String]? = nil, Labels: [String: String]? = nil, Cmd: [String]? = nil, Entrypoint: [String]? = nil) {
+            self.Env = Env
+            self.Labels = Labels
+            self.Cmd = Cmd
+            self.Entrypoint = Entrypoint
+        }
+    }
+
+    public var format: Format
+    public var compression: String?
+    public var tag: String?
+    public var config: Config?
+    public var history: [History]?
+    public var layers: [Layer]
+    public var annotations: [String: String]?
+
+    public init(format: Format, compression: String? = nil, tag: String? = nil, config: Config? = nil,
+                history: [History]? = nil, layers: [Layer], annotations: [String: String]? = nil) {
+        self.format = format
+        self.compression = compression
+        self.tag = tag
+        self.config = config
+        self.history = history
+        self.layers = layers
+        self.annotations = annotations
+    }
+}
