@@ -6,13 +6,14 @@ public enum Redaction {
     /// (`ghp_`, `sk_live_`, `FlyV1 fm2_`) plus two characters, otherwise at most 4 characters and a sixth of it.
     public static func redact(_ secret: String) -> String {
         let chars = Array(secret)
-        var prefix = 0
-        for (i, c) in chars.prefix(12).enumerated() where c == "_" || c == "-" || c == " " {
-            prefix = i + 1
-        }
-        if chars.count > 8, chars[min(prefix, chars.count - 1)...].prefix(4).contains("_") {
-            // `FlyV1 fm2_…`: the second prefix counts too.
-            if let u = chars[prefix...].prefix(6).firstIndex(of: "_") { prefix = u + 1 }
+        func isSeparator(_ c: Character) -> Bool { c == "_" || c == "-" || c == " " || c == "." }
+        // Format prefix: a short head ending in a separator (`ghp_`, `FlyV1 `), optionally followed by one
+        // lower-case segment (`sk_live_`, `github_pat_`, `FlyV1 fm2_`).
+        var prefix = chars.prefix(7).firstIndex(where: isSeparator).map { $0 + 1 } ?? 0
+        if prefix > 0, let next = chars[prefix...].prefix(5).firstIndex(where: isSeparator),
+           next - prefix >= 2, chars[prefix].isLowercase,
+           chars[(prefix + 1)..<next].allSatisfy({ $0.isLowercase || $0.isNumber }) {
+            prefix = next + 1
         }
         let keep = prefix > 0 ? min(prefix + 2, chars.count / 2) : min(4, chars.count / 6)
         return String(chars.prefix(keep)) + "…"
