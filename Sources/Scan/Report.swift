@@ -46,6 +46,8 @@ public struct Report: Codable, Sendable {
         public var layers: [LayerInfo]
         public var findings: [Finding]
         public var errors: [ScanError]
+        /// File findings dropped by the path allowlist.
+        public var suppressed = 0
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -56,12 +58,15 @@ public struct Report: Codable, Sendable {
             try c.encode(layers, forKey: .layers)
             try c.encode(findings, forKey: .findings)
             try c.encode(errors, forKey: .errors)
+            try c.encode(suppressed, forKey: .suppressed)
         }
     }
 
     public struct Summary: Codable, Sendable {
         public var critical = 0, high = 0, medium = 0, low = 0
         public var layers = 0, files = 0
+        /// Findings in allowlisted paths (known public test material), not reported.
+        public var suppressed = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }

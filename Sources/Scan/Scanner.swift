@@ -10,8 +10,13 @@ public struct ScanOptions: Sendable {
     public var showSecrets = false
     /// Layers scanned at once.
     public var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// File findings under these paths are suppressed (counted in the summary, not reported).
+    public var pathAllowlist: PathAllowlist?
 
-    public init(showSecrets: Bool = false) { self.showSecrets = showSecrets }
+    public init(showSecrets: Bool = false, pathAllowlist: PathAllowlist? = nil) {
+        self.showSecrets = showSecrets
+        self.pathAllowlist = pathAllowlist
+    }
 }
 
 /// Scans images: the config, every history entry, and every file of every layer (layers in parallel,
@@ -52,6 +57,7 @@ public final class Scanner {
             summary.bytes += r.bytes
         }
         summary.layers = results.count
+        summary.suppressed = reports.reduce(0) { $0 + $1.suppressed }
         for f in reports.flatMap(\.findings) {
             switch f.severity {
             case .critical: summary.critical += 1
@@ -126,6 +132,7 @@ public final class Scanner {
     private func imageReport(_ image: Image, _ layers: [LayerResult]) -> Report.ImageReport {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
+        var suppressed = 0
         let historyForLayer = image.config.historyIndexForLayer
 
         do {
@@ -137,6 +144,10 @@ public final class Scanner {
         for (i, result) in layers.enumerated() {
             if let e = result.error { errors.append(.init(layerIndex: i, message: e)) }
             for fh in result.hits {
+                if let allow = options.pathAllowlist, allow.contains(fh.path) {
+                    suppressed += 1
+                    continue
+                }
                 let (status, removedIn) = Self.status(of: fh.path, in: i, layers: layers)
                 var f = finding(fh.hit, source: .file)
                 f.layerIndex = i
@@ -161,7 +172,7 @@ public final class Scanner {
         }
         return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
                                   configDigest: image.configDigest?.description, platform: image.platform?.description,
-                                  layers: layerInfos, findings: findings, errors: errors)
+                                  layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed)
     }
 
     /// Replaces each found secret by its redacted form, so a command line that carried one can be shown.

@@ -63,7 +63,8 @@ public struct TextReport {
         }
         let s = report.summary
         let total = s.critical + s.high + s.medium + s.low
-        let stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
+        var stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
+        if s.suppressed > 0 { stats += "; \(s.suppressed) in allowlisted paths not shown (--no-default-allowlist shows them)" }
         if report.isIncomplete {
             out += paint("INCOMPLETE", "1;31") + ": the scan could not read everything (see above); \(total) findings so far. \(stats)\n"
         } else if total == 0 {

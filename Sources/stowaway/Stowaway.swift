@@ -39,6 +39,8 @@ struct ScanCommand: ParsableCommand {
     @Option(help: "Lowest severity that makes the exit code 1: critical, high, medium or low.") var failOn: Severity = .low
     @Flag(help: "Put the secrets themselves in the report (they are redacted by default).") var showSecrets = false
     @Flag(help: "Never colour the text report.") var noColor = false
+    @Flag(help: "Also report findings in paths known to hold public test material (distro shared libraries, /usr/share/doc, test suites).")
+    var noDefaultAllowlist = false
 
     func run() throws {
         let exit = Self.execute(self)
@@ -50,7 +52,8 @@ struct ScanCommand: ParsableCommand {
             let choice = try cmd.platform.map(PlatformChoice.init) ?? .host
             let images = try ImageLoader.load(cmd.image, platform: choice)
             let engine = try MatchEngine(rules: BuiltinRules.all)
-            let scanner = Scanner(engine: engine, options: ScanOptions(showSecrets: cmd.showSecrets))
+            let allowlist = cmd.noDefaultAllowlist ? nil : try PathAllowlist()
+            let scanner = Scanner(engine: engine, options: ScanOptions(showSecrets: cmd.showSecrets, pathAllowlist: allowlist))
             let report = scanner.scan(images)
             let data: Data
             switch cmd.format {
