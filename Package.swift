@@ -29,9 +29,10 @@ let package = Package(
         .target(name: "ImageBuilder", dependencies: ["Layers", "OCI"]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
 
-        .testTarget(name: "SecretsTests", dependencies: ["Secrets"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder"]),
-        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
+        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,8 +1,9 @@
 /// Reads build-argument assignments out of a history `created_by` line.
 ///
 /// Classic builder: `|2 API_KEY=abc HTTP_PROXY=x /bin/sh -c make`; BuildKit: `RUN |2 API_KEY=abc … # buildkit`
-/// and `ARG API_KEY=abc [B=c]`; `ENV K=v` is read the same way. Values are joined raw by the builders, so a
-/// value with spaces is ambiguous: each value runs to the next space.
+/// and `ARG API_KEY=abc [B=c]`; `ENV K=v` and `LABEL k=v` are read the same way. Values are joined raw by the
+/// builders, so a value with spaces is ambiguous: in `|N` lists each value runs to the next space (the command
+/// follows), in ARG/ENV/LABEL lines to the next `KEY=`.
 public enum BuildArgs {
     public struct Assignment: Equatable, Sendable {
         public var key: String
@@ -45,14 +46,21 @@ public enum BuildArgs {
             return result
         }
         i = 0
-        // `/bin/sh -c #(nop)  ARG K=v` (classic) or `ARG K=v` (BuildKit); likewise ENV.
+        // `/bin/sh -c #(nop)  ARG K=v` (classic) or `ARG K=v` (BuildKit); likewise ENV and LABEL. Here a
+        // value runs until the next `KEY=` token, so values with spaces stay whole.
         if skip("/bin/sh -c #(nop) ") { while i < bytes.count, bytes[i] == 0x20 { i += 1 } }
-        guard skip("ARG ") || skip("ENV ") else { return [] }
+        guard skip("ARG ") || skip("ENV ") || skip("LABEL ") else { return [] }
         var result: [Assignment] = []
         while i < bytes.count {
             let r = token()
             if r.isEmpty { break }
-            if let a = assignment(r) { result.append(a) }
+            if let a = assignment(r) {
+                result.append(a)
+            } else if var last = result.popLast() {
+                last.range = last.range.lowerBound..<r.upperBound
+                last.value = String(decoding: bytes[(last.range.lowerBound + last.key.utf8.count + 1)..<r.upperBound], as: UTF8.self)
+                result.append(last)
+            }
         }
         return result
     }

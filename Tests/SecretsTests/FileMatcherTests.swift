@@ -1,0 +1,147 @@
+import Testing
+import TestSupport
+@testable import Secrets
+
+@Suite struct FileMatcherTests {
+    let engine: MatchEngine
+
+    init() throws {
+        engine = try MatchEngine(rules: BuiltinRules.all)
+    }
+
+    private func ids(_ hits: [RawHit]) -> [String] { hits.map { engine.rules[$0.ruleIndex].id } }
+
+    @Test func findsASecretThatStraddlesEveryPossibleChunkBoundary() throws {
+        let token = FakeSecret.flyToken()
+        let text = Array("line one\nexport FLY_API_TOKEN=\(token)\nend\n".utf8)
+        let m = try engine.makeMatcher()
+        for split in 1..<text.count {
+            try m.begin()
+            try text[..<split].withUnsafeBytes { try m.feed($0) }
+            try text[split...].withUnsafeBytes { try m.feed($0) }
+            let hits = try m.end()
+            #expect(ids(hits) == ["flyio-access-token"], "split at \(split)")
+            #expect(hits.first.map { String(decoding: $0.secret, as: UTF8.self) } == token)
+            #expect(hits.first?.line == 2)
+        }
+    }
+
+    @Test func findsASecretFedOneByteAtATime() throws {
+        let token = FakeSecret.githubToken()
+        let m = try engine.makeMatcher()
+        try m.begin()
+        for b in Array("GITHUB_TOKEN=\(token)".utf8) {
+            try [b].withUnsafeBytes { try m.feed($0) }
+        }
+        let hits = try m.end()
+        #expect(hits.map { String(decoding: $0.secret, as: UTF8.self) } == [token])
+    }
+
+    @Test func findsASecretAtTheVeryEndWithoutANewline() throws {
+        let token = FakeSecret.npmToken()
+        let hits = try engine.makeMatcher().scan("//registry.npmjs.org/:_authToken=\(token)")
+        #expect(ids(hits) == ["npm-access-token"])
+        #expect(hits.first.map { String(decoding: $0.secret, as: UTF8.self) } == token)
+    }
+
+    @Test func findsSecretsFarApartInALargeDocumentWithCorrectLines() throws {
+        // Several MB so the matcher's buffer is compacted many times between and around the secrets.
+        let a = FakeSecret.stripeKey(), b = FakeSecret.flyToken(), c = FakeSecret.githubToken()
+        let filler = String(repeating: "lorem ipsum dolor sit amet, consectetur adipiscing elit\n", count: 40_000)
+        let doc = "first \(a)\n" + filler + "second \(b)\n" + filler + filler + "third \(c)"
+        let m = try engine.makeMatcher()
+        try m.begin()
+        var bytes = Array(doc.utf8)
+        // Feed in odd-sized pieces so secrets land on arbitrary boundaries.
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(77_777, bytes.count - offset)
+            try bytes[offset..<(offset + n)].withUnsafeBytes { try m.feed($0) }
+            offset += n
+        }
+        bytes.removeAll()
+        let hits = try m.end()
+        #expect(hits.map { String(decoding: $0.secret, as: UTF8.self) } == [a, b, c])
+        #expect(hits.map(\.line) == [1, 40_002, 120_003])
+    }
+
+    @Test func oneFindingForAWholeFlyV1Bundle() throws {
+        let bundle = FakeSecret.flyBundle()
+        let hits = try engine.makeMatcher().scan("FLY_API_TOKEN=\"\(bundle)\"\n")
+        #expect(ids(hits) == ["flyio-macaroon-bundle"])
+        #expect(hits.first.map { String(decoding: $0.secret, as: UTF8.self) } == bundle)
+    }
+
+    @Test func placeholdersAreNotSecrets() throws {
+        let m = try engine.makeMatcher()
+        #expect(try m.scan("FLY_API_TOKEN=fo1_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx").isEmpty)
+        #expect(try m.scan("aws_access_key_id = AKIAIOSFODNN7EXAMPLE").isEmpty)
+        #expect(try m.scan("DATABASE_URL=postgres://user:password@localhost/db").isEmpty)
+        #expect(try m.scan("DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app").isEmpty)
+    }
+
+    @Test func privateKeyNeedsABody() throws {
+        let m = try engine.makeMatcher()
+        let armourOnly = "\u{7f}ELF\0\0-----BEGIN RSA PRIVATE KEY-----\0\u{1}\u{2}binary\0-----END RSA PRIVATE KEY-----\0"
+        #expect(try m.scan(armourOnly).isEmpty)
+        let body = (0..<8).map { _ in FakeSecret.random(64, FakeSecret.alnum + ["+", "/"]) }.joined(separator: "\n")
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\n\(body)\n-----END RSA PRIVATE KEY-----"
+        let hits = try m.scan("key:\n\(pem)\n")
+        #expect(ids(hits) == ["private-key"])
+        #expect(hits.first.map { String(decoding: $0.secret, as: UTF8.self) } == pem)
+        #expect(hits.first?.line == 2)
+        // The same key as a JSON string (a GCP service-account file) is one finding too.
+        let json = #"{"private_key": ""# + pem.replacingOccurrences(of: "\n", with: "\\n") + #"\n"}"#
+        #expect(ids(try m.scan(json)) == ["private-key"])
+    }
+
+    @Test(arguments: [
+        ("fo1_", "Fly.io access token"),
+        ("ghp_", "GitHub"),
+    ])
+    func redactionNeverShowsMoreThanAFormatPrefixAndTwoCharacters(prefix: String, _: String) {
+        let secret = prefix + FakeSecret.random(40)
+        let r = Redaction.redact(secret)
+        #expect(r.hasPrefix(prefix))
+        #expect(r.count == prefix.count + 3)
+        #expect(Redaction.redact("hunter2hunter2") == "hu…")
+    }
+
+    @Test func sha256IsOfTheExactSecretText() {
+        #expect(Redaction.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func entropyOfUniformAndRepeatedText() {
+        #expect(shannonEntropy(Array("aaaaaaaa".utf8)) == 0)
+        #expect(abs(shannonEntropy(Array("abcdefgh".utf8)) - 3.0) < 1e-9)
+    }
+
+    @Test func fingerprintChangesWithTheRules() throws {
+        let other = try MatchEngine(rules: Array(BuiltinRules.all.dropLast()))
+        #expect(other.fingerprint != engine.fingerprint)
+        #expect(try MatchEngine(rules: BuiltinRules.all).fingerprint == engine.fingerprint)
+    }
+
+    @Test func anInvalidRegexNamesItsRule() {
+        let bad = Rule(id: "broken-rule", description: "x", severity: .low, regex: "(unclosed")
+        #expect(throws: SecretsError.self) { try MatchEngine(rules: [bad]) }
+        do { _ = try MatchEngine(rules: [bad]) } catch { #expect("\(error)".contains("broken-rule")) }
+    }
+}
+
+@Suite struct PathAllowlistTests {
+    @Test(arguments: [
+        ("/usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3", true),
+        ("/lib/x86_64-linux-gnu/libcrypto.so.3", true),
+        ("/usr/share/doc/openssl/README", true),
+        ("/usr/lib/python3.11/test/keycert.pem", true),
+        ("/usr/local/lib/python3.11/site-packages/tornado/test/test.key", true),
+        ("/usr/local/lib/libapp.so", false),
+        ("/app/.env", false),
+        ("/app/node_modules/.bin/tool", false),
+        ("/root/.ssh/id_rsa", false),
+    ])
+    func defaultAllowlist(path: String, allowed: Bool) throws {
+        #expect(try PathAllowlist().contains(path) == allowed)
+    }
+}
