@@ -90,7 +90,12 @@ struct TarIndexer {
             paxSize = nil
             offset = dataStart + (type == UInt8(ascii: "1") || type == UInt8(ascii: "2") ? 0 : padded)
         }
-        if first { throw OCIError.notAnImage(path: path, reason: "too short to be a tar archive (\(fileSize) bytes)") }
+        if first {
+            var head = [UInt8](repeating: 0, count: Int(min(fileSize, 512)))
+            try readExactly(fd, &head, at: 0)
+            let sniffed = Self.sniff(head)
+            throw OCIError.notAnImage(path: path, reason: sniffed == "not a tar archive" ? "too short to be a tar archive (\(fileSize) bytes)" : sniffed)
+        }
         throw OCIError.io(path: path, reason: "truncated: the tar archive has no end-of-archive marker")
     }
 

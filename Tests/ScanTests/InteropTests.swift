@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Images made by public tools: umoci builds an OCI layout, skopeo converts it to a docker save tarball
+/// and an OCI archive. All three must give the same findings.
+@Suite struct InteropTests {
+    @Test func umociLayoutAndSkopeoConversionsGiveTheSameFindings() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let layout = dir + "/layout"
+        let bundle = dir + "/bundle"
+        let fly = FakeSecret.flyToken(), stripe = FakeSecret.stripeKey(), github = FakeSecret.githubToken()
+
+        try Run.tool("umoci", ["init", "--layout", layout])
+        try Run.tool("umoci", ["new", "--image", layout + ":app"])
+        try Run.tool("umoci", ["unpack", "--rootless", "--image", layout + ":app", bundle])
+        let app = bundle + "/rootfs/app"
+        try FileManager.default.createDirectory(atPath: app, withIntermediateDirectories: true)
+        try Data("STRIPE_KEY=\(stripe)\n".utf8).write(to: URL(fileURLWithPath: app + "/.env"))
+        try Data("ok\n".utf8).write(to: URL(fileURLWithPath: app + "/README"))
+        try Run.tool("umoci", ["repack", "--image", layout + ":app", bundle])
+        // A second layer deletes the .env (umoci writes a whiteout). repack builds on the bundle's image,
+        // so unpack the new tag into a fresh bundle first.
+        let bundle2 = dir + "/bundle2"
+        try Run.tool("umoci", ["unpack", "--rootless", "--image", layout + ":app", bundle2])
+        try FileManager.default.removeItem(atPath: bundle2 + "/rootfs/app/.env")
+        try Run.tool("umoci", ["repack", "--image", layout + ":app", bundle2])
+        try Run.tool("umoci", ["config", "--image", layout + ":app", "--config.env", "FLY_API_TOKEN=\(fly)",
+                               "--config.label", "ci.token=\(github)"])
+
+        let docker = dir + "/docker.tar", ociArchive = dir + "/oci.tar"
+        try Run.tool("skopeo", ["copy", "--quiet", "oci:\(layout):app", "docker-archive:\(docker):app:latest"])
+        try Run.tool("skopeo", ["copy", "--quiet", "oci:\(layout):app", "oci-archive:\(ociArchive):app"])
+
+        var results: [String: Set<String>] = [:]
+        for input in ["oci:\(layout):app", docker, ociArchive] {
+            let r = try Run.command(Run.stowaway, ["scan", input, "--format", "json"])
+            #expect(r.status == 1, "\(input): \(r.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            let findings = ((json["images"] as! [[String: Any]])[0]["findings"] as! [[String: Any]])
+            results[input] = Set(findings.map { f in
+                [f["ruleID"], f["source"], f["path"], f["status"], f["key"], f["secretSHA256"]]
+                    .map { ($0 as? String) ?? "-" }.joined(separator: " ")
+            })
+        }
+        let fromUmoci = results["oci:\(layout):app"]!
+        #expect(fromUmoci.contains { $0.hasPrefix("stripe-live-key file /app/.env deleted") })
+        #expect(fromUmoci.contains { $0.hasPrefix("flyio-access-token env - - FLY_API_TOKEN") })
+        #expect(fromUmoci.contains { $0.hasPrefix("github-token label - - ci.token") })
+        #expect(results[docker] == fromUmoci)
+        #expect(results[ociArchive] == fromUmoci)
+    }
+}
+
+/// A clean Debian base image (debootstrap, nothing planted) must stay quiet.
+@Suite struct CleanBaseImageTests {
+    @Test func debianMinbaseHasNoFindings() throws {
+        let image = Run.fixtures + "/debian-base.tar"
+        #expect(FileManager.default.fileExists(atPath: image), "run `make fixtures` first: \(image) is missing")
+        let r = try Run.command(Run.stowaway, ["scan", image, "--format", "json"])
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let summary = json["summary"] as! [String: Any]
+        #expect(summary["critical"] as? Int == 0)
+        #expect(summary["high"] as? Int == 0)
+        #expect((summary["files"] as? Int ?? 0) > 3000, "the base image should hold thousands of files")
+        #expect(r.status == 0, "findings: \(r.stdout.prefix(2000))")
+    }
+}
