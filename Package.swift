@@ -28,6 +28,8 @@ let package = Package(
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
         .target(name: "ImageBuilder", dependencies: ["Layers", "OCI"]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
+        // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
+        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "OCI", "Secrets"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),

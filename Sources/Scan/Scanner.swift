@@ -12,6 +12,8 @@ public struct ScanOptions: Sendable {
     public var parallelism = max(1, ProcessInfo.processInfo.activeProcessorCount)
     /// File findings under these paths are suppressed (counted in the summary, not reported).
     public var pathAllowlist: PathAllowlist?
+    /// false: decompress and walk every layer but run no matcher (the benchmark's baseline).
+    public var matchContent = true
 
     public init(showSecrets: Bool = false, pathAllowlist: PathAllowlist? = nil) {
         self.showSecrets = showSecrets
@@ -108,6 +110,11 @@ public final class Scanner {
                 result.entries[entry.path] = entry.kind == .directory
                 guard entry.kind == .file else { continue }
                 result.files += 1
+                guard options.matchContent else {
+                    let space = try matcher.writableSpace()
+                    while case let n = try reader.read(into: space), n > 0 { result.bytes += Int64(n) }
+                    continue
+                }
                 try matcher.begin()
                 while true {
                     let space = try matcher.writableSpace()
