@@ -4,7 +4,10 @@ public enum BuiltinRules {
     private static let macaroon = #"fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3}"#
     private static let endOfToken = #"(?![A-Za-z0-9_-])"#
 
-    public static let all: [Rule] = [
+    /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last).
+    public static let all: [Rule] = core + providers
+
+    static let core: [Rule] = [
         // Fly.io (https://fly.io/docs/security/tokens/; formats from a Fly.io engineer in trufflehog PR #2381).
         Rule(id: "flyio-macaroon-bundle", description: "Fly.io token (FlyV1 macaroon bundle)", severity: .critical,
              regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)", keywords: ["FlyV1"]),

@@ -194,9 +194,9 @@ public final class FileMatcher {
             let covered = hits.enumerated().contains { j, o in
                 guard j != i, o.start <= h.start, h.end <= o.end else { return false }
                 if o.end - o.start != h.end - h.start { return true }
-                // Same span from two rules: keep the more severe one, then the earlier rule.
+                // Same span from two rules: keep the more severe one, then the earlier rule (specific before generic).
                 let (rh, ro) = (rules[h.ruleIndex].severity, rules[o.ruleIndex].severity)
-                return ro > rh || (ro == rh && j < i)
+                return ro > rh || (ro == rh && (o.ruleIndex < h.ruleIndex || (o.ruleIndex == h.ruleIndex && j < i)))
             }
             if !covered { keep.append(h) }
         }

@@ -1,0 +1,257 @@
+// Provider-specific rules: token formats with a distinctive prefix, or a keyword next to a precise body.
+// Written from public format documentation; every rule has table-driven examples in RuleCatalogTests.
+
+extension BuiltinRules {
+    /// Every provider rule, specific ones first and the generic fallbacks last (an equal span goes to the
+    /// more severe rule, then to the earlier one).
+    static let providers: [Rule] =
+        providerCloud + providerDevTools + providerSaaS + providerAI + providerFiles + providerGeneric
+
+    // MARK: Pattern helpers
+
+    /// `body` as a whole token: not preceded or followed by another token character.
+    static func pvToken(_ body: String) -> String {
+        #"(?<![A-Za-z0-9_-])("# + body + #")(?![A-Za-z0-9_-])"#
+    }
+
+    /// `body` as a base64 token (standard alphabet, `=` padding).
+    static func pvBase64Token(_ body: String) -> String {
+        #"(?<![A-Za-z0-9+/_-])("# + body + #")(?![A-Za-z0-9+/=])"#
+    }
+
+    /// A value assigned to a name containing `keyword` (case-insensitive): env files, YAML, JSON, shell,
+    /// properties, Ruby/PHP hashes. `keyword` is a regex fragment; up to 30 name characters may follow it.
+    static func pvAssigned(_ keyword: String, _ body: String, end: String = #"(?![A-Za-z0-9_-])"#) -> String {
+        "(?i:" + keyword + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:)\s{0,4}["'`]?("# + body + ")" + end
+    }
+
+    static let pvUUID = #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#
+    static let pvUUIDAnyCase = #"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"#
+
+    // MARK: Cloud and infrastructure
+
+    static let providerCloud: [Rule] = [
+        // AWS
+        Rule(id: "aws-session-token", description: "AWS session token (temporary credentials)", severity: .high,
+             regex: pvAssigned(#"aws_?session_?token|aws_?security_?token|x-amz-security-token"#, #"[A-Za-z0-9/+]{100,}={0,2}"#,
+                               end: #"(?![A-Za-z0-9/+=])"#),
+             entropy: 4.0, keywords: ["session_token", "sessiontoken", "security_token", "security-token"]),
+        Rule(id: "aws-mws-auth-token", description: "Amazon Marketplace Web Service auth token", severity: .high,
+             regex: pvToken(#"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#),
+             keywords: ["amzn.mws."]),
+        Rule(id: "aws-bedrock-api-key", description: "Amazon Bedrock long-term API key", severity: .high,
+             regex: pvBase64Token(#"ABSKQmVkcm9ja0FQSUtleS[A-Za-z0-9+/]{80,}={0,2}"#), entropy: 4.0,
+             keywords: ["ABSKQmVkcm9ja0FQSUtleS"]),
+        Rule(id: "aws-bedrock-short-term-key", description: "Amazon Bedrock short-term API key", severity: .medium,
+             regex: #"(?<![A-Za-z0-9_-])(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%_-]{40,})(?![A-Za-z0-9+/=%_-])"#,
+             keywords: ["bedrock-api-key-"]),
+
+        // Google Cloud
+        Rule(id: "gcp-api-key", description: "Google API key", severity: .high,
+             regex: pvToken(#"AIza[A-Za-z0-9_-]{35}"#), entropy: 3.0, keywords: ["AIza"]),
+        Rule(id: "gcp-service-account-key-id", description: "Google service account key (private_key_id)", severity: .high,
+             regex: #""private_key_id"\s{0,4}:\s{0,4}"([a-f0-9]{40})""#, entropy: 3.0, keywords: ["private_key_id"]),
+        Rule(id: "gcp-oauth-client-secret", description: "Google OAuth client secret", severity: .high,
+             regex: pvToken(#"GOCSPX-[A-Za-z0-9_-]{28}"#), entropy: 3.0, keywords: ["GOCSPX-"]),
+        Rule(id: "google-oauth-refresh-token", description: "Google OAuth refresh token", severity: .high,
+             regex: #"(?<![A-Za-z0-9_/-])(1//0[A-Za-z0-9_-]{60,})(?![A-Za-z0-9_-])"#, entropy: 4.0, keywords: ["1//0"]),
+        Rule(id: "google-oauth-access-token", description: "Google OAuth access token", severity: .medium,
+             regex: pvToken(#"ya29\.[A-Za-z0-9_-]{30,}"#), entropy: 4.0, keywords: ["ya29."]),
+
+        // Azure
+        Rule(id: "azure-storage-account-key", description: "Azure storage account key (connection string AccountKey)", severity: .critical,
+             regex: #"(?i:AccountKey)\s{0,2}=\s{0,2}([A-Za-z0-9+/]{86}==)"#, entropy: 4.5, keywords: ["AccountKey"]),
+        Rule(id: "azure-shared-access-key", description: "Azure Service Bus / Event Hubs / IoT Hub shared access key", severity: .high,
+             regex: #"(?i:SharedAccessKey)\s{0,2}=\s{0,2}([A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=)"#, entropy: 4.0,
+             keywords: ["SharedAccessKey"]),
+        Rule(id: "azure-sas-token", description: "Azure shared access signature (sig= of a SAS URL)", severity: .high,
+             regex: #"[?&=]sv=\d{4}-\d{2}-\d{2}&[^\s"'<>]{0,300}?&sig=([A-Za-z0-9%+/=]{40,120})(?![A-Za-z0-9%+/=])"#,
+             entropy: 4.0, keywords: ["sig="]),
+        Rule(id: "azure-ad-client-secret", description: "Azure AD (Entra ID) application client secret", severity: .high,
+             regex: #"(?<![A-Za-z0-9_~.-])([A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.-]{31,34})(?![A-Za-z0-9_~.-])"#, entropy: 3.5,
+             keywords: ["Q~"]),
+        Rule(id: "azure-devops-pat", description: "Azure DevOps personal access token", severity: .high,
+             regex: pvAssigned(#"azure[_-]?devops|azdo|vsts|ado[_-]?(?:pat|token)"#, #"[a-z2-7]{52}"#), entropy: 3.5,
+             keywords: ["devops", "azdo", "vsts", "ado_"]),
+        Rule(id: "azure-devops-pat-v2", description: "Azure DevOps personal access token (AZDO signature)", severity: .high,
+             regex: #"(?<![A-Za-z0-9])([A-Za-z0-9]{76}AZDO[A-Za-z0-9]{4})(?![A-Za-z0-9])"#, entropy: 4.0, keywords: ["AZDO"]),
+        Rule(id: "azure-openai-key", description: "Azure OpenAI / Cognitive Services key", severity: .high,
+             regex: pvAssigned(#"azure[_-]?openai|azure[_-]?cognitive|ocp-apim-subscription-key"#, #"[a-f0-9]{32}"#), entropy: 3.0,
+             keywords: ["azure_openai", "azure-openai", "azureopenai", "cognitive", "ocp-apim-subscription-key"]),
+        Rule(id: "azure-app-configuration-secret", description: "Azure App Configuration connection string secret", severity: .high,
+             regex: #"Endpoint=https://[A-Za-z0-9-]{1,64}\.azconfig\.io;Id=[^;\s"']{1,64};Secret=([A-Za-z0-9+/]{40,64}={0,2})"#,
+             entropy: 4.0, keywords: ["azconfig.io"]),
+
+        // Alibaba, IBM and smaller clouds
+        Rule(id: "alibaba-access-key-id", description: "Alibaba Cloud AccessKey ID", severity: .high,
+             regex: pvToken(#"LTAI[A-Za-z0-9]{12,20}"#), entropy: 3.0, keywords: ["LTAI"]),
+        Rule(id: "alibaba-access-key-secret", description: "Alibaba Cloud AccessKey secret", severity: .high,
+             regex: pvAssigned(#"alibaba|aliyun|alicloud"#, #"[A-Za-z0-9]{30}"#), entropy: 3.5,
+             keywords: ["alibaba", "aliyun", "alicloud"]),
+        Rule(id: "ibm-cloud-api-key", description: "IBM Cloud API key", severity: .high,
+             regex: pvAssigned(#"ibm[_-]?cloud|ibmcloud|ibm[_-]?api[_-]?key"#, #"[A-Za-z0-9_-]{44}"#), entropy: 4.0,
+             keywords: ["ibm"]),
+        Rule(id: "digitalocean-pat", description: "DigitalOcean personal access token", severity: .critical,
+             regex: pvToken(#"dop_v1_[a-f0-9]{64}"#), entropy: 3.0, keywords: ["dop_v1_"]),
+        Rule(id: "digitalocean-oauth-token", description: "DigitalOcean OAuth access token", severity: .critical,
+             regex: pvToken(#"doo_v1_[a-f0-9]{64}"#), entropy: 3.0, keywords: ["doo_v1_"]),
+        Rule(id: "digitalocean-refresh-token", description: "DigitalOcean OAuth refresh token", severity: .high,
+             regex: pvToken(#"dor_v1_[a-f0-9]{64}"#), entropy: 3.0, keywords: ["dor_v1_"]),
+        Rule(id: "linode-token", description: "Linode (Akamai) API token", severity: .high,
+             regex: pvAssigned("linode", #"[a-f0-9]{64}"#), entropy: 3.0, keywords: ["linode"]),
+        Rule(id: "vultr-api-key", description: "Vultr API key", severity: .high,
+             regex: pvAssigned("vultr", #"[A-Z0-9]{36}"#), entropy: 3.5, keywords: ["vultr"]),
+        Rule(id: "hetzner-cloud-token", description: "Hetzner Cloud API token", severity: .high,
+             regex: pvAssigned(#"hcloud|hetzner"#, #"[A-Za-z0-9]{64}"#), entropy: 4.0, keywords: ["hcloud", "hetzner"]),
+        Rule(id: "scaleway-secret-key", description: "Scaleway secret key", severity: .high,
+             regex: pvAssigned(#"scw[_-]?secret|scaleway"#, pvUUID), entropy: 3.0, keywords: ["scw", "scaleway"]),
+        Rule(id: "heroku-api-key", description: "Heroku API key", severity: .high,
+             regex: pvAssigned("heroku", pvUUID), entropy: 3.0, keywords: ["heroku"]),
+        Rule(id: "heroku-api-key-v2", description: "Heroku API key (HRKU- format)", severity: .critical,
+             regex: pvToken(#"HRKU-AA[A-Za-z0-9_-]{58}"#), entropy: 3.5, keywords: ["HRKU-"]),
+        Rule(id: "cloudflare-api-token", description: "Cloudflare API token", severity: .high,
+             regex: pvAssigned(#"cloudflare|cf[_-]api[_-]token|cf[_-]token"#, #"[A-Za-z0-9_-]{40}"#), entropy: 3.5,
+             keywords: ["cloudflare", "cf_api", "cf-api", "cf_token", "cf-token"]),
+        Rule(id: "cloudflare-global-api-key", description: "Cloudflare global API key", severity: .high,
+             regex: pvAssigned(#"cloudflare|cf[_-]api[_-]key|cf[_-]key"#, #"[a-f0-9]{37}"#), entropy: 3.0,
+             keywords: ["cloudflare", "cf_api", "cf-api", "cf_key", "cf-key"]),
+        Rule(id: "cloudflare-origin-ca-key", description: "Cloudflare Origin CA key", severity: .high,
+             regex: pvToken(#"v1\.0-[a-f0-9]{24}-[a-f0-9]{146}"#), entropy: 3.0, keywords: ["v1.0-"]),
+        Rule(id: "vercel-token", description: "Vercel access token", severity: .high,
+             regex: pvAssigned("vercel", #"[A-Za-z0-9]{24}"#), entropy: 3.5, keywords: ["vercel"]),
+        Rule(id: "netlify-token", description: "Netlify access token", severity: .high,
+             regex: pvAssigned("netlify", #"[A-Za-z0-9_-]{40,46}"#), entropy: 3.5, keywords: ["netlify"]),
+        Rule(id: "netlify-pat", description: "Netlify personal access token (nfp_)", severity: .high,
+             regex: pvToken(#"nfp_[A-Za-z0-9]{36}"#), entropy: 3.5, keywords: ["nfp_"]),
+        Rule(id: "render-api-key", description: "Render API key", severity: .high,
+             regex: pvToken(#"rnd_[A-Za-z0-9]{32}"#), entropy: 3.5, keywords: ["rnd_"]),
+        Rule(id: "scalingo-api-token", description: "Scalingo API token", severity: .high,
+             regex: pvToken(#"tk-us-[A-Za-z0-9_-]{48}"#), entropy: 3.5, keywords: ["tk-us-"]),
+        Rule(id: "tailscale-key", description: "Tailscale auth, API or OAuth client key", severity: .critical,
+             regex: pvToken(#"tskey-(?:auth|api|client|scim|webhook)-[A-Za-z0-9]{6,24}-[A-Za-z0-9]{20,48}"#), entropy: 3.5,
+             keywords: ["tskey-"]),
+        Rule(id: "ngrok-authtoken", description: "ngrok authtoken or API key", severity: .high,
+             regex: pvAssigned("ngrok", #"[A-Za-z0-9]{20,30}_[A-Za-z0-9]{18,30}"#), entropy: 4.0, keywords: ["ngrok"]),
+
+        // HashiCorp, Kubernetes, OpenShift
+        Rule(id: "vault-service-token", description: "HashiCorp Vault service or recovery token", severity: .critical,
+             regex: pvToken(#"hv[sr]\.[A-Za-z0-9_-]{24,}"#), entropy: 3.5, keywords: ["hvs.", "hvr."]),
+        Rule(id: "vault-batch-token", description: "HashiCorp Vault batch token", severity: .high,
+             regex: pvToken(#"hvb\.[A-Za-z0-9_-]{100,}"#), entropy: 3.5, keywords: ["hvb."]),
+        Rule(id: "vault-legacy-token", description: "HashiCorp Vault token (legacy s. format)", severity: .high,
+             regex: pvAssigned(#"vault[\w.-]{0,20}?token"#, #"s\.[A-Za-z0-9]{24}"#), entropy: 3.5, keywords: ["vault"]),
+        Rule(id: "terraform-cloud-token", description: "Terraform Cloud / Enterprise API token", severity: .critical,
+             regex: pvToken(#"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}"#), entropy: 3.5, keywords: [".atlasv1."]),
+        Rule(id: "kubernetes-service-account-token", description: "Kubernetes service account token (legacy secret-based JWT)", severity: .high,
+             regex: pvToken(#"eyJ[A-Za-z0-9_-]{10,}\.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{16,}"#),
+             keywords: ["eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50"]),
+        Rule(id: "openshift-user-token", description: "OpenShift user token", severity: .high,
+             regex: pvToken(#"sha256~[A-Za-z0-9_-]{43}"#), entropy: 3.5, keywords: ["sha256~"]),
+        Rule(id: "docker-hub-token", description: "Docker Hub personal or organization access token", severity: .critical,
+             regex: pvToken(#"dckr_(?:pat|oat)_[A-Za-z0-9_-]{27,}"#), entropy: 3.5, keywords: ["dckr_pat_", "dckr_oat_"]),
+        Rule(id: "jfrog-api-key", description: "JFrog Artifactory API key", severity: .high,
+             regex: pvToken(#"AKCp[A-Za-z0-9]{69}"#), entropy: 4.0, keywords: ["AKCp"]),
+        Rule(id: "jfrog-reference-token", description: "JFrog reference token", severity: .high,
+             regex: pvToken(#"cmVmdGtuOjAxOjE[A-Za-z0-9]{49}"#), entropy: 4.0, keywords: ["cmVmdGtuOjAxOjE"]),
+    ]
+
+    // MARK: Source hosting, CI, packages
+
+    static let providerDevTools: [Rule] = [
+        Rule(id: "github-oauth-client-secret", description: "GitHub OAuth app client secret", severity: .high,
+             regex: pvAssigned(#"github[\w.-]{0,20}?secret"#, #"[a-f0-9]{40}"#), entropy: 3.0, keywords: ["github"]),
+        Rule(id: "github-legacy-token", description: "GitHub token (legacy 40-hex format next to a keyword)", severity: .high,
+             regex: pvAssigned(#"github[\w.-]{0,20}?(?:token|pat)"#, #"[a-f0-9]{40}"#), entropy: 3.0, keywords: ["github"]),
+        Rule(id: "gitlab-pat-routable", description: "GitLab personal access token (routable format)", severity: .critical,
+             regex: pvToken(#"glpat-[A-Za-z0-9_-]{27,300}\.[0-9a-z]{2}[0-9a-z]{7}"#), entropy: 3.5, keywords: ["glpat-"]),
+        Rule(id: "gitlab-deploy-token", description: "GitLab deploy token", severity: .high,
+             regex: pvToken(#"gldt-[A-Za-z0-9_-]{20,50}"#), entropy: 3.0, keywords: ["gldt-"]),
+        Rule(id: "gitlab-runner-token", description: "GitLab runner authentication token", severity: .high,
+             regex: pvToken(#"glrt-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{2}[0-9a-z]{7})?"#), entropy: 3.0, keywords: ["glrt-"]),
+        Rule(id: "gitlab-runner-registration-token", description: "GitLab runner registration token", severity: .high,
+             regex: pvToken(#"GR1348941[A-Za-z0-9_-]{20}"#), entropy: 3.0, keywords: ["GR1348941"]),
+        Rule(id: "gitlab-pipeline-trigger-token", description: "GitLab pipeline trigger token", severity: .high,
+             regex: pvToken(#"glptt-[A-Za-z0-9_-]{20,40}"#), entropy: 3.0, keywords: ["glptt-"]),
+        Rule(id: "gitlab-oauth-app-secret", description: "GitLab OAuth application secret", severity: .high,
+             regex: pvToken(#"gloas-[A-Za-z0-9_-]{64}"#), entropy: 3.5, keywords: ["gloas-"]),
+        Rule(id: "gitlab-feed-token", description: "GitLab feed token", severity: .medium,
+             regex: pvToken(#"glft-[A-Za-z0-9_-]{20}"#), entropy: 3.0, keywords: ["glft-"]),
+        Rule(id: "gitlab-incoming-mail-token", description: "GitLab incoming e-mail token", severity: .medium,
+             regex: pvToken(#"glimt-[A-Za-z0-9_-]{25}"#), entropy: 3.0, keywords: ["glimt-"]),
+        Rule(id: "gitlab-agent-token", description: "GitLab Kubernetes agent token", severity: .high,
+             regex: pvToken(#"glagent-[A-Za-z0-9_-]{50}"#), entropy: 3.5, keywords: ["glagent-"]),
+        Rule(id: "gitlab-scim-token", description: "GitLab SCIM OAuth token", severity: .high,
+             regex: pvToken(#"glsoat-[A-Za-z0-9_-]{20}"#), entropy: 3.0, keywords: ["glsoat-"]),
+        Rule(id: "gitlab-feature-flag-token", description: "GitLab feature flag client token", severity: .medium,
+             regex: pvToken(#"glffct-[A-Za-z0-9_-]{20}"#), entropy: 3.0, keywords: ["glffct-"]),
+        Rule(id: "gitlab-cicd-job-token", description: "GitLab CI/CD job token", severity: .high,
+             regex: pvToken(#"glcbt-[A-Za-z0-9]{1,5}_[A-Za-z0-9_-]{20}"#), entropy: 3.0, keywords: ["glcbt-"]),
+        Rule(id: "gitlab-session-cookie", description: "GitLab session cookie", severity: .medium,
+             regex: #"_gitlab_session=([0-9a-z]{32})(?![0-9a-z])"#, entropy: 3.0, keywords: ["_gitlab_session="]),
+        Rule(id: "bitbucket-app-password", description: "Bitbucket app password", severity: .high,
+             regex: pvToken(#"ATBB[A-Za-z0-9_=.-]{28,40}"#), entropy: 3.5, keywords: ["ATBB"]),
+        Rule(id: "bitbucket-client-secret", description: "Bitbucket OAuth client secret", severity: .high,
+             regex: pvAssigned(#"bitbucket[\w.-]{0,20}?secret"#, #"[A-Za-z0-9_=-]{32,64}"#), entropy: 3.5, keywords: ["bitbucket"]),
+        Rule(id: "git-credentials-url", description: "Password or token in a Git hosting URL", severity: .high,
+             regex: #"(?i)https?://[^:/\s"'@]{1,64}:([^@\s"'/:]{8,128})@(?:github\.com|gitlab\.com|bitbucket\.org|dev\.azure\.com|[a-z0-9-]{1,64}\.visualstudio\.com|codeberg\.org|gitea\.com)(?![A-Za-z0-9.-])"#,
+             entropy: 3.0, keywords: ["github.com", "gitlab.com", "bitbucket.org", "dev.azure.com", "visualstudio.com", "codeberg.org", "gitea.com"]),
+        Rule(id: "atlassian-api-token", description: "Atlassian API token", severity: .high,
+             regex: pvToken(#"ATATT3[A-Za-z0-9_=-]{150,250}"#), entropy: 4.0, keywords: ["ATATT3"]),
+        Rule(id: "atlassian-legacy-token", description: "Atlassian / Jira / Confluence API token (legacy format next to a keyword)", severity: .high,
+             regex: pvAssigned(#"atlassian|confluence|jira"#, #"[A-Za-z0-9]{24}"#), entropy: 3.5,
+             keywords: ["atlassian", "confluence", "jira"]),
+        Rule(id: "circleci-pat", description: "CircleCI personal API token", severity: .high,
+             regex: pvToken(#"CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}"#), entropy: 3.5, keywords: ["CCIPAT_"]),
+        Rule(id: "circleci-token", description: "CircleCI API token (next to a keyword)", severity: .high,
+             regex: pvAssigned(#"(?<![?&])circle[\w.-]{0,20}?token"#, #"[a-f0-9]{40}"#), entropy: 3.0, keywords: ["circle"]),
+        Rule(id: "buildkite-token", description: "Buildkite user access token", severity: .high,
+             regex: pvToken(#"bkua_[a-f0-9]{40}"#), entropy: 3.0, keywords: ["bkua_"]),
+        Rule(id: "travis-ci-token", description: "Travis CI API token", severity: .high,
+             regex: pvAssigned(#"travis[\w.-]{0,20}?token"#, #"[A-Za-z0-9_-]{22}"#), entropy: 3.5, keywords: ["travis"]),
+        Rule(id: "codecov-token", description: "Codecov upload token", severity: .high,
+             regex: pvAssigned("codecov", pvUUID + "|[a-f0-9]{32}"), entropy: 3.0, keywords: ["codecov"]),
+        Rule(id: "sonarqube-token", description: "SonarQube / SonarCloud token", severity: .high,
+             regex: pvToken(#"sq[upa]_[a-f0-9]{40}"#), entropy: 3.0, keywords: ["squ_", "sqp_", "sqa_"]),
+        Rule(id: "snyk-token", description: "Snyk API token", severity: .high,
+             regex: pvAssigned(#"snyk[\w.-]{0,20}?(?:token|key)"#, pvUUID), entropy: 3.0, keywords: ["snyk"]),
+        Rule(id: "sourcegraph-token", description: "Sourcegraph access token", severity: .high,
+             regex: pvToken(#"sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40}"#), entropy: 3.0, keywords: ["sgp_"]),
+        Rule(id: "harness-token", description: "Harness personal or service account token", severity: .high,
+             regex: pvToken(#"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}"#), entropy: 3.5,
+             keywords: ["pat.", "sat."]),
+        Rule(id: "octopus-deploy-api-key", description: "Octopus Deploy API key", severity: .medium,
+             regex: #"(?<![A-Za-z0-9_-])(API-[A-Z0-9]{26})(?![A-Za-z0-9_-])"#, entropy: 3.8, keywords: ["API-"]),
+        Rule(id: "pulumi-access-token", description: "Pulumi access token", severity: .high,
+             regex: pvToken(#"pul-[a-f0-9]{40}"#), entropy: 3.0, keywords: ["pul-"]),
+        Rule(id: "postman-api-key", description: "Postman API key", severity: .high,
+             regex: pvToken(#"PMAK-[a-f0-9]{24}-[a-f0-9]{34}"#), entropy: 3.0, keywords: ["PMAK-"]),
+        Rule(id: "infracost-api-key", description: "Infracost API key", severity: .high,
+             regex: pvToken(#"ico-[A-Za-z0-9]{32}"#), entropy: 3.5, keywords: ["ico-"]),
+        Rule(id: "prefect-api-key", description: "Prefect API key", severity: .high,
+             regex: pvToken(#"pnu_[A-Za-z0-9]{36}"#), entropy: 3.5, keywords: ["pnu_"]),
+        Rule(id: "readme-api-key", description: "ReadMe API key", severity: .high,
+             regex: pvToken(#"rdme_[a-z0-9]{70}"#), entropy: 3.5, keywords: ["rdme_"]),
+
+        // Package registries
+        Rule(id: "npmrc-auth-token", description: "npm registry auth token in .npmrc", severity: .high,
+             regex: #":_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.5,
+             keywords: ["_authToken"]),
+        Rule(id: "npmrc-auth", description: "npm registry basic credentials (_auth / _password) in .npmrc", severity: .high,
+             regex: #"(?m)^\s*(?://[^\s=]{1,200}:)?_(?:auth|password)\s{0,4}=\s{0,4}["']?([A-Za-z0-9+/]{12,}={0,2})(?=["'\s]|\z)"#,
+             entropy: 3.0, keywords: ["_auth", "_password"]),
+        Rule(id: "pypi-upload-token", description: "PyPI upload token", severity: .critical,
+             regex: pvToken(#"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"#), entropy: 4.0, keywords: ["pypi-AgEIcHlwaS5vcmc"]),
+        Rule(id: "pypi-test-upload-token", description: "TestPyPI upload token", severity: .medium,
+             regex: pvToken(#"pypi-AgENdGVzdC5weXBpLm9yZw[A-Za-z0-9_-]{50,}"#), entropy: 4.0,
+             keywords: ["pypi-AgENdGVzdC5weXBpLm9yZw"]),
+        Rule(id: "rubygems-api-key", description: "RubyGems API key", severity: .critical,
+             regex: pvToken(#"rubygems_[a-f0-9]{48}"#), entropy: 3.0, keywords: ["rubygems_"]),
+        Rule(id: "clojars-token", description: "Clojars deploy token", severity: .high,
+             regex: pvToken(#"CLOJARS_[a-z0-9]{60}"#), entropy: 3.5, keywords: ["CLOJARS_"]),
+        Rule(id: "nuget-api-key", description: "NuGet API key", severity: .high,
+             regex: pvToken(#"oy2[a-z0-9]{43}"#), entropy: 3.5, keywords: ["oy2"]),
+        Rule(id: "nuget-config-password", description: "Cleartext password in NuGet.config", severity: .high,
+             regex: #"<add\s+key="(?:ClearText)?Password"\s+value="([^"\s]{8,128})""#, entropy: 3.0,
+             allowlist: [#"^%[A-Za-z_]+%$"#], keywords: ["Password"]),
+    ]
+}
