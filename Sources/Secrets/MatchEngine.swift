@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CVectorscan
 import Crypto
 
@@ -5,12 +10,23 @@ import Crypto
 /// Shared by every thread; each thread scans through its own `FileMatcher`.
 public final class MatchEngine: @unchecked Sendable {
     public let rules: [Rule]
-    /// `sha256:` over every rule's definition: identifies the rule set in reports and caches.
+    /// `sha256:` over every rule's definition and the global allowlist: identifies the rule set in reports and caches.
     public let fingerprint: String
+    /// Whether the Vectorscan database came from the on-disk cache rather than being compiled.
+    public let databaseWasCached: Bool
+    /// Whether any rule has a `pathScope` or `pathAllowlist`, i.e. whether `ruleApplies` can ever say no.
+    public let hasPathConditions: Bool
     let database: VectorscanDatabase
     let regexes: [PCRE2Regex]
     let ruleAllowlists: [[PCRE2Regex]]
     let placeholders: [PCRE2Regex]
+    let globalAllowlistRegexes: [PCRE2Regex]
+    /// Per rule: its stopwords followed by the global ones, ASCII-lowercased.
+    let stopwords: [[[UInt8]]]
+    let pathScopes: [PCRE2Regex?]
+    let pathAllowlists: [[PCRE2Regex]]
+    /// Identifies the exact Vectorscan database (see `databaseInputs`).
+    let databaseKey: String
 
     /// Secrets that look like documentation or templates rather than credentials.
     static let placeholderPatterns = [
@@ -20,27 +36,68 @@ public final class MatchEngine: @unchecked Sendable {
     ]
 
     /// Compiles the rules; throws `SecretsError` naming the first rule that does not compile.
-    public init(rules: [Rule]) throws {
+    /// - Parameters:
+    ///   - globalAllowlist: PCRE2 patterns; a secret matching any of them is not reported, whatever the rule.
+    ///   - globalStopwords: a secret containing any of these (ASCII case-insensitive) is not reported.
+    ///   - cache: where compiled Vectorscan databases are kept between runs; nil compiles every time and
+    ///     touches no file.
+    public init(rules: [Rule], globalAllowlist: [String] = [], globalStopwords: [String] = [],
+                cache: DatabaseCache? = DatabaseCache.default) throws {
         self.rules = rules
-        var patterns: [(String, UInt32)] = []
-        for r in rules {
-            if let p = r.prefilter {
-                patterns.append((p, UInt32(HS_FLAG_DOTALL)))
-            } else {
-                patterns.append((r.regex, UInt32(HS_FLAG_PREFILTER | HS_FLAG_DOTALL)))
-            }
+        fingerprint = MatchEngine.fingerprint(rules: rules, globalAllowlist: globalAllowlist, globalStopwords: globalStopwords)
+        let inputs = MatchEngine.databaseInputs(rules: rules, fingerprint: fingerprint)
+        databaseKey = inputs.key
+        if let cache, let cached = cache.load(key: inputs.key) {
+            database = cached
+            databaseWasCached = true
+        } else {
+            database = try VectorscanDatabase(patterns: inputs.patterns, ruleIDs: rules.map(\.id))
+            databaseWasCached = false
+            cache?.store(database, key: inputs.key)
         }
-        database = try VectorscanDatabase(patterns: patterns.map { (expression: $0.0, flags: $0.1) }, ruleIDs: rules.map(\.id))
         regexes = try rules.map { try PCRE2Regex($0.regex, ruleID: $0.id) }
         ruleAllowlists = try rules.map { r in try r.allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (allowlist)") } }
         placeholders = try MatchEngine.placeholderPatterns.map { try PCRE2Regex($0, ruleID: "placeholder") }
+        globalAllowlistRegexes = try globalAllowlist.map { try PCRE2Regex($0, ruleID: "global allowlist") }
+        let global = globalStopwords.map(MatchEngine.lowercased).filter { !$0.isEmpty }
+        stopwords = rules.map { r in r.stopwords.map(MatchEngine.lowercased).filter { !$0.isEmpty } + global }
+        pathScopes = try rules.map { r in try r.pathScope.map { try PCRE2Regex($0, ruleID: r.id + " (path)") } }
+        pathAllowlists = try rules.map { r in try r.pathAllowlist.map { try PCRE2Regex($0, ruleID: r.id + " (path allowlist)") } }
+        hasPathConditions = rules.contains { $0.pathScope != nil || !$0.pathAllowlist.isEmpty }
+    }
+
+    static func fingerprint(rules: [Rule], globalAllowlist: [String], globalStopwords: [String]) -> String {
         var h = SHA256()
         for r in rules {
-            let fields = [r.id, r.severity.rawValue, r.regex, String(r.secretGroup), r.prefilter ?? "", String(r.lookBehind),
+            var fields = [r.id, r.severity.rawValue, r.regex, String(r.secretGroup), r.prefilter ?? "", String(r.lookBehind),
                           r.entropy.map { String($0) } ?? "", r.allowlist.joined(separator: "\u{1}")]
+            // Appended only when used, so rule sets without them keep their fingerprints.
+            if r.pathScope != nil || !r.stopwords.isEmpty || !r.pathAllowlist.isEmpty {
+                fields += ["scope:" + (r.pathScope ?? ""), r.stopwords.joined(separator: "\u{1}"),
+                           r.pathAllowlist.joined(separator: "\u{1}")]
+            }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
-        fingerprint = "sha256:" + h.finalize().map { String(format2: $0) }.joined()
+        if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
+            let fields = ["global", globalAllowlist.joined(separator: "\u{1}"), globalStopwords.joined(separator: "\u{1}")]
+            h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1d])
+        }
+        return "sha256:" + h.finalize().map { String(format2: $0) }.joined()
+    }
+
+    /// The patterns handed to Vectorscan and the cache key of the resulting database: the rule-set
+    /// fingerprint, a digest of exactly those patterns and flags, the Vectorscan version and the platform.
+    static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32)], key: String) {
+        let patterns: [(expression: String, flags: UInt32)] = rules.map { r in
+            if let p = r.prefilter { return (p, UInt32(HS_FLAG_DOTALL)) }
+            return (r.regex, UInt32(HS_FLAG_PREFILTER | HS_FLAG_DOTALL))
+        }
+        var h = SHA256()
+        h.update(data: Array("mode=stream".utf8) + [0])
+        for p in patterns { h.update(data: Array("\(p.flags)\u{0}\(p.expression)".utf8) + [0x1e]) }
+        let digest = h.finalize().map { String(format2: $0) }.joined()
+        let fp = fingerprint ?? MatchEngine.fingerprint(rules: rules, globalAllowlist: [], globalStopwords: [])
+        return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
     }
 
     /// A matcher for one thread.
@@ -48,12 +105,52 @@ public final class MatchEngine: @unchecked Sendable {
         try FileMatcher(engine: self)
     }
 
+    /// Whether rule `ruleIndex` applies to a document at `path` (absolute path in the image; nil for
+    /// documents without one: config values, history entries). A rule with a `pathScope` applies only
+    /// where the scope matches, and never to path-less documents; a rule's `pathAllowlist` excludes paths.
+    /// Patterns are tried on the path as given and without its leading "/", so gitleaks-style relative
+    /// patterns (`^config/`) work. Scanners filter `RawHit`s through this; thread-safe.
+    public func ruleApplies(_ ruleIndex: Int, toPath path: String?) -> Bool {
+        let scope = pathScopes[ruleIndex], allow = pathAllowlists[ruleIndex]
+        if scope == nil && allow.isEmpty { return true }
+        guard let path else { return scope == nil }
+        let data = PCRE2MatchData()
+        let forms = path.hasPrefix("/") ? [path, String(path.dropFirst())] : [path]
+        if let scope, !forms.contains(where: { scope.matches($0, data: data) }) { return false }
+        return !allow.contains { re in forms.contains { re.matches($0, data: data) } }
+    }
+
     /// Whether a captured secret should be dropped: too little entropy, a placeholder, or allowlisted.
     func isAllowed(_ secret: [UInt8], rule index: Int, data: PCRE2MatchData) -> Bool {
         let rule = rules[index]
         if let min = rule.entropy, shannonEntropy(secret) < min { return true }
+        if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
+        if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
         return ruleAllowlists[index].contains { $0.matches(text, data: data) }
+    }
+
+    static func lowercased<S: StringProtocol>(_ s: S) -> [UInt8] {
+        s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+    }
+
+    /// Whether `secret`, ASCII-lowercased, contains one of `words` (already lowercased, non-empty).
+    static func containsAny(_ secret: [UInt8], _ words: [[UInt8]]) -> Bool {
+        let hay = secret.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let n = hay.count
+        for w in words where w.count <= n {
+            let first = w[0], m = w.count
+            var i = 0
+            while i + m <= n {
+                if hay[i] == first {
+                    var j = 1
+                    while j < m && hay[i + j] == w[j] { j += 1 }
+                    if j == m { return true }
+                }
+                i += 1
+            }
+        }
+        return false
     }
 }

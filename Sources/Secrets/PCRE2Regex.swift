@@ -32,7 +32,8 @@ final class PCRE2Regex: @unchecked Sendable {
         return n > 0 ? String(decoding: buf.prefix(Int(n)), as: UTF8.self) : "error \(code)"
     }
 
-    /// Every non-overlapping match in `subject`, as the byte range of `group` (whole match if the group did not take part).
+    /// Every non-overlapping match in `subject`, as the byte range of `group` (whole match if the group did not take part;
+    /// a negative `group`: the first non-empty capture group).
     func matches(in subject: UnsafeRawBufferPointer, group: Int, data: PCRE2MatchData, ruleID: String) throws -> [Range<Int>] {
         guard let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return [] }
         var results: [Range<Int>] = []
@@ -47,6 +48,12 @@ final class PCRE2Regex: @unchecked Sendable {
             if group > 0 && group < Int(rc) {
                 let gs = ov[2 * group], ge = ov[2 * group + 1]
                 if gs != Int(bitPattern: UInt.max) { s = Int(gs); e = Int(ge) }
+            } else if group < 0 {
+                // The first capture group that matched a non-empty string (gitleaks without secretGroup).
+                for g in 1..<max(1, Int(rc)) {
+                    let gs = ov[2 * g], ge = ov[2 * g + 1]
+                    if gs != Int(bitPattern: UInt.max) && ge > gs { s = Int(gs); e = Int(ge); break }
+                }
             }
             if e > s { results.append(s..<e) }
             start = m1 > m0 ? m1 : m0 + 1

@@ -20,6 +20,8 @@ public struct Rule: Sendable, Equatable {
     public var description: String
     public var severity: Severity
     /// PCRE2 pattern; group `secretGroup` (or the whole match when 0) is the secret.
+    /// `Rule.firstNonEmptyGroup` (-1): the first capture group that matched something, else the whole match
+    /// (gitleaks' behaviour for a rule without `secretGroup`).
     public var regex: String
     public var secretGroup: Int
     /// Pattern for Vectorscan. nil: the regex itself, compiled in prefilter mode. Its match must end
@@ -32,11 +34,22 @@ public struct Rule: Sendable, Equatable {
     /// Secrets matching any of these (PCRE2) are not reported.
     public var allowlist: [String]
     public var keywords: [String]
+    /// PCRE2 pattern the document's path must match for the rule to apply (see `MatchEngine.ruleApplies`).
+    /// A rule with a scope never applies to documents without a path (config values, history entries).
+    public var pathScope: String?
+    /// Secrets containing any of these (ASCII case-insensitive) are not reported.
+    public var stopwords: [String]
+    /// PCRE2 patterns: the rule does not apply to documents whose path matches one of them.
+    public var pathAllowlist: [String]
+
+    /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
+    public static let firstNonEmptyGroup = -1
 
     public init(
         id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
         prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
-        allowlist: [String] = [], keywords: [String] = []
+        allowlist: [String] = [], keywords: [String] = [],
+        pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = []
     ) {
         self.id = id
         self.description = description
@@ -48,6 +61,9 @@ public struct Rule: Sendable, Equatable {
         self.entropy = entropy
         self.allowlist = allowlist
         self.keywords = keywords
+        self.pathScope = pathScope
+        self.stopwords = stopwords
+        self.pathAllowlist = pathAllowlist
     }
 }
 
@@ -57,6 +73,10 @@ public enum SecretsError: Error, CustomStringConvertible, Equatable {
     case vectorscan(call: String, code: Int32)
     case pcre2Compile(rule: String, offset: Int, message: String)
     case pcre2Match(rule: String, message: String)
+    /// A rule file (gitleaks format) that cannot be used; the message names the rule or key.
+    case config(String)
+    /// A rule's regex uses syntax we cannot match faithfully (e.g. Unicode classes on bytes).
+    case unsupportedRegex(rule: String, message: String)
 
     public var description: String {
         switch self {
@@ -64,6 +84,8 @@ public enum SecretsError: Error, CustomStringConvertible, Equatable {
         case .vectorscan(let c, let code): return "Vectorscan \(c) failed with code \(code)"
         case .pcre2Compile(let r, let o, let m): return "rule \(r): invalid regex at offset \(o): \(m)"
         case .pcre2Match(let r, let m): return "rule \(r): PCRE2 match failed: \(m)"
+        case .config(let m): return "rule file: \(m)"
+        case .unsupportedRegex(let r, let m): return "rule \(r): unsupported regex: \(m)"
         }
     }
 }

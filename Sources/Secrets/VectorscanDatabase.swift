@@ -33,6 +33,58 @@ final class VectorscanDatabase: @unchecked Sendable {
         handle = db
     }
 
+    /// Takes ownership of an already built database.
+    private init(handle: OpaquePointer) {
+        self.handle = handle
+    }
+
+    /// A database from `hs_serialize_database` bytes; nil if Vectorscan rejects them (other version or
+    /// platform, damaged) or they are not a streaming database.
+    static func deserialize(_ bytes: UnsafeRawBufferPointer) -> VectorscanDatabase? {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        let p = base.assumingMemoryBound(to: CChar.self)
+        var size = 0
+        guard hs_serialized_database_size(p, bytes.count, &size) == HS_SUCCESS, size > 0 else { return nil }
+        var db: OpaquePointer?
+        guard hs_deserialize_database(p, bytes.count, &db) == HS_SUCCESS, let db else { return nil }
+        let result = VectorscanDatabase(handle: db)
+        var streamSize = 0
+        guard hs_stream_size(db, &streamSize) == HS_SUCCESS else { return nil }
+        return result
+    }
+
+    /// The database as `hs_serialize_database` bytes, or nil if Vectorscan cannot serialize it.
+    func serialized() -> [UInt8]? {
+        var bytes: UnsafeMutablePointer<CChar>?
+        var length = 0
+        guard hs_serialize_database(handle, &bytes, &length) == HS_SUCCESS, let bytes else { return nil }
+        defer { free(bytes) }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: length))
+    }
+
+    /// `hs_version()`, e.g. "5.4.9 2023-04-19".
+    static var version: String { String(cString: hs_version()) }
+
+    /// The host as Vectorscan tunes for it: CPU architecture, tuning family and feature bits.
+    static var platform: String {
+        #if arch(x86_64)
+        var arch = "x86_64"
+        #elseif arch(arm64)
+        var arch = "arm64"
+        #else
+        var arch = "other"
+        #endif
+        var p = hs_platform_info_t()
+        if hs_populate_platform(&p) == HS_SUCCESS {
+            arch += "-tune\(p.tune)-features\(p.cpu_features)"
+        }
+        #if os(Linux)
+        return "linux-" + arch
+        #else
+        return "darwin-" + arch
+        #endif
+    }
+
     deinit {
         if let h = handle { hs_free_database(h) }
     }

@@ -1,0 +1,628 @@
+import TOMLKit
+
+/// A rule file in the gitleaks configuration format (TOML), read into Stowaway rules.
+///
+/// Supported: `title`; `[extend]` with `useDefault` (Stowaway's built-in rules) and `disabledRules`;
+/// `[[rules]]` with `id`, `description`, `regex`, `secretGroup`, `entropy`, `keywords`, `path`, `tags` and an
+/// optional `severity` (a Stowaway extension: low, medium, high, critical); per-rule allowlists as the legacy
+/// `[rules.allowlist]` table or the `[[rules.allowlists]]` array; global allowlists as `[allowlist]` or
+/// `[[allowlists]]` (with `targetRules`). Each allowlist may have `regexes`, `paths`, `stopwords`, `commits`,
+/// `regexTarget` and `condition`.
+///
+/// Differences from gitleaks, all chosen to report rather than hide:
+/// - `[extend] path` / `url` and `[[rules.required]]` / `skipReport` are refused with an error.
+/// - A rule with a `regex` whose id is a default rule's id replaces that rule entirely. A rule *without* a
+///   `regex` whose id is a default's adds to it (allowlists, stopwords, keywords) and overrides the
+///   description, severity, entropy and path it sets.
+/// - `commits` never match (an image has no commits): an `OR` allowlist ignores them; an `AND` allowlist
+///   listing commits can never match and is dropped.
+/// - `regexTarget = "match"` / `"line"`: the regexes are matched against the secret, as for `"secret"`.
+///   A regex written for the surrounding line then rarely matches, so at worst more is reported.
+/// - An `AND` allowlist combining `paths` with `regexes` or `stopwords` is dropped (the path is not known
+///   where secrets are checked); `AND` of regexes and stopwords is honoured.
+/// - Paths are absolute paths in the image; patterns are tried with and without the leading "/".
+/// - Severity: the `severity` key, else the first of critical/high/medium/low found in `tags`, else high.
+/// - Regexes are Go RE2 syntax, translated by `translate(goRegex:ruleID:)`.
+/// Anything approximated is listed in `warnings`.
+public struct GitleaksConfig: Sendable {
+    public var title: String?
+    /// `[extend] useDefault`: whether `rules(defaults:)` starts from the defaults.
+    public var useDefault: Bool
+    /// `[extend] disabledRules`: default rule ids left out.
+    public var disabledRules: [String]
+    /// Global path allowlist (PCRE2), for `PathAllowlist` alongside its default patterns.
+    public var globalPathAllowlist: [String]
+    /// Global secret allowlist (PCRE2, matched against the secret), for `MatchEngine(globalAllowlist:)`.
+    public var globalAllowlist: [String]
+    /// Global stopwords (case-insensitive substrings of the secret), for `MatchEngine(globalStopwords:)`.
+    public var globalStopwords: [String]
+    /// What was ignored or approximated, one human-readable line each.
+    public var warnings: [String]
+
+    /// A `[[rules]]` entry, translated.
+    struct Draft: Sendable {
+        var id: String
+        var description: String?
+        var severity: Severity?
+        var regex: String?
+        var secretGroup: Int
+        var entropy: Double?
+        var keywords: [String]
+        var pathScope: String?
+        var allow: Effect
+    }
+
+    /// What allowlists do in Stowaway's terms.
+    struct Effect: Sendable {
+        var secretRegexes: [String] = []
+        var stopwords: [String] = []
+        var paths: [String] = []
+
+        mutating func add(_ o: Effect) {
+            secretRegexes += o.secretRegexes
+            stopwords += o.stopwords
+            paths += o.paths
+        }
+    }
+
+    var drafts: [Draft] = []
+    /// Global allowlists with `targetRules`: applied to those rules only.
+    var targeted: [(rules: [String], effect: Effect)] = []
+
+    /// Reads the file at `path`.
+    public init(path: String) throws {
+        guard let bytes = DatabaseCache.readFile(path) else { throw SecretsError.config("cannot read \(path)") }
+        try self.init(toml: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Parses `toml`; throws `SecretsError` naming the rule or key at fault.
+    public init(toml: String) throws {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: toml)
+        } catch let e as TOMLParseError {
+            throw SecretsError.config("invalid TOML: \(e.description) (\(e.source))")
+        }
+        title = nil
+        useDefault = false
+        disabledRules = []
+        globalPathAllowlist = []
+        globalAllowlist = []
+        globalStopwords = []
+        warnings = []
+
+        warnUnknown(root, known: ["title", "description", "minVersion", "extend", "rules", "allowlist", "allowlists"], in: "top level")
+        title = try Self.string(root, "title", "title")
+
+        if let v = root["extend"] {
+            guard let extend = v.table else { throw SecretsError.config("[extend] must be a table") }
+            warnUnknown(extend, known: ["useDefault", "path", "url", "disabledRules"], in: "[extend]")
+            for key in ["path", "url"] where extend[key] != nil {
+                throw SecretsError.config("[extend] \(key) is not supported: merge that file's rules into this one, or use useDefault = true")
+            }
+            useDefault = try Self.bool(extend, "useDefault", "[extend] useDefault") ?? false
+            disabledRules = try Self.strings(extend, "disabledRules", "[extend] disabledRules")
+        }
+
+        if let v = root["rules"] {
+            guard let rules = v.array else { throw SecretsError.config("rules must be an array of tables ([[rules]])") }
+            var seen = Set<String>()
+            for (i, element) in rules.enumerated() {
+                guard let t = element.table else { throw SecretsError.config("rules[\(i)] is not a table") }
+                let draft = try parseRule(t, index: i)
+                guard seen.insert(draft.id).inserted else { throw SecretsError.config("rule \(draft.id): defined twice") }
+                drafts.append(draft)
+            }
+        }
+
+        var globals: [TOMLTable] = []
+        if let v = root["allowlist"] {
+            guard let t = v.table else { throw SecretsError.config("[allowlist] must be a table") }
+            globals.append(t)
+        }
+        if let v = root["allowlists"] {
+            guard let a = v.array else { throw SecretsError.config("allowlists must be an array of tables ([[allowlists]])") }
+            for (i, e) in a.enumerated() {
+                guard let t = e.table else { throw SecretsError.config("allowlists[\(i)] is not a table") }
+                globals.append(t)
+            }
+        }
+        for (i, t) in globals.enumerated() {
+            let context = "global allowlist #\(i + 1)"
+            let targets = try Self.strings(t, "targetRules", "\(context) targetRules")
+            let effect = try parseAllowlist(t, context: context, ruleID: "global allowlist", global: true)
+            if targets.isEmpty {
+                globalPathAllowlist += effect.paths
+                globalAllowlist += effect.secretRegexes
+                globalStopwords += effect.stopwords
+            } else {
+                targeted.append((targets, effect))
+            }
+        }
+    }
+
+    /// The rule set: the defaults when `useDefault` is set (minus `disabledRules`), with this file's rules
+    /// replacing (same id, with a regex), extending (same id, no regex) or added after them.
+    public func rules(defaults: [Rule]) throws -> [Rule] {
+        var result: [Rule] = []
+        if useDefault {
+            let disabled = Set(disabledRules)
+            result = defaults.filter { !disabled.contains($0.id) }
+        }
+        for d in drafts {
+            let existing = result.firstIndex { $0.id == d.id }
+            if let regex = d.regex {
+                let rule = Rule(
+                    id: d.id, description: d.description ?? d.id, severity: d.severity ?? .high, regex: regex,
+                    secretGroup: d.secretGroup, entropy: d.entropy, allowlist: d.allow.secretRegexes,
+                    keywords: d.keywords, pathScope: d.pathScope, stopwords: d.allow.stopwords, pathAllowlist: d.allow.paths)
+                if let existing { result[existing] = rule } else { result.append(rule) }
+            } else if let existing {
+                var r = result[existing]
+                if let v = d.description { r.description = v }
+                if let v = d.severity { r.severity = v }
+                if let v = d.entropy { r.entropy = v }
+                if let v = d.pathScope { r.pathScope = v }
+                r.keywords += d.keywords
+                r.allowlist += d.allow.secretRegexes
+                r.stopwords += d.allow.stopwords
+                r.pathAllowlist += d.allow.paths
+                result[existing] = r
+            } else {
+                throw SecretsError.config("rule \(d.id): no regex (path-only rules are not supported, and no default rule has this id to extend)")
+            }
+        }
+        for (ids, effect) in targeted {
+            for id in ids {
+                guard let i = result.firstIndex(where: { $0.id == id }) else {
+                    throw SecretsError.config("allowlist targetRules: rule \(id) does not exist")
+                }
+                result[i].allowlist += effect.secretRegexes
+                result[i].stopwords += effect.stopwords
+                result[i].pathAllowlist += effect.paths
+            }
+        }
+        return result
+    }
+
+    // MARK: - Rules and allowlists
+
+    private mutating func parseRule(_ t: TOMLTable, index: Int) throws -> Draft {
+        guard let id = try Self.string(t, "id", "rules[\(index)] id"), !id.isEmpty else {
+            throw SecretsError.config("rules[\(index)]: missing id")
+        }
+        warnUnknown(t, known: ["id", "description", "regex", "secretGroup", "entropy", "keywords", "path", "tags", "severity",
+                               "allowlist", "allowlists", "required", "skipReport"], in: "rule \(id)")
+        if t["required"] != nil { throw SecretsError.config("rule \(id): [[rules.required]] (composite rules) is not supported") }
+        if try Self.bool(t, "skipReport", "rule \(id) skipReport") == true {
+            throw SecretsError.config("rule \(id): skipReport is not supported")
+        }
+
+        var regex: String?
+        var groups = 0
+        if let source = try Self.string(t, "regex", "rule \(id) regex"), !source.isEmpty {
+            let translated = try Self.translation(goRegex: source, ruleID: id)
+            _ = try PCRE2Regex(translated.pattern, ruleID: id)
+            regex = translated.pattern
+            groups = translated.captureGroups
+        }
+        var secretGroup = groups > 0 ? Rule.firstNonEmptyGroup : 0
+        if let g = try Self.int(t, "secretGroup", "rule \(id) secretGroup"), g != 0 {
+            guard regex != nil else { throw SecretsError.config("rule \(id): secretGroup without regex") }
+            guard g > 0 && g <= groups else {
+                throw SecretsError.config("rule \(id): secretGroup \(g) but the regex has \(groups) capture group(s)")
+            }
+            secretGroup = g
+        }
+        var entropy = try Self.double(t, "entropy", "rule \(id) entropy")
+        if let e = entropy, e <= 0 { entropy = nil }
+
+        var pathScope: String?
+        if let p = try Self.string(t, "path", "rule \(id) path"), !p.isEmpty {
+            pathScope = try Self.translate(goRegex: p, ruleID: id + " (path)")
+            _ = try PCRE2Regex(pathScope!, ruleID: id + " (path)")
+        }
+
+        let tags = try Self.strings(t, "tags", "rule \(id) tags")
+        var severity: Severity?
+        if let s = try Self.string(t, "severity", "rule \(id) severity") {
+            guard let v = Severity(rawValue: s.lowercased()) else {
+                throw SecretsError.config("rule \(id): severity \"\(s)\" is not one of low, medium, high, critical")
+            }
+            severity = v
+        } else {
+            let lowered = Set(tags.map { $0.lowercased() })
+            severity = Severity.allCases.reversed().first { lowered.contains($0.rawValue) }
+        }
+
+        var allow = Effect()
+        if let v = t["allowlist"] {
+            guard let a = v.table else { throw SecretsError.config("rule \(id): allowlist must be a table") }
+            allow.add(try parseAllowlist(a, context: "rule \(id) allowlist", ruleID: id, global: false))
+        }
+        if let v = t["allowlists"] {
+            guard let list = v.array else { throw SecretsError.config("rule \(id): allowlists must be an array of tables") }
+            for (i, e) in list.enumerated() {
+                guard let a = e.table else { throw SecretsError.config("rule \(id): allowlists[\(i)] is not a table") }
+                allow.add(try parseAllowlist(a, context: "rule \(id) allowlist #\(i + 1)", ruleID: id, global: false))
+            }
+        }
+        let description = try Self.string(t, "description", "rule \(id) description").flatMap { $0.isEmpty ? nil : $0 }
+        return Draft(id: id, description: description, severity: severity, regex: regex, secretGroup: secretGroup,
+                     entropy: entropy, keywords: try Self.strings(t, "keywords", "rule \(id) keywords").map { $0.lowercased() },
+                     pathScope: pathScope, allow: allow)
+    }
+
+    private mutating func parseAllowlist(_ t: TOMLTable, context: String, ruleID: String, global: Bool) throws -> Effect {
+        warnUnknown(t, known: Set(["description", "condition", "commits", "paths", "regexTarget", "regexes", "stopwords"]
+                        + (global ? ["targetRules"] : [])), in: context)
+        let conditionText = (try Self.string(t, "condition", "\(context) condition") ?? "OR").uppercased()
+        let and: Bool
+        switch conditionText {
+        case "", "OR", "||": and = false
+        case "AND", "&&": and = true
+        default: throw SecretsError.config("\(context): condition \"\(conditionText)\" is not OR or AND")
+        }
+        let target = try Self.string(t, "regexTarget", "\(context) regexTarget") ?? "secret"
+        switch target {
+        case "", "secret": break
+        case "match", "line":
+            warnings.append("\(context): regexTarget \"\(target)\" is matched against the secret")
+        default: throw SecretsError.config("\(context): regexTarget \"\(target)\" is not secret, match or line")
+        }
+        let commits = try Self.strings(t, "commits", "\(context) commits")
+        let paths = try Self.strings(t, "paths", "\(context) paths").map {
+            try Self.checked(Self.translate(goRegex: $0, ruleID: "\(ruleID) (allowlist path)"), ruleID: "\(ruleID) (allowlist path)")
+        }
+        let regexes = try Self.strings(t, "regexes", "\(context) regexes").map {
+            try Self.checked(Self.translate(goRegex: $0, ruleID: "\(ruleID) (allowlist)"), ruleID: "\(ruleID) (allowlist)")
+        }
+        let stopwords = try Self.strings(t, "stopwords", "\(context) stopwords").filter { !$0.isEmpty }
+
+        if !commits.isEmpty && and {
+            warnings.append("\(context): AND allowlist with commits never matches in an image; ignored")
+            return Effect()
+        }
+        let kinds = [!paths.isEmpty, !regexes.isEmpty, !stopwords.isEmpty].filter { $0 }.count
+        if kinds == 0 {
+            if commits.isEmpty { warnings.append("\(context): empty allowlist ignored") }
+            return Effect()
+        }
+        if !and || kinds == 1 {
+            // OR, or AND over a single kind of check (any entry of that kind).
+            return Effect(secretRegexes: regexes, stopwords: stopwords, paths: paths)
+        }
+        if !paths.isEmpty {
+            warnings.append("\(context): AND of paths with regexes/stopwords is not supported; allowlist ignored")
+            return Effect()
+        }
+        // AND of regexes and stopwords: one pattern, both checked by lookahead on the secret.
+        let anyRegex = regexes.map { "(?:\($0))" }.joined(separator: "|")
+        let anyStopword = stopwords.map(Self.literal).joined(separator: "|")
+        let combined = "\\A(?=[\\s\\S]*?(?:\(anyRegex)))(?=[\\s\\S]*?(?i:\(anyStopword)))"
+        return Effect(secretRegexes: [try Self.checked(combined, ruleID: "\(ruleID) (allowlist)")])
+    }
+
+    private mutating func warnUnknown(_ t: TOMLTable, known: Set<String>, in context: String) {
+        for key in t.keys where !known.contains(key) {
+            warnings.append("\(context): unknown key \(key) ignored")
+        }
+    }
+
+    // MARK: - TOML values
+
+    private static func string(_ t: TOMLTable, _ key: String, _ what: String) throws -> String? {
+        guard let v = t[key] else { return nil }
+        guard let s = v.string else { throw SecretsError.config("\(what) must be a string") }
+        return s
+    }
+
+    private static func bool(_ t: TOMLTable, _ key: String, _ what: String) throws -> Bool? {
+        guard let v = t[key] else { return nil }
+        guard let b = v.bool else { throw SecretsError.config("\(what) must be true or false") }
+        return b
+    }
+
+    private static func int(_ t: TOMLTable, _ key: String, _ what: String) throws -> Int? {
+        guard let v = t[key] else { return nil }
+        guard let i = v.int else { throw SecretsError.config("\(what) must be an integer") }
+        return i
+    }
+
+    private static func double(_ t: TOMLTable, _ key: String, _ what: String) throws -> Double? {
+        guard let v = t[key] else { return nil }
+        if let d = v.double { return d }
+        if let i = v.int { return Double(i) }
+        throw SecretsError.config("\(what) must be a number")
+    }
+
+    private static func strings(_ t: TOMLTable, _ key: String, _ what: String) throws -> [String] {
+        guard let v = t[key] else { return [] }
+        guard let a = v.array else { throw SecretsError.config("\(what) must be an array of strings") }
+        return try a.map { e in
+            guard let s = e.string else { throw SecretsError.config("\(what) must be an array of strings") }
+            return s
+        }
+    }
+
+    private static func checked(_ pattern: String, ruleID: String) throws -> String {
+        _ = try PCRE2Regex(pattern, ruleID: ruleID)
+        return pattern
+    }
+
+    /// `s` as a PCRE2 literal (every non-alphanumeric byte hex-escaped).
+    static func literal(_ s: String) -> String {
+        s.utf8.map { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                ? String(UnicodeScalar(b)) : "\\x" + String(format2: b)
+        }.joined()
+    }
+
+    // MARK: - Go RE2 → PCRE2 / Vectorscan
+
+    /// Translates a Go (RE2) regex into one PCRE2 and Vectorscan compile with the same meaning on bytes.
+    ///
+    /// - `(?P<name>…)` / `(?<name>…)` become plain `(…)` (same group numbers).
+    /// - The RE2 ungreedy flag `(?U)` (Vectorscan rejects it) is removed and the quantifiers it governs
+    ///   are rewritten: `x*` → `x*?`, `x*?` → `x*`.
+    /// - `\Q…\E` becomes escaped literals; `\v` becomes `\x0B` (in PCRE2 `\v` is a class); octal escapes
+    ///   become `\xHH`; a `{` that does not start a repetition becomes `\{`.
+    /// - Non-ASCII literals and `\x{…}` above 0x7F become their UTF-8 byte sequence (outside classes).
+    /// - Refused (`SecretsError.unsupportedRegex` naming the rule): `\p…`/`\P…` Unicode classes and
+    ///   non-ASCII characters inside `[...]` (we match bytes, not UTF-8 text), `\C`, unknown escapes.
+    /// Kept as is and documented: `$` without `(?m)` also matches before a final newline in PCRE2 (RE2:
+    /// only at the very end); `.` matches one byte, not one UTF-8 character.
+    static func translate(goRegex: String, ruleID: String) throws -> String {
+        try translation(goRegex: goRegex, ruleID: ruleID).pattern
+    }
+
+    static func translation(goRegex: String, ruleID: String) throws -> (pattern: String, captureGroups: Int) {
+        var t = RE2Translator(Array(goRegex.unicodeScalars), ruleID: ruleID)
+        try t.run()
+        return (t.out, t.captures)
+    }
+}
+
+/// One pass over an RE2 pattern, writing the PCRE2 equivalent.
+private struct RE2Translator {
+    let s: [Unicode.Scalar]
+    let ruleID: String
+    var i = 0
+    var out = ""
+    var captures = 0
+    /// Ungreedy flag per open group; the last entry is the current one.
+    var ungreedy: [Bool] = [false]
+
+    init(_ s: [Unicode.Scalar], ruleID: String) {
+        self.s = s
+        self.ruleID = ruleID
+    }
+
+    func refuse(_ why: String) -> SecretsError {
+        SecretsError.unsupportedRegex(rule: ruleID, message: why)
+    }
+
+    func peek(_ k: Int = 0) -> Unicode.Scalar? { i + k < s.count ? s[i + k] : nil }
+
+    static func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "9" } ?? false }
+    static func isOctal(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "7" } ?? false }
+    static func hex(_ v: UInt8) -> String { "\\x" + String(format2: v) }
+
+    /// A literal code point outside a class: ASCII escaped when needed, others as their UTF-8 bytes.
+    static func literal(_ v: UInt32) -> String {
+        guard let scalar = Unicode.Scalar(v) else { return "" }
+        if v < 0x80 {
+            let c = Character(scalar)
+            return (c.isLetter || c.isNumber) ? String(c) : hex(UInt8(v))
+        }
+        return "(?:" + String(scalar).utf8.map(hex).joined() + ")"
+    }
+
+    mutating func run() throws {
+        while i < s.count {
+            let c = s[i]
+            switch c {
+            case "\\":
+                try escape(inClass: false)
+            case "[":
+                try charClass()
+            case "(":
+                try openGroup()
+            case ")":
+                if ungreedy.count > 1 { ungreedy.removeLast() }
+                out += ")"
+                i += 1
+            case "*", "+", "?":
+                out.unicodeScalars.append(c)
+                i += 1
+                laziness()
+            case "{":
+                if let rep = repetition() {
+                    out += rep
+                    laziness()
+                } else {
+                    out += "\\{"
+                    i += 1
+                }
+            default:
+                if c.value >= 0x80 { out += RE2Translator.literal(c.value) } else { out.unicodeScalars.append(c) }
+                i += 1
+            }
+        }
+    }
+
+    /// After a quantifier: a following `?` makes it lazy; under `(?U)` the meaning is swapped.
+    mutating func laziness() {
+        let lazy = peek() == "?"
+        if lazy { i += 1 }
+        if lazy != (ungreedy.last ?? false) { out += "?" }
+    }
+
+    /// `{n}`, `{n,}`, `{n,m}` at `i`, consumed; nil (nothing consumed) if it is a literal brace.
+    mutating func repetition() -> String? {
+        var j = i + 1
+        var text = "{"
+        var digits = 0
+        while j < s.count, RE2Translator.isDigit(s[j]) { text.unicodeScalars.append(s[j]); j += 1; digits += 1 }
+        guard digits > 0, j < s.count else { return nil }
+        if s[j] == "," {
+            text += ","
+            j += 1
+            while j < s.count, RE2Translator.isDigit(s[j]) { text.unicodeScalars.append(s[j]); j += 1 }
+        }
+        guard j < s.count, s[j] == "}" else { return nil }
+        i = j + 1
+        return text + "}"
+    }
+
+    mutating func openGroup() throws {
+        guard peek(1) == "?" else {
+            captures += 1
+            ungreedy.append(ungreedy.last ?? false)
+            out += "("
+            i += 1
+            return
+        }
+        // Named groups: (?P<name>…) and (?<name>…), but not lookbehind (?<= / (?<!.
+        if peek(2) == "P" && peek(3) == "<" || peek(2) == "<" && peek(3) != "=" && peek(3) != "!" {
+            var j = i + (peek(2) == "P" ? 4 : 3)
+            while j < s.count && s[j] != ">" { j += 1 }
+            guard j < s.count else { throw refuse("unterminated group name") }
+            captures += 1
+            ungreedy.append(ungreedy.last ?? false)
+            out += "("
+            i = j + 1
+            return
+        }
+        // Flags: (?flags) or (?flags:…), flags from imsU with an optional "-".
+        var j = i + 2
+        var flags = ""
+        var negate = false
+        var u = ungreedy.last ?? false
+        while j < s.count, "imsU-".unicodeScalars.contains(s[j]) {
+            if s[j] == "-" { negate = true; flags += "-" } else if s[j] == "U" { u = !negate } else { flags.unicodeScalars.append(s[j]) }
+            j += 1
+        }
+        if j > i + 2, j < s.count, s[j] == ")" || s[j] == ":" {
+            if flags.hasSuffix("-") { flags.removeLast() }
+            if s[j] == ")" {
+                if !flags.isEmpty { out += "(?\(flags))" }
+                ungreedy[ungreedy.count - 1] = u
+            } else {
+                out += flags.isEmpty ? "(?:" : "(?\(flags):"
+                ungreedy.append(u)
+            }
+            i = j + 1
+            return
+        }
+        // Anything else (non-capturing, lookaround, …): passed to PCRE2/Vectorscan as written.
+        ungreedy.append(ungreedy.last ?? false)
+        out += "(?"
+        i += 2
+    }
+
+    mutating func charClass() throws {
+        out += "["
+        i += 1
+        if peek() == "^" { out += "^"; i += 1 }
+        if peek() == "]" { out += "\\]"; i += 1 }
+        while i < s.count {
+            let c = s[i]
+            switch c {
+            case "]":
+                out += "]"
+                i += 1
+                return
+            case "\\":
+                try escape(inClass: true)
+            case "[":
+                if peek(1) == ":" {
+                    // POSIX class [:name:] / [:^name:], supported by both libraries.
+                    var j = i + 2
+                    while j + 1 < s.count && !(s[j] == ":" && s[j + 1] == "]") { j += 1 }
+                    guard j + 1 < s.count else { throw refuse("unterminated POSIX class") }
+                    out += String(String.UnicodeScalarView(s[i...(j + 1)]))
+                    i = j + 2
+                } else {
+                    out += "\\["
+                    i += 1
+                }
+            default:
+                if c.value >= 0x80 { throw refuse("non-ASCII character in a character class (matching is on bytes)") }
+                out.unicodeScalars.append(c)
+                i += 1
+            }
+        }
+        throw refuse("missing ]")
+    }
+
+    mutating func escape(inClass: Bool) throws {
+        guard let c = peek(1) else { throw refuse("trailing backslash") }
+        i += 2
+        switch c {
+        case "p", "P":
+            throw refuse("Unicode class \\\(c)… (Stowaway matches bytes, not UTF-8 text)")
+        case "C":
+            throw refuse("\\C is not supported")
+        case "Q":
+            var lit = ""
+            while i < s.count && !(s[i] == "\\" && peek(1) == "E") {
+                if inClass && s[i].value >= 0x80 { throw refuse("non-ASCII character in a character class (matching is on bytes)") }
+                lit += inClass && s[i].value < 0x80 ? RE2Translator.hex(UInt8(s[i].value)) : RE2Translator.literal(s[i].value)
+                i += 1
+            }
+            if i < s.count { i += 2 }
+            out += lit
+        case "E":
+            break
+        case "v":
+            out += "\\x0b"
+        case "x":
+            var v: UInt32 = 0
+            if peek() == "{" {
+                var j = i + 1
+                var digits = ""
+                while j < s.count && s[j] != "}" { digits.unicodeScalars.append(s[j]); j += 1 }
+                guard j < s.count, let n = UInt32(digits, radix: 16) else { throw refuse("bad \\x{…} escape") }
+                v = n
+                i = j + 1
+            } else {
+                guard i + 1 < s.count, let n = UInt32(String(String.UnicodeScalarView(s[i...(i + 1)])), radix: 16) else {
+                    throw refuse("bad \\x escape")
+                }
+                v = n
+                i += 2
+            }
+            try code(v, inClass: inClass)
+        case "0"..."7":
+            // RE2: octal \0, \0nn, \nn, \nnn; a lone \1-\7 would be a backreference, which RE2 rejects.
+            if c != "0" && !RE2Translator.isOctal(peek()) { throw refuse("backreference \\\(c) is not RE2 syntax") }
+            var v = c.value - 0x30
+            var n = 0
+            while n < 2, let d = peek(), RE2Translator.isOctal(d) { v = v * 8 + (d.value - 0x30); i += 1; n += 1 }
+            try code(v, inClass: inClass)
+        case "8", "9":
+            throw refuse("backreference \\\(c) is not RE2 syntax")
+        case "A", "z", "b", "B":
+            if inClass { throw refuse("\\\(c) inside a character class") }
+            out += "\\\(c)"
+        case "d", "D", "s", "S", "w", "W", "a", "f", "t", "n", "r":
+            out += "\\\(c)"
+        default:
+            let isWord = (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_"
+            if isWord || c.value >= 0x80 { throw refuse("unknown escape \\\(c)") }
+            out += "\\"
+            out.unicodeScalars.append(c)
+        }
+    }
+
+    mutating func code(_ v: UInt32, inClass: Bool) throws {
+        if v < 0x80 {
+            out += RE2Translator.hex(UInt8(v))
+        } else if inClass {
+            throw refuse("code point above 0x7F in a character class (matching is on bytes)")
+        } else {
+            out += RE2Translator.literal(v)
+        }
+    }
+}
