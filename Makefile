@@ -45,8 +45,14 @@ demo: build
 fixtures: build
 	@testdata/debian-base.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 
+# The registries the integration tests talk to run on 127.0.0.1 for the length of the test run.
+REGISTRY_DIR := $(CURDIR)/$(OUT)/registry
+HARNESS := python3 testdata/registry/harness.py
+
 test: build fixtures
-	STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) $(SWIFT) test
+	@$(HARNESS) start --workdir $(REGISTRY_DIR) >/dev/null
+	@STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
+	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
 
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)

@@ -10,6 +10,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C bridges: module map + shim header, nothing else.
@@ -17,16 +21,28 @@ let package = Package(
         .systemLibrary(name: "CVectorscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
 
-        .target(name: "OCI", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "OCI", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .target(name: "Layers", dependencies: ["CArchive", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Secrets", dependencies: ["CVectorscan", "CPCRE2", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Secrets", dependencies: [
+            "CVectorscan", "CPCRE2",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets"]),
         .executableTarget(name: "stowaway", dependencies: [
             "Scan", "OCI", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
-        .target(name: "ImageBuilder", dependencies: ["Layers", "OCI"]),
+        .target(name: "ImageBuilder", dependencies: [
+            "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
         .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "OCI", "Secrets"]),
@@ -35,6 +51,9 @@ let package = Package(
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
+        .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

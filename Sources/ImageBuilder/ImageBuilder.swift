@@ -52,12 +52,13 @@ public enum ImageBuilder {
             throw BuildError(description: "history has \(nonEmpty) non-empty entries for \(spec.layers.count) layers")
         }
         let containerConfig = try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec.config ?? ImageSpec.Config()))
-        let config: [String: Any] = [
-            "architecture": "amd64", "os": "linux", "created": "2026-11-01T00:00:00Z",
+        var config: [String: Any] = [
+            "architecture": spec.architecture ?? "amd64", "os": spec.os ?? "linux", "created": "2026-11-01T00:00:00Z",
             "config": containerConfig,
             "rootfs": ["type": "layers", "diff_ids": layerDescriptors.map { $0.diffID.description }],
             "history": history,
         ]
+        if let v = spec.variant { config["variant"] = v }
         let configData = try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])
         let configDigest = Digest.sha256(of: configData)
         try configData.write(to: URL(fileURLWithPath: "\(work)/blobs/sha256/\(configDigest.encoded)"))
@@ -76,7 +77,7 @@ public enum ImageBuilder {
         let index: [String: Any] = [
             "schemaVersion": 2, "mediaType": MediaType.ociIndex,
             "manifests": [["mediaType": MediaType.ociManifest, "digest": manifestDigest.description, "size": manifestData.count,
-                           "platform": ["os": "linux", "architecture": "amd64"],
+                           "platform": platform(spec),
                            "annotations": [AnnotationKey.refName: String(tag.split(separator: ":").last ?? "latest"),
                                            AnnotationKey.containerdName: tag]]],
         ]
@@ -102,6 +103,43 @@ public enum ImageBuilder {
             try writeLegacy(output, work: work, configData: configData, configDigest: configDigest, layers: layerDescriptors.map(\.digest), tag: tag)
         }
         return configDigest
+    }
+
+    private static func platform(_ spec: ImageSpec) -> [String: String] {
+        var p = ["os": spec.os ?? "linux", "architecture": spec.architecture ?? "amd64"]
+        if let v = spec.variant { p["variant"] = v }
+        return p
+    }
+
+    /// Builds a multi-platform OCI layout at `output`: one image per spec (each names its platform), one
+    /// index tagged `tag`. Identical layers are one blob. Returns the layout path.
+    public static func buildMultiPlatform(_ specs: [ImageSpec], tag: String, at output: String) throws {
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: output)
+        try fm.createDirectory(atPath: output + "/blobs/sha256", withIntermediateDirectories: true)
+        var entries: [[String: Any]] = []
+        for (i, var spec) in specs.enumerated() {
+            spec.format = .oci
+            let one = output + ".platform-\(i)"
+            try build(spec, at: one)
+            defer { try? fm.removeItem(atPath: one) }
+            for blob in try fm.contentsOfDirectory(atPath: one + "/blobs/sha256") where !fm.fileExists(atPath: "\(output)/blobs/sha256/\(blob)") {
+                try fm.copyItem(atPath: "\(one)/blobs/sha256/\(blob)", toPath: "\(output)/blobs/sha256/\(blob)")
+            }
+            let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: one + "/index.json"))) as! [String: Any]
+            var entry = (index["manifests"] as! [[String: Any]])[0]
+            entry["annotations"] = nil
+            entries.append(entry)
+        }
+        let index: [String: Any] = ["schemaVersion": 2, "mediaType": MediaType.ociIndex, "manifests": entries]
+        let indexData = try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys])
+        let indexDigest = Digest.sha256(of: indexData)
+        try indexData.write(to: URL(fileURLWithPath: "\(output)/blobs/sha256/\(indexDigest.encoded)"))
+        let top: [String: Any] = ["schemaVersion": 2, "manifests": [[
+            "mediaType": MediaType.ociIndex, "digest": indexDigest.description, "size": indexData.count,
+            "annotations": [AnnotationKey.refName: tag]]]]
+        try JSONSerialization.data(withJSONObject: top, options: [.sortedKeys]).write(to: URL(fileURLWithPath: output + "/index.json"))
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: output + "/oci-layout"))
     }
 
     private static func write(_ layer: ImageSpec.Layer, to writer: TarWriter) throws {

@@ -94,6 +94,10 @@ public struct ImageSpec: Codable, Sendable {
     public var history: [History]?
     public var layers: [Layer]
     public var annotations: [String: String]?
+    /// Platform of the config (default linux/amd64).
+    public var os: String?
+    public var architecture: String?
+    public var variant: String?
 
     public init(format: Format, compression: String? = nil, tag: String? = nil, config: Config? = nil,
                 history: [History]? = nil, layers: [Layer], annotations: [String: String]? = nil) {

@@ -72,6 +72,7 @@ public final class LayerReader {
     deinit {
         if let tar { archive_read_free(tar) }
         if let raw { archive_read_free(raw) }
+        rawBox.source.close()
     }
 
     /// The next entry, or nil at the end of the layer. Throws on a corrupt or truncated layer.

@@ -7,6 +7,12 @@ import Foundation
 public protocol ByteSource: AnyObject {
     /// Fills up to `buffer.count` bytes; returns 0 at the end. Throws on I/O failure.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    /// The reader is done (or gave up): stop producing. Safe to call more than once.
+    func close()
+}
+
+extension ByteSource {
+    public func close() {}
 }
 
 /// A byte range of a file on disk: a whole blob file, or an entry inside an uncompressed tarball.

@@ -39,7 +39,7 @@ struct DockerArchive {
             // Docker 25+ names each blob by its digest: check it; the legacy layout names layers by chain id.
             let blobDigest = Self.digestNamed(by: name)
             layers.append(LayerRef(index: i, digest: blobDigest ?? diffID, diffID: diffID, mediaType: nil, size: slice.length,
-                                   slice: slice, expectedBlobDigest: blobDigest, expectedDiffID: diffID, expectedSize: nil))
+                                   blob: .file(slice), expectedBlobDigest: blobDigest, expectedDiffID: diffID, expectedSize: nil))
         }
         return Image(reference: item.RepoTags?.first ?? tree.displayName, manifestDigest: nil, configDigest: configDigest,
                      platform: config.platform, config: config, annotations: [:], layers: layers)

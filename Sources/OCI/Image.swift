@@ -8,7 +8,7 @@ public struct LayerRef: Sendable {
     public var diffID: Digest?
     public var mediaType: String?
     public var size: Int64
-    public var slice: FileSlice
+    public var blob: LayerBlob
     /// What to verify while streaming.
     public var expectedBlobDigest: Digest?
     public var expectedDiffID: Digest?

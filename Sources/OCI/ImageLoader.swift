@@ -20,9 +20,6 @@ public enum ImageLoader {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            if !input.contains("/") || input.first != "." && input.first != "/" {
-                throw OCIError.unsupported(what: input, reason: "no such file or directory; pulling from a registry is not available in this version")
-            }
             throw OCIError.notFound(path: path)
         }
         let tree: FileTree = isDir.boolValue ? DirectoryTree(root: path) : try TarTree(path: path)

@@ -10,6 +10,13 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     case unsupported(what: String, reason: String)
     case noMatchingImage(source: String, reason: String)
     case io(path: String, reason: String)
+    case invalidReference(String, reason: String)
+    case badCredentials(source: String, reason: String)
+    /// The registry refused the credentials (or their absence); names the source, never the secret.
+    case authenticationFailed(registry: String, source: String, status: Int, message: String)
+    case registryError(registry: String, url: String, status: Int, message: String)
+    case tls(registry: String, reason: String)
+    case network(registry: String, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +30,13 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
         case .unsupported(let w, let r): return "\(w): unsupported (\(r))"
         case .noMatchingImage(let s, let r): return "\(s): \(r)"
         case .io(let p, let r): return "\(p): \(r)"
+        case .invalidReference(let r, let why): return "\(r): not a file, directory or valid image reference (\(why))"
+        case .badCredentials(let s, let r): return "credentials from \(s): \(r)"
+        case .authenticationFailed(let reg, let s, let st, let m):
+            return "\(reg): authentication failed (\(st)) with credentials from \(s)" + (m.isEmpty ? "" : ": \(m)")
+        case .registryError(let reg, let u, let st, let m): return "\(reg): \(u) answered \(st)" + (m.isEmpty ? "" : ": \(m)")
+        case .tls(let reg, let r): return "\(reg): TLS: \(r)"
+        case .network(let reg, let r): return "\(reg): network error: \(r)"
         }
     }
 }

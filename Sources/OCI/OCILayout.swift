@@ -69,7 +69,7 @@ struct OCILayout {
                 throw OCIError.missingBlob(image: tree.displayName, name: "layer blob \(l.digest)")
             }
             layers.append(LayerRef(index: i, digest: l.digest, diffID: config.diffIDs[i], mediaType: l.mediaType, size: l.size,
-                                   slice: slice, expectedBlobDigest: l.digest, expectedDiffID: config.diffIDs[i], expectedSize: l.size))
+                                   blob: .file(slice), expectedBlobDigest: l.digest, expectedDiffID: config.diffIDs[i], expectedSize: l.size))
         }
         images.append(Image(reference: name, manifestDigest: d.digest, configDigest: manifest.config.digest,
                             platform: d.platform ?? config.platform, config: config,

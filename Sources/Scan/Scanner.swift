@@ -14,6 +14,8 @@ public struct ScanOptions: Sendable {
     public var pathAllowlist: PathAllowlist?
     /// false: decompress and walk every layer but run no matcher (the benchmark's baseline).
     public var matchContent = true
+    /// Hears of every blob byte read (a progress line on a terminal).
+    public var progress: ScanProgress?
 
     public init(showSecrets: Bool = false, pathAllowlist: PathAllowlist? = nil) {
         self.showSecrets = showSecrets
@@ -36,22 +38,22 @@ public final class Scanner {
     /// Scans every image; what cannot be read is recorded in the image's `errors`, never thrown.
     public func scan(_ images: [Image]) -> Report {
         let started = Date()
-        var jobs: [FileSlice] = []
         var jobIndex: [String: Int] = [:]
-        var expected: [LayerRef] = []
+        var jobs: [LayerRef] = []
         for image in images {
-            for layer in image.layers where jobIndex[Self.key(layer.slice)] == nil {
-                jobIndex[Self.key(layer.slice)] = jobs.count
-                jobs.append(layer.slice)
-                expected.append(layer)
+            for layer in image.layers where jobIndex[layer.blob.key] == nil {
+                jobIndex[layer.blob.key] = jobs.count
+                jobs.append(layer)
             }
         }
-        let results = scanLayers(expected)
+        options.progress?.begin(layers: jobs.count, bytes: jobs.reduce(0) { $0 + $1.size })
+        let results = scanLayers(jobs)
+        options.progress?.end()
 
         var summary = Report.Summary()
         var reports: [Report.ImageReport] = []
         for image in images {
-            let layerResults = image.layers.map { results[jobIndex[Self.key($0.slice)]!] }
+            let layerResults = image.layers.map { results[jobIndex[$0.blob.key]!] }
             reports.append(imageReport(image, layerResults))
         }
         for r in results {
@@ -72,8 +74,6 @@ public final class Scanner {
         return Report(tool: .init(rulesetFingerprint: engine.fingerprint), images: reports, summary: summary)
     }
 
-    private static func key(_ s: FileSlice) -> String { "\(s.hostPath)@\(s.offset)" }
-
     // MARK: layers
 
     private func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
@@ -86,6 +86,7 @@ public final class Scanner {
             // Largest layers first would balance better, but order keeps memory predictable; each worker pulls the next.
             while let i = next.take(below: layers.count) {
                 out[i] = scanLayer(layers[i])
+                options.progress?.layerDone()
             }
         }
         return Array(out)
@@ -95,7 +96,9 @@ public final class Scanner {
         var result = LayerResult()
         do {
             let matcher = try engine.makeMatcher()
-            let reader = try LayerReader(source: try layer.slice.open(), name: layer.slice.displayName,
+            let progress = options.progress
+            let source = try layer.blob.open(progress: progress.map { p in { p.add($0) } })
+            let reader = try LayerReader(source: source, name: layer.blob.displayName,
                                          expectedDigest: layer.expectedBlobDigest, expectedDiffID: layer.expectedDiffID,
                                          expectedSize: layer.expectedSize)
             while let entry = try reader.next() {

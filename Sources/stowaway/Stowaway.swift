@@ -5,7 +5,7 @@ import Scan
 import Secrets
 
 @main
-struct StowawayCommand: ParsableCommand {
+struct StowawayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowaway",
         abstract: "Find secrets stowed away in container images.",
@@ -21,13 +21,17 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 extension Severity: ExpressibleByArgument {}
 
-struct ScanCommand: ParsableCommand {
+struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "Scan an image: every file of every layer, the config and the history.",
         discussion: """
-        IMAGE is a docker save tarball (docker-archive:PATH or a .tar path), an OCI layout \
-        (oci:DIR[:TAG], a directory, or a tar of one).
+        IMAGE is a registry reference (registry.fly.io/app:tag, host:5000/repo@sha256:…, alpine), \
+        a docker save tarball (docker-archive:PATH or a .tar path) or an OCI layout (oci:DIR[:TAG], \
+        a directory, or a tar of one).
+        Registry credentials, first match wins: --username with --password-stdin; for registry.fly.io \
+        FLY_ACCESS_TOKEN or FLY_API_TOKEN (username x); the Docker config ($DOCKER_CONFIG or \
+        ~/.docker/config.json: auths, credHelpers, credsStore).
         Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the scan could not be completed.
         """
     )
@@ -41,48 +45,91 @@ struct ScanCommand: ParsableCommand {
     @Flag(help: "Never colour the text report.") var noColor = false
     @Flag(help: "Also report findings in paths known to hold public test material (distro shared libraries, /usr/share/doc, test suites).")
     var noDefaultAllowlist = false
+    @Option(help: "Registry username (with --password-stdin).") var username: String?
+    @Flag(help: "Read the registry password or token from standard input.") var passwordStdin = false
+    @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
+    @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
+    @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
 
-    func run() throws {
-        let exit = Self.execute(self)
-        throw ExitCode(exit)
+    func validate() throws {
+        if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
+        if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
     }
 
-    static func execute(_ cmd: ScanCommand) -> Int32 {
+    func run() async throws {
+        throw ExitCode(await execute())
+    }
+
+    /// Whether IMAGE names something on disk rather than a registry reference.
+    private var isLocal: Bool {
+        for prefix in ["docker-archive:", "oci:", "oci-archive:"] where image.hasPrefix(prefix) { return true }
+        if FileManager.default.fileExists(atPath: image) { return true }
+        return image.hasPrefix("/") || image.hasPrefix("./") || image.hasPrefix("../") || image.hasSuffix(".tar")
+    }
+
+    private func execute() async -> Int32 {
         do {
-            let choice = try cmd.platform.map(PlatformChoice.init) ?? .host
-            let images = try ImageLoader.load(cmd.image, platform: choice)
+            let choice = try platform.map(PlatformChoice.init) ?? .host
             let engine = try MatchEngine(rules: BuiltinRules.all)
-            let allowlist = cmd.noDefaultAllowlist ? nil : try PathAllowlist()
-            let scanner = Scanner(engine: engine, options: ScanOptions(showSecrets: cmd.showSecrets, pathAllowlist: allowlist))
-            let report = scanner.scan(images)
-            let data: Data
-            switch cmd.format {
-            case .json:
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                data = try enc.encode(report) + Data("\n".utf8)
-            case .sarif:
-                data = try SARIFReport.render(report, rules: engine.rules) + Data("\n".utf8)
-            case .text:
-                let tty = cmd.output == nil && isatty(1) != 0 && !cmd.noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-                data = Data(TextReport(colour: tty, failOn: cmd.failOn).render(report).utf8)
-            }
-            if let path = cmd.output {
-                try data.write(to: URL(fileURLWithPath: path))
+            var options = ScanOptions(showSecrets: showSecrets, pathAllowlist: noDefaultAllowlist ? nil : try PathAllowlist())
+            if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
+            let scanner = Scanner(engine: engine, options: options)
+            let report: Report
+            if isLocal {
+                let images = try ImageLoader.load(image, platform: choice)
+                report = scanner.scan(images)
             } else {
-                FileHandle.standardOutput.write(data)
-            }
-            if report.isIncomplete {
-                for image in report.images {
-                    for e in image.errors { printError("\(cmd.image): \(e.layerIndex.map { "layer \($0): " } ?? "")\(e.message)") }
+                let ref = try Reference(image)
+                var registry = RegistryOptions()
+                registry.insecureHosts = Set(insecureRegistry)
+                registry.caFile = caFile
+                if let username {
+                    let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                        .trimmingCharacters(in: .newlines)
+                    registry.credentials.explicit = Credential(kind: .basic(username: username, password: password),
+                                                               source: "--username/--password-stdin")
                 }
-                return 2
+                let input = image
+                report = try await RegistryClient.with(registry) { client in
+                    let images = try await RegistrySource.load(ref, input: input, platform: choice, client: client)
+                    // The scanner blocks on layer streams: run it on threads of its own, off the async pool.
+                    return await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
+                        Thread { c.resume(returning: scanner.scan(images)) }.start()
+                    }
+                }
             }
-            return report.count(atLeast: cmd.failOn) > 0 ? 1 : 0
+            return try emit(report, rules: engine.rules)
         } catch {
             printError("\(error)")
             return 2
         }
+    }
+
+    private func emit(_ report: Report, rules: [Rule]) throws -> Int32 {
+        let data: Data
+        switch format {
+        case .json:
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            data = try enc.encode(report) + Data("\n".utf8)
+        case .sarif:
+            data = try SARIFReport.render(report, rules: rules) + Data("\n".utf8)
+        case .text:
+            let tty = output == nil && isatty(1) != 0 && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            data = Data(TextReport(colour: tty, failOn: failOn).render(report).utf8)
+        }
+        if let path = output {
+            try data.write(to: URL(fileURLWithPath: path))
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+        if report.isIncomplete {
+            for image in report.images {
+                for e in image.errors { printError("\(self.image): \(e.layerIndex.map { "layer \($0): " } ?? "")\(e.message)") }
+            }
+            return 2
+        }
+        return report.count(atLeast: failOn) > 0 ? 1 : 0
     }
 }
 

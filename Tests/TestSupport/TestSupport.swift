@@ -41,10 +41,14 @@ public enum Run {
     }
 
     @discardableResult
-    public static func command(_ path: String, _ args: [String], stdin: String? = nil) throws -> ProcessResult {
+    public static func command(_ path: String, _ args: [String], stdin: String? = nil,
+                               environment: [String: String] = [:]) throws -> ProcessResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -70,8 +74,8 @@ public enum Run {
 
     /// Runs a tool found on PATH.
     @discardableResult
-    public static func tool(_ name: String, _ args: [String]) throws -> ProcessResult {
-        let r = try command("/usr/bin/env", [name] + args)
+    public static func tool(_ name: String, _ args: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+        let r = try command("/usr/bin/env", [name] + args, environment: environment)
         if r.status != 0 {
             throw ToolFailure(description: "\(name) \(args.joined(separator: " ")) exited \(r.status): \(r.stderr)")
         }

@@ -1,0 +1,297 @@
+import Foundation
+import ImageBuilder
+import Testing
+import TestSupport
+
+/// The services `make test` starts (testdata/registry/harness.py), read from $STOWAWAY_REGISTRY.
+struct Harness {
+    struct Service: Decodable {
+        var host: String
+        var username: String?
+        var password: String?
+        var ca: String?
+        var identitytoken: String?
+    }
+
+    let services: [String: Service]
+    let workdir: String
+
+    static let shared: Harness = {
+        guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"],
+              let data = FileManager.default.contents(atPath: path),
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            fatalError("STOWAWAY_REGISTRY must name the harness.json of a running registry harness; run `make test`")
+        }
+        var services: [String: Service] = [:]
+        for (k, v) in json {
+            guard let d = v as? [String: Any], d["host"] != nil, let raw = try? JSONSerialization.data(withJSONObject: d) else { continue }
+            services[k] = try? JSONDecoder().decode(Service.self, from: raw)
+        }
+        return Harness(services: services, workdir: json["workdir"] as! String)
+    }()
+
+    subscript(_ name: String) -> Service { services[name]! }
+
+    @discardableResult
+    func push(_ source: String, to service: String, as dest: String) throws -> String {
+        let r = try Run.tool("python3", [Run.packageRoot.path + "/testdata/registry/harness.py", "push", "--workdir", workdir,
+                                         "--service", service, "--source", source, "--dest", dest])
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Makes a proxy forget what it has seen, so its 429 or cut happens again.
+    func reset(_ service: String) throws {
+        try Run.tool("curl", ["-sf", "-X", "POST", "http://\(self[service].host)/__harness/reset"])
+    }
+
+    func corrupt(_ service: String, digest: String) throws {
+        try Run.tool("python3", [Run.packageRoot.path + "/testdata/registry/harness.py", "corrupt-blob", "--workdir", workdir,
+                                 "--service", service, "--digest", digest])
+    }
+}
+
+/// A planted image (fresh secrets, a 300 KB layer so the dropping proxy has something to cut) as a tarball.
+struct PlantedTarball {
+    let fly = FakeSecret.flyToken(), stripe = FakeSecret.stripeKey(), github = FakeSecret.githubToken()
+    let path: String
+
+    init() throws {
+        path = try Run.tempDirectory() + "/planted.tar"
+        let spec = ImageSpec(format: .docker25, compression: "gzip", tag: "planted:v1",
+            config: .init(Env: ["FLY_API_TOKEN=\(fly)"]),
+            history: [.init("ADD base"), .init("ENV FLY_API_TOKEN=\(fly)", empty: true), .init("COPY app /app"), .init("RUN rm /app/.env")],
+            layers: [
+                .init(files: [.init(path: "data/random.bin", content: FakeSecret.random(300_000))]),
+                .init(files: [.init(path: "app/.env", content: "STRIPE=\(stripe)\n"), .init(path: "app/main.py", content: "T='\(github)'\n")]),
+                .init(files: [.init(path: "app/.wh..env", content: "")]),
+            ])
+        try ImageBuilder.build(spec, at: path)
+    }
+
+    static let shared: PlantedTarball = try! PlantedTarball()
+}
+
+/// Findings of a JSON report as comparable strings (rule, source, layer, path, line, key, status, secret hash).
+func findings(_ stdout: String) -> Set<String> {
+    guard let json = try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any],
+          let images = json["images"] as? [[String: Any]] else { return [] }
+    return Set(images.flatMap { ($0["findings"] as? [[String: Any]]) ?? [] }.map { f in
+        ["ruleID", "source", "layerIndex", "path", "line", "key", "status", "removedInLayer", "secretSHA256"]
+            .map { f[$0].map { "\($0)" } ?? "-" }.joined(separator: " ")
+    })
+}
+
+func report(_ stdout: String) -> [String: Any] {
+    (try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]) ?? [:]
+}
+
+/// A HOME with no Docker config, so the machine's own credentials never leak into a test.
+let cleanHome: [String: String] = {
+    let home = try! Run.tempDirectory()
+    return ["HOME": home, "DOCKER_CONFIG": home + "/.docker", "FLY_API_TOKEN": "", "FLY_ACCESS_TOKEN": "", "FLY_REGISTRY_HOST": ""]
+}()
+
+@Suite(.serialized) struct RegistryTests {
+    let h = Harness.shared
+    let planted = PlantedTarball.shared
+
+    private func scan(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> ProcessResult {
+        try Run.command(Run.stowaway, ["scan"] + args + ["--format", "json", "--quiet"], stdin: stdin,
+                        environment: cleanHome.merging(env) { $1 })
+    }
+
+    private var expected: Set<String> {
+        get throws { findings(try Run.command(Run.stowaway, ["scan", planted.path, "--format", "json"]).stdout) }
+    }
+
+    @Test func anonymousPullGivesTheSameFindingsAsTheTarballWithManifestDigest() throws {
+        let a = h["anonymous"].host
+        let digest = try h.push("docker-archive:\(planted.path)", to: "anonymous", as: "planted/app:v1")
+        let r = try scan(["\(a)/planted/app:v1", "--insecure-registry", a])
+        #expect(r.status == 1, "\(r.stderr)")
+        let expected = try self.expected
+        #expect(expected.count == 4)
+        #expect(findings(r.stdout) == expected)
+        let image = (report(r.stdout)["images"] as? [[String: Any]])?.first
+        #expect(image?["manifestDigest"] as? String == digest)
+
+        let byDigest = try scan(["\(a)/planted/app@\(digest)", "--insecure-registry", a])
+        #expect(byDigest.status == 1, "\(byDigest.stderr)")
+        #expect(findings(byDigest.stdout) == expected)
+    }
+
+    @Test func htpasswdBasicWithPasswordOnStdinAndAWrongPassword() throws {
+        let s = h["basic"]
+        try h.push("docker-archive:\(planted.path)", to: "basic", as: "team/app:v1")
+        let ok = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
+                          stdin: s.password! + "\n")
+        #expect(ok.status == 1, "\(ok.stderr)")
+        #expect(findings(ok.stdout) == (try expected))
+
+        let wrong = "wrong-" + FakeSecret.random(12)
+        let bad = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
+                           stdin: wrong)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains(s.host) && bad.stderr.contains("--username/--password-stdin") && bad.stderr.contains("401"),
+                "\(bad.stderr)")
+        #expect(!bad.stderr.contains(wrong) && !bad.stdout.contains(wrong))
+        #expect(bad.stderr.split(separator: "\n").count == 1)
+
+        let anonymous = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host])
+        #expect(anonymous.status == 2)
+        #expect(anonymous.stderr.contains("anonymous"), "\(anonymous.stderr)")
+    }
+
+    @Test func tokenAuthFromDockerConfigAuthsIdentityTokenAndCredentialHelper() throws {
+        let s = h["token"]
+        try h.push("docker-archive:\(planted.path)", to: "token", as: "team/app:v1")
+        let config = try Run.tempDirectory()
+        let args = ["\(s.host)/team/app:v1", "--insecure-registry", s.host]
+
+        // auths with URL-safe base64 (what flyctl writes), no padding.
+        let auth = Data("\(s.username!):\(s.password!)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        try Data(#"{"auths":{"\#(s.host)":{"auth":"\#(auth)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let viaAuths = try scan(args, env: ["DOCKER_CONFIG": config])
+        #expect(viaAuths.status == 1, "\(viaAuths.stderr)")
+        #expect(findings(viaAuths.stdout) == (try expected))
+
+        // identitytoken: a refresh token, exchanged with the OAuth2 POST form.
+        try Data(#"{"auths":{"\#(s.host)":{"identitytoken":"\#(s.identitytoken!)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let viaIdentity = try scan(args, env: ["DOCKER_CONFIG": config])
+        #expect(viaIdentity.status == 1, "\(viaIdentity.stderr)")
+
+        // credHelpers: a docker-credential-* program on PATH answering the helper protocol.
+        let bin = try Run.tempDirectory()
+        let helper = bin + "/docker-credential-stowtest"
+        try Data("""
+        #!/bin/sh
+        read server
+        [ "$1" = get ] && [ "$server" = "\(s.host)" ] || { echo "credentials not found in native keychain"; exit 1; }
+        printf '{"ServerURL":"%s","Username":"\(s.username!)","Secret":"\(s.password!)"}' "$server"
+        """.utf8).write(to: URL(fileURLWithPath: helper))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: helper)
+        try Data(#"{"credHelpers":{"\#(s.host)":"stowtest"}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let viaHelper = try scan(args, env: ["DOCKER_CONFIG": config, "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "")])
+        #expect(viaHelper.status == 1, "\(viaHelper.stderr)")
+
+        // Wrong password in the config: the error names the config file as the source.
+        let badAuth = Data("\(s.username!):nope".utf8).base64EncodedString()
+        try Data(#"{"auths":{"\#(s.host)":{"auth":"\#(badAuth)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let bad = try scan(args, env: ["DOCKER_CONFIG": config])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("config.json (auths)") && bad.stderr.contains(s.host), "\(bad.stderr)")
+    }
+
+    @Test func tlsWithAGeneratedCA() throws {
+        let s = h["tls"]
+        try h.push("docker-archive:\(planted.path)", to: "tls", as: "secure/app:v1")
+        let refused = try scan(["\(s.host)/secure/app:v1"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("TLS") && refused.stderr.contains(s.host), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1)
+
+        let trusted = try scan(["\(s.host)/secure/app:v1", "--ca-file", s.ca!])
+        #expect(trusted.status == 1, "\(trusted.stderr)")
+        #expect(findings(trusted.stdout) == (try expected))
+
+        let insecure = try scan(["\(s.host)/secure/app:v1", "--insecure-registry", s.host])
+        #expect(insecure.status == 1, "\(insecure.stderr)")
+    }
+
+    @Test func flyRegistryWithUsernameXAndTheTokenFromTheEnvironment() throws {
+        let s = h["fly"]
+        try h.push("docker-archive:\(planted.path)", to: "fly", as: "my-app:deployment-01HZX")
+        let args = ["\(s.host)/my-app:deployment-01HZX", "--insecure-registry", s.host]
+        let ok = try scan(args, env: ["FLY_REGISTRY_HOST": s.host, "FLY_API_TOKEN": s.password!])
+        #expect(ok.status == 1, "\(ok.stderr)")
+        #expect(findings(ok.stdout) == (try expected))
+
+        let wrongToken = FakeSecret.flyToken()
+        let bad = try scan(args, env: ["FLY_REGISTRY_HOST": s.host, "FLY_API_TOKEN": wrongToken])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("FLY_API_TOKEN") && bad.stderr.contains(s.host), "\(bad.stderr)")
+        #expect(!bad.stderr.contains(wrongToken))
+    }
+
+    @Test func multiPlatformIndexPushedWithOurOwnCode() async throws {
+        let a = h["anonymous"].host
+        let amdSecret = FakeSecret.githubToken(), armSecret = FakeSecret.npmToken()
+        func spec(_ arch: String, _ variant: String?, _ file: String) -> ImageSpec {
+            var s = ImageSpec(format: .oci, compression: "gzip", layers: [
+                .init(files: [.init(path: "etc/base.conf", content: "shared base layer\n")]),
+                .init(files: [.init(path: "app/token", content: file)]),
+            ])
+            s.architecture = arch
+            s.variant = variant
+            return s
+        }
+        let layout = try Run.tempDirectory() + "/multi"
+        try ImageBuilder.buildMultiPlatform([spec("amd64", nil, amdSecret), spec("arm64", "v8", armSecret)], tag: "v1", at: layout)
+        try await RegistryPusher.push(layout: layout, tag: "v1", to: a, repository: "multi/app")
+
+        let arm = try scan(["\(a)/multi/app:v1", "--insecure-registry", a, "--platform", "linux/arm64"])
+        #expect(arm.status == 1, "\(arm.stderr)")
+        let armFindings = findings(arm.stdout)
+        #expect(armFindings.count == 1 && armFindings.first!.hasPrefix("npm-access-token file 1 /app/token"), "\(armFindings)")
+
+        let all = try scan(["\(a)/multi/app:v1", "--insecure-registry", a, "--platform", "all"])
+        #expect(all.status == 1, "\(all.stderr)")
+        let r = report(all.stdout)
+        let images = r["images"] as? [[String: Any]] ?? []
+        #expect(Set(images.compactMap { $0["platform"] as? String }) == ["linux/amd64", "linux/arm64/v8"])
+        #expect((r["summary"] as? [String: Any])?["layers"] as? Int == 3, "the shared base layer is scanned once")
+
+        let none = try scan(["\(a)/multi/app:v1", "--insecure-registry", a, "--platform", "linux/s390x"])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("linux/arm64/v8") && none.stderr.contains("linux/amd64"), "\(none.stderr)")
+    }
+
+    @Test func aBlobCorruptedOnTheRegistrysDiskFailsNamingTheDigest() throws {
+        let a = h["anonymous"].host
+        let spec = ImageSpec(format: .docker25, compression: "none", layers: [
+            .init(files: [.init(path: "x.txt", content: FakeSecret.random(100_000))])])
+        let tar = try Run.tempDirectory() + "/corrupt.tar"
+        try ImageBuilder.build(spec, at: tar)
+        try h.push("docker-archive:\(tar)", to: "anonymous", as: "corrupt/app:v1")
+        let ok = try scan(["\(a)/corrupt/app:v1", "--insecure-registry", a])
+        let layerDigest = ((report(ok.stdout)["images"] as? [[String: Any]])?.first?["layers"] as? [[String: Any]])?.first?["digest"] as? String
+        #expect(ok.status == 0)
+        try h.corrupt("anonymous", digest: layerDigest!)
+        let bad = try scan(["\(a)/corrupt/app:v1", "--insecure-registry", a])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains(layerDigest!) && bad.stderr.contains("mismatch"), "\(bad.stderr)")
+        #expect(!bad.stdout.contains("No secrets found"))
+    }
+
+    @Test func aRegistryAnswering429ThenOK() throws {
+        let s = h["ratelimit"]
+        try h.push("docker-archive:\(planted.path)", to: "ratelimit", as: "limited/app:v1")
+        try h.reset("ratelimit")
+        let r = try scan(["\(s.host)/limited/app:v1", "--insecure-registry", s.host])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(findings(r.stdout) == (try expected))
+    }
+
+    @Test func aConnectionDroppedMidBlobIsResumed() throws {
+        let s = h["dropper"]
+        try h.push("docker-archive:\(planted.path)", to: "dropper", as: "dropped/app:v1")
+        try h.reset("dropper")
+        let r = try scan(["\(s.host)/dropped/app:v1", "--insecure-registry", s.host])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(findings(r.stdout) == (try expected))
+        let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/dropper.log") ?? Data(), as: UTF8.self)
+        #expect(log.contains("dropper: cut /v2/dropped/app/blobs/"), "the proxy should have cut a blob")
+        #expect(log.contains("/v2/dropped/app/blobs/") && log.contains("HTTP/1.1\" 206"), "the resume should be a Range request")
+    }
+
+    @Test func unknownRepositoryAndUnreachableRegistry() throws {
+        let a = h["anonymous"].host
+        let missing = try scan(["\(a)/no/such:tag", "--insecure-registry", a])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("404") && missing.stderr.contains(a), "\(missing.stderr)")
+        let down = try scan(["127.0.0.1:9/app:v1", "--insecure-registry", "127.0.0.1:9"])
+        #expect(down.status == 2)
+        #expect(down.stderr.contains("127.0.0.1:9"), "\(down.stderr)")
+    }
+}
