@@ -44,6 +44,7 @@ demo: build
 # Fixtures the tests read (built once, cached outside git): a clean Debian base image from debootstrap.
 fixtures: build
 	@testdata/debian-base.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
+	@testdata/debian-python.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 
 # The registries the integration tests talk to run on 127.0.0.1 for the length of the test run.
 REGISTRY_DIR := $(CURDIR)/$(OUT)/registry

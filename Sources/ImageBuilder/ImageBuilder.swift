@@ -148,6 +148,15 @@ public enum ImageBuilder {
             case "dir": try writer.addDirectory(f.path)
             case "symlink": try writer.addSymlink(f.path, target: f.target ?? "")
             case "hardlink": try writer.addHardlink(f.path, target: f.target ?? "")
+            case _ where f.randomBytes != nil:
+                guard let random = FileHandle(forReadingAtPath: "/dev/urandom") else { throw BuildError(description: "no /dev/urandom") }
+                var remaining = f.randomBytes!
+                try writer.addFile(f.path, size: remaining) { buf in
+                    let data = random.readData(ofLength: Int(min(Int64(buf.count), remaining)))
+                    data.copyBytes(to: buf.bindMemory(to: UInt8.self), count: data.count)
+                    remaining -= Int64(data.count)
+                    return data.count
+                }
             default:
                 let unit = Array((f.content ?? "").utf8)
                 let times = f.repeatCount ?? 1

@@ -21,8 +21,12 @@ public struct ImageSpec: Codable, Sendable {
         public var target: String?
         /// Repeat `content` this many times (large files without large specs).
         public var repeatCount: Int?
+        /// Instead of `content`: this many bytes from /dev/urandom.
+        public var randomBytes: Int64?
 
-        public init(path: String, content: String? = nil, type: String? = nil, target: String? = nil, repeatCount: Int? = nil) {
+        public init(path: String, content: String? = nil, type: String? = nil, target: String? = nil, repeatCount: Int? = nil,
+                    randomBytes: Int64? = nil) {
+            self.randomBytes = randomBytes
             self.path = path
             self.content = content
             self.type = type

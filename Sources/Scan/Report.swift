@@ -48,6 +48,8 @@ public struct Report: Codable, Sendable {
         public var errors: [ScanError]
         /// File findings dropped by the path allowlist.
         public var suppressed = 0
+        /// Findings dropped because the baseline or the ignore file already lists them.
+        public var baselined = 0
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -59,6 +61,7 @@ public struct Report: Codable, Sendable {
             try c.encode(findings, forKey: .findings)
             try c.encode(errors, forKey: .errors)
             try c.encode(suppressed, forKey: .suppressed)
+            try c.encode(baselined, forKey: .baselined)
         }
     }
 
@@ -67,6 +70,8 @@ public struct Report: Codable, Sendable {
         public var layers = 0, files = 0
         /// Findings in allowlisted paths (known public test material), not reported.
         public var suppressed = 0
+        /// Findings already in the baseline or the ignore file, not reported.
+        public var baselined = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }

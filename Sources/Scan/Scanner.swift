@@ -16,6 +16,8 @@ public struct ScanOptions: Sendable {
     public var matchContent = true
     /// Hears of every blob byte read (a progress line on a terminal).
     public var progress: ScanProgress?
+    /// Findings already known (an earlier report, a `.stowawayignore`): counted, not reported.
+    public var baseline: Baseline?
 
     public init(showSecrets: Bool = false, pathAllowlist: PathAllowlist? = nil) {
         self.showSecrets = showSecrets
@@ -62,6 +64,7 @@ public final class Scanner {
         }
         summary.layers = results.count
         summary.suppressed = reports.reduce(0) { $0 + $1.suppressed }
+        summary.baselined = reports.reduce(0) { $0 + $1.baselined }
         for f in reports.flatMap(\.findings) {
             switch f.severity {
             case .critical: summary.critical += 1
@@ -118,17 +121,7 @@ public final class Scanner {
                     while case let n = try reader.read(into: space), n > 0 { result.bytes += Int64(n) }
                     continue
                 }
-                try matcher.begin()
-                while true {
-                    let space = try matcher.writableSpace()
-                    let n = try reader.read(into: space)
-                    if n == 0 { break }
-                    result.bytes += Int64(n)
-                    try matcher.commit(n)
-                }
-                for hit in try matcher.end() {
-                    result.hits.append(FileHit(path: entry.path, hit: hit))
-                }
+                try scanFile(entry, reader: reader, matcher: matcher, into: &result)
             }
             result.digests = try reader.finish()
         } catch {
@@ -137,12 +130,62 @@ public final class Scanner {
         return result
     }
 
+    /// Streams one file through the matcher; keeps small candidates for decoding and hashes credential files.
+    private func scanFile(_ entry: LayerEntry, reader: LayerReader, matcher: FileMatcher, into result: inout LayerResult) throws {
+        let credentialKind = CredentialPaths.kind(of: entry.path)
+        var captured: [UInt8]? = Decoders.wantsContent(entry.path) && entry.size <= Int64(Decoders.maxSize) ? [] : nil
+        var fileHash: DigestHasher? = credentialKind != nil ? DigestHasher() : nil
+        try matcher.begin()
+        while true {
+            let space = try matcher.writableSpace()
+            let n = try reader.read(into: space)
+            if n == 0 { break }
+            result.bytes += Int64(n)
+            let chunk = UnsafeRawBufferPointer(rebasing: space[..<n])
+            if captured != nil {
+                if captured!.count + n <= Decoders.maxSize { captured!.append(contentsOf: chunk) } else { captured = nil }
+            }
+            fileHash?.update(chunk)
+            try matcher.commit(n)
+        }
+        var hits: [LayerHit] = []
+        for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
+            hits.append(LayerHit(path: entry.path, line: hit.line, rule: engine.rules[hit.ruleIndex],
+                                 secret: String(decoding: hit.secret, as: UTF8.self)))
+        }
+        let decoded = captured.map { Decoders.decode(path: entry.path, content: $0) } ?? []
+        if decoded.contains(where: { $0.credential != nil }) {
+            // The decoded credential says more than the base64 blob it came from.
+            hits.removeAll { $0.rule.id == "docker-config-auth" }
+        }
+        for d in decoded {
+            var found = false
+            for hit in try matcher.scan(d.text) where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
+                let secret = String(decoding: hit.secret, as: UTF8.self)
+                found = true
+                if hits.contains(where: { $0.secret == secret }) { continue }
+                hits.append(LayerHit(path: entry.path, line: d.line, rule: engine.rules[hit.ruleIndex], secret: secret, key: d.key))
+            }
+            if !found, let credential = d.credential, !hits.contains(where: { $0.secret == credential }) {
+                hits.append(LayerHit(path: entry.path, line: d.line, rule: Decoders.dockerCredentialRule, secret: credential, key: d.key))
+            }
+        }
+        if let kind = credentialKind, hits.isEmpty, let digest = fileHash?.finalize() {
+            var rule = CredentialPaths.rule
+            rule.description = "Credential file: \(kind)"
+            hits.append(LayerHit(path: entry.path, line: nil, rule: rule, secret: "", fileDigest: digest.encoded,
+                                 fileSize: Int64(fileHash!.count)))
+        }
+        result.hits += hits
+    }
+
     // MARK: images
 
     private func imageReport(_ image: Image, _ layers: [LayerResult]) -> Report.ImageReport {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
         var suppressed = 0
+        var baselined = 0
         let historyForLayer = image.config.historyIndexForLayer
 
         do {
@@ -153,22 +196,35 @@ public final class Scanner {
 
         for (i, result) in layers.enumerated() {
             if let e = result.error { errors.append(.init(layerIndex: i, message: e)) }
-            for fh in result.hits {
-                if let allow = options.pathAllowlist, allow.contains(fh.path) {
+            for hit in result.hits {
+                if let allow = options.pathAllowlist, allow.contains(hit.path) {
                     suppressed += 1
                     continue
                 }
-                let (status, removedIn) = Self.status(of: fh.path, in: i, layers: layers)
-                var f = finding(fh.hit, source: .file)
+                let (status, removedIn) = Self.status(of: hit.path, in: i, layers: layers)
+                var f = finding(hit.rule, secret: hit.secret, source: .file)
+                if let digest = hit.fileDigest {
+                    f.secretSHA256 = digest
+                    f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
+                    f.secret = nil
+                } else if CredentialPaths.kind(of: hit.path) != nil {
+                    f.severity = f.severity.raised
+                }
                 f.layerIndex = i
                 f.layerDigest = image.layers[i].digest?.description
                 f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil
-                f.path = fh.path
-                f.line = fh.hit.line
+                f.path = hit.path
+                f.line = hit.line
+                f.key = hit.key
                 f.status = status
                 f.removedInLayer = removedIn
                 findings.append(f)
             }
+        }
+        if let baseline = options.baseline {
+            let before = findings.count
+            findings.removeAll { baseline.suppresses($0) }
+            baselined = before - findings.count
         }
 
         let secrets = Set(findings.compactMap { $0.secret })
@@ -182,7 +238,7 @@ public final class Scanner {
         }
         return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
                                   configDigest: image.configDigest?.description, platform: image.platform?.description,
-                                  layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed)
+                                  layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined)
     }
 
     /// Replaces each found secret by its redacted form, so a command line that carried one can be shown.
@@ -194,13 +250,11 @@ public final class Scanner {
         return t
     }
 
-    private func finding(_ hit: RawHit, source: FindingSource) -> Finding {
-        let rule = engine.rules[hit.ruleIndex]
-        let secret = String(decoding: hit.secret, as: UTF8.self)
-        return Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
-                       layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
-                       status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
-                       redacted: Redaction.redact(secret), secret: secret)
+    private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
+        Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
+                layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
+                status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
+                redacted: Redaction.redact(secret), secret: secret)
     }
 
     /// Whether a later layer deleted (whiteout, opaque directory, parent replaced) or replaced the path.
@@ -222,18 +276,29 @@ public final class Scanner {
     private func configFindings(_ image: Image) throws -> [Finding] {
         let matcher = try engine.makeMatcher()
         var out: [Finding] = []
-        func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil, keyAt: ((Int64) -> String?)? = nil) throws {
-            for hit in try matcher.scan(text) {
-                var f = finding(hit, source: source)
+        func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,
+                  keyAt: ((Int64) -> String?)? = nil, decoded: Bool = false) throws {
+            for hit in try matcher.scan(text) where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
+                let rule = engine.rules[hit.ruleIndex]
+                let secret = String(decoding: hit.secret, as: UTF8.self)
+                var f = finding(rule, secret: secret, source: source)
                 f.key = key ?? keyAt?(hit.start)
                 f.historyIndex = history
+                if decoded {
+                    if out.contains(where: { $0.secretSHA256 == f.secretSHA256 && $0.source == source && $0.key == f.key }) { continue }
+                    f.description += " (base64-decoded)"
+                }
                 out.append(f)
             }
         }
         let c = image.config.container
         for entry in c.Env ?? [] {
-            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init)
-            try scan(entry, .env, key: key)
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            try scan(entry, .env, key: parts.first)
+            // A value that is base64 of text is decoded once and scanned as well.
+            if parts.count == 2, let decoded = Decoders.base64Value(parts[1]) {
+                try scan(parts[0] + "=" + decoded, .env, key: parts[0], decoded: true)
+            }
         }
         for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .label, key: k) }
         if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .cmd) }
@@ -258,7 +323,7 @@ public final class Scanner {
 
 /// What one layer held: hits, and the path events that decide later statuses.
 struct LayerResult {
-    var hits: [FileHit] = []
+    var hits: [LayerHit] = []
     /// Every non-whiteout path, true when a directory.
     var entries: [String: Bool] = [:]
     var deletions: Set<String> = []
@@ -269,9 +334,16 @@ struct LayerResult {
     var digests: LayerReader.Digests?
 }
 
-struct FileHit {
+/// A secret in a file of a layer (or a credential file with none), before statuses and allowlists.
+struct LayerHit {
     var path: String
-    var hit: RawHit
+    var line: Int?
+    var rule: Rule
+    var secret: String
+    var key: String?
+    /// For a credential file reported by its name: the SHA-256 and size of the whole file.
+    var fileDigest: String?
+    var fileSize: Int64?
 }
 
 /// Hands out indices to worker threads.

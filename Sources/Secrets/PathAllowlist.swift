@@ -27,6 +27,8 @@ public final class PathAllowlist: @unchecked Sendable {
     /// Whether findings at `path` are suppressed.
     public func contains(_ path: String) -> Bool {
         let data = PCRE2MatchData()
-        return regexes.contains { $0.matches(path, data: data) }
+        // gitleaks-style patterns are often relative (`^config/`): try the path without its leading slash too.
+        let relative = String(path.drop(while: { $0 == "/" }))
+        return regexes.contains { $0.matches(path, data: data) || $0.matches(relative, data: data) }
     }
 }

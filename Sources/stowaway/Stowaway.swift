@@ -50,6 +50,10 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
     @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
+    @Option(help: "Rules from a gitleaks-format TOML file ([extend] useDefault keeps the built-ins).") var rules: String?
+    @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
+    @Option(help: "File of secretSHA256 values to leave out, one a line (default: ./.stowawayignore when present).")
+    var ignoreFile: String?
 
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
@@ -70,10 +74,17 @@ struct ScanCommand: AsyncParsableCommand {
     private func execute() async -> Int32 {
         do {
             let choice = try platform.map(PlatformChoice.init) ?? .host
-            let engine = try MatchEngine(rules: BuiltinRules.all)
-            var options = ScanOptions(showSecrets: showSecrets, pathAllowlist: noDefaultAllowlist ? nil : try PathAllowlist())
+            let ruleSet = try RuleSet(rulesFile: rules, defaultPathAllowlist: !noDefaultAllowlist)
+            for w in ruleSet.warnings { printError("warning: \(w)") }
+            var options = ScanOptions(showSecrets: showSecrets, pathAllowlist: ruleSet.pathAllowlist)
+            var known = Baseline()
+            if let baseline { try known.add(report: baseline) }
+            if let ignoreFile { try known.add(ignoreFile: ignoreFile) } else if FileManager.default.fileExists(atPath: ".stowawayignore") {
+                try known.add(ignoreFile: ".stowawayignore")
+            }
+            options.baseline = known
             if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
-            let scanner = Scanner(engine: engine, options: options)
+            let scanner = Scanner(engine: ruleSet.engine, options: options)
             let report: Report
             if isLocal {
                 let images = try ImageLoader.load(image, platform: choice)
@@ -98,7 +109,7 @@ struct ScanCommand: AsyncParsableCommand {
                     }
                 }
             }
-            return try emit(report, rules: engine.rules)
+            return try emit(report, rules: ruleSet.reportableRules)
         } catch {
             printError("\(error)")
             return 2
@@ -137,24 +148,27 @@ struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rules", abstract: "Print the rule set: id, severity, description.")
 
     @Option(help: "text or json.") var format: OutputFormat = .text
+    @Option(help: "Rules from a gitleaks-format TOML file.") var rules: String?
 
     func run() throws {
-        let engine: MatchEngine
-        do { engine = try MatchEngine(rules: BuiltinRules.all) } catch {
+        let ruleSet: RuleSet
+        do { ruleSet = try RuleSet(rulesFile: rules) } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
+        let engine = ruleSet.engine
+        let all = ruleSet.reportableRules
         if format == .json {
-            let rules = engine.rules.map { ["id": $0.id, "severity": $0.severity.rawValue, "description": $0.description] }
-            let obj: [String: Any] = ["rulesetFingerprint": engine.fingerprint, "rules": rules]
+            let list = all.map { ["id": $0.id, "severity": $0.severity.rawValue, "description": $0.description] }
+            let obj: [String: Any] = ["rulesetFingerprint": engine.fingerprint, "rules": list]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
             FileHandle.standardOutput.write(data + Data("\n".utf8))
             return
         }
-        for r in engine.rules {
-            print("\(r.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.description)")
+        for r in all {
+            print("\(r.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.description)")
         }
-        print("\(engine.rules.count) rules, fingerprint \(engine.fingerprint)")
+        print("\(all.count) rules, fingerprint \(engine.fingerprint)")
     }
 }
 

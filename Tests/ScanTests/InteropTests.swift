@@ -53,17 +53,18 @@ import TestSupport
     }
 }
 
-/// A clean Debian base image (debootstrap, nothing planted) must stay quiet.
+/// Clean Debian images (debootstrap, nothing planted; one with python3 and its test suite) must stay quiet.
 @Suite struct CleanBaseImageTests {
-    @Test func debianMinbaseHasNoFindings() throws {
-        let image = Run.fixtures + "/debian-base.tar"
+    @Test(arguments: ["debian-base.tar", "debian-python.tar"])
+    func aCleanImageHasNoFindings(name: String) throws {
+        let image = Run.fixtures + "/" + name
         #expect(FileManager.default.fileExists(atPath: image), "run `make fixtures` first: \(image) is missing")
         let r = try Run.command(Run.stowaway, ["scan", image, "--format", "json"])
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         let summary = json["summary"] as! [String: Any]
         #expect(summary["critical"] as? Int == 0)
         #expect(summary["high"] as? Int == 0)
-        #expect((summary["files"] as? Int ?? 0) > 3000, "the base image should hold thousands of files")
+        #expect((summary["files"] as? Int ?? 0) > 3000, "the image should hold thousands of files")
         #expect(r.status == 0, "findings: \(r.stdout.prefix(2000))")
     }
 }
