@@ -94,7 +94,7 @@ extension BuiltinRules {
              keywords: ["mysql"]),
         Rule(id: "netrc-password", description: "Password in a .netrc file", severity: .medium,
              regex: #"\bmachine\s{1,8}[A-Za-z0-9._-]{1,253}\s{1,8}(?:login\s{1,8}\S{1,64}\s{1,8})?password\s{1,8}(\S{6,128})"#,
-             entropy: 3.0, allowlist: [#"^(?i)(?:password|passwd|secret)$"#], keywords: ["machine"]),
+             entropy: 3.0, allowlist: [#"^(?i)(?:password|passwd|secret)$"#, #"^[\[<({]"#], keywords: ["machine"]),
         Rule(id: "xml-password", description: "Password element in an XML config (Maven settings.xml and similar)", severity: .medium,
              regex: #"<(?i:password|passwd)>([^<\s]{8,128})</(?i:password|passwd)>"#, entropy: 3.0,
              allowlist: [#"^\$"#, #"^\{[A-Za-z0-9+/=]{20,}\}$"#, #"^\{[A-Za-z_]+\}$"#], keywords: ["password>", "passwd>"]),

@@ -715,6 +715,8 @@ extension CatalogExample {
         c.fp("mysql-cli-password", "mysql -u root -p app < dump.sql\n")
         c.tp("netrc-password", G.A(16), "machine api.corp.test login deploy password @S@\n")
         c.fp("netrc-password", "machine api.corp.test login deploy password secret\n")
+        // Documentation of the syntax (vim's netrw.vim), not a password.
+        c.fp("netrc-password", "   \" Method#3: Issue an ftp : \"machine id password [path/]filename\" {{{3\n")
         c.tp("xml-password", G.A(16), "<server><id>corp</id><username>deploy</username><password>@S@</password></server>\n")
         c.fp("xml-password", "<server><password>${env.MAVEN_PASSWORD}</password></server>\n")
         c.fp("xml-password", "<server><password>{password}</password></server>\n")
