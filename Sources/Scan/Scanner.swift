@@ -97,8 +97,11 @@ public final class Scanner {
 
     private func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
+        // Matching runs on a thread of its own, fed through a bounded pipe, so it overlaps with decompression.
+        let pipe = ChunkPipe()
+        let consumer = options.matchContent ? LayerMatchThread(scanner: self, pipe: pipe) : nil
+        consumer?.start()
         do {
-            let matcher = try engine.makeMatcher()
             let progress = options.progress
             let source = try layer.blob.open(progress: progress.map { p in { p.add($0) } })
             let reader = try LayerReader(source: source, name: layer.blob.displayName,
@@ -116,67 +119,145 @@ public final class Scanner {
                 result.entries[entry.path] = entry.kind == .directory
                 guard entry.kind == .file else { continue }
                 result.files += 1
-                guard options.matchContent else {
-                    let space = try matcher.writableSpace()
-                    while case let n = try reader.read(into: space), n > 0 { result.bytes += Int64(n) }
-                    continue
+                if consumer != nil { pipe.send(.begin(entry)) }
+                while true {
+                    guard let index = pipe.takeBuffer() else { throw consumer?.failure ?? CancellationError() }
+                    let n = try reader.read(into: pipe.buffers[index])
+                    result.bytes += Int64(n)
+                    if n == 0 || consumer == nil {
+                        pipe.giveBack(index)
+                        if n == 0 { break } else { continue }
+                    }
+                    pipe.send(.data(index: index, count: n))
                 }
-                try scanFile(entry, reader: reader, matcher: matcher, into: &result)
+                if consumer != nil { pipe.send(.end) }
             }
+            pipe.close()
             result.digests = try reader.finish()
         } catch {
             result.error = "\(error)"
         }
+        pipe.close()
+        if let consumer {
+            consumer.join()
+            result.hits = consumer.hits
+            if result.error == nil, let f = consumer.failure { result.error = "\(f)" }
+        }
         return result
     }
 
-    /// Streams one file through the matcher; keeps small candidates for decoding and hashes credential files.
-    private func scanFile(_ entry: LayerEntry, reader: LayerReader, matcher: FileMatcher, into result: inout LayerResult) throws {
-        let credentialKind = CredentialPaths.kind(of: entry.path)
-        var captured: [UInt8]? = Decoders.wantsContent(entry.path) && entry.size <= Int64(Decoders.maxSize) ? [] : nil
-        var fileHash: DigestHasher? = credentialKind != nil ? DigestHasher() : nil
-        try matcher.begin()
-        while true {
-            let space = try matcher.writableSpace()
-            let n = try reader.read(into: space)
-            if n == 0 { break }
-            result.bytes += Int64(n)
-            let chunk = UnsafeRawBufferPointer(rebasing: space[..<n])
+    /// Runs one file's chunks through the matcher; keeps small candidates for decoding and hashes credential files.
+    final class FileScan {
+        let scanner: Scanner
+        let matcher: FileMatcher
+        var entry = LayerEntry(path: "/", kind: .file, size: 0)
+        var credentialKind: String?
+        var captured: [UInt8]?
+        var fileHash: DigestHasher?
+
+        init(scanner: Scanner) throws {
+            self.scanner = scanner
+            matcher = try scanner.engine.makeMatcher()
+        }
+
+        func begin(_ e: LayerEntry) throws {
+            entry = e
+            credentialKind = CredentialPaths.kind(of: e.path)
+            captured = Decoders.wantsContent(e.path) && e.size <= Int64(Decoders.maxSize) ? [] : nil
+            fileHash = credentialKind != nil ? DigestHasher() : nil
+            try matcher.begin()
+        }
+
+        func feed(_ chunk: UnsafeRawBufferPointer) throws {
             if captured != nil {
-                if captured!.count + n <= Decoders.maxSize { captured!.append(contentsOf: chunk) } else { captured = nil }
+                if captured!.count + chunk.count <= Decoders.maxSize { captured!.append(contentsOf: chunk) } else { captured = nil }
             }
             fileHash?.update(chunk)
-            try matcher.commit(n)
+            try matcher.feed(chunk)
         }
-        var hits: [LayerHit] = []
-        for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
-            hits.append(LayerHit(path: entry.path, line: hit.line, rule: engine.rules[hit.ruleIndex],
-                                 secret: String(decoding: hit.secret, as: UTF8.self)))
-        }
-        let decoded = captured.map { Decoders.decode(path: entry.path, content: $0) } ?? []
-        if decoded.contains(where: { $0.credential != nil }) {
-            // The decoded credential says more than the base64 blob it came from.
-            hits.removeAll { $0.rule.id == "docker-config-auth" }
-        }
-        for d in decoded {
-            var found = false
-            for hit in try matcher.scan(d.text) where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
-                let secret = String(decoding: hit.secret, as: UTF8.self)
-                found = true
-                if hits.contains(where: { $0.secret == secret }) { continue }
-                hits.append(LayerHit(path: entry.path, line: d.line, rule: engine.rules[hit.ruleIndex], secret: secret, key: d.key))
+
+        func end() throws -> [LayerHit] {
+            let engine = scanner.engine
+            var hits: [LayerHit] = []
+            for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
+                hits.append(LayerHit(path: entry.path, line: hit.line, rule: engine.rules[hit.ruleIndex],
+                                     secret: String(decoding: hit.secret, as: UTF8.self)))
             }
-            if !found, let credential = d.credential, !hits.contains(where: { $0.secret == credential }) {
-                hits.append(LayerHit(path: entry.path, line: d.line, rule: Decoders.dockerCredentialRule, secret: credential, key: d.key))
+            let decoded = captured.map { Decoders.decode(path: entry.path, content: $0) } ?? []
+            if decoded.contains(where: { $0.credential != nil }) {
+                // The decoded credential says more than the base64 blob it came from.
+                hits.removeAll { $0.rule.id == "docker-config-auth" }
+            }
+            for d in decoded {
+                var found = false
+                for hit in try matcher.scan(d.text) where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
+                    let secret = String(decoding: hit.secret, as: UTF8.self)
+                    found = true
+                    if hits.contains(where: { $0.secret == secret }) { continue }
+                    hits.append(LayerHit(path: entry.path, line: d.line, rule: engine.rules[hit.ruleIndex], secret: secret, key: d.key))
+                }
+                if !found, let credential = d.credential, !hits.contains(where: { $0.secret == credential }) {
+                    hits.append(LayerHit(path: entry.path, line: d.line, rule: Decoders.dockerCredentialRule, secret: credential, key: d.key))
+                }
+            }
+            if let kind = credentialKind, hits.isEmpty, let hasher = fileHash {
+                var rule = CredentialPaths.rule
+                rule.description = "Credential file: \(kind)"
+                hits.append(LayerHit(path: entry.path, line: nil, rule: rule, secret: "", fileDigest: hasher.finalize().encoded,
+                                     fileSize: hasher.count))
+            }
+            return hits
+        }
+    }
+
+    /// The matching side of a layer's pipe.
+    final class LayerMatchThread: @unchecked Sendable {
+        let scanner: Scanner
+        let pipe: ChunkPipe
+        private(set) var hits: [LayerHit] = []
+        private(set) var failure: Error?
+        private let done = DispatchSemaphore(value: 0)
+
+        init(scanner: Scanner, pipe: ChunkPipe) {
+            self.scanner = scanner
+            self.pipe = pipe
+        }
+
+        func start() {
+            let t = Thread { [self] in
+                run()
+                done.signal()
+            }
+            t.stackSize = 1 << 20
+            t.start()
+        }
+
+        func join() { done.wait() }
+
+        private func run() {
+            do {
+                let file = try FileScan(scanner: scanner)
+                var open = false
+                while let m = pipe.receive() {
+                    switch m {
+                    case .begin(let e):
+                        try file.begin(e)
+                        open = true
+                    case .data(let index, let count):
+                        defer { pipe.giveBack(index) }
+                        try file.feed(UnsafeRawBufferPointer(rebasing: pipe.buffers[index][..<count]))
+                    case .end:
+                        hits += try file.end()
+                        open = false
+                    }
+                }
+                // A layer cut short mid-file: what was read of the file still counts.
+                if open { hits += try file.end() }
+            } catch {
+                failure = error
+                pipe.abort()
             }
         }
-        if let kind = credentialKind, hits.isEmpty, let digest = fileHash?.finalize() {
-            var rule = CredentialPaths.rule
-            rule.description = "Credential file: \(kind)"
-            hits.append(LayerHit(path: entry.path, line: nil, rule: rule, secret: "", fileDigest: digest.encoded,
-                                 fileSize: Int64(fileHash!.count)))
-        }
-        result.hits += hits
     }
 
     // MARK: images
