@@ -1,3 +1,4 @@
+import OCI
 import Foundation
 
 /// What image to build: layers of files, config, history, and the on-disk format.
@@ -71,25 +72,8 @@ public struct ImageSpec: Codable, Sendable {
         }
     }
 
-    public struct Config: Codable, Sendable {
-        public var Env: [String]?
-        public var Labels: [String: String]?
-        public var Cmd: [String]?
-        public var Entrypoint: [String]?
-        public var Healthcheck: Healthcheck?
-
-        public struct Healthcheck: Codable, Sendable {
-            public var Test: [String]
-            public init(_ test: [String]) { Test = test }
-        }
-
-        public init(Env: [String]? = nil, Labels: [String: String]? = nil, Cmd: [String]? = nil, Entrypoint: [String]? = nil) {
-            self.Env = Env
-            self.Labels = Labels
-            self.Cmd = Cmd
-            self.Entrypoint = Entrypoint
-        }
-    }
+    /// The container config (`Env`, `Labels`, `Cmd`, …): the scanner's own model of it.
+    public typealias Config = ImageConfig.Container
 
     public var format: Format
     public var compression: String?

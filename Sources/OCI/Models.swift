@@ -67,10 +67,21 @@ public struct ImageConfig: Sendable {
         public var Cmd: [String]?
         public var Entrypoint: [String]?
         public var Healthcheck: Healthcheck?
+
+        public init(Env: [String]? = nil, Labels: [String: String]? = nil, Cmd: [String]? = nil, Entrypoint: [String]? = nil,
+                    Healthcheck: Healthcheck? = nil) {
+            self.Env = Env
+            self.Labels = Labels
+            self.Cmd = Cmd
+            self.Entrypoint = Entrypoint
+            self.Healthcheck = Healthcheck
+        }
     }
 
     public struct Healthcheck: Codable, Sendable {
         public var Test: [String]?
+
+        public init(_ test: [String]?) { Test = test }
     }
 
     struct RootFS: Codable, Sendable {
