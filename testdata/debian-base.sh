@@ -8,7 +8,7 @@ mkdir -p "$cache"
 out="$cache/debian-base.tar"
 root="$cache/debian-rootfs"
 [ -s "$out" ] && exit 0
-if [ ! -f "$root/.complete" ]; then
+if [ ! -f "$root.complete" ]; then
   rm -rf "$root"
   mirror=$(grep -hoE 'https?://[^ ]+/debian/?$' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | head -1 || true)
   mirror=${mirror:-http://deb.debian.org/debian}
@@ -17,7 +17,7 @@ if [ ! -f "$root/.complete" ]; then
   debootstrap --variant=minbase --foreign bookworm "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 \
     || { tail -20 "$cache/debootstrap.log"; exit 1; }
   rm -rf "$root/debootstrap" "$root"/var/cache/apt/archives/*.deb
-  touch "$root/.complete"
+  touch "$root.complete"
 fi
 cat > "$cache/debian-base.json" <<JSON
 {"format": "docker25", "compression": "gzip", "tag": "debian-base:bookworm",

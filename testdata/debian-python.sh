@@ -7,7 +7,7 @@ fixture=$2
 out="$cache/debian-python.tar"
 [ -s "$out" ] && exit 0
 root="$cache/debian-rootfs"
-[ -f "$root/.complete" ] || { echo "debian-python.sh: run debian-base.sh first" >&2; exit 1; }
+[ -f "$root.complete" ] || { echo "debian-python.sh: run debian-base.sh first" >&2; exit 1; }
 debs="$cache/python-debs"
 layer="$cache/python-layer"
 rm -rf "$debs" "$layer"

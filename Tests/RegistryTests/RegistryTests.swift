@@ -285,6 +285,29 @@ let cleanHome: [String: String] = {
         #expect(log.contains("/v2/dropped/app/blobs/") && log.contains("HTTP/1.1\" 206"), "the resume should be a Range request")
     }
 
+    @Test func aBlobRedirectToAnotherOriginCarriesNoAuthorization() throws {
+        let s = h["redirect"]
+        try h.push("docker-archive:\(planted.path)", to: "redirect", as: "redirected/app:v1")
+        let r = try scan(["\(s.host)/redirected/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
+                         stdin: s.password!)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(findings(r.stdout) == (try expected))
+        let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/redirect.log") ?? Data(), as: UTF8.self)
+        #expect(log.contains("storage: /v2/redirected/app/blobs/"), "blobs should have been fetched from the storage origin")
+        #expect(!log.contains("authorization=present"), "Authorization must not follow a redirect to another origin")
+    }
+
+    @Test func aCutBlobRestartsWhenTheRegistryIgnoresRange() throws {
+        let s = h["norange"]
+        try h.push("docker-archive:\(planted.path)", to: "norange", as: "norange/app:v1")
+        try h.reset("norange")
+        let r = try scan(["\(s.host)/norange/app:v1", "--insecure-registry", s.host])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(findings(r.stdout) == (try expected))
+        let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/norange.log") ?? Data(), as: UTF8.self)
+        #expect(log.contains("norange: cut /v2/norange/app/blobs/"), "the proxy should have cut a blob")
+    }
+
     @Test func unknownRepositoryAndUnreachableRegistry() throws {
         let a = h["anonymous"].host
         let missing = try scan(["\(a)/no/such:tag", "--insecure-registry", a])

@@ -41,7 +41,7 @@ TOKEN_SERVICE = "stowaway-test-registry"   # "service" of the token registry (JW
 TOKEN_ISSUER = "stowaway-test-token-issuer"
 TOKEN_TTL = 300
 REGISTRY_SERVICES = ["anonymous", "basic", "token", "tls", "fly"]
-PROXY_SERVICES = ["ratelimit", "dropper"]
+PROXY_SERVICES = ["ratelimit", "dropper", "norange", "redirect"]
 ALL_SERVICES = REGISTRY_SERVICES + PROXY_SERVICES
 DROP_THRESHOLD = 64 * 1024
 
@@ -415,6 +415,23 @@ def start(workdir):
             services[name] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
                               "upstream": "anonymous"}
             storage[name] = storage["anonymous"]
+
+        # norange: like dropper, but strips Range from requests (a registry without Range support)
+        host = launch("norange", lambda port: [sys.executable, me, "_norange-proxy", "--workdir", workdir,
+                                               "--port", str(port), "--upstream", upstream])
+        services["norange"] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
+                               "upstream": "anonymous"}
+        storage["norange"] = storage["anonymous"]
+
+        # redirect: in front of basic; blob GETs answer 307 to another origin (localhost instead of
+        # 127.0.0.1, same port) that, like presigned storage URLs, refuses any Authorization header
+        basic = services["basic"]
+        host = launch("redirect", lambda port: [sys.executable, me, "_redirect-proxy", "--workdir", workdir,
+                                                "--port", str(port), "--upstream", basic["host"],
+                                                "--upstream-auth", f"{basic['username']}:{basic['password']}"])
+        services["redirect"] = {"host": host, "scheme": "http", "username": basic["username"],
+                                "password": basic["password"], "ca": None, "upstream": "basic"}
+        storage["redirect"] = storage["basic"]
     except BaseException:
         stop(workdir)
         raise
@@ -661,7 +678,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "transfer-encoding", "upgrade"}
 
 
-def make_proxy_handler(upstream, mode):
+def make_proxy_handler(upstream, mode, upstream_auth=None):
     seen = set()          # ratelimit: paths already answered 429; dropper: blob paths already cut
     lock = threading.Lock()
 
@@ -742,6 +759,14 @@ def make_proxy_handler(upstream, mode):
             if self.control():
                 return
             path_only = urllib.parse.urlsplit(self.path).path
+            if mode == "redirect":
+                if path_only.startswith("/__storage/"):
+                    return self.storage(self.path[len("/__storage"):])
+                if self.command == "GET" and "/blobs/sha256:" in path_only:
+                    self.drain()
+                    port = self.server.server_address[1]
+                    location = f"http://localhost:{port}/__storage{self.path}"
+                    return self.send_simple(307, b"", "text/plain", {"Location": location})
             if mode == "ratelimit":
                 with lock:
                     first = path_only not in seen
@@ -754,6 +779,24 @@ def make_proxy_handler(upstream, mode):
                     return self.send_simple(429, body, "application/json", {"Retry-After": "1"})
             self.forward(path_only)
 
+        def storage(self, real_path):
+            """The blob store behind a redirect: refuses requests that carry Authorization."""
+            auth = self.headers.get("Authorization")
+            self.log_message("storage: %s authorization=%s", real_path, "present" if auth else "absent")
+            self.drain()
+            if auth:
+                body = b"<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>"
+                return self.send_simple(400, body, "application/xml")
+            headers = {"Authorization": "Basic " + base64.b64encode(upstream_auth.encode()).decode()}
+            if self.headers.get("Range"):
+                headers["Range"] = self.headers.get("Range")
+            conn = http.client.HTTPConnection(upstream, timeout=120)
+            try:
+                conn.request("GET", real_path, headers=headers)
+                self.relay(conn.getresponse(), urllib.parse.urlsplit(real_path).path)
+            finally:
+                conn.close()
+
         def forward(self, path_only):
             body, chunked = self.read_request_body()
             # a list, not a dict: Go clients send several `Accept:` lines and distribution only
@@ -761,6 +804,8 @@ def make_proxy_handler(upstream, mode):
             headers = []
             for k, v in self.headers.items():
                 if k.lower() in HOP_BY_HOP or k.lower() == "content-length":
+                    continue
+                if mode == "norange" and k.lower() == "range":
                     continue
                 headers.append((k, v))  # Host is kept: the registry builds Location URLs from it
             if body is not None and not chunked:
@@ -796,7 +841,7 @@ def make_proxy_handler(upstream, mode):
             else:
                 source = None
             cut = False
-            if (mode == "dropper" and self.command == "GET" and resp.status == 200 and clen is not None
+            if (mode in ("dropper", "norange") and self.command == "GET" and resp.status == 200 and clen is not None
                     and int(clen) > DROP_THRESHOLD and "/blobs/sha256:" in path_only):
                 with lock:
                     if path_only not in seen:
@@ -834,7 +879,7 @@ def make_proxy_handler(upstream, mode):
                     break
             self.wfile.flush()
             if cut:
-                self.log_message("dropper: cut %s after %d of %d bytes", path_only, sent, total)
+                self.log_message("%s: cut %s after %d of %d bytes", mode, path_only, sent, total)
                 self.close_connection = True
                 try:
                     self.connection.shutdown(socket.SHUT_RDWR)
@@ -849,9 +894,9 @@ def make_proxy_handler(upstream, mode):
     return P
 
 
-def serve_proxy(mode, port, upstream):
+def serve_proxy(mode, port, upstream, upstream_auth=None):
     http.server.ThreadingHTTPServer.request_queue_size = 128
-    srv = http.server.ThreadingHTTPServer((LOOPBACK, port), make_proxy_handler(upstream, mode))
+    srv = http.server.ThreadingHTTPServer((LOOPBACK, port), make_proxy_handler(upstream, mode, upstream_auth))
     srv.daemon_threads = True
     print(f"{mode} proxy on {LOOPBACK}:{port} -> {upstream}", flush=True)
     srv.serve_forever()
@@ -879,11 +924,12 @@ def main(argv=None):
     p = sub.add_parser("_token-server")
     p.add_argument("--workdir", required=True)
     p.add_argument("--config", required=True)
-    for c in ("_ratelimit-proxy", "_dropper-proxy"):
+    for c in ("_ratelimit-proxy", "_dropper-proxy", "_norange-proxy", "_redirect-proxy"):
         p = sub.add_parser(c)
         p.add_argument("--workdir", required=True)
         p.add_argument("--port", type=int, required=True)
         p.add_argument("--upstream", required=True)
+        p.add_argument("--upstream-auth")
     a = ap.parse_args(argv)
     try:
         if a.cmd == "start":
@@ -912,6 +958,10 @@ def main(argv=None):
             serve_proxy("ratelimit", a.port, a.upstream)
         elif a.cmd == "_dropper-proxy":
             serve_proxy("dropper", a.port, a.upstream)
+        elif a.cmd == "_norange-proxy":
+            serve_proxy("norange", a.port, a.upstream)
+        elif a.cmd == "_redirect-proxy":
+            serve_proxy("redirect", a.port, a.upstream, a.upstream_auth)
     except HarnessError as e:
         die(str(e))
 
