@@ -11,6 +11,8 @@ struct Harness {
         var password: String?
         var ca: String?
         var identitytoken: String?
+        var realm: String?
+        var service: String?
     }
 
     let services: [String: Service]
@@ -160,6 +162,14 @@ let cleanHome: [String: String] = {
         try Data(#"{"auths":{"\#(s.host)":{"identitytoken":"\#(s.identitytoken!)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
         let viaIdentity = try scan(args, env: ["DOCKER_CONFIG": config])
         #expect(viaIdentity.status == 1, "\(viaIdentity.stderr)")
+
+        // registrytoken: a bearer token used as it is (here one issued by the token server for this repository).
+        let tokenURL = "\(s.realm!)?service=\(s.service!)&scope=repository:team/app:pull"
+        let issued = try Run.tool("curl", ["-sf", "-u", "\(s.username!):\(s.password!)", tokenURL]).stdout
+        let jwt = try #require((try JSONSerialization.jsonObject(with: Data(issued.utf8)) as? [String: Any])?["token"] as? String)
+        try Data(#"{"auths":{"\#(s.host)":{"registrytoken":"\#(jwt)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
+        let viaRegistryToken = try scan(args, env: ["DOCKER_CONFIG": config])
+        #expect(viaRegistryToken.status == 1, "\(viaRegistryToken.stderr)")
 
         // credHelpers: a docker-credential-* program on PATH answering the helper protocol.
         let bin = try Run.tempDirectory()
