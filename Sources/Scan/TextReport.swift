@@ -28,6 +28,7 @@ public struct TextReport {
     public func render(_ report: Report) -> String {
         var out = ""
         for image in report.images {
+            let width = max(20, image.findings.map(\.ruleID.count).max() ?? 0)
             let header = [image.reference, image.manifestDigest.map { "manifest \(short($0))" }, image.platform,
                           "\(image.layers.count) layers"].compactMap { $0 }.joined(separator: "  ")
             out += paint(header, "1") + "\n"
@@ -38,7 +39,7 @@ public struct TextReport {
                     var place = f.source.rawValue
                     if let h = f.historyIndex { place += " #\(h)" }
                     if let k = f.key { place += " \(k)" }
-                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: 26, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
                 }
             }
             for layer in image.layers {
@@ -53,7 +54,7 @@ public struct TextReport {
                     case .overwritten?: place += paint("  [overwritten in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
                     default: break
                     }
-                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: 26, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
                 }
             }
             for e in image.errors {
