@@ -18,6 +18,13 @@ public struct Descriptor: Codable, Sendable, Equatable {
     }
 }
 
+extension Descriptor {
+    /// An index entry that is not an image to scan: BuildKit's attestation manifests (platform unknown/unknown).
+    public var isAttestation: Bool {
+        annotations?[AnnotationKey.referenceType] == "attestation-manifest" || platform?.os == "unknown"
+    }
+}
+
 /// The platform of an index entry or a config.
 public struct Platform: Codable, Sendable, Equatable, CustomStringConvertible {
     public var architecture: String

@@ -36,8 +36,7 @@ struct OCILayout {
 
     private func collect(_ d: Descriptor, name: String, into images: inout [Image], skipped: inout [String], depth: Int) throws {
         guard depth < 4 else { throw OCIError.unsupported(what: tree.displayName, reason: "indexes nested too deep") }
-        if d.annotations?[AnnotationKey.referenceType] == "attestation-manifest" { return }
-        if let p = d.platform, p.os == "unknown" { return }
+        if d.isAttestation { return }
         if let p = d.platform, !platform.accepts(p) {
             skipped.append(p.description)
             return

@@ -11,8 +11,7 @@ public enum RegistrySource {
             var images: [Image] = []
             var available: [String] = []
             for entry in index.manifests ?? [] {
-                if entry.annotations?[AnnotationKey.referenceType] == "attestation-manifest" { continue }
-                guard let p = entry.platform, p.os != "unknown" else { continue }
+                guard !entry.isAttestation, let p = entry.platform else { continue }
                 available.append(p.description)
                 guard platform.accepts(p) else { continue }
                 let (m, _, d) = try await client.manifest(ref, reference: entry.digest.description)
