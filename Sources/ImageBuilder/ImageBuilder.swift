@@ -23,7 +23,7 @@ public enum ImageBuilder {
         for (i, layer) in spec.layers.enumerated() {
             let compression = TarWriter.Compression(rawValue: layer.compression ?? spec.compression ?? "gzip") ?? .gzip
             let tmp = "\(work)/layer-\(i).tmp"
-            fm.createFile(atPath: tmp, contents: nil)
+            guard fm.createFile(atPath: tmp, contents: nil) else { throw BuildError(description: "cannot create \(tmp)") }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tmp))
             let writer = try TarWriter(compression: compression) { bytes in handle.write(Data(bytes)) }
             try write(layer, to: writer)
@@ -222,7 +222,7 @@ public enum ImageBuilder {
     }
 
     private static func outerWriter(_ output: String) throws -> (TarWriter, FileHandle) {
-        FileManager.default.createFile(atPath: output, contents: nil)
+        guard FileManager.default.createFile(atPath: output, contents: nil) else { throw BuildError(description: "cannot create \(output)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         return (try TarWriter(compression: .none) { handle.write(Data($0)) }, handle)
     }

@@ -164,7 +164,9 @@ public final class RegistryClient: @unchecked Sendable {
                 let message = await Self.registryMessage(resp)
                 let source = try await credential(host)?.source ?? "none (anonymous)"
                 throw OCIError.authenticationFailed(registry: host, source: source, status: Int(resp.status.code), message: message)
-            case 429, 500, 502, 503, 504 where attempt < options.maxAttempts:
+            case 429, 500, 502, 503, 504:
+                // Out of attempts: the response goes back to the caller, whose status check names it.
+                guard attempt < options.maxAttempts else { return resp }
                 let retryAfter = resp.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
                 _ = try? await resp.body.collect(upTo: 64 * 1024)
                 try await pause(retryAfter, attempt: attempt)

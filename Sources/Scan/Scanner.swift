@@ -3,6 +3,7 @@ import Foundation
 import Layers
 import OCI
 import Secrets
+import Synchronization
 
 /// Options that change what a scan reports.
 public struct ScanOptions: Sendable {
@@ -28,7 +29,7 @@ public struct ScanOptions: Sendable {
 /// Scans images: the config, every history entry, and every file of every layer (layers in parallel,
 /// each layer shared by several images scanned once), then works out which file findings a later
 /// layer deleted or replaced.
-public final class Scanner {
+public final class Scanner: Sendable {
     public let engine: MatchEngine
     public let options: ScanOptions
 
@@ -80,19 +81,18 @@ public final class Scanner {
     // MARK: layers
 
     private func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
-        let out = UnsafeMutableBufferPointer<LayerResult>.allocate(capacity: layers.count)
-        out.initialize(repeating: LayerResult())
-        defer { out.deallocate() }
+        // Each worker pulls the next index and stores its result under the lock; no unsafe buffer, nothing leaked.
+        let results = Mutex<[LayerResult?]>(Array(repeating: nil, count: layers.count))
         let next = Counter()
         let workers = min(options.parallelism, layers.count)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            // Largest layers first would balance better, but order keeps memory predictable; each worker pulls the next.
             while let i = next.take(below: layers.count) {
-                out[i] = scanLayer(layers[i])
+                let r = scanLayer(layers[i])
+                results.withLock { $0[i] = r }
                 options.progress?.layerDone()
             }
         }
-        return Array(out)
+        return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
     private func scanLayer(_ layer: LayerRef) -> LayerResult {
@@ -102,8 +102,9 @@ public final class Scanner {
         let consumer = options.matchContent ? LayerMatchThread(scanner: self, pipe: pipe) : nil
         consumer?.start()
         do {
-            let progress = options.progress
-            let source = try layer.blob.open(progress: progress.map { p in { p.add($0) } })
+            var onBytes: (@Sendable (Int) -> Void)?
+            if let progress = options.progress { onBytes = { progress.add($0) } }
+            let source = try layer.blob.open(progress: onBytes)
             let reader = try LayerReader(source: source, name: layer.blob.displayName,
                                          expectedDigest: layer.expectedBlobDigest, expectedDiffID: layer.expectedDiffID,
                                          expectedSize: layer.expectedSize)
@@ -428,15 +429,14 @@ struct LayerHit {
 }
 
 /// Hands out indices to worker threads.
-final class Counter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
+final class Counter: Sendable {
+    private let value = Mutex(0)
 
     func take(below limit: Int) -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard value < limit else { return nil }
-        value += 1
-        return value - 1
+        value.withLock { v in
+            guard v < limit else { return nil }
+            v += 1
+            return v - 1
+        }
     }
 }

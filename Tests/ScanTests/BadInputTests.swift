@@ -98,7 +98,7 @@ import ImageBuilder
 
     @Test func anEmptyFile() throws {
         let path = dir + "/empty.tar"
-        FileManager.default.createFile(atPath: path, contents: Data())
+        _ = FileManager.default.createFile(atPath: path, contents: Data())
         try expectRefused(path, mentioning: [path, "empty file"])
     }
 

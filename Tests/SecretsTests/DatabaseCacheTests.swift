@@ -84,7 +84,7 @@ import TestSupport
         defer { cleanup() }
         // A regular file where a directory should be: works even as root.
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/blocker", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/blocker", contents: Data("x".utf8))
         let blocked = DatabaseCache(directory: dir + "/blocker/cache")
         let a = try MatchEngine(rules: BuiltinRules.all, cache: blocked)
         let b = try MatchEngine(rules: BuiltinRules.all, cache: blocked)
