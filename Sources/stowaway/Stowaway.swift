@@ -166,12 +166,16 @@ struct RulesCommand: ParsableCommand {
             return
         }
         for r in all {
-            print("\(r.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.description)")
+            // Rule ids and descriptions may come from a --rules file: printed escaped like anything read from outside.
+            let id = TerminalText.escape(r.id).padding(toLength: 34, withPad: " ", startingAt: 0)
+            print("\(id) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(TerminalText.escape(r.description))")
         }
         print("\(all.count) rules, fingerprint \(engine.fingerprint)")
     }
 }
 
+/// One line on stderr; whatever the message quotes (a path, a registry's own error text) cannot reach the
+/// terminal as a control sequence or spill onto a second line.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("stowaway: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("stowaway: \(TerminalText.escape(message))\n".utf8))
 }
