@@ -35,8 +35,10 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets"]),
+        // The layer inspector: per-layer listings, changes, the merged view, trace, cat, wasted space.
+        .target(name: "Inspect", dependencies: ["OCI", "Layers", "Scan", "Secrets"]),
         .executableTarget(name: "stowaway", dependencies: [
-            "Scan", "OCI", "Secrets",
+            "Scan", "OCI", "Secrets", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
@@ -52,6 +54,7 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
     ],
