@@ -93,7 +93,7 @@ public struct InspectText {
         var table = Table(["LAYER", "CHANGE", "TYPE", "SIZE"] + (links ? ["TARGET"] : []) + (vias ? ["VIA"] : []) + ["CREATED BY"], right: [0, 3])
         for e in r.events {
             var cells = [Cell("\(e.layer)"), Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(e.type.rawValue),
-                         Cell(e.size.map { e.type == .dir ? "-" : byteCount($0) } ?? "")]
+                         Cell(e.size.map { e.type == .file || e.type == .hardlink ? byteCount($0) : "-" } ?? "")]
             if links { cells.append(Cell(e.linkTarget.map(safe) ?? "")) }
             if vias { cells.append(Cell(e.via.map(safe) ?? "")) }
             cells.append(Cell(line(e.createdBy)))

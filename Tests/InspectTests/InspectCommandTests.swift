@@ -143,7 +143,7 @@ import TestSupport
             #expect(r.stdout.contains("evil\\x1b]0;pwned\\x07name"), "\(args)")
         }
         // On a terminal too, colours included.
-        let tty = try Inspect.onTerminal(["files", sample.path, "--layer", "1", "-q"])
+        let tty = try Run.onTerminal(["files", sample.path, "--layer", "1", "-q"])
         #expect(tty.status == 0)
         #expect(!tty.output.contains(0x07))
         #expect(String(decoding: tty.output, as: UTF8.self).contains("evil\\x1b]0;pwned\\x07name"))
@@ -152,10 +152,10 @@ import TestSupport
     @Test func colourOnATerminalOnlyAndNeverWithNoColor() throws {
         let sample = try InspectSample()
         defer { sample.remove() }
-        let coloured = try Inspect.onTerminal(["trace", sample.path, "/app/.env", "-q"])
+        let coloured = try Run.onTerminal(["trace", sample.path, "/app/.env", "-q"])
         #expect(coloured.status == 0)
         #expect(coloured.output.contains(0x1B), "colour on a terminal")
-        let plain = try Inspect.onTerminal(["trace", sample.path, "/app/.env", "-q"], environment: ["NO_COLOR": "1"])
+        let plain = try Run.onTerminal(["trace", sample.path, "/app/.env", "-q"], environment: ["NO_COLOR": "1"])
         #expect(plain.status == 0)
         #expect(!plain.output.contains(0x1B), "NO_COLOR")
         let piped = try run(sample, ["trace", "/app/.env"])
