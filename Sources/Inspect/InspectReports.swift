@@ -1,5 +1,6 @@
 /// `stowaway layers`: one row per layer, the history entries that made no layer, and the wasted space.
 public struct LayersReport: Codable, Sendable {
+    /// One layer: what was shipped and what made it.
     public struct Layer: Codable, Sendable, Equatable {
         public var index: Int
         public var digest: String?
@@ -30,6 +31,7 @@ public struct LayersReport: Codable, Sendable {
         public var removedInLayer: Int
     }
 
+    /// Bytes that ship in blobs and that no container sees.
     public struct Wasted: Codable, Sendable, Equatable {
         public var bytes: Int64
         /// Largest first.
@@ -47,6 +49,7 @@ public struct LayersReport: Codable, Sendable {
 
 /// `stowaway files`: the entries of one layer with how it changed them, or of the merged filesystem.
 public struct FilesReport: Codable, Sendable {
+    /// One entry with the layer it comes from and how that layer changed it.
     public struct Entry: Codable, Sendable, Equatable {
         public var path: String
         public var type: EntryType
@@ -72,6 +75,7 @@ public struct FilesReport: Codable, Sendable {
         case schemaVersion, image, layer, glob, entries
     }
 
+    /// Writes every field, `layer` even when null.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(schemaVersion, forKey: .schemaVersion)
@@ -85,6 +89,7 @@ public struct FilesReport: Codable, Sendable {
 
 /// `stowaway trace`: one path across the layers.
 public struct TraceReport: Codable, Sendable {
+    /// One step of the path's life: what a layer did to it.
     public struct Event: Codable, Sendable, Equatable {
         public var layer: Int
         public var change: Change

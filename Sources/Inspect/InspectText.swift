@@ -7,6 +7,7 @@ import Scan
 public struct InspectText {
     public var colour: Bool
 
+    /// A renderer; `colour` adds ANSI colours (only for a terminal that wants them).
     public init(colour: Bool) {
         self.colour = colour
     }

@@ -10,6 +10,7 @@ public final class PlainTextCheck {
     /// The lead byte of the character being read, while its first continuation byte is awaited.
     private var lead: UInt8 = 0
 
+    /// A check at the start of a stream.
     public init() {}
 
     /// Whether `chunk`, following the chunks already seen, is still plain text.

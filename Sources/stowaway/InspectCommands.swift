@@ -189,6 +189,7 @@ struct CatCommand: AsyncParsableCommand {
 private func writeAll(_ chunk: UnsafeRawBufferPointer) throws {
     var offset = 0
     while offset < chunk.count {
+        // Within the chunk: offset < chunk.count, and the count is what is left of it.
         let n = write(1, chunk.baseAddress! + offset, chunk.count - offset)
         if n < 0 {
             if errno == EINTR { continue }
