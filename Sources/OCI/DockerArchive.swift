@@ -32,7 +32,7 @@ struct DockerArchive {
         }
         var layers: [LayerRef] = []
         for (i, name) in item.Layers.enumerated() {
-            guard let slice = tree.slice(name) else {
+            guard let slice = try tree.slice(name) else {
                 throw OCIError.missingBlob(image: tree.displayName, name: "layer \(name) (listed in manifest.json)")
             }
             let diffID = config.diffIDs[i]
@@ -41,7 +41,7 @@ struct DockerArchive {
             layers.append(LayerRef(index: i, digest: blobDigest ?? diffID, diffID: diffID, mediaType: nil, size: slice.length,
                                    blob: .file(slice), expectedBlobDigest: blobDigest, expectedDiffID: diffID, expectedSize: nil))
         }
-        return Image(reference: item.RepoTags?.first ?? tree.displayName, manifestDigest: nil, configDigest: configDigest,
+        return Image(reference: item.RepoTags?.first.map(printable) ?? tree.displayName, manifestDigest: nil, configDigest: configDigest,
                      platform: config.platform, config: config, annotations: [:], layers: layers)
     }
 

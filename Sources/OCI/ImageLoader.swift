@@ -24,10 +24,10 @@ public enum ImageLoader {
         }
         let tree: FileTree = isDir.boolValue ? DirectoryTree(root: path) : try TarTree(path: path)
 
-        if !forcedOCI, tree.contains("manifest.json") {
+        if !forcedOCI, try tree.contains("manifest.json") {
             return try DockerArchive(tree: tree).images()
         }
-        if tree.contains("index.json") || tree.contains("oci-layout") {
+        if try tree.contains("index.json") || tree.contains("oci-layout") {
             return try OCILayout(tree: tree, tag: tag, platform: platform).images()
         }
         throw OCIError.notAnImage(path: path, reason: isDir.boolValue

@@ -10,6 +10,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     case unsupported(what: String, reason: String)
     case noMatchingImage(source: String, reason: String)
     case io(path: String, reason: String)
+    /// A path named by the image (manifest.json, a symbolic link) that would leave the image or is not a plain file.
+    case unsafePath(image: String, path: String, reason: String)
     case invalidReference(String, reason: String)
     case badCredentials(source: String, reason: String)
     /// The registry refused the credentials (or their absence); names the source, never the secret.
@@ -20,16 +22,17 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidDigest(let d): return "invalid digest \"\(d)\""
+        case .invalidDigest(let d): return "invalid digest \"\(printable(d))\""
         case .notFound(let p): return "\(p): no such file or directory"
-        case .notAnImage(let p, let r): return "\(p): not a container image (\(r))"
-        case .invalidJSON(let w, let r): return "\(w): invalid JSON (\(r))"
-        case .missingBlob(let i, let n): return "\(i): \(n) is referenced but not present"
-        case .digestMismatch(let b, let e, let a): return "\(b): digest mismatch: expected \(e), content hashes to \(a)"
-        case .sizeMismatch(let b, let e, let a): return "\(b): size mismatch: expected \(e) bytes, found \(a)"
-        case .unsupported(let w, let r): return "\(w): unsupported (\(r))"
-        case .noMatchingImage(let s, let r): return "\(s): \(r)"
-        case .io(let p, let r): return "\(p): \(r)"
+        case .notAnImage(let p, let r): return "\(p): not a container image (\(printable(r)))"
+        case .invalidJSON(let w, let r): return "\(printable(w)): invalid JSON (\(printable(r)))"
+        case .missingBlob(let i, let n): return "\(i): \(printable(n)) is referenced but not present"
+        case .digestMismatch(let b, let e, let a): return "\(printable(b)): digest mismatch: expected \(printable(e)), content hashes to \(a)"
+        case .sizeMismatch(let b, let e, let a): return "\(printable(b)): size mismatch: expected \(e) bytes, found \(a)"
+        case .unsupported(let w, let r): return "\(printable(w)): unsupported (\(printable(r)))"
+        case .noMatchingImage(let s, let r): return "\(s): \(printable(r))"
+        case .io(let p, let r): return "\(printable(p)): \(r)"
+        case .unsafePath(let i, let p, let r): return "\(i): refusing \"\(printable(p))\": \(printable(r))"
         case .invalidReference(let r, let why): return "\(r): not a file, directory or valid image reference (\(why))"
         case .badCredentials(let s, let r): return "credentials from \(s): \(r)"
         case .authenticationFailed(let reg, let s, let st, let m):
@@ -39,4 +42,19 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
         case .network(let reg, let r): return "\(reg): network error: \(r)"
         }
     }
+}
+
+/// Text from an image (paths, names, tags) made safe for one line of a terminal: control characters,
+/// which could move the cursor or start an escape sequence, are shown as `\u{…}` escapes.
+public func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isControl) else { return text }
+    var out = ""
+    for s in text.unicodeScalars {
+        if isControl(s) { out += "\\u{" + String(s.value, radix: 16) + "}" } else { out.unicodeScalars.append(s) }
+    }
+    return out
+}
+
+private func isControl(_ s: Unicode.Scalar) -> Bool {
+    s.value < 0x20 || (0x7f...0x9f).contains(s.value) || s == "\u{2028}" || s == "\u{2029}"
 }
