@@ -117,7 +117,7 @@ public struct DirectoryTree: FileTree {
             throw OCIError.unsafePath(image: root, path: path, reason: "not a regular file")
         }
         return FileSlice(hostPath: realRoot + "/" + resolved.joined(separator: "/"), offset: 0, length: Int64(st.st_size),
-                         displayName: (root as NSString).appendingPathComponent(path))
+                         displayName: root.hasSuffix("/") ? root + path : root + "/" + path)
     }
 
     private static func readLink(_ path: String) -> String? {

@@ -126,7 +126,8 @@ struct TarIndexer {
         for _ in 0..<8 {
             var changed = false
             for l in links where files[l.name] == nil {
-                let base = l.symbolic ? ((l.name as NSString).deletingLastPathComponent) : ""
+                // Not NSString.deletingLastPathComponent: it traps on a one-character name (Foundation, Swift 6.3).
+                let base = l.symbolic ? l.name.lastIndex(of: "/").map { String(l.name[..<$0]) } ?? "" : ""
                 let target = Self.normalize(l.target.hasPrefix("/") ? l.target : (base.isEmpty ? l.target : base + "/" + l.target))
                 if let s = files[target] { files[l.name] = s; changed = true }
             }
@@ -145,6 +146,10 @@ struct TarIndexer {
     }
 
     private func checksumOK(_ h: [UInt8]) -> Bool {
+        #if STOWAWAY_FUZZING
+        // A mutated header almost never keeps its checksum: the fuzz build skips it to reach the code behind.
+        if h[148] != 0xff { return true }
+        #endif
         guard let stored = try? number(h[148..<156], at: 0) else { return false }
         var sum: Int64 = 0
         for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 32 : Int64(b) }
