@@ -22,8 +22,8 @@ public final class LayerReader {
     private var reading = Reading.none
     /// The unread part of the block libarchive last returned (valid until the next call on that archive).
     private var block = UnsafeRawBufferPointer(start: nil, count: 0)
-    /// Bytes after the end-of-archive marker already pulled from the decompressor (copied, as the tar
-    /// reader or the next decompressor call would reuse their memory).
+    /// Bytes after the end-of-archive marker that the tar reader pulled but did not consume (copied: they
+    /// may sit in its own buffer, or in a decompressor block the next pull replaces).
     private var trailing: [UInt8] = []
     private var trailingOffset = 0
 
@@ -124,6 +124,7 @@ public final class LayerReader {
     /// Only data stored in the archive is returned: the holes of a sparse file are skipped, not zero-filled
     /// (a 3 KB entry can claim a terabyte), so the bytes of the data segments follow one another.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !buffer.isEmpty else { return 0 }
         switch reading {
         case .none, .done: return 0
         case .entry:
@@ -144,6 +145,7 @@ public final class LayerReader {
                 trailingOffset += n
                 return n
             }
+            // `block` points into the decompressor's buffer, valid until the next pullDecompressed().
             while block.isEmpty {
                 guard let next = try pullDecompressed() else { return 0 }
                 block = next
@@ -172,19 +174,20 @@ public final class LayerReader {
         guard consumed >= 0, consumed <= handed, let pending = tarBox.lastBytes(Int(handed - consumed)) else {
             throw LayerError.corrupt(layer: name, reason: "cannot locate the data after the end-of-archive marker (\(consumed) of \(handed) bytes read)")
         }
+        trailingOffset = 0
+        block = UnsafeRawBufferPointer(start: nil, count: 0)
         if let first = pending.firstIndex(where: { $0 != 0 }) {
             trailing = Array(pending[first...])
         } else {
+            // Padding so far: skip zeros block by block; the first block with data is read from in place.
             while true {
                 guard let next = try pullDecompressed() else { return nil }
                 if let first = next.firstIndex(where: { $0 != 0 }) {
-                    trailing = Array(next[first...])
+                    block = UnsafeRawBufferPointer(rebasing: next[first...])
                     break
                 }
             }
         }
-        trailingOffset = 0
-        block = UnsafeRawBufferPointer(start: nil, count: 0)
         reading = .trailing
         return LayerEntry(path: LayerEntry.trailingDataPath, kind: .trailingData, size: 0)
     }
