@@ -72,6 +72,9 @@ public enum RegistryFailure: Sendable, Equatable, CustomStringConvertible {
     case badChallenge(reason: String)
     case notARegistry(status: Int)
     case network(reason: String)
+    /// Not tried: an earlier request to the same registry gave up this way (`earlier` names it), so this one
+    /// would most likely only wait out the same bounds.
+    case skipped(earlier: String)
 
     public var description: String {
         switch self {
@@ -95,6 +98,7 @@ public enum RegistryFailure: Sendable, Equatable, CustomStringConvertible {
         case .badChallenge(let r): return "unusable authentication challenge: \(r)"
         case .notARegistry(let st): return "not an OCI distribution (v2) registry (/v2/ answered \(st))"
         case .network(let r): return "network error: \(r)"
+        case .skipped(let e): return "not fetched: this registry already failed (\(e))"
         }
     }
 
@@ -102,6 +106,14 @@ public enum RegistryFailure: Sendable, Equatable, CustomStringConvertible {
     public var isTimeout: Bool {
         switch self {
         case .connectTimeout, .noAnswer, .notWhole, .stalled: return true
+        default: return false
+        }
+    }
+
+    /// Says the registry as a whole is unwell (out of retries, out of time, unreachable), not just one blob.
+    var registryIsUnwell: Bool {
+        switch self {
+        case .gaveUp, .connectTimeout, .noAnswer, .notWhole, .stalled, .network: return true
         default: return false
         }
     }

@@ -11,9 +11,17 @@ extension RegistryClient {
         let stream = BlobStream()
         Task.detached { [self] in
             do {
+                // Once a registry has given up on one blob, the other layers' blobs fail at once rather than
+                // each waiting out the same bounds in turn.
+                if let earlier = unwell.withLock({ $0[ref.registry] }) {
+                    throw OCIError.registryFailed(registry: ref.registry, operation: "blob \(d.digest)", failure: .skipped(earlier: earlier))
+                }
                 try await pump(ref, d, into: stream, progress: progress)
                 stream.finish(nil)
             } catch {
+                if case OCIError.registryFailed(let registry, let operation, let failure) = error, failure.registryIsUnwell {
+                    unwell.withLock { $0[registry] = $0[registry] ?? "\(operation): \(failure)" }
+                }
                 stream.finish(error)
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// How to reach registries, and how long and how often to wait on them.
 public struct RegistryOptions: Sendable {
@@ -38,6 +39,8 @@ public final class RegistryClient: Sendable {
     private let secure: HTTPClient
     private let insecure: HTTPClient
     let auth: AuthState
+    /// Registries that gave up on a blob (out of retries or time): host → that failure, for the blobs after it.
+    let unwell = Mutex<[String: String]>([:])
 
     private init(options: RegistryOptions, secure: HTTPClient, insecure: HTTPClient) {
         self.options = options

@@ -77,6 +77,27 @@ import TestSupport
         #expect((report(r.stdout)["images"] as? [[String: Any]])?.isEmpty == false, "the incomplete report is still written")
     }
 
+    @Test func aBlobThatGoesSilentMidwayHitsTheSilenceBound() throws {
+        let (r, host) = try scan("fault-stall-blob")
+        expectOneLine(r, host: host, "stalled: no data for 2 s")
+        #expect(r.stderr.contains("layer 0: \(host): blob sha256:"), "\(r.stderr)")
+    }
+
+    @Test func onceABlobStallsTheRemainingLayersAreNotWaitedForOneByOne() throws {
+        // 64 layers that all stall: the first few (as many as the scanner runs at once) wait out the silence
+        // bound; the rest fail at once. Each failed layer still gets its own line in the report's errors.
+        let s = h["fault-stall-blob"]
+        let r = try Run.command("/usr/bin/timeout", ["--signal=KILL", "60", Run.stowaway, "scan", "\(s.host)/fault/many:v1",
+                                                     "--timeout", "2", "--quiet", "--format", "json", "--insecure-registry", s.host],
+                                environment: cleanHome)
+        #expect(r.status == 2, "exit \(r.status) (137: still running after 60 s): \(r.stderr)")
+        let errors = lines(r.stderr)
+        #expect(errors.count == 64, "\(r.stderr)")
+        #expect(errors.allSatisfy { $0.contains(s.host) && $0.contains("blob sha256:") }, "\(r.stderr)")
+        #expect(errors.contains { $0.contains("stalled: no data for 2 s") }, "\(r.stderr)")
+        #expect(errors.contains { $0.contains("not fetched: this registry already failed (blob sha256:") }, "\(r.stderr)")
+    }
+
     @Test func aTokenServerEchoingTheBasicCredentialIsRedacted() throws {
         let password = "pw-" + FakeSecret.random(24)
         let (r, host) = try scan("fault-token-echo", ["--username", "alice", "--password-stdin"], stdin: password + "\n")

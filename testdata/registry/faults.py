@@ -7,8 +7,8 @@ so no port race); the ports go to --ports-file as JSON once all are listening. S
 
   faults.py --ports-file FILE [--cert PEM --key PEM]
 
-Every fault registry serves one repository, `fault/app` (any tag), holding a tiny valid image whose blobs
-are the same everywhere; what differs is how each one misbehaves:
+Every fault registry serves the repository `fault/app` (any tag), a tiny valid one-layer image, and
+`fault/many`, the same with 64 layers; what differs is how each one misbehaves:
 
   fault-503          /v2/ 200, everything else 503 with Retry-After as an HTTP date (2 s ahead)
   fault-429          /v2/ 200, everything else 429 with Retry-After: 2
@@ -17,6 +17,7 @@ are the same everywhere; what differs is how each one misbehaves:
   fault-huge         the manifest is 64 MiB, chunked (no Content-Length to refuse it by)
   fault-redirect     the manifest redirects to a second URL, which redirects back (a loop)
   fault-long-blob    the layer blob is followed by zeros without end (chunked), past its descriptor's size
+  fault-stall-blob   every layer blob (Content-Length announced) stops after half and the connection stays silent
   fault-token-echo   Bearer challenge; the token realm (same port, /token) answers 401 echoing the
                      Authorization header and the decoded username:password in its error body
   fault-tls-realm    HTTPS (needs --cert/--key); Bearer challenge naming a plain http:// realm on
@@ -41,7 +42,16 @@ import time
 import urllib.parse
 
 LOOPBACK = "127.0.0.1"
-REPO = "fault/app"
+
+
+def split(path):
+    """/v2/<repo>/(manifests|blobs)/<ref> -> (repo, kind, ref); ("", "", "") for anything else."""
+    for kind in ("manifests", "blobs"):
+        marker = "/%s/" % kind
+        if path.startswith("/v2/") and marker in path:
+            repo, _, ref = path[len("/v2/"):].rpartition(marker)
+            return repo, kind, ref
+    return "", "", ""
 
 
 def log(msg):
@@ -53,28 +63,35 @@ def sha256(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def tiny_image():
-    """A one-layer image: (manifest bytes, {digest: blob bytes}, layer digest)."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        content = b"nothing to see here\n"
-        info = tarfile.TarInfo("etc/motd")
-        info.size, info.mtime, info.mode = len(content), 0, 0o644
-        tar.addfile(info, io.BytesIO(content))
-    tar_bytes = raw.getvalue()
-    layer = gzip.compress(tar_bytes, mtime=0)
+def tiny_image(layers):
+    """An image of `layers` one-file layers: (manifest bytes, {digest: blob bytes}, [layer digests])."""
+    tars = []
+    for i in range(layers):
+        raw = io.BytesIO()
+        with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            content = b"nothing to see here (layer %d)\n" % i
+            info = tarfile.TarInfo("etc/motd.%d" % i if i else "etc/motd")
+            info.size, info.mtime, info.mode = len(content), 0, 0o644
+            tar.addfile(info, io.BytesIO(content))
+        tars.append(raw.getvalue())
+    blobs = [gzip.compress(t, mtime=0) for t in tars]
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [sha256(tar_bytes)]},
-                         "history": [{"created_by": "COPY motd /etc/motd"}]}).encode()
+                         "rootfs": {"type": "layers", "diff_ids": [sha256(t) for t in tars]},
+                         "history": [{"created_by": "COPY motd /etc/motd"} for _ in tars]}).encode()
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(layer), "size": len(layer)}],
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(b), "size": len(b)}
+                   for b in blobs],
     }).encode()
-    return manifest, {sha256(config): config, sha256(layer): layer}, sha256(layer)
+    return manifest, dict([(sha256(config), config)] + [(sha256(b), b) for b in blobs]), [sha256(b) for b in blobs]
 
 
-MANIFEST, BLOBS, LAYER = tiny_image()
+MANIFEST, BLOBS, LAYERS = tiny_image(1)
+MANY_MANIFEST, MANY_BLOBS, MANY_LAYERS = tiny_image(64)
+MANIFESTS = {"fault/app": MANIFEST, "fault/many": MANY_MANIFEST}
+ALL_BLOBS = dict(BLOBS, **MANY_BLOBS)
+LAYER_DIGESTS = set(LAYERS + MANY_LAYERS)
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 
@@ -103,13 +120,12 @@ def make_handler(mode, ports):
             """The image itself, served correctly."""
             if path == "/v2/":
                 return self.send(200, b"{}")
-            prefix = "/v2/%s/" % REPO
-            if path.startswith(prefix + "manifests/"):
-                return self.send(200, MANIFEST, MANIFEST_TYPE, {"Docker-Content-Digest": sha256(MANIFEST)})
-            if path.startswith(prefix + "blobs/"):
-                digest = path[len(prefix + "blobs/"):]
-                if digest in BLOBS:
-                    return self.send(200, BLOBS[digest], "application/octet-stream", {"Docker-Content-Digest": digest})
+            repo, kind, ref = split(path)
+            if kind == "manifests" and repo in MANIFESTS:
+                m = MANIFESTS[repo]
+                return self.send(200, m, MANIFEST_TYPE, {"Docker-Content-Digest": sha256(m)})
+            if kind == "blobs" and ref in ALL_BLOBS:
+                return self.send(200, ALL_BLOBS[ref], "application/octet-stream", {"Docker-Content-Digest": ref})
             body = json.dumps({"errors": [{"code": "NAME_UNKNOWN", "message": "no such thing"}]}).encode()
             return self.send(404, body)
 
@@ -152,18 +168,28 @@ def make_handler(mode, ports):
                 if path.endswith("/loop"):
                     return self.send(302, b"", headers={"Location": path[:-len("/loop")]})
                 return self.send(302, b"", headers={"Location": path + "/loop"})
-            if mode == "fault-long-blob" and path == "/v2/%s/blobs/%s" % (REPO, LAYER):
+            if mode == "fault-long-blob" and split(path)[1:] == ("blobs", LAYERS[0]):
                 self.send_response(200)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                self.chunk(BLOBS[LAYER])
+                self.chunk(BLOBS[LAYERS[0]])
                 zeros = b"\0" * 65536
                 sent = 0
                 while sent < 4 << 30:          # "forever", bounded so a runaway client cannot keep us busy
                     self.chunk(zeros)
                     sent += len(zeros)
                 log("%s: sent %d bytes past the blob's end" % (mode, sent))
+                return
+            if mode == "fault-stall-blob" and split(path)[1] == "blobs" and split(path)[2] in LAYER_DIGESTS:
+                blob = ALL_BLOBS[split(path)[2]]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(blob)))
+                self.end_headers()
+                self.wfile.write(blob[:len(blob) // 2])
+                self.wfile.flush()
+                time.sleep(3600)
                 return
             if mode == "fault-token-echo":
                 if path == "/tls-realm":
@@ -235,7 +261,7 @@ def main():
     a = ap.parse_args()
 
     modes = ["fault-503", "fault-429", "fault-trickle", "fault-huge", "fault-redirect", "fault-long-blob",
-             "fault-token-echo"]
+             "fault-stall-blob", "fault-token-echo"]
     ports = {}
     servers = []
     for mode in modes:

@@ -46,7 +46,7 @@ PROXY_SERVICES = ["ratelimit", "dropper", "norange", "redirect"]
 ALL_SERVICES = REGISTRY_SERVICES + PROXY_SERVICES
 # faults.py: misbehaving registries (no storage, nothing to push)
 FAULT_SERVICES = ["fault-503", "fault-429", "fault-trickle", "fault-silent", "fault-huge", "fault-redirect",
-                  "fault-long-blob", "fault-token-echo", "fault-tls-realm"]
+                  "fault-long-blob", "fault-stall-blob", "fault-token-echo", "fault-tls-realm"]
 DROP_THRESHOLD = 64 * 1024
 
 
