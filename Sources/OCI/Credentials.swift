@@ -157,14 +157,6 @@ struct CredentialHelper {
     func get(serverURL: String, missingIsNil: Bool = false) throws -> Credential? {
         let program = "docker-credential-\(name)"
         let source = "\(program) (asked for \(serverURL))"
-        // A helper that exits without reading stdin must not kill us with SIGPIPE; a write then fails with EPIPE.
-        // Blocked on this thread only, which is ours alone (a thread `resolve` started) or a caller's.
-        var block = sigset_t(), previous = sigset_t()
-        sigemptyset(&block)
-        sigaddset(&block, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &block, &previous)
-        defer { Self.discardPendingSIGPIPE(); pthread_sigmask(SIG_SETMASK, &previous, nil) }
-
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [program, "get"]
@@ -175,8 +167,17 @@ struct CredentialHelper {
         do { try p.run() } catch {
             throw OCIError.badCredentials(source: source, reason: "cannot run it: \(error.localizedDescription)")
         }
+        // A helper that exits without reading stdin must not kill us with SIGPIPE: the write then fails with
+        // EPIPE. Blocked on this thread only, around the write only (the helper, started above, keeps the
+        // default disposition).
+        var block = sigset_t(), previous = sigset_t()
+        sigemptyset(&block)
+        sigaddset(&block, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &block, &previous)
         try? stdin.fileHandleForWriting.write(contentsOf: Data(serverURL.utf8))
         try? stdin.fileHandleForWriting.close()
+        Self.discardPendingSIGPIPE()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
 
         let deadline = Date().addingTimeInterval(timeout)
         let output: Data
