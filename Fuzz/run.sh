@@ -11,12 +11,15 @@ out=${2:-testdata/out/fuzz}
 fixture=${3:-.build/debug/stowaway-fixture}
 build=.build/fuzz
 oci=Sources/OCI
+core=Sources/Core
 
-common="$oci/TarIndexer.swift $oci/ByteSource.swift $oci/OCIError.swift $oci/FileTree.swift Fuzz/Input.swift"
+# Each target is one module of the files it needs (Core's and OCI's together: no `import Core` in them).
+common="$core/ByteSource.swift $core/CoreError.swift $oci/TarIndexer.swift $oci/OCIError.swift $oci/FileTree.swift Fuzz/Input.swift"
 declare -A sources=(
   [tar]="$common Fuzz/TarIndexerTarget.swift"
-  [image]="$common $oci/Digest.swift $oci/Models.swift $oci/MediaType.swift $oci/Image.swift $oci/ImageLoader.swift \
-           $oci/DockerArchive.swift $oci/OCILayout.swift Fuzz/Stubs.swift Fuzz/ImageTarget.swift"
+  [image]="$common $core/Digest.swift $core/Encoding.swift $oci/Models.swift $oci/MediaType.swift $oci/Image.swift \
+           $oci/ImageLoader.swift $oci/ImageSource.swift $oci/ImageResolver.swift $oci/DockerArchive.swift $oci/OCILayout.swift \
+           Fuzz/Stubs.swift Fuzz/ImageTarget.swift"
 )
 declare -A seeds=([tar]="tar" [image]="tar json")
 

@@ -210,7 +210,7 @@ struct TarIndexer {
                 case "linkpath": pax.linkPath = value
                 case "size":
                     guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int64(value) else {
-                        throw corrupt(at: offset, "pax size \"\(printable(value))\" is not a size")
+                        throw corrupt(at: offset, "pax size \"\(value)\" is not a size")
                     }
                     pax.size = n
                 default: break

@@ -1,16 +1,16 @@
 import Foundation
 
 // Parsing and validation only (no Crypto), so the fuzz targets build without package dependencies;
-// hashing is in DigestHasher.swift.
+// hashing is in DigestHasher.swift, hex in Encoding.swift.
 
 /// A content digest (`sha256:<64 hex>`), validated on construction.
 public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     public let algorithm: String
     public let encoded: String
 
-    /// Parses `algorithm:encoded`; throws `OCIError.invalidDigest` for anything else.
+    /// Parses `algorithm:encoded`; throws `CoreError.invalidDigest` for anything else.
     public init(_ text: String) throws {
-        guard let colon = text.firstIndex(of: ":") else { throw OCIError.invalidDigest(text) }
+        guard let colon = text.firstIndex(of: ":") else { throw CoreError.invalidDigest(text) }
         let algorithm = String(text[..<colon])
         let encoded = String(text[text.index(after: colon)...])
         // Bytes, not Characters: "1\u{301}" is one Character that sorts between "0" and "9".
@@ -18,7 +18,7 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         switch algorithm {
         case "sha256" where encoded.utf8.count == 64 && hex: break
         case "sha512" where encoded.utf8.count == 128 && hex: break
-        default: throw OCIError.invalidDigest(text)
+        default: throw CoreError.invalidDigest(text)
         }
         self.algorithm = algorithm
         self.encoded = encoded
@@ -46,18 +46,3 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
 
     public static func < (a: Digest, b: Digest) -> Bool { a.description < b.description }
 }
-
-extension Sequence where Element == UInt8 {
-    /// Lower-case hex of the bytes.
-    public var hexString: String {
-        var out = ""
-        out.reserveCapacity(64)
-        for b in self {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 0x0f)])
-        }
-        return out
-    }
-}
-
-private let hexDigits = Array("0123456789abcdef")
