@@ -298,3 +298,42 @@ private func expectRefused(_ input: String, mentioning words: [String], secret: 
         #expect(found.map { $0["path"] as? String } == ["/b.txt"])
     }
 }
+
+/// Documents that name one another many times: the walk is bounded, not multiplied per level.
+@Suite struct HostileIndexTests {
+    let dir: String
+
+    init() throws { dir = try Run.tempDirectory() }
+
+    private func object(_ path: String) throws -> [String: Any] {
+        try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))) as? [String: Any])
+    }
+
+    @Test func anIndexNamingOneChildAThousandTimesAtEveryLevel() throws {
+        let image = dir + "/layout"
+        try writeLayout(image, layers: [RawTar.file("a.txt", Array("a\n".utf8)) + RawTar.endOfArchive])
+        var child = try #require((try object(image + "/index.json")["manifests"] as? [[String: Any]])?.first)
+        for _ in 0..<3 {
+            let doc = try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "manifests": Array(repeating: child, count: 1000)])
+            let d = Digest.sha256(of: doc)
+            try doc.write(to: URL(fileURLWithPath: "\(image)/blobs/sha256/\(d.encoded)"))
+            child = ["mediaType": MediaType.ociIndex, "digest": d.description, "size": doc.count]
+        }
+        try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "manifests": Array(repeating: child, count: 1000)])
+            .write(to: URL(fileURLWithPath: image + "/index.json"))
+        try expectRefused(image, mentioning: [image, "more than 10000 manifests"])
+    }
+
+    @Test func aManifestJSONNamingOneConfigForTwentyThousandImages() throws {
+        let tar = dir + "/save.tar"
+        try ImageBuilder.build(ImageSpec(format: .docker25, compression: "gzip", layers: [.init(files: [.init(path: "a", content: "a\n")])]),
+                               at: tar)
+        let image = dir + "/extracted"
+        try FileManager.default.createDirectory(atPath: image, withIntermediateDirectories: true)
+        try Run.tool("tar", ["-xf", tar, "-C", image])
+        let items = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: image + "/manifest.json")))) as? [Any])
+        try JSONSerialization.data(withJSONObject: Array(repeating: items[0], count: 20_000))
+            .write(to: URL(fileURLWithPath: image + "/manifest.json"))
+        try expectRefused(image, mentioning: [image, "more than 10000 images"])
+    }
+}

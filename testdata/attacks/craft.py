@@ -200,6 +200,26 @@ def attacks(work):
     write_tree(d, oci_layout_files([file_entry("a.txt", b"a\n") + pax([("path", "b.txt")])
                                     + header("b.txt", len(body), b"1", linkname="a.txt") + pad(body) + EOA]))
     out.append(("layer-hardlink-body", d, 1))
+
+    # An index tree naming one child a thousand times at every level: 10^12 manifests to walk.
+    files = oci_layout_files([file_entry("a.txt", b"a\n") + EOA])
+    index = json.loads(files["index.json"])
+    child = index["manifests"][0]
+    del child["platform"]
+    for _ in range(3):
+        doc = json.dumps({"schemaVersion": 2, "manifests": [child] * 1000}).encode()
+        files["blobs/sha256/" + sha256(doc)] = doc
+        child = {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + sha256(doc), "size": len(doc)}
+    files["index.json"] = json.dumps({"schemaVersion": 2, "manifests": [child] * 1000}).encode()
+    d = os.path.join(work, "oci-index-fanout")
+    write_tree(d, files)
+    out.append(("oci-index-fanout", d, 2))
+
+    # A well-formed OCI tar with a top-level symbolic link named by one character (a Foundation trap).
+    files = oci_layout_files([file_entry("a.txt", b"a\n") + EOA])
+    t = os.path.join(work, "tar-one-char-symlink.tar")
+    write(t, header("l", 0, b"2", linkname="index.json") + b"".join(file_entry(k, v) for k, v in files.items()) + EOA)
+    out.append(("tar-one-char-symlink", t, 0))
     return out
 
 

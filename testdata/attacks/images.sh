@@ -3,8 +3,9 @@
 # Builds each input (craft.py: reads outside the image, hostile outer-tar headers, a 1 TiB sparse file,
 # data after the end-of-archive marker, in a whiteout's body, in a hard link's body), scans it under
 # /usr/bin/time -v with a liveness bound, and prints one line per attack:
-#   NAME exit=N seconds=S maxrss_mb=M expected=E [UNEXPECTED]
-# Exits 1 if any attack gave another exit code than expected (2: refused; 1: the hidden secret found).
+#   name exit=N seconds=S maxrss_mb=M
+# and a FAIL line when something is off: refused inputs must exit 2 with one line on stderr and nothing of
+# the planted secret in the output; hidden data must be found (exit 1). Exits 1 if any attack failed.
 set -uo pipefail
 if [ $# -ne 2 ]; then echo "usage: $0 BIN WORKDIR" >&2; exit 64; fi
 bin=$1
@@ -22,8 +23,13 @@ while IFS=$'\t' read -r name input expected; do
   secs=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$stats" 2>/dev/null |
          awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }')
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$stats" 2>/dev/null | awk '{ printf "%.1f", $1 / 1024 }')
-  note=""
-  if [ "$rc" != "$expected" ]; then note=" UNEXPECTED"; bad=1; fi
-  echo "$name exit=$rc seconds=${secs:-?} maxrss_mb=${rss:-?} expected=$expected$note"
+  echo "$name exit=$rc seconds=${secs:-killed} maxrss_mb=${rss:-?}"
+  why=()
+  [ "$rc" = "$expected" ] || why+=("exit $rc, want $expected")
+  if [ "$expected" = 2 ]; then
+    [ "$(wc -l < "$work/$name.err")" -eq 1 ] || why+=("stderr is not one line")
+    ! grep -q "ghp_" "$work/$name.out" "$work/$name.err" || why+=("the secret from outside the image was read")
+  fi
+  if [ "${#why[@]}" -gt 0 ]; then bad=1; echo "  FAIL: ${why[*]}"; fi
 done <<< "$list"
 exit $bad
