@@ -25,14 +25,14 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
     ]
 
     @Test(arguments: cases)
-    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) throws {
+    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) async throws {
         let planted = PlantedImage()
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + (format == .oci ? "/layout" : "/image.tar")
         try ImageBuilder.build(planted.spec(format, compression: compression), at: path)
 
-        let images = try ImageLoader.load(path)
+        let images = try await ImageLoader.load(path)
         #expect(images.count == 1)
         let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: ScanOptions(showSecrets: true)).scan(images)
         #expect(report.images[0].errors == [])
@@ -100,13 +100,13 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
             .flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String } == "planted:1!layer-1/app/.env" })
     }
 
-    @Test func sharedLayersOfADockerSaveAreScannedOnce() throws {
+    @Test func sharedLayersOfADockerSaveAreScannedOnce() async throws {
         // The legacy save format lists the same layer.tar for both images when they share it.
         let planted = PlantedImage()
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try ImageBuilder.build(planted.spec(.docker25, compression: "gzip"), at: dir + "/a.tar")
-        let images = try ImageLoader.load(dir + "/a.tar")
+        let images = try await ImageLoader.load(dir + "/a.tar")
         let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all)).scan(images + images)
         #expect(report.summary.layers == 3)
         #expect(report.images.count == 2)

@@ -104,7 +104,10 @@ public enum Run {
         return r
     }
 
-    public struct ToolFailure: Error, CustomStringConvertible { public var description: String }
+    public struct ToolFailure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// A fresh temporary directory.
     public static func tempDirectory() throws -> String {
