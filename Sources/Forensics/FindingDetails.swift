@@ -13,6 +13,7 @@ public struct FindingDetails: Codable, Sendable, Equatable {
     /// severity carries it.
     public var rating: Rating?
 
+    /// Details with the members that apply; `rating` nil keeps the rule's severity.
     public init(summary: String, fly: FlyDetails? = nil, jwt: JWTDetails? = nil, aws: AWSDetails? = nil,
                 checksumValid: Bool? = nil, stripe: StripeDetails? = nil, rating: Rating? = nil) {
         self.summary = summary
@@ -65,6 +66,7 @@ public enum Rating: String, Codable, Sendable, Comparable, CaseIterable {
 
     private var rank: Int { Rating.allCases.firstIndex(of: self) ?? 0 }
 
+    /// low < medium < high < critical.
     public static func < (a: Rating, b: Rating) -> Bool { a.rank < b.rank }
 }
 
@@ -97,6 +99,7 @@ public struct FlyDetails: Codable, Sendable, Equatable {
         /// Letters in the order r w c d C.
         public var access: String
 
+        /// An app ID and its access letters.
         public init(id: UInt64, access: String) {
             self.id = id
             self.access = access
@@ -118,6 +121,7 @@ public struct FlyDetails: Codable, Sendable, Equatable {
     /// Fly login to use it. Null for user tokens and tokens that could not be decoded.
     public var discharged: Bool?
 
+    /// Fly details; absent values encode as null.
     public init(scope: Scope, organization: UInt64? = nil, apps: [App] = [], access: String? = nil, expires: String? = nil,
                 expired: Bool = false, tokenID: String? = nil, discharged: Bool? = nil) {
         self.scope = scope
@@ -159,6 +163,7 @@ public struct JWTDetails: Codable, Sendable, Equatable {
     public var exp: String?
     public var expired: Bool
 
+    /// JWT details; absent claims encode as null.
     public init(alg: String?, iss: String?, sub: String?, aud: [String]?, exp: String?, expired: Bool) {
         self.alg = alg
         self.iss = iss
@@ -188,6 +193,7 @@ public struct AWSDetails: Codable, Sendable, Equatable {
     /// The 12-digit account the key belongs to, decoded from the key ID.
     public var account: String
 
+    /// The details of a key ID of `account`.
     public init(account: String) {
         self.account = account
     }
@@ -200,6 +206,7 @@ public struct StripeDetails: Codable, Sendable, Equatable {
     /// `secret` (`sk_`) or `restricted` (`rk_`).
     public var kind: String
 
+    /// A key of `mode` (`live`, `test`) and `kind` (`secret`, `restricted`).
     public init(mode: String, kind: String) {
         self.mode = mode
         self.kind = kind

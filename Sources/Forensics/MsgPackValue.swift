@@ -50,11 +50,13 @@ public indirect enum MsgPackValue: Sendable, Equatable {
         }
     }
 
+    /// The elements, when this is an array.
     public var array: [MsgPackValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
+    /// The pairs, when this is a map.
     public var map: [MsgPackPair]? {
         if case .map(let m) = self { return m }
         return nil
@@ -66,6 +68,7 @@ public struct MsgPackPair: Sendable, Equatable {
     public var key: MsgPackValue
     public var value: MsgPackValue
 
+    /// A pair as read.
     public init(key: MsgPackValue, value: MsgPackValue) {
         self.key = key
         self.value = value

@@ -13,6 +13,7 @@ public indirect enum Pack: Sendable {
     case map([(Pack, Pack)])
     case null
 
+    /// The encoded bytes.
     public var bytes: [UInt8] {
         var out: [UInt8] = []
         write(into: &out)
@@ -72,6 +73,7 @@ public struct FakeFly {
     public var caveats: [(type: UInt64, body: Pack)] = []
     public private(set) var tail: [UInt8]
 
+    /// `n` fresh random bytes.
     public static func randomBytes(_ n: Int) -> [UInt8] {
         var g = SystemRandomNumberGenerator()
         return (0..<n).map { _ in UInt8.random(in: 0...255, using: &g) }
@@ -88,6 +90,7 @@ public struct FakeFly {
         tail = Self.hmac(key, nonce.bytes)
     }
 
+    /// The nonce as encoded: `[kid, rnd, proof]`.
     public var nonce: Pack { .arr([.bin(kid), .bin(rnd), .bool(proof)]) }
 
     /// Attenuates: appends a caveat and moves the tail along the chain.
@@ -146,20 +149,29 @@ public struct FakeFly {
 
     // MARK: caveats (type codes and bodies of superfly/macaroon)
 
+    /// Organization{id, mask}.
     public static func organization(_ id: UInt64, mask: UInt64) -> (type: UInt64, body: Pack) { (0, .arr([.uint(id), .uint(mask)])) }
+    /// Apps{appID: mask} (id 0: every app).
     public static func apps(_ grants: [UInt64: UInt64]) -> (type: UInt64, body: Pack) {
         (3, .arr([.map(grants.sorted { $0.key < $1.key }.map { (.uint($0.key), .uint($0.value)) })]))
     }
+    /// ValidityWindow in Unix seconds.
     public static func validity(notBefore: Int64, notAfter: Int64) -> (type: UInt64, body: Pack) { (4, .arr([.int(notBefore), .int(notAfter)])) }
+    /// FeatureSet{name: mask}.
     public static func features(_ f: [String: UInt64]) -> (type: UInt64, body: Pack) {
         (5, .arr([.map(f.sorted { $0.key < $1.key }.map { (.str($0.key), .uint($0.value)) })]))
     }
+    /// Mutations: only these GraphQL mutations.
     public static func mutations(_ names: [String]) -> (type: UInt64, body: Pack) { (6, .arr([.arr(names.map { .str($0) })])) }
+    /// IsUser (a discharge's minting user).
     public static func isUser(_ id: UInt64) -> (type: UInt64, body: Pack) { (10, .arr([.uint(id)])) }
+    /// IfPresent{ifs, else mask}.
     public static func ifPresent(_ ifs: [(type: UInt64, body: Pack)], else mask: UInt64) -> (type: UInt64, body: Pack) {
         (13, .arr([.arr(ifs.flatMap { [Pack.uint($0.type), $0.body] }), .uint(mask)]))
     }
+    /// Action mask for every request.
     public static func action(_ mask: UInt64) -> (type: UInt64, body: Pack) { (26, .uint(mask)) }
+    /// Commands (machine-exec): argument lists, not exact.
     public static func commands(_ args: [[String]]) -> (type: UInt64, body: Pack) {
         (27, .arr(args.map { .arr([.arr($0.map { .str($0) }), .bool(false)]) }))
     }
