@@ -137,8 +137,11 @@ struct ScanCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(data)
         }
         if report.isIncomplete {
-            for image in report.images {
-                for e in image.errors { printError("\(self.image): \(e.layerIndex.map { "layer \($0): " } ?? "")\(e.message)") }
+            // One line on stderr, the first failure; the report lists every one of them.
+            let errors = report.images.flatMap(\.errors)
+            if let first = errors.first {
+                let more = errors.count > 1 ? " (and \(errors.count - 1) more errors: see the report)" : ""
+                printError("\(self.image): \(first.layerIndex.map { "layer \($0): " } ?? "")\(first.message)\(more)")
             }
             return 2
         }
