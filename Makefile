@@ -73,9 +73,10 @@ test: build fixtures
 	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
 	@$(MAKE) --no-print-directory fuzz
 
-# libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, and the manifest, index and
-# config JSON through the image loader. Each runs FUZZ_SECONDS, seeded by testdata/attacks/craft.py and
-# small images; a crash, a hang or a sanitizer report fails (the input is kept in $(OUT)/fuzz).
+# libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
+# JSON through the image loader (seeded by testdata/attacks/craft.py and small images), and every
+# Fuzz/NAME/build.sh (the msgpack reader). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
+# fails (the input is kept under $(OUT)/fuzz).
 FUZZ_SECONDS ?= 30
 fuzz: build
 	@Fuzz/run.sh $(FUZZ_SECONDS) $(OUT)/fuzz $(DEBUG_BIN)/stowaway-fixture

@@ -5,6 +5,7 @@
 # seeded by the hostile inputs of testdata/attacks/craft.py and small well-formed images made with
 # stowaway-fixture. The corpus grows in OUT/corpus-NAME across runs. A crash, a hang (an input taking
 # over 10 s) or a sanitizer report stops the run with the input saved as OUT/crash-NAME-*; exit 1.
+# Then every Fuzz/NAME/build.sh target of other areas (the msgpack reader) runs the same way.
 set -euo pipefail
 seconds=${1:-30}
 out=${2:-testdata/out/fuzz}
@@ -61,6 +62,22 @@ for name in tar image; do
     status=1
   else
     grep -E "stat::number_of_executed_units|cov:" "$out/$name.log" | tail -2 | sed "s/^/fuzz: $name: /"
+  fi
+done
+# Other areas' targets: Fuzz/NAME/build.sh OUTDIR makes OUTDIR/fuzz-NAME and its seeds in OUTDIR/corpus-NAME.
+for script in Fuzz/*/build.sh; do
+  [ -e "$script" ] || continue
+  name=$(basename "$(dirname "$script")")
+  dir="$out/$name"
+  bash "$script" "$dir" >/dev/null
+  echo "fuzz: $name for ${seconds}s"
+  if ! SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=0 "$dir/fuzz-$name" -max_total_time="$seconds" -timeout=10 \
+       -artifact_prefix="$dir/crash-" -print_final_stats=1 "$dir/corpus-$name" >"$dir/$name.log" 2>&1; then
+    echo "fuzz: $name FAILED; the input is in $dir/crash-*; log: $dir/$name.log" >&2
+    grep -E "ERROR|Fatal error|runtime failure|SUMMARY|timeout" "$dir/$name.log" | head -5 >&2 || true
+    status=1
+  else
+    grep -E "stat::number_of_executed_units" "$dir/$name.log" | tail -1 | sed "s/^/fuzz: $name: /"
   fi
 done
 exit $status
