@@ -10,7 +10,11 @@ import TestSupport
 /// `cat PATH` fetches the blobs from the top layer down to the first that has PATH, each once, and none
 /// below it; `files --layer N` fetches layers 0 to N.
 @Suite(.serialized) struct InspectRegistryTests {
-    let h = Harness.shared
+    let h: Harness
+
+    init() throws {
+        h = try Harness.load()
+    }
 
     var log: String { h.workdir + "/logs/anonymous.log" }
 
@@ -22,7 +26,7 @@ import TestSupport
     /// bytes: a request of our own, made after the command exited, is waited for first.
     func fetches(_ repository: String, _ digests: [String], since offset: Int) throws -> [Int] {
         let marker = "inspect-sentinel-" + UUID().uuidString.lowercased()
-        try Run.tool("curl", ["-s", "-o", "/dev/null", "http://\(h["anonymous"].host)/v2/\(marker)/tags/list"])
+        try Run.tool("curl", ["-s", "-o", "/dev/null", "http://\(try h["anonymous"].host)/v2/\(marker)/tags/list"])
         var text = ""
         for _ in 0..<100 {
             let data = FileManager.default.contents(atPath: log) ?? Data()
@@ -45,7 +49,7 @@ import TestSupport
             .init(files: [.init(path: "app/.wh.secret.bin", content: "")]),
             .init(files: [.init(path: "other/file.txt", content: "other\n")]),
         ]), at: tar)
-        let a = h["anonymous"].host
+        let a = try h["anonymous"].host
         let repository = "inspect/cat-" + FakeSecret.random(8).lowercased()
         try h.push("docker-archive:\(tar)", to: "anonymous", as: "\(repository):v1")
         let image = "\(a)/\(repository):v1"
