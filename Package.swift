@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
-        .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
     ],

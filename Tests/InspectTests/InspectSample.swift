@@ -1,5 +1,6 @@
 import Foundation
 import ImageBuilder
+import Secrets
 import Testing
 import TestSupport
 
@@ -67,7 +68,7 @@ struct InspectSample {
         var s = text
         for (name, value) in [("npm", npm), ("github", github)] {
             s = s.replacingOccurrences(of: value, with: "<\(name)>")
-            s = s.replacingOccurrences(of: String(value.prefix(6)) + "…", with: "<redacted:\(name)>")
+            s = s.replacingOccurrences(of: Redaction.redact(value), with: "<redacted:\(name)>")
         }
         s = s.replacingOccurrences(of: #"sha256:[0-9a-f]{64}"#, with: "sha256:<digest>", options: .regularExpression)
         s = s.replacingOccurrences(of: #"sha256:[0-9a-f]{12}"#, with: "sha256:<short-12ch>", options: .regularExpression)
