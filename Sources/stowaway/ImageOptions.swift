@@ -15,10 +15,15 @@ struct ImageOptions: ParsableArguments {
     @Flag(help: "Read the registry password or token from standard input.") var passwordStdin = false
     @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
     @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
+    @Option(help: ArgumentHelp("""
+        How long a registry may take to connect, to answer, to send a manifest, config or token whole, or sit \
+        silent mid-blob; retrying 429s, 5xx and dropped connections (at most 5 attempts) stops after 4 × this.
+        """, valueName: "SECONDS")) var timeout: Double = 30
 
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
+        if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
     }
 
     /// Whether IMAGE names something on disk rather than a registry reference.
@@ -41,6 +46,7 @@ struct ImageOptions: ParsableArguments {
         var registry = RegistryOptions()
         registry.insecureHosts = Set(insecureRegistry)
         registry.caFile = caFile
+        registry.setTimeout(timeout)
         if let username {
             let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .newlines)
             registry.credentials.explicit = Credential(kind: .basic(username: username, password: password), source: "--username/--password-stdin")
