@@ -95,7 +95,7 @@ public final class Scanner: Sendable {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
-    private func scanLayer(_ layer: LayerRef) -> LayerResult {
+    func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
         // Matching runs on a thread of its own, fed through a bounded pipe, so it overlaps with decompression.
         let pipe = ChunkPipe()
@@ -329,7 +329,7 @@ public final class Scanner: Sendable {
                                   layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined)
     }
 
-    private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
+    func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
         Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
                 layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
                 status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
@@ -352,7 +352,7 @@ public final class Scanner: Sendable {
 
     // MARK: config and history
 
-    private func configFindings(_ image: Image) throws -> [Finding] {
+    func configFindings(_ image: Image) throws -> [Finding] {
         let matcher = try engine.makeMatcher()
         var out: [Finding] = []
         func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,
