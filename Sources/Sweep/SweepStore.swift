@@ -190,3 +190,22 @@ public struct FindingChanges: Sendable {
     public var open: Set<FindingKey> = []
     public var resolved: [StoredFinding] = []
 }
+
+/// Opens the store a `--db` value names: a file path (SQLite), or nothing for the default file. The one place
+/// a PostgreSQL URL will select the shared store (issue 10); until then it is refused by name.
+public enum SweepStores {
+    /// Opens the store; throws `SweepError.store` naming the location. `create: false` refuses a missing file
+    /// (for commands that only read, like `sweep history`).
+    public static func open(_ location: String?, create: Bool = true,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SweepStore {
+        let path = location ?? SQLiteSweepStore.defaultPath(environment: environment)
+        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+            let shown = path.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "postgres://…"
+            throw SweepError.store(path: shown, reason: "PostgreSQL stores are not supported yet; use a file path")
+        }
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw SweepError.store(path: path, reason: "no sweep has run with this store yet")
+        }
+        return try SQLiteSweepStore(path: path)
+    }
+}
