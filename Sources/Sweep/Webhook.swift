@@ -55,7 +55,7 @@ public struct Webhook: Sendable {
             req.headers.add(name: "Content-Type", value: "application/json")
             req.body = .bytes(ByteBuffer(bytes: body))
             do {
-                let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(15))
+                let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
                 _ = try? await resp.body.collect(upTo: 64 * 1024)
                 if (200..<300).contains(resp.status.code) { return }
                 last = "answered \(resp.status.code)"
