@@ -134,16 +134,23 @@ struct SweepRun {
         return (r.status, report, r.stderr)
     }
 
-    /// Starts a sweep without waiting for it.
-    func start(_ args: [String] = [], env: [String: String] = [:]) throws -> Process {
+    /// Starts a sweep without waiting for it; its report goes to `output`, its stderr to `output`.stderr.
+    func start(_ args: [String] = [], output: String, env: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Run.stowaway)
-        p.arguments = ["sweep", "--config", config, "--db", db, "--format", "json", "--quiet", "--output", dir + "/report-\(UUID().uuidString).json"] + args
+        p.arguments = ["sweep", "--config", config, "--db", db, "--format", "json", "--quiet", "--output", output] + args
         p.environment = ProcessInfo.processInfo.environment.merging(environment.merging(env) { $1 }) { $1 }
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: output + ".stderr", contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: output + ".stderr") ?? FileHandle.nullDevice
         try p.run()
         return p
+    }
+
+    /// The runs `sweep history --format json` lists, newest first.
+    func history() throws -> [[String: Any]] {
+        let r = try Run.command(Run.stowaway, ["sweep", "history", "--db", db, "--format", "json"], environment: environment)
+        return try JSONDocument.object(r.stdout).objects("runs")
     }
 }
 
