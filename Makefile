@@ -75,6 +75,7 @@ test: build fixtures
 
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
+	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
 
 clean:
 	rm -rf .build $(OUT)
