@@ -1,6 +1,4 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 
 /// Listing what a registry holds, for sweeps: the catalog (`GET /v2/_catalog`) and a repository's tags
 /// (`GET /v2/NAME/tags/list`), both following `Link: <…>; rel="next"` pagination (relative links too), and
@@ -41,42 +39,32 @@ extension RegistryClient {
     /// (credentials go only to the registry), and so is a link already followed (a loop).
     private func listPages<Page: Decodable>(registry: String, path: String, pageSize: Int?, scope: String) async throws -> [Page] {
         let host = registry == "docker.io" ? "registry-1.docker.io" : registry
+        let what = scope.contains(":") ? "catalog" : "tags of \(scope)"
         var next: String? = path + (pageSize.map { "?n=\($0)" } ?? "")
         var seen = Set<String>()
         var pages: [Page] = []
         while let current = next {
+            let op = Operation(registry: registry, name: "\(what) (\(current.prefix(200)))")
             guard seen.insert(current).inserted, pages.count < Self.maxListPages else {
-                throw OCIError.registryError(registry: registry, url: current, status: 200,
-                                             message: "pagination loops or exceeds \(Self.maxListPages) pages")
+                throw OCIError.registryFailed(registry: registry, operation: op.name,
+                                              failure: .answered(status: 200, message: "pagination loops or exceeds \(Self.maxListPages) pages"))
             }
-            let resp = try await send(host: host, path: current, repository: scope)
-            guard resp.status == .ok else {
-                let message = await Self.registryMessage(resp)
-                throw OCIError.registryError(registry: registry, url: current, status: Int(resp.status.code), message: message)
-            }
-            let link = resp.headers["Link"]
-            let body: ByteBuffer
+            let spec = try await registryRequest(host: host, path: current, repository: scope)
+            let answer = try await fetch(spec, op, limit: Self.maxListPageBytes, ok: [200])
+            guard answer.status == 200 else { throw try await refusal((answer.status, answer.message), op, host: host) }
             do {
-                body = try await resp.body.collect(upTo: Self.maxListPageBytes)
-            } catch is NIOTooManyBytesError {
-                throw OCIError.unsupported(what: "\(registry)\(current)", reason: "a listing page larger than \(Self.maxListPageBytes) bytes")
+                pages.append(try JSONDecoder().decode(Page.self, from: answer.body))
             } catch {
-                throw mapTransportError(error, host: registry)
+                throw OCIError.invalidJSON(what: "\(registry) \(op.name)", reason: "\(error)")
             }
-            do {
-                pages.append(try JSONDecoder().decode(Page.self, from: Data(body.readableBytesView)))
-            } catch {
-                throw OCIError.invalidJSON(what: "\(registry)\(current)", reason: "\(error)")
-            }
-            let base = try await baseURL(host)
-            next = try Self.nextPage(link, after: current, base: base, registry: registry)
+            next = try Self.nextPage(answer.headers["Link"], after: current, base: try await baseURL(host), registry: registry, op: op)
         }
         return pages
     }
 
     /// The path and query of the `rel="next"` link among `Link` header values, resolved against the page it came
     /// with; nil when there is none. Throws when the link leaves the registry's origin.
-    static func nextPage(_ values: [String], after current: String, base: URL, registry: String) throws -> String? {
+    static func nextPage(_ values: [String], after current: String, base: URL, registry: String, op: Operation) throws -> String? {
         for value in values {
             for part in Self.splitLinks(value) {
                 guard let open = part.firstIndex(of: "<"), let close = part[open...].firstIndex(of: ">") else { continue }
@@ -85,8 +73,8 @@ extension RegistryClient {
                 guard params.contains("rel=\"next\"") || params.contains("rel=next") else { continue }
                 guard let url = URL(string: target, relativeTo: URL(string: current, relativeTo: base))?.absoluteURL,
                       origin(url) == origin(base) else {
-                    throw OCIError.registryError(registry: registry, url: current, status: 200,
-                                                 message: "pagination link \"\(target.prefix(200))\" leaves the registry")
+                    throw OCIError.registryFailed(registry: registry, operation: op.name, failure: .answered(
+                        status: 200, message: "pagination link \"\(target.prefix(200))\" leaves the registry"))
                 }
                 let parts = URLComponents(url: url, resolvingAgainstBaseURL: false)
                 return (parts?.percentEncodedPath ?? url.path) + (parts?.percentEncodedQuery.map { "?\($0)" } ?? "")

@@ -1,4 +1,5 @@
 import Crypto
+import Forensics
 import Foundation
 import Layers
 import OCI
@@ -22,6 +23,8 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
         public var key: String?
         public var secretSHA256: String
         public var redacted: String
+        /// What the secret can do, read offline when it was found (no secret in it).
+        public var details: FindingDetails?
         /// Hashes of the raw path and of each of its ancestors, for statuses.
         var pathKey: PathKey
         var ancestorKeys: [PathKey]
@@ -120,7 +123,7 @@ struct PathKeySet: Codable, Sendable, Equatable {
 extension Scanner {
     /// Version of the `LayerScanResult` format and of the rules that build it; bump it when either changes so
     /// results stored by an older build are scanned again rather than misread.
-    static let layerResultVersion = 1
+    static let layerResultVersion = 2
 
     /// What a stored layer result depends on besides the layer: the rule set, the path allowlist and the
     /// result format. Two scanners with the same key produce the same result for the same layer.
@@ -143,18 +146,17 @@ extension Scanner {
                 suppressed += 1
                 continue
             }
-            var severity = hit.rule.severity
-            var sha = Redaction.sha256(hit.secret)
-            var redacted = Redaction.redact(hit.secret)
+            // The same finding `scan` builds, severity and details included, then made storable.
+            var f = finding(hit.rule, secret: hit.secret, source: .file)
             if let digest = hit.fileDigest {
-                sha = digest
-                redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
-            } else if CredentialPaths.kind(of: hit.path) != nil {
-                severity = severity.raised
+                f.secretSHA256 = digest
+                f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
+            } else if CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
+                f.severity = f.severity.raised
             }
-            hits.append(.init(ruleID: hit.rule.id, severity: severity, description: hit.rule.description,
+            hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redactor.redact(hit.path), line: hit.line, key: hit.key.map(redactor.redact),
-                              secretSHA256: sha, redacted: redacted, pathKey: PathKey(hit.path),
+                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, pathKey: PathKey(hit.path),
                               ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
         }
         return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
@@ -189,7 +191,7 @@ extension Scanner {
                                         layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
                                         historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
                                         path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
-                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil))
+                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })

@@ -1,4 +1,5 @@
 import Dispatch
+import Forensics
 import Foundation
 import Layers
 import OCI
@@ -115,11 +116,14 @@ public final class Scanner: Sendable {
                     case .opaque(let dir): result.opaques.insert(dir)
                     case .metadata: break
                     }
-                    continue
+                    // A whiteout's body is never extracted: data hidden there is scanned under the whiteout's name.
+                    guard entry.size > 0 else { continue }
+                } else if entry.kind != .trailingData {
+                    result.entries[entry.path] = entry.kind == .directory
                 }
-                result.entries[entry.path] = entry.kind == .directory
-                guard entry.kind == .file else { continue }
-                result.files += 1
+                // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
+                guard entry.hasData else { continue }
+                if entry.kind == .file { result.files += 1 }
                 if consumer != nil { pipe.send(.begin(entry)) }
                 while true {
                     guard let index = pipe.takeBuffer() else { throw consumer?.failure ?? CancellationError() }
@@ -289,7 +293,7 @@ public final class Scanner: Sendable {
                     f.secretSHA256 = digest
                     f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
                     f.secret = nil
-                } else if CredentialPaths.kind(of: hit.path) != nil {
+                } else if CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                     f.severity = f.severity.raised
                 }
                 f.layerIndex = i
@@ -330,10 +334,13 @@ public final class Scanner: Sendable {
     }
 
     func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
-        Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
-                layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
-                status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
-                redacted: Redaction.redact(secret), secret: secret)
+        // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
+        let details = Forensics.details(for: secret)
+        return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
+                       description: rule.description, source: source,
+                       layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
+                       status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
+                       redacted: Redaction.redact(secret), secret: secret, details: details)
     }
 
     /// Whether a later layer deleted (whiteout, opaque directory, parent replaced) or replaced the path.

@@ -193,6 +193,7 @@ struct SweepRegistryTests {
         let doc: [String: Any] = ["orgs": ["acme": [app]], "machines": [app: machines]]
         try JSONSerialization.data(withJSONObject: doc).write(to: URL(fileURLWithPath: fixture))
         let api = try StandIn(["fly", "--token", token, "--fixture", fixture])
+        defer { api.stop() }
 
         let run = try SweepRun()
         try run.write("""
@@ -231,6 +232,7 @@ struct SweepRegistryTests {
         try await Images.push([Images.base, Images.file("app/.env", "GH=\(secret)\n")], to: h.anonymous, as: "\(prefix)/app", tag: "v1")
         let out = try Run.tempDirectory() + "/posts"
         let listener = try StandIn(["webhook", "--out", out, "--fail-first", "1"])
+        defer { listener.stop() }
         let run = try SweepRun()
         try run.writeRegistry(h.anonymous, prefix: prefix)
         let r = try run.sweep(["--webhook", "http://\(listener.host)/services/T000/B000/XXXX"])
@@ -249,6 +251,7 @@ struct SweepRegistryTests {
         try await Images.push([Images.base, Images.file("app/.env", "GH=\(FakeSecret.githubToken())\n")], to: h.anonymous,
                               as: "\(prefix)/app", tag: "v2")
         let failing = try StandIn(["webhook", "--out", out + "-failing", "--fail-first", "99"])
+        defer { failing.stop() }
         let nobody = try run.sweep(["--webhook", "http://\(failing.host)/services/SECRETPATH"])
         #expect(nobody.status == 1)
         #expect(nobody.stderr.contains("warning: webhook http://\(failing.host)/…: answered 500"), "\(nobody.stderr)")

@@ -46,6 +46,7 @@ struct SweepStopTests {
     @Test func aSweepKilledMidLayerIsResumedFromTheLayersItStored() async throws {
         let h = try SweepHarness.require()
         let s = try await setUp(h, "kill")
+        defer { s.proxy.stop() }
         let p = try s.run.start(["--jobs", "1"], output: s.run.dir + "/killed.json")
         let caught = eventually { proxyLines(s).contains("holding \(s.held)") }
         #expect(caught, "the sweep never reached the held layer")
@@ -72,6 +73,7 @@ struct SweepStopTests {
     @Test func sigintStopsAfterTheWorkInFlightAndLeavesAConsistentStore() async throws {
         let h = try SweepHarness.require()
         let s = try await setUp(h, "sigint")
+        defer { s.proxy.stop() }
         let output = s.run.dir + "/interrupted.json"
         let p = try s.run.start(["--jobs", "1"], output: output)
         #expect(eventually { proxyLines(s).contains("holding \(s.held)") }, "the sweep never reached the held layer")

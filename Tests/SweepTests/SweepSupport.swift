@@ -170,7 +170,9 @@ final class StandIn {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", Run.packageRoot.path + "/testdata/sweep/standin.py"] + args + ["--port-file", portFile, "--max-seconds", "600"]
+        // Neither stream may be the test runner's: a pipe held open by a server outliving its test stalls the run.
         process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         // A liveness bound, not a timing: the server writes its port as soon as it listens.
         let deadline = Date().addingTimeInterval(20)
@@ -188,9 +190,15 @@ final class StandIn {
 
     var host: String { "127.0.0.1:\(port)" }
 
-    deinit {
-        if process.isRunning { process.terminate() }
+    /// Stops the server (SIGTERM, then SIGKILL if it is still there) and waits for it.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        if !eventually(within: 5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
+
+    deinit { stop() }
 }
 
 /// Waits (bounded) until `condition` holds; false when it never did.

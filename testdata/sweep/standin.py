@@ -24,6 +24,7 @@ import http.client
 import http.server
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -159,6 +160,9 @@ def proxy(args):
 
 
 def main():
+    # A test runner may start us with SIGTERM ignored (ignored signals survive exec): stopping must work.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fly")
