@@ -10,7 +10,8 @@ RELEASE_BIN := .build/release
 
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev pkg-config \
-                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client
+                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
+                libsqlite3-dev
 
 .PHONY: all deps build release install demo test fixtures fuzz bench clean
 
@@ -83,6 +84,7 @@ fuzz: build
 
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
+	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
 
 clean:
 	rm -rf .build $(OUT)
