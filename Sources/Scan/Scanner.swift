@@ -96,7 +96,7 @@ public final class Scanner: Sendable {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
-    private func scanLayer(_ layer: LayerRef) -> LayerResult {
+    func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
         // Matching runs on a thread of its own, fed through a bounded pipe, so it overlaps with decompression.
         let pipe = ChunkPipe()
@@ -333,7 +333,7 @@ public final class Scanner: Sendable {
                                   layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined)
     }
 
-    private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
+    func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
         let details = Forensics.details(for: secret)
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
@@ -359,7 +359,7 @@ public final class Scanner: Sendable {
 
     // MARK: config and history
 
-    private func configFindings(_ image: Image) throws -> [Finding] {
+    func configFindings(_ image: Image) throws -> [Finding] {
         let matcher = try engine.makeMatcher()
         var out: [Finding] = []
         func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,

@@ -10,7 +10,8 @@ struct StowawayCommand: AsyncParsableCommand {
         commandName: "stowaway",
         abstract: "Find secrets stowed away in container images.",
         version: Stowaway.version,
-        subcommands: [ScanCommand.self, RulesCommand.self, LayersCommand.self, FilesCommand.self, TraceCommand.self, CatCommand.self],
+        subcommands: [ScanCommand.self, RulesCommand.self, SweepCommand.self, LayersCommand.self, FilesCommand.self, TraceCommand.self,
+                      CatCommand.self],
         defaultSubcommand: ScanCommand.self
     )
 }
