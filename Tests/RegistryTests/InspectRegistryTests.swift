@@ -42,7 +42,9 @@ import TestSupport
         var g = SystemRandomNumberGenerator()
         let secret = Data((0..<400_000).map { _ in UInt8.random(in: 0...255, using: &g) })
         let filler = Data((0..<200_000).map { _ in UInt8.random(in: 0...255, using: &g) })
-        let tar = try Run.tempDirectory() + "/deleted.tar"
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let tar = dir + "/deleted.tar"
         try ImageBuilder.build(ImageSpec(format: .docker25, compression: "gzip", layers: [
             .init(files: [.init(path: "base/filler.bin", bytes: filler)]),
             .init(files: [.init(path: "app/secret.bin", bytes: secret)]),
