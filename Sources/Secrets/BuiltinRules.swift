@@ -4,8 +4,21 @@ public enum BuiltinRules {
     private static let macaroon = #"fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3}"#
     private static let endOfToken = #"(?![A-Za-z0-9_-])"#
 
-    /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last).
-    public static let all: [Rule] = core + providers
+    /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last),
+    /// then the detectors that are not a regex.
+    public static let all: [Rule] = core + providers + detectors
+
+    /// Credential files and decoders: rules like any other for `disabledRules`, allowlists and reports.
+    static let detectors: [Rule] = [
+        Rule(id: "credential-file", description: "Credential file", severity: .low, regex: "", detector: .credentialFile),
+        // A decoded credential supersedes the blob it came from: the `auth` value is not reported beside it.
+        Rule(id: "docker-registry-credential", description: "Docker registry credential (decoded from a Docker config)",
+             severity: .high, regex: "", detector: .dockerConfig, supersedes: ["docker-config-auth"]),
+        Rule(id: "kubernetes-secret-data", description: "Kubernetes Secret data value (base64-decoded for the content rules)",
+             severity: .high, regex: "", detector: .kubernetesSecret),
+        Rule(id: "base64-env-value", description: "Base64-encoded environment value (decoded for the content rules)",
+             severity: .high, regex: "", detector: .base64Env),
+    ]
 
     static let core: [Rule] = [
         // Fly.io (https://fly.io/docs/security/tokens/; formats from a Fly.io engineer in trufflehog PR #2381).

@@ -8,13 +8,15 @@ import Glibc
 /// expected secret) and one false positive (similar text the rule must not report). Secret bodies are random,
 /// generated at test time, so nothing that looks like a real credential is committed.
 struct RuleCatalogTests {
-    static let rules = BuiltinRules.all
-    static let engine: MatchEngine = try! MatchEngine(rules: rules)
+    static let all = BuiltinRules.all
+    /// The regex rules; detectors (credential files, decoders) are tested by what a scan reports (DetectorTests).
+    static let rules = BuiltinRules.all.filter { $0.detector == .regex }
+    static let engine: MatchEngine = try! MatchEngine(rules: all)
     static let examples: [CatalogExample] = CatalogExample.all()
 
     @Test("every rule compiles; ids are unique; the catalogue has at least 150 rules")
     func catalogueShape() throws {
-        let ids = Self.rules.map(\.id)
+        let ids = Self.all.map(\.id)
         #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.sorted())")
         #expect(ids.count >= 150)
         for r in Self.rules {
@@ -726,7 +728,8 @@ extension CatalogExample {
 
     static func generic(_ c: inout Catalogue) {
         typealias G = Gen
-        func value() -> String { G.rand(20, Gen.alnum + Array("!#*+./:@^_|~=-")) + G.D(1) + G.rand(1, Gen.lower) }
+        // The "!" keeps a random value from reading as a dotted or colon-separated identifier (allowlisted).
+        func value() -> String { G.rand(19, Gen.alnum + Array("!#*+./:@^_|~=-")) + "!" + G.D(1) + G.rand(1, Gen.lower) }
         let rule = "generic-secret-assignment"
         c.tp(rule, value(), "DB_PASSWORD=@S@\n")
         c.tp(rule, value(), "service:\n  api_key: @S@\n")
