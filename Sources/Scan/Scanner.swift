@@ -190,6 +190,9 @@ public final class Scanner: Sendable {
             }
             captured = decoder != nil && e.size <= Int64(Decoders.maxSize) ? [] : nil
             fileHash = credentialKind != nil ? DigestHasher() : nil
+            // A decoded file (at most `Decoders.maxSize` bytes) is capped after its blobs are superseded, so
+            // `truncated` never counts a blob whose credential is reported.
+            matcher.maxHits = captured != nil ? Decoders.maxSize : scanner.options.maxFindingsPerFile
             try matcher.begin()
         }
 
@@ -216,8 +219,9 @@ public final class Scanner: Sendable {
                 hits.append(LayerHit(path: entry.path, line: nil, ruleIndex: rule, secret: "", fileDigest: hasher.finalize().encoded,
                                      fileSize: hasher.count, description: "Credential file: \(kind)"))
             }
-            if hits.count > matcher.maxHits {
-                var capped = SeverityCap<LayerHit>(limit: matcher.maxHits)
+            let limit = scanner.options.maxFindingsPerFile
+            if hits.count > limit {
+                var capped = SeverityCap<LayerHit>(limit: limit)
                 for h in hits { capped.add(h, rank: engine.severityRanks[h.ruleIndex]) }
                 truncated += capped.truncated
                 hits = capped.items
@@ -226,7 +230,7 @@ public final class Scanner: Sendable {
         }
 
         /// Adds what the content rules find in decoded values, or the decoded credential itself under the decoder's
-        /// rule; a value that yields a finding supersedes the encoded blob's finding (the decoder's `supersedes`).
+        /// rule; a decoded credential supersedes the finding of the blob it came from (the decoder's `supersedes`).
         private func decoded(_ values: [Decoders.Decoded], by decoderRule: Int, into hits: [LayerHit]) throws -> [LayerHit] {
             var hits = hits
             var seen = Set(hits.map(\.secret))
@@ -240,13 +244,12 @@ public final class Scanner: Sendable {
                     if !seen.insert(secret).inserted { continue }
                     hits.append(LayerHit(path: entry.path, line: d.line, ruleIndex: hit.ruleIndex, secret: secret, key: d.key))
                 }
-                if !found, let credential = d.credential, !engine.suppresses(credential, rule: decoderRule) {
-                    found = true
-                    if seen.insert(credential).inserted {
-                        hits.append(LayerHit(path: entry.path, line: d.line, ruleIndex: decoderRule, secret: credential, key: d.key))
-                    }
+                if !found, let credential = d.credential, !engine.suppresses(credential, rule: decoderRule),
+                   seen.insert(credential).inserted {
+                    hits.append(LayerHit(path: entry.path, line: d.line, ruleIndex: decoderRule, secret: credential, key: d.key))
                 }
-                if found, let encoded = d.encoded { superseded.insert(encoded) }
+                // Decoded, the blob is judged by what it holds (reported, or allowlisted on purpose), not twice.
+                if found || d.credential != nil, let encoded = d.encoded { superseded.insert(encoded) }
             }
             let replaced = Set(engine.rules[decoderRule].supersedes)
             if !superseded.isEmpty && !replaced.isEmpty {
