@@ -117,14 +117,6 @@ import Secrets
         #expect(createdBy.contains("TOKEN=ghp_") && !createdBy.contains(tokens[0]), "\(createdBy)")
     }
 
-    @Test func aConfigTooLargeToWalkIsAnError() throws {
-        let labels = Dictionary(uniqueKeysWithValues: (0..<9_000).map { ("l\($0)", String(repeating: "v", count: 1_000)) })
-        let out = try scan(try build(ImageSpec(format: .docker25, config: .init(Labels: labels),
-                                               layers: [.init(files: [.init(path: "etc/hostname", content: "x\n")])])))
-        #expect(out.status == 2, "never a clean verdict on what was not walked")
-        #expect(out.errors.contains { $0.contains("config") && $0.contains("bytes") }, "\(out.errors)")
-    }
-
     @Test func deepOrWideConfigJSONIsNotWalkedPastTheLimits() {
         var deep = "\"x\""
         for _ in 0..<(ConfigWalk.maxDepth + 5) { deep = "{\"k\": \(deep)}" }
@@ -132,7 +124,21 @@ import Secrets
         #expect(walk.error?.contains("deeper than") == true)
         let wide = "{\"extra\": [" + (0...ConfigWalk.maxStrings).map { _ in "\"s\"" }.joined(separator: ",") + "]}"
         #expect(ConfigWalk.otherStrings(Data(wide.utf8)).error?.contains("strings") == true)
-        let fine = ConfigWalk.otherStrings(Data("{\"extra\": {\"a\": [\"b\"]}, \"history\": [\"h\"]}".utf8))
-        #expect(fine.error == nil && fine.strings.map(\.0) == ["extra.a[0]"])
+        let huge = ConfigWalk.otherStrings(Data(count: ConfigWalk.maxBytes + 1))
+        #expect(huge.error?.contains("bytes") == true, "the size is checked before anything is read")
+    }
+
+    @Test func theConfigWalkReadsStringsAsJSONSerializationDoes() throws {
+        let json = #"""
+        {"config": {"Env": ["A=1"], "User": "app\u00e9\ud83d\ude00\n\"q\"", "ExposedPorts": {"80/tcp": {}}},
+         "history": [{"created_by": "x"}], "rootfs": {"diff_ids": ["sha256:00"]},
+         "extra": [1, true, null, {"k\/ey": "v", "n": -1.5e3}, ["deep"]], "moby.buildkit.buildinfo.v1": "eyJ9"}
+        """#
+        let walk = ConfigWalk.otherStrings(Data(json.utf8))
+        #expect(walk.error == nil)
+        #expect(walk.strings.map(\.0) == ["config.User", "extra[3].k/ey", "extra[4][0]", "moby.buildkit.buildinfo.v1"])
+        let user = try #require(walk.strings.first?.1)
+        let reference = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["config"] as? [String: Any])
+        #expect(user == reference["User"] as? String)
     }
 }
