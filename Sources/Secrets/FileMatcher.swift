@@ -53,6 +53,15 @@ public final class FileMatcher {
     /// Secrets of the last document left out because of `maxHits`.
     public private(set) var truncated = 0
 
+    /// Work done since the matcher was made, for the benchmark: what PCRE2 was asked to confirm.
+    public struct Counters: Sendable {
+        /// Candidate regions confirmed with PCRE2.
+        public var regions = 0
+        /// Bytes of the windows those regions gave PCRE2.
+        public var windowBytes = 0
+    }
+    public private(set) var counters = Counters()
+
     private let capacity = FileMatcher.keep + 4 * FileMatcher.chunkSize
     private let buffer: UnsafeMutableRawPointer
     /// Absolute document offset of `buffer[0]`; always a multiple of `lineBlock`.
@@ -227,6 +236,8 @@ public final class FileMatcher {
         let from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))
         let windowEnd = min(documentEnd, r.last + Int64(FileMatcher.lookAhead))
         guard windowEnd > from else { return nil }
+        counters.regions += 1
+        counters.windowBytes += Int(windowEnd - from)
         let base = max(bufferStart, from - Int64(FileMatcher.context))
         func subject(to end: Int64) -> UnsafeRawBufferPointer {
             UnsafeRawBufferPointer(start: buffer + Int(base - bufferStart), count: Int(end - base))

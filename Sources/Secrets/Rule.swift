@@ -51,7 +51,6 @@ public struct Rule: Sendable, Equatable {
     public var entropy: Double?
     /// Secrets matching any of these (PCRE2) are not reported.
     public var allowlist: [String]
-    public var keywords: [String]
     /// PCRE2 pattern the document's path must match for the rule to apply (see `MatchEngine.ruleApplies`).
     /// A rule with a scope never applies to documents without a path (config values, history entries).
     public var pathScope: String?
@@ -71,7 +70,7 @@ public struct Rule: Sendable, Equatable {
     public init(
         id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
         prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
-        allowlist: [String] = [], keywords: [String] = [],
+        allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = []
     ) {
@@ -84,7 +83,6 @@ public struct Rule: Sendable, Equatable {
         self.lookBehind = lookBehind
         self.entropy = entropy
         self.allowlist = allowlist
-        self.keywords = keywords
         self.pathScope = pathScope
         self.stopwords = stopwords
         self.pathAllowlist = pathAllowlist

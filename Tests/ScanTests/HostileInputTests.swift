@@ -45,7 +45,7 @@ import Secrets
     }
 
     @Test func manySecretsInOneFileAreCappedAndCounted() throws {
-        let keys = (0..<200_000).map { _ in FakeSecret.awsKeyID() }
+        let keys = (0..<200_000).map { _ in FakeSecret.awsKeyIDDistinct() }
         let critical = FakeSecret.githubToken()
         let content = keys.enumerated().map { "key\($0.offset) = \($0.element)\n" }.joined() + "token = \(critical)\n"
         let out = try scan(try build(ImageSpec(format: .docker25, layers: [.init(files: [.init(path: "app/keys.txt", content: content)])])),
@@ -64,7 +64,7 @@ import Secrets
 
     @Test func aLongLineOfKeysIsCappedAndEveryReportedKeyIsWhole() throws {
         // 30 MB on one line: no newline to end a region, candidates everywhere.
-        var pool = (0..<20_000).map { _ in FakeSecret.awsKeyID() }
+        var pool = (0..<20_000).map { _ in FakeSecret.awsKeyIDDistinct() }
         var line = ""
         line.reserveCapacity(31 << 20)
         while line.utf8.count < 30 << 20 {

@@ -90,8 +90,8 @@ import TestSupport
     @Test func aLongerTokenCutAtTheWindowEdgeIsNotTakenForAKey() throws {
         // `(?![A-Z0-9])` at the edge of the data seen so far must wait for the next byte: the last token is
         // 28 characters, not an AWS key followed by something else.
-        let keys = (0..<3000).map { _ in FakeSecret.awsKeyID() }
-        let long = FakeSecret.awsKeyID() + "ABCDEFGH"
+        let keys = (0..<3000).map { _ in FakeSecret.awsKeyIDDistinct() }
+        let long = FakeSecret.awsKeyIDDistinct() + "ABCDEFGH"
         let doc = Array((keys.joined(separator: " ") + " " + long + "\n").utf8)
         let m = try engine.makeMatcher()
         m.maxHits = 10_000
@@ -101,7 +101,7 @@ import TestSupport
     }
 
     @Test func findingsPerDocumentAreCappedMostSevereFirst() throws {
-        let keys = (0..<3000).map { _ in FakeSecret.awsKeyID() }
+        let keys = (0..<3000).map { _ in FakeSecret.awsKeyIDDistinct() }
         let critical = FakeSecret.githubToken()
         let m = try engine.makeMatcher()
         m.maxHits = 100

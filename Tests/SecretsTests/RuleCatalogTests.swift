@@ -21,7 +21,7 @@ struct RuleCatalogTests {
         #expect(ids.count >= 150)
         for r in Self.rules {
             #expect(!r.description.isEmpty, "\(r.id) has no description")
-            #expect(!r.keywords.isEmpty, "\(r.id) has no keywords")
+            #expect(!(RuleLiterals.byRule[r.id] ?? []).isEmpty, "\(r.id) has no literal in RuleLiterals")
             #expect(r.secretGroup == 1, "\(r.id) should capture the secret in group 1")
         }
         _ = Self.engine
@@ -41,18 +41,18 @@ struct RuleCatalogTests {
         }
     }
 
-    @Test("true positives contain one of the rule's keywords (case-insensitive)")
-    func keywordsAppearInTruePositives() throws {
+    @Test("true positives contain one of the rule's literals (case-insensitive)")
+    func literalsAppearInTruePositives() throws {
         for e in Self.examples where e.secret != nil {
             let rule = try #require(Self.rules.first { $0.id == e.rule })
             let text = e.text.lowercased()
-            #expect(rule.keywords.contains { text.contains($0.lowercased()) }, "\(e.rule): no keyword in \(e.text.prefix(60))")
+            #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(60))")
         }
     }
 
-    @Test("false positives are near misses: they carry the rule's keyword, or a declared one-literal fix makes it fire")
+    @Test("false positives are near misses: they carry the rule's literal, or a declared one-literal fix makes it fire")
     func falsePositivesAreNearMisses() throws {
-        // A false example unlike the rule proves nothing. With the rule's keyword, only the regex's shape or a
+        // A false example unlike the rule proves nothing. With the rule's literal, only the regex's shape or a
         // filter turns it away (the example test shows it is); without, the fix names the one feature it lacks.
         let matcher = try Self.engine.makeMatcher()
         for e in Self.examples where e.secret == nil {
@@ -64,7 +64,7 @@ struct RuleCatalogTests {
                 #expect(fired, "\(e.rule) does not fire on the fixed example \(fixed.prefix(100))")
             } else {
                 let text = e.text.lowercased()
-                #expect(rule.keywords.contains { text.contains($0.lowercased()) }, "\(e.rule): no keyword in \(e.text.prefix(80))")
+                #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(80))")
             }
         }
     }
@@ -112,7 +112,7 @@ struct CatalogExample: Sendable, CustomTestStringConvertible {
     let rule: String
     let text: String
     let secret: String?
-    /// For a false example without the rule's keyword: the literal to replace, and by what, for the rule to fire
+    /// For a false example without the rule's literal: the literal to replace, and by what, for the rule to fire
     /// (the distinguishing feature the example lacks).
     var fix: (from: String, to: String)? = nil
 
@@ -184,7 +184,7 @@ struct Catalogue {
     }
 
     /// False positive: `rule` must not fire anywhere in `text`, which is a near miss: it has one of the rule's
-    /// keywords, or replacing `fix.from` by `fix.to` makes the rule fire.
+    /// literals (`RuleLiterals`), or replacing `fix.from` by `fix.to` makes the rule fire.
     mutating func fp(_ rule: String, _ text: String, fix: (from: String, to: String)? = nil) {
         rows.append(CatalogExample(rule: rule, text: text, secret: nil, fix: fix))
     }
