@@ -21,37 +21,43 @@ let package = Package(
         .systemLibrary(name: "CVectorscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
 
+        // Digests and hashing, byte sources, encodings: what OCI, Layers and Secrets share.
+        .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OCI", dependencies: [
+            "Core",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Layers", dependencies: ["CArchive", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Layers", dependencies: ["CArchive", "Core"]),
         .target(name: "Secrets", dependencies: [
-            "CVectorscan", "CPCRE2",
+            "Core", "CVectorscan", "CPCRE2",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
-        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets"]),
+        // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
+        .target(name: "Forensics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics"]),
         .executableTarget(name: "stowaway", dependencies: [
             "Scan", "OCI", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
         .target(name: "ImageBuilder", dependencies: [
-            "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "CArchive", "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
         .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "OCI", "Secrets"]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
     ],

@@ -7,6 +7,8 @@ extension Scanner {
     /// Findings of an image config, shared by the images that name it.
     struct ConfigResult {
         var findings: [Finding] = []
+        /// How many of `findings` come before the history (where an image's annotations go, in report order).
+        var beforeHistory = 0
         var truncated = 0
         var error: String?
         /// Every secret found in a history line that `layers[].createdBy` shows, whether or not its finding is
@@ -65,6 +67,7 @@ extension Scanner {
             if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .cmd) }
             if let ep = c.Entrypoint { try scan(ep.joined(separator: " "), .entrypoint) }
             if let test = c.Healthcheck?.Test { try scan(test.joined(separator: " "), .healthcheck) }
+            let beforeHistory = out.items.count
             for (i, h) in config.history.enumerated() {
                 if let line = h.created_by {
                     let args = BuildArgs.parse(line)
@@ -80,6 +83,7 @@ extension Scanner {
             }
             result.error = walk.error
             result.findings = out.items
+            result.beforeHistory = min(beforeHistory, out.items.count)
             result.truncated = out.truncated
         } catch {
             result.error = "\(error)"

@@ -14,7 +14,7 @@ extension Scanner {
         let historyForLayer = image.config.historyIndexForLayer
 
         let config = configs.findings(for: image) { configFindings(image.config, shownHistory: Set(historyForLayer.compactMap { $0 })) }
-        findings += config.findings
+        findings += config.findings[..<config.beforeHistory]
         truncated += config.truncated
         if let e = config.error { errors.append(.init(layerIndex: nil, message: "config: \(e)")) }
         do {
@@ -22,6 +22,7 @@ extension Scanner {
         } catch {
             errors.append(.init(layerIndex: nil, message: "annotations: \(error)"))
         }
+        findings += config.findings[config.beforeHistory...]
 
         let credentialRule = engine.rule(for: .credentialFile)
         for (i, result) in layers.enumerated() {
@@ -36,7 +37,7 @@ extension Scanner {
                     f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
                     f.secret = nil
                 } else if let credentialRule, engine.ruleApplies(credentialRule, toPath: hit.path),
-                          CredentialPaths.kind(of: hit.path) != nil {
+                          CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                     f.severity = f.severity.raised
                 }
                 f.layerIndex = i
@@ -64,12 +65,25 @@ extension Scanner {
         PathFates.assign(&findings, layers: layers)
 
         if !options.showSecrets {
-            for i in findings.indices { findings[i].secret = nil }
+            // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
+            // key or a file name can be the token. Each place string is redacted with the secrets found at that
+            // place (a secret in a key is found in the entry it names), so the cost stays linear in findings.
+            var atKey: [String: Set<String>] = [:], atPath: [String: Set<String>] = [:]
+            for f in findings {
+                guard let s = f.secret else { continue }
+                if let k = f.key { atKey[k, default: []].insert(s) }
+                if let p = f.path { atPath[p, default: []].insert(s) }
+            }
+            for i in findings.indices {
+                findings[i].secret = nil
+                findings[i].key = findings[i].key.map { Redactor(atKey[$0] ?? []).redact($0) }
+                findings[i].path = findings[i].path.map { Redactor(atPath[$0] ?? []).redact($0) }
+            }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
             let h = i < historyForLayer.count ? historyForLayer[i] : nil
             let createdBy = h.flatMap { image.config.history[$0].created_by }.map {
-                options.showSecrets ? $0 : Self.redact($0, config.historySecrets[h ?? -1] ?? [])
+                options.showSecrets ? $0 : Redactor(config.historySecrets[h ?? -1] ?? []).redact($0)
             }
             return Report.LayerInfo(index: i, digest: l.digest?.description, diffID: l.diffID?.description, size: l.size, createdBy: createdBy)
         }
@@ -79,10 +93,20 @@ extension Scanner {
                                   truncated: truncated)
     }
 
-    /// Replaces each found secret by its redacted form, so a command line that carried one can be shown.
-    static func redact(_ text: String, _ secrets: Set<String>) -> String {
+}
+
+/// Replaces every known secret in a text by its redacted form, longest first so that a secret containing
+/// another is redacted whole. `redact` costs one substring search per secret.
+struct Redactor {
+    private let secrets: [String]
+
+    init(_ secrets: Set<String>) {
+        self.secrets = secrets.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+    }
+
+    func redact(_ text: String) -> String {
         var t = text
-        for s in secrets.sorted(by: { $0.count > $1.count }) where t.contains(s) {
+        for s in secrets where t.contains(s) {
             t = t.replacingOccurrences(of: s, with: Redaction.redact(s))
         }
         return t

@@ -1,4 +1,5 @@
 import Dispatch
+import Forensics
 import Foundation
 import Layers
 import OCI
@@ -96,10 +97,13 @@ public final class Scanner: Sendable {
 
     func finding(_ ruleIndex: Int, secret: String, source: FindingSource) -> Finding {
         let rule = engine.rules[ruleIndex]
-        return Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
+        // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
+        let details = Forensics.details(for: secret)
+        return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
+                       description: rule.description, source: source,
                        layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
                        status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
-                       redacted: Redaction.redact(secret), secret: secret)
+                       redacted: Redaction.redact(secret), secret: secret, details: details)
     }
 }
 

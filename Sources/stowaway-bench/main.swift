@@ -18,7 +18,7 @@ switch mode {
 case "walk":
     guard args.count >= 2 else { fail("walk needs IMAGE") }
     do {
-        let images = try ImageLoader.load(args[1])
+        let images = try await ImageLoader.load(args[1])
         var options = ScanOptions()
         options.matchContent = false
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }

@@ -49,6 +49,10 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Read the registry password or token from standard input.") var passwordStdin = false
     @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
     @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
+    @Option(help: ArgumentHelp("""
+        How long a registry may take to connect, to answer, to send a manifest, config or token whole, or sit \
+        silent mid-blob; retrying 429s, 5xx and dropped connections (at most 5 attempts) stops after 4 × this.
+        """, valueName: "SECONDS")) var timeout: Double = 30
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
     @Option(help: "Rules from a gitleaks-format TOML file ([extend] useDefault keeps the built-ins).") var rules: String?
     @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
@@ -58,6 +62,7 @@ struct ScanCommand: AsyncParsableCommand {
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
+        if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
     }
 
     func run() async throws {
@@ -85,15 +90,16 @@ struct ScanCommand: AsyncParsableCommand {
             options.baseline = known
             if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
             let scanner = Scanner(engine: ruleSet.engine, options: options)
+            let resolver = ImageResolver(platform: choice)
             let report: Report
             if isLocal {
-                let images = try ImageLoader.load(image, platform: choice)
-                report = scanner.scan(images)
+                report = await scanner.scanOffThePool(try await resolver.images(of: ImageLoader.source(image)))
             } else {
                 let ref = try Reference(image)
                 var registry = RegistryOptions()
                 registry.insecureHosts = Set(insecureRegistry)
                 registry.caFile = caFile
+                registry.setTimeout(timeout)
                 if let username {
                     let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                         .trimmingCharacters(in: .newlines)
@@ -102,11 +108,7 @@ struct ScanCommand: AsyncParsableCommand {
                 }
                 let input = image
                 report = try await RegistryClient.with(registry) { client in
-                    let images = try await RegistrySource.load(ref, input: input, platform: choice, client: client)
-                    // The scanner blocks on layer streams: run it on threads of its own, off the async pool.
-                    return await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
-                        Thread { c.resume(returning: scanner.scan(images)) }.start()
-                    }
+                    await scanner.scanOffThePool(try await resolver.images(of: RegistrySource(ref, input: input, client: client)))
                 }
             }
             return try emit(report, rules: ruleSet.reportableRules)
@@ -135,8 +137,11 @@ struct ScanCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(data)
         }
         if report.isIncomplete {
-            for image in report.images {
-                for e in image.errors { printError("\(self.image): \(e.layerIndex.map { "layer \($0): " } ?? "")\(e.message)") }
+            // One line on stderr, the first failure; the report lists every one of them.
+            let errors = report.images.flatMap(\.errors)
+            if let first = errors.first {
+                let more = errors.count > 1 ? " (and \(errors.count - 1) more errors: see the report)" : ""
+                printError("\(self.image): \(first.layerIndex.map { "layer \($0): " } ?? "")\(first.message)\(more)")
             }
             return 2
         }
@@ -166,12 +171,26 @@ struct RulesCommand: ParsableCommand {
             return
         }
         for r in all {
-            print("\(r.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.description)")
+            // Rule ids and descriptions may come from a --rules file: printed escaped like anything read from outside.
+            let id = TerminalText.escape(r.id).padding(toLength: 34, withPad: " ", startingAt: 0)
+            print("\(id) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(TerminalText.escape(r.description))")
         }
         print("\(all.count) rules, fingerprint \(engine.fingerprint)")
     }
 }
 
+/// One line on stderr; whatever the message quotes (a path, a registry's own error text) cannot reach the
+/// terminal as a control sequence or spill onto a second line.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("stowaway: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("stowaway: \(TerminalText.escape(message))\n".utf8))
+}
+
+extension Scan.Scanner {
+    /// The scanner blocks on layer streams and runs its own threads: start it from a thread of its own, off
+    /// the async pool, so the registry client's tasks keep running while layers stream.
+    func scanOffThePool(_ images: [Image]) async -> Report {
+        await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
+            Thread { c.resume(returning: self.scan(images)) }.start()
+        }
+    }
 }

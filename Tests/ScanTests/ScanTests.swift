@@ -25,14 +25,14 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
     ]
 
     @Test(arguments: cases)
-    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) throws {
+    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) async throws {
         let planted = PlantedImage()
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + (format == .oci ? "/layout" : "/image.tar")
         try ImageBuilder.build(planted.spec(format, compression: compression), at: path)
 
-        let images = try ImageLoader.load(path)
+        let images = try await ImageLoader.load(path)
         #expect(images.count == 1)
         let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: ScanOptions(showSecrets: true)).scan(images)
         #expect(report.images[0].errors == [])
@@ -60,18 +60,21 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
         for secret in planted.allSecrets {
             #expect(!r.stdout.contains(secret), "a secret leaked into the JSON report")
         }
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let json = try JSONDocument.object(r.stdout)
         #expect(json["schemaVersion"] as? Int == 1)
-        let image = (json["images"] as! [[String: Any]])[0]
-        let findings = image["findings"] as! [[String: Any]]
+        let image = try #require(try json.objects("images").first)
+        let findings = try image.objects("findings")
         #expect(findings.count == planted.expected.count)
         #expect(findings.allSatisfy { $0["secret"] is NSNull && ($0["redacted"] as? String)?.hasSuffix("…") == true })
-        #expect(Set(findings.map { $0["secretSHA256"] as! String }) == Set(planted.allSecrets.map(sha256Hex)))
-        // Every contract key is present, null or not.
+        #expect(Set(findings.compactMap { $0["secretSHA256"] as? String }) == Set(planted.allSecrets.map(sha256Hex)))
+        // Every contract key is present, null or not; `details` only where the secret says more about itself.
         let keys: Set<String> = ["ruleID", "severity", "description", "source", "layerIndex", "layerDigest", "historyIndex", "path",
                                  "line", "key", "status", "removedInLayer", "secretSHA256", "redacted", "secret"]
-        #expect(findings.allSatisfy { Set($0.keys) == keys })
-        let layers = image["layers"] as! [[String: Any]]
+        #expect(findings.allSatisfy { Set($0.keys).subtracting(["details"]) == keys })
+        let detailed = Set(findings.filter { $0["details"] != nil }.compactMap { $0["ruleID"] as? String })
+        #expect(detailed == ["flyio-access-token", "flyio-macaroon-bundle", "npm-access-token", "stripe-live-key", "aws-access-key-id",
+                             "github-token"])
+        let layers = try image.objects("layers")
         #expect(layers.count == 3)
         #expect((layers[1]["createdBy"] as? String)?.hasPrefix("RUN |1 NPM_TOKEN=npm_") == true)
         #expect(image["configDigest"] as? String != nil)
@@ -87,9 +90,9 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
 
         let high = try Run.command(Run.stowaway, ["scan", dir + "/app.tar", "--fail-on", "critical", "--format", "sarif"])
         #expect(high.status == 1)
-        let sarif = try JSONSerialization.jsonObject(with: Data(high.stdout.utf8)) as! [String: Any]
+        let sarif = try JSONDocument.object(high.stdout)
         #expect(sarif["version"] as? String == "2.1.0")
-        let results = ((sarif["runs"] as! [[String: Any]])[0]["results"] as! [[String: Any]])
+        let results = try #require(try sarif.objects("runs").first).objects("results")
         #expect(results.count == planted.expected.count)
         let fingerprints = results.compactMap { ($0["partialFingerprints"] as? [String: String])?["secretSHA256/v1"] }
         #expect(Set(fingerprints) == Set(planted.allSecrets.map(sha256Hex)))
@@ -97,7 +100,7 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
             .flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String } == "planted:1!layer-1/app/.env" })
     }
 
-    @Test func aLayerTwoImagesOfALegacySaveShareIsScannedOnce() throws {
+    @Test func aLayerTwoImagesOfALegacySaveShareIsScannedOnce() async throws {
         // Two legacy saves with the same base layer, merged: both manifest entries name the same <id>/layer.tar.
         let shared = FakeSecret.githubToken()
         let base = ImageSpec.Layer(files: [.init(path: "etc/token", content: "GH=\(shared)\n"), .init(path: "etc/a", content: "a\n")])
@@ -112,7 +115,7 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
         }
         let merged = try LegacySave.merge(saves, into: dir + "/merged.tar")
         #expect(merged.layerFiles == 3, "the saves agree on the base layer's id")
-        let images = try ImageLoader.load(dir + "/merged.tar")
+        let images = try await ImageLoader.load(dir + "/merged.tar")
         #expect(images.count == 2)
         var options = ScanOptions(showSecrets: true)
         options.parallelism = 2

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Fresh fake secrets in real token formats, generated at run time so nothing real is committed.
 public enum FakeSecret {
@@ -24,6 +25,25 @@ public enum FakeSecret {
     }
     public static func awsSecret() -> String { random(40, alnum + ["/", "+"]) }
     public static func npmToken() -> String { "npm_" + random(36) }
+
+    /// A GitHub (`ghp_`…) or npm (`npm_`) token of the 2021 format whose last 6 characters are the base62 CRC-32 of
+    /// the 30 before them, as the services mint them (computed here independently of the code under test).
+    public static func checksummedToken(_ prefix: String) -> String {
+        let body = random(30)
+        var crc: UInt32 = 0xFFFF_FFFF
+        let table: [UInt32] = (0..<256).map { n in
+            (0..<8).reduce(UInt32(n)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        for b in body.utf8 { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
+        var v = crc ^ 0xFFFF_FFFF
+        let digits = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var tail = ""
+        for _ in 0..<6 {
+            tail = String(digits[Int(v % 62)]) + tail
+            v /= 62
+        }
+        return prefix + body + tail
+    }
 }
 
 /// Runs a program and captures its output.
@@ -64,17 +84,17 @@ public enum Run {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so a full pipe never blocks the child.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
+        let errBox = Mutex(Data())
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.withLock { $0 = data }
             group.leave()
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
-        let errData = errBox.data
+        let errData = errBox.withLock { $0 }
         p.waitUntilExit()
         return ProcessResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                              stderr: String(decoding: errData, as: UTF8.self))
@@ -90,12 +110,49 @@ public enum Run {
         return r
     }
 
-    public struct ToolFailure: Error, CustomStringConvertible { public var description: String }
+    public struct ToolFailure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// A fresh temporary directory.
     public static func tempDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stowaway-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
+    }
+}
+
+/// Reading a JSON report in a test without `as!`: a wrong shape throws, failing that one test, not the run.
+public struct JSONShapeError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public enum JSONDocument {
+    /// The top-level object of `text`.
+    public static func object(_ text: String) throws -> [String: Any] {
+        guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw JSONShapeError(description: "not a JSON object: \(text.prefix(300))")
+        }
+        return o
+    }
+
+    /// The findings of the first image of a `stowaway scan --format json` report.
+    public static func findings(_ text: String) throws -> [[String: Any]] {
+        try object(text).objects("images").first.map { try $0.objects("findings") } ?? []
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// The object under `key`, or a thrown error naming the key.
+    public func object(_ key: String) throws -> [String: Any] {
+        guard let v = self[key] as? [String: Any] else { throw JSONShapeError(description: "\"\(key)\" is not an object") }
+        return v
+    }
+
+    /// The array of objects under `key`, or a thrown error naming the key.
+    public func objects(_ key: String) throws -> [[String: Any]] {
+        guard let v = self[key] as? [[String: Any]] else { throw JSONShapeError(description: "\"\(key)\" is not an array of objects") }
+        return v
     }
 }
