@@ -4,6 +4,8 @@ import Layers
 /// Hands a layer's file data from the decompressing thread to the matching thread through a fixed pool of
 /// buffers, so decompression and matching of one layer overlap on two cores and memory stays bounded.
 final class ChunkPipe: @unchecked Sendable {
+    // Unchecked: every mutable field is read and written under `condition`'s lock; a buffer handed out by
+    // `takeBuffer` belongs to the producer until `send`, then to the consumer until `giveBack`.
     enum Message {
         case begin(LayerEntry)
         case data(index: Int, count: Int)

@@ -71,6 +71,7 @@ public struct Report: Codable, Sendable {
             try c.encode(truncated, forKey: .truncated)
         }
 
+        /// An image's report; the counts default to none.
         public init(reference: String, manifestDigest: String?, configDigest: String?, platform: String?, layers: [LayerInfo],
                     findings: [Finding], errors: [ScanError], suppressed: Int = 0, baselined: Int = 0, truncated: Int = 0) {
             self.reference = reference
@@ -85,6 +86,7 @@ public struct Report: Codable, Sendable {
             self.truncated = truncated
         }
 
+        /// Reads a report written by this or an earlier version (counts it lacks are zero).
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             reference = try c.decode(String.self, forKey: .reference)

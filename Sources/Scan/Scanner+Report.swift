@@ -66,18 +66,23 @@ extension Scanner {
 
         if !options.showSecrets {
             // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
-            // key or a file name can be the token. Each place string is redacted with the secrets found at that
-            // place (a secret in a key is found in the entry it names), so the cost stays linear in findings.
+            // key or a file name can be the token. Each distinct place string is redacted once, with the secrets
+            // found at that place (a secret in a key is found in the entry it names): linear in findings even when
+            // thousands share one key.
             var atKey: [String: Set<String>] = [:], atPath: [String: Set<String>] = [:]
             for f in findings {
                 guard let s = f.secret else { continue }
                 if let k = f.key { atKey[k, default: []].insert(s) }
                 if let p = f.path { atPath[p, default: []].insert(s) }
             }
+            let keys = atKey.mapValues { Redactor($0) }, paths = atPath.mapValues { Redactor($0) }
+            var redactedKeys: [String: String] = [:], redactedPaths: [String: String] = [:]
+            for (k, r) in keys { redactedKeys[k] = r.redact(k) }
+            for (p, r) in paths { redactedPaths[p] = r.redact(p) }
             for i in findings.indices {
                 findings[i].secret = nil
-                findings[i].key = findings[i].key.map { Redactor(atKey[$0] ?? []).redact($0) }
-                findings[i].path = findings[i].path.map { Redactor(atPath[$0] ?? []).redact($0) }
+                findings[i].key = findings[i].key.map { redactedKeys[$0] ?? $0 }
+                findings[i].path = findings[i].path.map { redactedPaths[$0] ?? $0 }
             }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
