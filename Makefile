@@ -10,9 +10,10 @@ RELEASE_BIN := .build/release
 
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev pkg-config \
-                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client
+                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
+                libsqlite3-dev
 
-.PHONY: all deps build release install demo test fixtures bench clean
+.PHONY: all deps build release install demo test fixtures fuzz bench clean
 
 all: build
 
@@ -71,9 +72,19 @@ test: build fixtures
 	@$(HARNESS) start --workdir $(REGISTRY_DIR) >/dev/null
 	@STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
 	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
+	@$(MAKE) --no-print-directory fuzz
+
+# libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
+# JSON through the image loader (seeded by testdata/attacks/craft.py and small images), and every
+# Fuzz/NAME/build.sh (the msgpack reader). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
+# fails (the input is kept under $(OUT)/fuzz).
+FUZZ_SECONDS ?= 30
+fuzz: build
+	@Fuzz/run.sh $(FUZZ_SECONDS) $(OUT)/fuzz $(DEBUG_BIN)/stowaway-fixture
 
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
+	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
 
 clean:
 	rm -rf .build $(OUT)

@@ -42,11 +42,14 @@ extension Scanner {
                     case .opaque(let dir): result.opaques.insert(dir)
                     case .metadata: break
                     }
-                    continue
+                    // A whiteout's body is never extracted: data hidden there is scanned under the whiteout's name.
+                    guard entry.size > 0 else { continue }
+                } else if entry.kind != .trailingData {
+                    result.entries[entry.path] = entry.kind == .directory
                 }
-                result.entries[entry.path] = entry.kind == .directory
-                guard entry.kind == .file else { continue }
-                result.files += 1
+                // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
+                guard entry.hasData else { continue }
+                if entry.kind == .file { result.files += 1 }
                 if consumer != nil { pipe.send(.begin(entry)) }
                 while true {
                     guard let index = pipe.takeBuffer() else { throw consumer?.failure ?? CancellationError() }

@@ -66,23 +66,13 @@ extension Scanner {
 
         if !options.showSecrets {
             // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
-            // key or a file name can be the token. Each distinct place string is redacted once, with the secrets
-            // found at that place (a secret in a key is found in the entry it names): linear in findings even when
-            // thousands share one key.
-            var atKey: [String: Set<String>] = [:], atPath: [String: Set<String>] = [:]
-            for f in findings {
-                guard let s = f.secret else { continue }
-                if let k = f.key { atKey[k, default: []].insert(s) }
-                if let p = f.path { atPath[p, default: []].insert(s) }
-            }
-            let keys = atKey.mapValues { Redactor($0) }, paths = atPath.mapValues { Redactor($0) }
-            var redactedKeys: [String: String] = [:], redactedPaths: [String: String] = [:]
-            for (k, r) in keys { redactedKeys[k] = r.redact(k) }
-            for (p, r) in paths { redactedPaths[p] = r.redact(p) }
+            // key or a file name can be the token. Each is redacted with the secrets found at that place (a secret
+            // in a key is found in the entry it names).
+            let redact = PlaceRedactor(findings.compactMap { f in f.secret.map { (f.path, f.key, $0) } })
             for i in findings.indices {
                 findings[i].secret = nil
-                findings[i].key = findings[i].key.map { redactedKeys[$0] ?? $0 }
-                findings[i].path = findings[i].path.map { redactedPaths[$0] ?? $0 }
+                findings[i].key = findings[i].key.map(redact.key)
+                findings[i].path = findings[i].path.map(redact.path)
             }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
@@ -116,6 +106,26 @@ struct Redactor {
         }
         return t
     }
+}
+
+/// Redacts place strings (paths, keys) with the secrets found at each place, every distinct place once: linear
+/// in findings even when thousands share one key.
+struct PlaceRedactor {
+    private var paths: [String: String] = [:]
+    private var keys: [String: String] = [:]
+
+    init(_ found: [(path: String?, key: String?, secret: String)]) {
+        var atPath: [String: Set<String>] = [:], atKey: [String: Set<String>] = [:]
+        for f in found {
+            if let p = f.path { atPath[p, default: []].insert(f.secret) }
+            if let k = f.key { atKey[k, default: []].insert(f.secret) }
+        }
+        for (p, s) in atPath { paths[p] = Redactor(s).redact(p) }
+        for (k, s) in atKey { keys[k] = Redactor(s).redact(k) }
+    }
+
+    func path(_ p: String) -> String { paths[p] ?? p }
+    func key(_ k: String) -> String { keys[k] ?? k }
 }
 
 /// Decides each file finding's status from the later layers' whiteouts and entries in one pass down the
