@@ -68,10 +68,13 @@ fixtures: build
 REGISTRY_DIR := $(CURDIR)/$(OUT)/registry
 HARNESS := python3 testdata/registry/harness.py
 
+# Every temporary file a test makes goes under $(TEST_TMP), removed when the run ends, whatever it left.
+TEST_TMP := $(CURDIR)/$(OUT)/tmp
 test: build fixtures
 	@$(HARNESS) start --workdir $(REGISTRY_DIR) >/dev/null
-	@STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
-	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
+	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
+	@TMPDIR=$(TEST_TMP) STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
+	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; rm -rf $(TEST_TMP); exit $$rc
 	@$(MAKE) --no-print-directory fuzz
 
 # libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
