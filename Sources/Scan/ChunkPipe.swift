@@ -4,6 +4,8 @@ import Layers
 /// Hands a layer's file data from the decompressing thread to the matching thread through a fixed pool of
 /// buffers, so decompression and matching of one layer overlap on two cores and memory stays bounded.
 final class ChunkPipe: @unchecked Sendable {
+    // Unchecked: every mutable field is read and written under `condition`'s lock; a buffer handed out by
+    // `takeBuffer` belongs to the producer until `send`, then to the consumer until `giveBack`.
     enum Message {
         case begin(LayerEntry)
         case data(index: Int, count: Int)
@@ -11,8 +13,13 @@ final class ChunkPipe: @unchecked Sendable {
     }
 
     static let bufferSize = 256 * 1024
+    /// Messages waiting at most: a layer of a million empty files sends begin/end pairs without buffers, and
+    /// must wait for the matcher rather than queue them all.
+    static let maxQueued = 1024
     private let condition = NSCondition()
+    /// Messages from `head` on are waiting; the consumed prefix is dropped in bulk, so receiving is O(1).
     private var queue: [Message] = []
+    private var head = 0
     private var free: [Int]
     private var closed = false
     private(set) var buffers: [UnsafeMutableRawBufferPointer]
@@ -34,8 +41,14 @@ final class ChunkPipe: @unchecked Sendable {
         return closed ? nil : free.removeLast()
     }
 
+    /// Queues `m`, waiting while the queue is full; dropped once the pipe is closed.
     func send(_ m: Message) {
         condition.lock()
+        while queue.count - head >= Self.maxQueued && !closed { condition.wait() }
+        if closed {
+            condition.unlock()
+            return
+        }
         queue.append(m)
         condition.broadcast()
         condition.unlock()
@@ -54,8 +67,19 @@ final class ChunkPipe: @unchecked Sendable {
     func receive() -> Message? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty && !closed { condition.wait() }
-        return queue.isEmpty ? nil : queue.removeFirst()
+        while queue.count == head && !closed { condition.wait() }
+        guard queue.count > head else { return nil }
+        let m = queue[head]
+        head += 1
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= Self.maxQueued {
+            queue.removeFirst(head)
+            head = 0
+        }
+        condition.broadcast()
+        return m
     }
 
     func giveBack(_ index: Int) {
