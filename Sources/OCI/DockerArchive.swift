@@ -23,9 +23,15 @@ struct DockerArchive: ImageSource {
             throw OCIError.unsupported(what: tree.displayName, reason: "manifest.json lists more than \(ImageResolver.maxEntries) images")
         }
         var configBytes = 0
+        // Images naming the same config file share one read of it (and, in the resolver, one parse).
+        var configs: [String: (data: Data, digest: Digest)] = [:]
         return try items.map { item in
-            let saved = try saved(item)
-            configBytes += saved.config.count
+            let known = configs[item.Config]
+            let saved = try saved(item, config: known)
+            if known == nil {
+                configs[item.Config] = (saved.config, saved.configDigest)
+                configBytes += saved.config.count
+            }
             guard configBytes <= ImageResolver.maxDocumentBytes else {
                 throw OCIError.unsupported(what: tree.displayName,
                                            reason: "the configs manifest.json names add up to more than \(ImageResolver.maxDocumentBytes >> 20) MB")
@@ -34,10 +40,10 @@ struct DockerArchive: ImageSource {
         }
     }
 
-    private func saved(_ item: Item) throws -> SavedImage {
-        let configData = try tree.read(item.Config, what: "config \(item.Config)")
-        let configDigest = Digest.sha256(of: configData)
-        if let named = Self.digestNamed(by: item.Config), named != configDigest {
+    private func saved(_ item: Item, config known: (data: Data, digest: Digest)?) throws -> SavedImage {
+        let configData = try known?.data ?? tree.read(item.Config, what: "config \(item.Config)")
+        let configDigest = known?.digest ?? Digest.sha256(of: configData)
+        if known == nil, let named = Self.digestNamed(by: item.Config), named != configDigest {
             throw OCIError.digestMismatch(blob: "\(tree.displayName)!\(item.Config)", expected: named.description,
                                           actual: configDigest.description)
         }

@@ -36,7 +36,8 @@ public struct ImageResolver: Sendable {
                     LayerInput(digest: $0.namedDigest, mediaType: nil, size: $0.size, blob: $0.blob, expectedSize: nil)
                 }
                 walk.add(try image(name: root.name, manifestDigest: nil, entryPlatform: nil, config: saved.config,
-                                   configDigest: saved.configDigest, annotations: [:], layers: layers, source: source.displayName))
+                                   configDigest: saved.configDigest, annotations: [:], layers: layers, source: source.displayName,
+                                   parsed: &walk.configs))
             }
         }
         guard !walk.images.isEmpty else {
@@ -54,6 +55,8 @@ public struct ImageResolver: Sendable {
         var skipped: [String] = []
         var entries = 0
         var documentBytes = 0
+        /// Configs parsed so far, by digest: images that share one (40 tags of one build) share its memory too.
+        var configs: [Digest: ImageConfig] = [:]
 
         /// An index entry or layout root: skipped, or fetched and walked.
         mutating func entry(_ d: Descriptor, name: String, depth: Int) async throws {
@@ -86,13 +89,14 @@ public struct ImageResolver: Sendable {
                 return
             }
             let manifest = try decode(Manifest.self, data, what: "\(name) manifest\(label)")
-            let config = try counted(try await source.document(manifest.config, kind: .config))
+            let config = configs[manifest.config.digest] != nil ? Data()
+                : try counted(try await source.document(manifest.config, kind: .config))
             let layers = try manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) }.map { d in
                 LayerInput(digest: d.digest, mediaType: d.mediaType, size: d.size, blob: try source.layerBlob(d), expectedSize: d.size)
             }
             add(try resolver.image(name: name, manifestDigest: digest, entryPlatform: entry?.platform, config: config,
                                    configDigest: manifest.config.digest, annotations: manifest.annotations ?? [:],
-                                   layers: layers, source: source.displayName))
+                                   layers: layers, source: source.displayName, parsed: &configs))
         }
 
         /// Counts a document towards the walk's bound on bytes read and decoded.
@@ -129,8 +133,15 @@ public struct ImageResolver: Sendable {
 
     /// One image from its config and layers, or skipped when the config's platform is not the one asked for.
     func image(name: String, manifestDigest: Digest?, entryPlatform: Platform?, config configData: Data, configDigest: Digest,
-               annotations: [String: String], layers: [LayerInput], source: String) throws -> Result {
-        let config = try ImageConfig(data: configData, name: "\(name) config \(configDigest.short)")
+               annotations: [String: String], layers: [LayerInput], source: String,
+               parsed: inout [Digest: ImageConfig]) throws -> Result {
+        let config: ImageConfig
+        if let known = parsed[configDigest] {
+            config = known
+        } else {
+            config = try ImageConfig(data: configData, name: "\(name) config \(configDigest.short)")
+            parsed[configDigest] = config
+        }
         if entryPlatform == nil, case .specific = platform, let p = config.platform, !platform.accepts(p) {
             return .skipped(platform: p.description)
         }

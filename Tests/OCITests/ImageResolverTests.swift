@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import OCI
 
@@ -10,6 +11,12 @@ import Testing
         var rootDocument: Data = Data()
         var rootMediaType: String?
         var displayName: String { "memory" }
+        /// How many configs were fetched.
+        let configFetches = Counter()
+
+        final class Counter: Sendable {
+            let value = Mutex(0)
+        }
 
         func roots() async throws -> [ImageRoot] {
             [ImageRoot(.document(rootDocument, mediaType: rootMediaType, digest: Digest.sha256(of: rootDocument)), name: "memory:tag")]
@@ -17,6 +24,7 @@ import Testing
 
         func document(_ d: Descriptor, kind: DocumentKind) async throws -> Data {
             guard let data = documents[d.digest] else { throw OCIError.missingBlob(image: displayName, name: "\(kind) \(d.digest)") }
+            if kind == .config { configFetches.value.withLock { $0 += 1 } }
             return data
         }
 
@@ -122,6 +130,21 @@ import Testing
         } throws: { error in
             "\(error)".contains("nested more than \(ImageResolver.maxDepth) deep")
         }
+    }
+
+    @Test func imagesSharingAConfigFetchAndParseItOnce() async throws {
+        // 40 manifests naming one config (as 40 tags of one build do) used to hold 40 parsed copies of it.
+        var s = MemorySource()
+        let manifest = try s.image(amd64)
+        let entries = try (0..<40).map { i -> Descriptor in
+            var m = manifest
+            m["annotations"] = ["tag": "v\(i)"]
+            return try s.put(m, mediaType: MediaType.ociManifest)
+        }
+        try s.setRoot(s.index(entries), mediaType: MediaType.ociIndex)
+        let images = try await ImageResolver(platform: .all).images(of: s)
+        #expect(images.count == 40)
+        #expect(s.configFetches.value.withLock { $0 } == 1)
     }
 
     @Test func layersMustMatchTheConfigsDiffIDs() async throws {
