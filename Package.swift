@@ -20,6 +20,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CVectorscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         .target(name: "OCI", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
@@ -28,7 +30,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Layers", dependencies: ["CArchive", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Secrets", dependencies: [
             "CVectorscan", "CPCRE2",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -45,7 +47,7 @@ let package = Package(
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
-        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "OCI", "Secrets"]),
+        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),

@@ -3,21 +3,27 @@ import OCI
 
 /// Streams the entries of one layer blob with libarchive, never extracting it or holding it whole.
 ///
-/// Two archive objects form a pipeline on the calling thread: the first decompresses (gzip, zstd, …,
-/// detected from the bytes) in libarchive's raw format, so the uncompressed tar passes through our hands
-/// and its diffID is hashed on the way; the second parses that tar. The blob digest is hashed as the
-/// source is read. `finish()` drains both streams and throws on any digest or size mismatch.
+/// Decompression is ours (`TarStream`: ISA-L for gzip, libzstd for zstd, plain tar as is), on a thread
+/// of its own for all but small blobs, hashing the blob digest as the source is read; libarchive parses
+/// the tar from the decompressed stream through its read callback, and the diffID is hashed as it takes
+/// each block. `finish()` drains the stream and throws on trailing data or any digest or size mismatch.
 public final class LayerReader {
     public let name: String
     private let expectedDigest: Digest?
     private let expectedDiffID: Digest?
     private let expectedSize: Int64?
 
-    private var raw: OpaquePointer?
     private var tar: OpaquePointer?
-    private let rawBox: RawBox
+    private let stream: TarStream
     private let tarBox: TarBox
     private var finished = false
+    /// The trailing-data pseudo-entry: offered once after the tar, then read through `trailingBlock`.
+    private var trailingOffered = false
+    private var readingTrailing = false
+    // Unsafe pointer: the rest of the stream's current trailing block, valid until its next call.
+    private var trailingBlock = UnsafeRawBufferPointer(start: nil, count: 0)
+    /// The walking thread's CPU clock at the start, for `StageTimes.tarWalk`.
+    private let startCPU: Int
 
     /// What `finish()` measured.
     public struct Digests: Sendable {
@@ -28,41 +34,40 @@ public final class LayerReader {
         public var compression: String
     }
 
-    /// Opens a layer for reading; nothing is read until `next()`.
-    public init(source: ByteSource, name: String, expectedDigest: Digest? = nil, expectedDiffID: Digest? = nil, expectedSize: Int64? = nil) throws {
+    /// Where the bytes after the end of a blob's compressed stream are reported (never a tar path,
+    /// which is always absolute).
+    public static func trailingDataPath(compression: String) -> String { "(after \(compression) stream)" }
+
+    /// Blobs up to this size are decompressed on the calling thread: a thread of their own costs more than it saves.
+    static let inlineBelow: Int64 = 1 << 20
+
+    /// Opens a layer for reading; nothing past the first bytes (which tell the compression) is read until `next()`.
+    public convenience init(source: ByteSource, name: String, expectedDigest: Digest? = nil, expectedDiffID: Digest? = nil,
+                            expectedSize: Int64? = nil) throws {
+        try self.init(source: source, name: name, expectedDigest: expectedDigest, expectedDiffID: expectedDiffID,
+                      expectedSize: expectedSize, threaded: (expectedSize ?? Int64.max) >= Self.inlineBelow)
+    }
+
+    /// As above, choosing whether decompression runs on a thread of its own (tests exercise both).
+    init(source: ByteSource, name: String, expectedDigest: Digest?, expectedDiffID: Digest?, expectedSize: Int64?,
+         threaded: Bool) throws {
         self.name = name
         self.expectedDigest = expectedDigest
         self.expectedDiffID = expectedDiffID
         self.expectedSize = expectedSize
-        rawBox = RawBox(source: source)
-        tarBox = TarBox()
+        startCPU = StageTimes.enabled ? StageTimes.threadCPU() : 0
+        do {
+            stream = try TarStream(source: source, layer: name, threaded: threaded)
+        } catch {
+            source.close()
+            throw error
+        }
+        tarBox = TarBox(stream: stream)
 
-        raw = archive_read_new()
         tar = archive_read_new()
-        guard let raw, let tar else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
-        archive_read_support_filter_gzip(raw)
-        archive_read_support_filter_zstd(raw)
-        archive_read_support_filter_bzip2(raw)
-        archive_read_support_filter_xz(raw)
-        archive_read_support_filter_lz4(raw)
-        archive_read_support_format_raw(raw)
-        archive_read_support_format_empty(raw)
+        guard let tar else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
         archive_read_support_format_tar(tar)
         archive_read_support_format_empty(tar)
-
-        let rawCtx = Unmanaged.passUnretained(rawBox).toOpaque()
-        if archive_read_open(raw, rawCtx, nil, rawRead, nil) != ARCHIVE_OK {
-            throw failure(raw, "opening the blob")
-        }
-        var entry: OpaquePointer?
-        let r = archive_read_next_header(raw, &entry)
-        if r == ARCHIVE_EOF {
-            tarBox.rawEOF = true
-        } else if r != ARCHIVE_OK && r != ARCHIVE_WARN {
-            throw failure(raw, "opening the blob")
-        }
-        tarBox.raw = raw
-        tarBox.compression = String(cString: archive_filter_name(raw, 0))
         let tarCtx = Unmanaged.passUnretained(tarBox).toOpaque()
         if archive_read_open(tar, tarCtx, nil, tarRead, nil) != ARCHIVE_OK {
             throw failure(tar, "reading the tar")
@@ -71,8 +76,7 @@ public final class LayerReader {
 
     deinit {
         if let tar { archive_read_free(tar) }
-        if let raw { archive_read_free(raw) }
-        rawBox.source.close()
+        stream.cancel()
     }
 
     /// The next entry, or nil at the end of the layer. Throws on a corrupt or truncated layer.
@@ -80,7 +84,7 @@ public final class LayerReader {
         guard let tar else { return nil }
         var e: OpaquePointer?
         let r = archive_read_next_header(tar, &e)
-        if r == ARCHIVE_EOF { return nil }
+        if r == ARCHIVE_EOF { return try trailingEntry() }
         // ARCHIVE_WARN: names that do not convert to the locale's charset; the entry is usable.
         guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e else { throw failure(tar, "reading an entry header") }
         let pathBytes = archive_entry_pathname(e).map { String(cString: $0) } ?? ""
@@ -100,36 +104,28 @@ public final class LayerReader {
 
     /// Reads the current entry's data; 0 at its end. Throws on truncation or corruption.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if readingTrailing { return try readTrailing(into: buffer) }
         let n = archive_read_data(tar, buffer.baseAddress, buffer.count)
         if n < 0 { throw failure(tar, "reading file data") }
         return n
     }
 
-    /// Reads what is left of both streams and checks digests and size.
+    /// Reads what is left of the stream and checks for trailing data, then digests and size.
     @discardableResult
     public func finish() throws -> Digests {
         precondition(!finished, "finish() called twice")
         finished = true
-        var block: UnsafeRawPointer?
-        var size = 0
-        var offset: Int64 = 0
-        // Tar end-of-archive padding and anything after it still count towards the diffID.
-        while !tarBox.rawEOF {
-            let r = archive_read_data_block(raw, &block, &size, &offset)
-            if r == ARCHIVE_EOF { break }
-            if r != ARCHIVE_OK && r != ARCHIVE_WARN { throw failure(raw, "decompressing") }
-            if let block, size > 0 { tarBox.hasher.update(UnsafeRawBufferPointer(start: block, count: size)) }
+        // Tar end-of-archive padding and anything after it still count towards the diffID (hashed as
+        // the stream hands it out), and trailing bytes towards the blob digest.
+        do { try stream.drain() } catch { throw tarBox.error ?? error }
+        if StageTimes.enabled { StageTimes.add(.tarWalk, StageTimes.threadCPU() - startCPU - stream.diffIDNanos) }
+        if stream.trailingBytes > 0 {
+            throw LayerError.corrupt(layer: name, reason: "trailing data after the \(stream.compression) stream (\(stream.trailingBytes) bytes)")
         }
-        // And the blob may have bytes the decompressor did not need.
-        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try scratch.withUnsafeMutableBytes { try rawBox.source.read(into: $0) }
-            if n == 0 { break }
-            scratch.withUnsafeBytes { rawBox.hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
-        }
-        let digests = Digests(blobDigest: rawBox.hasher.finalize(), blobSize: rawBox.hasher.count,
-                              diffID: tarBox.hasher.finalize(), uncompressedSize: tarBox.hasher.count,
-                              compression: tarBox.compression)
+        let diffID = stream.diffID.finalize()
+        let plain = stream.compression == "none"
+        let digests = Digests(blobDigest: plain ? diffID : stream.input.hasher.finalize(), blobSize: stream.input.total,
+                              diffID: diffID, uncompressedSize: stream.diffID.count, compression: stream.compression)
         if let expectedSize, expectedSize != digests.blobSize {
             throw LayerError.sizeMismatch(layer: name, expected: expectedSize, actual: digests.blobSize)
         }
@@ -142,67 +138,54 @@ public final class LayerReader {
         return digests
     }
 
+    /// After the tar: bytes past the end of the blob's compressed stream, offered once as a file so a
+    /// secret hidden there is reported; `finish()` then calls the layer corrupt.
+    private func trailingEntry() throws -> LayerEntry? {
+        guard !trailingOffered else { return nil }
+        trailingOffered = true
+        let found: Bool
+        do { found = try stream.hasTrailingData() } catch { throw tarBox.error ?? error }
+        guard found else { return nil }
+        readingTrailing = true
+        return LayerEntry(path: Self.trailingDataPath(compression: stream.compression), kind: .file, size: 0)
+    }
+
+    private func readTrailing(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if trailingBlock.isEmpty {
+            guard let b = try stream.nextTrailingBlock() else { return 0 }
+            trailingBlock = b
+        }
+        let n = min(buffer.count, trailingBlock.count)
+        buffer.baseAddress!.copyMemory(from: trailingBlock.baseAddress!, byteCount: n)
+        trailingBlock = UnsafeRawBufferPointer(rebasing: trailingBlock[n...])
+        return n
+    }
+
     /// The most specific error: a source failure (I/O) wins over libarchive's own message.
     private func failure(_ a: OpaquePointer?, _ doing: String) -> Error {
-        if let e = rawBox.error { return e }
         if let e = tarBox.error { return e }
         let message = a.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
         return LayerError.corrupt(layer: name, reason: "\(message) (while \(doing))")
     }
 }
 
-/// State of the compressed side: the source and the blob hash.
-private final class RawBox {
-    let source: ByteSource
-    var hasher = DigestHasher()
-    var error: Error?
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-
-    init(source: ByteSource) { self.source = source }
-    deinit { buffer.deallocate() }
-}
-
-/// State of the uncompressed side: the raw archive to pull from and the diffID hash.
+/// The read callback's context: the decompressed stream and the error it threw, if any.
 private final class TarBox {
-    var raw: OpaquePointer?
-    var hasher = DigestHasher()
-    var rawEOF = false
+    let stream: TarStream
     var error: Error?
-    var compression = "none"
+
+    init(stream: TarStream) { self.stream = stream }
 }
 
-private func rawRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<RawBox>.fromOpaque(ctx!).takeUnretainedValue()
+private func tarRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<TarBox>.fromOpaque(ctx!).takeUnretainedValue()
     do {
-        let n = try box.source.read(into: box.buffer)
-        box.hasher.update(UnsafeRawBufferPointer(rebasing: box.buffer[..<n]))
-        out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
-        return n
+        guard let block = try box.stream.nextTarBlock() else { return 0 }
+        out?.pointee = block.baseAddress
+        return block.count
     } catch {
         box.error = error
         stowaway_archive_set_error(a, "\(error)")
         return -1
     }
-}
-
-private func tarRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<TarBox>.fromOpaque(ctx!).takeUnretainedValue()
-    if box.rawEOF { return 0 }
-    var block: UnsafeRawPointer?
-    var size = 0
-    var offset: Int64 = 0
-    let r = archive_read_data_block(box.raw, &block, &size, &offset)
-    if r == ARCHIVE_EOF {
-        box.rawEOF = true
-        return 0
-    }
-    if r != ARCHIVE_OK && r != ARCHIVE_WARN {
-        let message = archive_error_string(box.raw).map { String(cString: $0) } ?? "decompression failed"
-        stowaway_archive_set_error(a, message)
-        return -1
-    }
-    guard let block, size > 0 else { return tarRead(a, ctx, out) }
-    box.hasher.update(UnsafeRawBufferPointer(start: block, count: size))
-    out?.pointee = block
-    return size
 }

@@ -21,7 +21,9 @@ final class BlobStream: ByteSource, @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         lock.lock()
         defer { lock.unlock() }
-        while chunks.isEmpty && !finished && failure == nil { lock.wait() }
+        // The reader's thread may be blocked here when another thread closes the stream (the layer reader gave up).
+        while chunks.isEmpty && !finished && failure == nil && !closed { lock.wait() }
+        if closed { throw CancellationError() }
         if chunks.isEmpty {
             if let failure { throw failure }
             return 0
@@ -45,6 +47,7 @@ final class BlobStream: ByteSource, @unchecked Sendable {
         buffered = 0
         let p = producerWaiting
         producerWaiting = nil
+        lock.broadcast()
         lock.unlock()
         p?.resume()
     }

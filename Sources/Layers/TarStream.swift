@@ -1,0 +1,215 @@
+import Foundation
+import OCI
+
+/// The decompressed stream of one layer, produced ahead of the tar walk through a few fixed buffers.
+///
+/// The producer (a thread of its own for a blob of any size, or the consumer itself for a small one)
+/// reads the blob, hashes it (blob digest), decompresses it and queues full buffers; the consumer
+/// (libarchive's read callback on the thread walking the tar) takes them in order and gives each back
+/// when it asks for the next. So inflating one layer overlaps walking and matching it, and memory
+/// stays at `slots × slotSize` whatever the layer's size.
+///
+/// The stream has two parts: the tar stream, then the blob's bytes after the end of the compressed
+/// stream (trailing data), if any, which `LayerReader` hands to the scanner before calling them an error.
+final class TarStream: @unchecked Sendable {
+    // @unchecked Sendable: every var below is read and written under `condition`, except `decompressor`
+    // and `input`, which only the producer touches until `producerDone` is set under the lock (the
+    // consumer reads `input`'s hash and counts only after seeing it), and `held`/`tarEnded`, which only
+    // the single consumer thread touches.
+    enum Part { case tar, trailing }
+    private struct Chunk {
+        var slot: Int
+        var count: Int
+        var part: Part
+    }
+
+    static let slotSize = 256 * 1024
+    static let slots = 4
+
+    let input: BlobInput
+    let decompressor: Decompressor
+    private let condition = NSCondition()
+    // Unsafe pointers: allocated here, freed in deinit, which runs only after the producer thread ended
+    // (it holds a reference) and the consumer (LayerReader) released the stream.
+    private let buffers: [UnsafeMutableRawBufferPointer]
+    private var ready: [Chunk] = []
+    private var free: [Int]
+    private var producerDone = false
+    private var failure: Error?
+    private var cancelled = false
+    private var inTrailing = false
+    private var trailingCount: Int64 = 0
+    private let threaded: Bool
+
+    private var held: Int?
+    /// The consumer has been told the tar stream ended.
+    private(set) var tarEnded = false
+    /// When it ended, trailing data was queued behind it.
+    private var trailingFollows = false
+    /// The diffID: every tar block is hashed as the consumer takes it.
+    private(set) var diffID = DigestHasher()
+    /// CPU time spent on that hash, when `StageTimes` counts.
+    private(set) var diffIDNanos = 0
+
+    /// Detects the compression from the first bytes; starts the producer thread when `threaded`.
+    init(source: ByteSource, layer: String, threaded: Bool) throws {
+        input = BlobInput(source: source)
+        decompressor = try Decompressors.make(for: input, layer: layer)
+        buffers = (0..<Self.slots).map { _ in .allocate(byteCount: Self.slotSize, alignment: 64) }
+        free = Array((0..<Self.slots).reversed())
+        self.threaded = threaded
+        if threaded {
+            let t = Thread { [self] in
+                while produce() {}
+            }
+            t.name = "stowaway-inflate"
+            t.stackSize = 1 << 20
+            t.start()
+        }
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+
+    var compression: String { decompressor.name }
+
+    // MARK: consumer
+
+    /// The next block of the tar stream, valid until the next call; nil at its end. Throws the
+    /// producer's error (corrupt data, source failure) once the blocks before it were taken.
+    func nextTarBlock() throws -> UnsafeRawBufferPointer? {
+        if tarEnded { return nil }
+        let b = try next(.tar)
+        if let b {
+            if StageTimes.enabled {
+                let start = StageTimes.threadCPU()
+                diffID.update(b)
+                let spent = StageTimes.threadCPU() - start
+                diffIDNanos += spent
+                StageTimes.add(.diffIDHash, spent)
+            } else {
+                diffID.update(b)
+            }
+        } else {
+            tarEnded = true
+            condition.lock()
+            trailingFollows = ready.first?.part == .trailing
+            condition.unlock()
+        }
+        return b
+    }
+
+    /// The next block of trailing data (after the tar stream ended), valid until the next call; nil at its end.
+    func nextTrailingBlock() throws -> UnsafeRawBufferPointer? {
+        while try nextTarBlock() != nil {}
+        return try next(.trailing)
+    }
+
+    /// Whether the blob has bytes after its compressed stream; reads (and hashes) what is left of the tar stream.
+    func hasTrailingData() throws -> Bool {
+        while try nextTarBlock() != nil {}
+        return trailingFollows
+    }
+
+    /// Bytes of trailing data the producer has read so far (all of them once `drain()` returned).
+    var trailingBytes: Int64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return trailingCount
+    }
+
+    /// Takes every block left, so the producer reaches the end of the blob; throws its error.
+    func drain() throws {
+        while try nextTrailingBlock() != nil {}
+    }
+
+    /// Stops the producer (the consumer gave up) and closes the source, which wakes a blocked read.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        condition.unlock()
+        input.source.close()
+    }
+
+    private func next(_ part: Part) throws -> UnsafeRawBufferPointer? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let h = held {
+            free.append(h)
+            held = nil
+            condition.broadcast()
+        }
+        while true {
+            if let c = ready.first {
+                guard c.part == part else { return nil }
+                ready.removeFirst()
+                held = c.slot
+                return UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])
+            }
+            if producerDone {
+                if let failure { throw failure }
+                return nil
+            }
+            if threaded {
+                condition.wait()
+            } else {
+                condition.unlock()
+                _ = produce()
+                condition.lock()
+            }
+        }
+    }
+
+    // MARK: producer
+
+    /// Fills one buffer and queues it; false once the stream ended, failed, or was cancelled.
+    private func produce() -> Bool {
+        condition.lock()
+        while free.isEmpty && !cancelled { condition.wait() }
+        if cancelled || producerDone {
+            condition.unlock()
+            return false
+        }
+        let slot = free.removeLast()
+        let trailing = inTrailing
+        condition.unlock()
+
+        var count = 0
+        var part = Part.tar
+        var error: Error?
+        do {
+            if !trailing {
+                count = try decompressor.read(into: buffers[slot])
+                if count == 0 && decompressor.hasTrailingData {
+                    condition.lock()
+                    inTrailing = true
+                    condition.unlock()
+                }
+            }
+            if count == 0 && (trailing || decompressor.hasTrailingData) {
+                part = .trailing
+                count = try input.read(into: buffers[slot])
+            }
+            if count == 0 && !decompressor.hasTrailingData {
+                // The compressed stream ended where the decompressor stopped; a filter that did not
+                // need its last bytes (libarchive's) leaves some to hash.
+                while try input.refill() { input.consume(input.available) }
+            }
+        } catch let e {
+            error = e
+        }
+
+        condition.lock()
+        defer { condition.unlock() }
+        if count > 0 && error == nil {
+            ready.append(Chunk(slot: slot, count: count, part: part))
+            if part == .trailing { trailingCount += Int64(count) }
+        } else {
+            free.append(slot)
+            producerDone = true
+            failure = error
+        }
+        condition.broadcast()
+        return count > 0 && error == nil
+    }
+}
