@@ -46,8 +46,10 @@ final class GzipInflater: Decompressor {
                 isal_inflate_reset(state)
                 phase = .body
             case .body:
-                if input.available == 0, try !input.refill() {
-                    throw corrupt("truncated gzip stream: the blob ends inside member \(member)")
+                if input.available == 0 {
+                    // Hand over what is ready before waiting on the source (a slow network stream).
+                    if filled > 0 { return filled }
+                    guard try input.refill() else { throw corrupt("truncated gzip stream: the blob ends inside member \(member)") }
                 }
                 let pending = input.pending
                 let space = out.count - filled
@@ -133,7 +135,7 @@ final class GzipInflater: Decompressor {
     }
 
     private func bodyReason(_ what: String) -> String {
-        "corrupt gzip data: \(what) in member \(member) (which starts at byte \(memberStart) of the blob)"
+        "corrupt data in gzip member \(member) (starting at byte \(memberStart) of the blob): \(what)"
     }
 
     private func hex(_ v: UInt32) -> String {

@@ -17,6 +17,8 @@ public final class LayerReader {
     private let stream: TarStream
     private let tarBox: TarBox
     private var finished = false
+    /// libarchive reported the end of the tar (it must not be asked again).
+    private var tarAtEOF = false
     /// The trailing-data pseudo-entry: offered once after the tar, then read through `trailingBlock`.
     private var trailingOffered = false
     private var readingTrailing = false
@@ -82,9 +84,13 @@ public final class LayerReader {
     /// The next entry, or nil at the end of the layer. Throws on a corrupt or truncated layer.
     public func next() throws -> LayerEntry? {
         guard let tar else { return nil }
+        if tarAtEOF { return try trailingEntry() }
         var e: OpaquePointer?
         let r = archive_read_next_header(tar, &e)
-        if r == ARCHIVE_EOF { return try trailingEntry() }
+        if r == ARCHIVE_EOF {
+            tarAtEOF = true
+            return try trailingEntry()
+        }
         // ARCHIVE_WARN: names that do not convert to the locale's charset; the entry is usable.
         guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e else { throw failure(tar, "reading an entry header") }
         let pathBytes = archive_entry_pathname(e).map { String(cString: $0) } ?? ""

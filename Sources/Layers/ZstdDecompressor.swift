@@ -48,8 +48,12 @@ final class ZstdDecompressor: Decompressor {
                 }
                 frames += 1
             }
-            if input.available == 0, try !input.refill() {
-                throw LayerError.corrupt(layer: layer, reason: "truncated zstd stream: the blob ends inside frame \(frames)")
+            if input.available == 0 {
+                // Hand over what is ready before waiting on the source (a slow network stream).
+                if filled > 0 { return filled }
+                guard try input.refill() else {
+                    throw LayerError.corrupt(layer: layer, reason: "truncated zstd stream: the blob ends inside frame \(frames)")
+                }
             }
             let pending = input.pending
             let space = out.count - filled
