@@ -21,62 +21,6 @@ final class ChunkedSource: ByteSource {
     }
 }
 
-/// CRC-32 as gzip computes it, to build members by hand.
-func crc32(_ bytes: [UInt8]) -> UInt32 {
-    var crc: UInt32 = 0xffff_ffff
-    for b in bytes {
-        crc ^= UInt32(b)
-        for _ in 0..<8 { crc = crc & 1 != 0 ? (crc >> 1) ^ 0xedb8_8320 : crc >> 1 }
-    }
-    return ~crc
-}
-
-func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff)] }
-func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(v >> (8 * $0) & 0xff) } }
-
-/// One gzip member built by hand: the header fields asked for, the data in stored deflate blocks,
-/// and a trailer that may lie.
-struct GzipMember {
-    var data: [UInt8]
-    var extra: [UInt8]?
-    var name: String?
-    var comment: String?
-    var headerCRC = false
-    var wrongHeaderCRC = false
-    var crc: UInt32?
-    var isize: UInt32?
-
-    var bytes: [UInt8] {
-        var flags: UInt8 = 0
-        if headerCRC { flags |= 0x02 }
-        if extra != nil { flags |= 0x04 }
-        if name != nil { flags |= 0x08 }
-        if comment != nil { flags |= 0x10 }
-        var out: [UInt8] = [0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 3]
-        if let extra { out += le16(extra.count) + extra }
-        if let name { out += Array(name.utf8) + [0] }
-        if let comment { out += Array(comment.utf8) + [0] }
-        if headerCRC { out += le16(Int(crc32(out) & 0xffff) ^ (wrongHeaderCRC ? 1 : 0)) }
-        var rest = data[...]
-        repeat {
-            let block = rest.prefix(65_535)
-            rest = rest.dropFirst(block.count)
-            out += [rest.isEmpty ? 1 : 0] + le16(block.count) + le16(~block.count & 0xffff) + block
-        } while !rest.isEmpty
-        return out + le32(crc ?? crc32(data)) + le32(isize ?? UInt32(truncatingIfNeeded: data.count))
-    }
-}
-
-/// gzip(1) compressing `data` (real deflate, not stored blocks).
-func gzipTool(_ data: [UInt8], args: [String] = ["-c", "-n"]) throws -> [UInt8] {
-    let dir = try Run.tempDirectory()
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let path = dir + "/data"
-    try Data(data).write(to: URL(fileURLWithPath: path))
-    try Run.tool("sh", ["-c", "gzip \(args.joined(separator: " ")) '\(path)' > '\(path).gz'"])
-    return Array(try Data(contentsOf: URL(fileURLWithPath: path + ".gz")))
-}
-
 @Suite struct GzipInflaterTests {
     let secret = "AWS_SECRET_ACCESS_KEY=" + FakeSecret.awsSecret()
     let tar: [UInt8]
