@@ -55,6 +55,7 @@ test: build fixtures
 	@STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
 	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
 
+# STOWAWAY_BENCH_SMALL=1 make bench: the same measurements on /usr/include alone, one run each.
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
 

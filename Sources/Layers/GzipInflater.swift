@@ -30,6 +30,9 @@ final class GzipInflater: Decompressor {
         state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR_VER)
     }
 
+    /// Output worth handing over before the next read from the source.
+    static let handOverAt = 64 * 1024
+
     deinit { state.deallocate() }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -47,8 +50,9 @@ final class GzipInflater: Decompressor {
                 phase = .body
             case .body:
                 if input.available == 0 {
-                    // Hand over what is ready before waiting on the source (a slow network stream).
-                    if filled > 0 { return filled }
+                    // Hand over a good part of a buffer before waiting on the source (a slow network stream),
+                    // but not every scrap a registry stream delivers: each hand-over costs a wake-up.
+                    if filled >= Self.handOverAt { return filled }
                     guard try input.refill() else { throw corrupt("truncated gzip stream: the blob ends inside member \(member)") }
                 }
                 let pending = input.pending

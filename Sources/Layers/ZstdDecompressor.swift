@@ -34,6 +34,9 @@ final class ZstdDecompressor: Decompressor {
         }
     }
 
+    /// Output worth handing over before the next read from the source.
+    static let handOverAt = 64 * 1024
+
     deinit { ZSTD_freeDStream(stream) }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -49,8 +52,9 @@ final class ZstdDecompressor: Decompressor {
                 frames += 1
             }
             if input.available == 0 {
-                // Hand over what is ready before waiting on the source (a slow network stream).
-                if filled > 0 { return filled }
+                // Hand over a good part of a buffer before waiting on the source (a slow network stream),
+                // but not every scrap a registry stream delivers: each hand-over costs a wake-up.
+                if filled >= Self.handOverAt { return filled }
                 guard try input.refill() else {
                     throw LayerError.corrupt(layer: layer, reason: "truncated zstd stream: the blob ends inside frame \(frames)")
                 }

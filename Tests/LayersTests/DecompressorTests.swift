@@ -230,7 +230,7 @@ final class ChunkedSource: ByteSource {
         // A reader dropped mid-layer (the matcher failed) while its inflate thread waits on the network
         // must close the source, which wakes that read, so no thread stays blocked.
         let (blob, _, _) = try makeLayer(.gzip, files: [("a", "x\n"), ("b", FakeSecret.random(3_000_000))])
-        let source = StallingSource(blob, stallAt: 64 * 1024)
+        let source = StallingSource(blob, stallAt: 128 * 1024)
         var r: LayerReader? = try LayerReader(source: source, name: "g")
         #expect(try r?.next()?.path == "/a")
         #expect(source.readBlocked.wait(timeout: .now() + 30) == .success, "the inflate thread never reached the stall")
