@@ -23,16 +23,19 @@ let package = Package(
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
+        // Digests and hashing, byte sources, encodings: what OCI, Layers and Secrets share.
+        .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "OCI", dependencies: [
+            "Core",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "OCI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "Core"]),
         .target(name: "Secrets", dependencies: [
-            "CVectorscan", "CPCRE2",
+            "Core", "CVectorscan", "CPCRE2",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
@@ -43,7 +46,7 @@ let package = Package(
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
         .target(name: "ImageBuilder", dependencies: [
-            "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "CArchive", "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.

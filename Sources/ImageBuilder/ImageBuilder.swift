@@ -51,7 +51,11 @@ public enum ImageBuilder {
         guard nonEmpty == spec.layers.count else {
             throw BuildError(description: "history has \(nonEmpty) non-empty entries for \(spec.layers.count) layers")
         }
-        let containerConfig = try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec.config ?? ImageSpec.Config()))
+        var containerConfig = try JSONSerialization.jsonObject(with: JSONEncoder().encode(spec.config ?? ImageSpec.Config()))
+        if var fields = containerConfig as? [String: Any], let extras = spec.containerExtras {
+            for (k, v) in extras { fields[k] = v }
+            containerConfig = fields
+        }
         var config: [String: Any] = [
             "architecture": spec.architecture ?? "amd64", "os": spec.os ?? "linux", "created": "2026-11-01T00:00:00Z",
             "config": containerConfig,

@@ -82,13 +82,17 @@ public struct ImageSpec: Codable, Sendable {
     public var history: [History]?
     public var layers: [Layer]
     public var annotations: [String: String]?
+    /// More string fields of the container config (`WorkingDir`, `User`, …), beside the modelled ones.
+    public var containerExtras: [String: String]?
     /// Platform of the config (default linux/amd64).
     public var os: String?
     public var architecture: String?
     public var variant: String?
 
     public init(format: Format, compression: String? = nil, tag: String? = nil, config: Config? = nil,
-                history: [History]? = nil, layers: [Layer], annotations: [String: String]? = nil) {
+                history: [History]? = nil, layers: [Layer], annotations: [String: String]? = nil,
+                containerExtras: [String: String]? = nil) {
+        self.containerExtras = containerExtras
         self.format = format
         self.compression = compression
         self.tag = tag

@@ -1,4 +1,4 @@
-import OCI
+import Core
 
 /// The compressed side of a layer: pulls the blob from its source into one buffer, hashes every byte
 /// read (the blob digest covers all of them, trailing junk included), and lets a decompressor consume

@@ -1,5 +1,5 @@
 import CArchive
-import OCI
+import Core
 
 /// Streams the entries of one layer blob with libarchive, never extracting it or holding it whole.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import OCI
+import Core
 
 /// The decompressed stream of one layer, produced ahead of the tar walk through a few fixed buffers.
 ///

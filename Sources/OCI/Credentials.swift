@@ -126,9 +126,7 @@ public struct CredentialStore: Sendable {
 
     /// Standard or URL-safe base64, padded or not (flyctl writes URL-safe).
     static func decodeAuth(_ s: String) -> String? {
-        var t = s.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while t.count % 4 != 0 { t += "=" }
-        return Data(base64Encoded: t).flatMap { String(data: $0, encoding: .utf8) }
+        Base64.decodeLenient(s.trimmingCharacters(in: .whitespaces)).flatMap { String(data: $0, encoding: .utf8) }
     }
 }
 

@@ -1,8 +1,11 @@
 import Foundation
 
 /// A `docker save` tarball: the legacy layout (`<id>/layer.tar`) and Docker 25+ (`blobs/sha256/<diffID>`).
-struct DockerArchive {
+/// Its `manifest.json` names each image's config and layers by path; Docker 25+ saves are also a blob store.
+struct DockerArchive: ImageSource {
     let tree: FileTree
+
+    var displayName: String { tree.displayName }
 
     private struct Item: Decodable {
         var Config: String
@@ -10,39 +13,36 @@ struct DockerArchive {
         var Layers: [String]
     }
 
-    func images() throws -> [Image] {
+    func roots() async throws -> [ImageRoot] {
         let items = try decode([Item].self, try tree.read("manifest.json"), what: "\(tree.displayName)!manifest.json")
         guard !items.isEmpty else {
             throw OCIError.notAnImage(path: tree.displayName, reason: "manifest.json lists no image")
         }
-        return try items.map(image)
+        return try items.map { ImageRoot(.saved(try saved($0)), name: $0.RepoTags?.first ?? tree.displayName) }
     }
 
-    private func image(_ item: Item) throws -> Image {
-        let configName = "\(tree.displayName)!\(item.Config)"
+    private func saved(_ item: Item) throws -> SavedImage {
         let configData = try tree.read(item.Config, what: "config \(item.Config)")
         let configDigest = Digest.sha256(of: configData)
         if let named = Self.digestNamed(by: item.Config), named != configDigest {
-            throw OCIError.digestMismatch(blob: configName, expected: named.description, actual: configDigest.description)
+            throw OCIError.digestMismatch(blob: "\(tree.displayName)!\(item.Config)", expected: named.description,
+                                          actual: configDigest.description)
         }
-        let config = try ImageConfig(data: configData, name: configName)
-        guard config.diffIDs.count == item.Layers.count else {
-            throw OCIError.notAnImage(path: tree.displayName,
-                reason: "manifest.json lists \(item.Layers.count) layers but the config has \(config.diffIDs.count) diff_ids")
-        }
-        var layers: [LayerRef] = []
-        for (i, name) in item.Layers.enumerated() {
+        let layers = try item.Layers.map { name in
             guard let slice = tree.slice(name) else {
                 throw OCIError.missingBlob(image: tree.displayName, name: "layer \(name) (listed in manifest.json)")
             }
-            let diffID = config.diffIDs[i]
-            // Docker 25+ names each blob by its digest: check it; the legacy layout names layers by chain id.
-            let blobDigest = Self.digestNamed(by: name)
-            layers.append(LayerRef(index: i, digest: blobDigest ?? diffID, diffID: diffID, mediaType: nil, size: slice.length,
-                                   blob: .file(slice), expectedBlobDigest: blobDigest, expectedDiffID: diffID, expectedSize: nil))
+            return SavedImage.Layer(blob: .file(slice), namedDigest: Self.digestNamed(by: name), size: slice.length)
         }
-        return Image(reference: item.RepoTags?.first ?? tree.displayName, manifestDigest: nil, configDigest: configDigest,
-                     platform: config.platform, config: config, annotations: [:], layers: layers)
+        return SavedImage(config: configData, configDigest: configDigest, layers: layers)
+    }
+
+    func document(_ d: Descriptor, kind: DocumentKind) async throws -> Data {
+        try tree.blob(d, what: kind.rawValue)
+    }
+
+    func layerBlob(_ d: Descriptor) throws -> LayerBlob {
+        .file(try tree.blobSlice(d, what: "layer"))
     }
 
     /// `blobs/sha256/<hex>` or `<hex>.json` names carry a digest.

@@ -1,9 +1,10 @@
 import Foundation
 
-/// Resolves what the user typed (`docker-archive:PATH`, `oci:DIR[:TAG]`, a tar or directory path) into images.
+/// Turns what the user typed for a local image (`docker-archive:PATH`, `oci:DIR[:TAG]`, a tar or directory
+/// path) into the `ImageSource` that reads it.
 public enum ImageLoader {
-    /// Loads every image the input names; throws `OCIError` with the input named when it is not an image.
-    public static func load(_ input: String, platform: PlatformChoice = .host) throws -> [Image] {
+    /// The source for a local input; throws `OCIError` naming the input when it is not an image.
+    public static func source(_ input: String) throws -> any ImageSource {
         var path = input
         var tag: String?
         var forcedOCI = false
@@ -25,14 +26,19 @@ public enum ImageLoader {
         let tree: FileTree = isDir.boolValue ? DirectoryTree(root: path) : try TarTree(path: path)
 
         if !forcedOCI, tree.contains("manifest.json") {
-            return try DockerArchive(tree: tree).images()
+            return DockerArchive(tree: tree)
         }
         if tree.contains("index.json") || tree.contains("oci-layout") {
-            return try OCILayout(tree: tree, tag: tag, platform: platform).images()
+            return OCILayout(tree: tree, tag: tag, input: input)
         }
         throw OCIError.notAnImage(path: path, reason: isDir.boolValue
             ? "directory has no oci-layout, index.json or manifest.json: not an OCI image layout or docker save"
             : "tar has no manifest.json or index.json: not a docker save tarball or OCI layout")
+    }
+
+    /// Every image a local input holds for `platform`.
+    public static func load(_ input: String, platform: PlatformChoice = .host) async throws -> [Image] {
+        try await ImageResolver(platform: platform).images(of: source(input))
     }
 }
 

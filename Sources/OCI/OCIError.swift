@@ -1,6 +1,5 @@
 /// Everything that can go wrong while reading an image, each case carrying the offending value.
 public enum OCIError: Error, Equatable, CustomStringConvertible {
-    case invalidDigest(String)
     case notFound(path: String)
     case notAnImage(path: String, reason: String)
     case invalidJSON(what: String, reason: String)
@@ -20,7 +19,6 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidDigest(let d): return "invalid digest \"\(d)\""
         case .notFound(let p): return "\(p): no such file or directory"
         case .notAnImage(let p, let r): return "\(p): not a container image (\(r))"
         case .invalidJSON(let w, let r): return "\(w): invalid JSON (\(r))"

@@ -1,12 +1,16 @@
 import Foundation
 
 /// An OCI image layout, as a directory or a tar: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.
-struct OCILayout {
+struct OCILayout: ImageSource {
     let tree: FileTree
+    /// `oci:DIR:TAG`: only the entries of `index.json` named by this tag.
     let tag: String?
-    let platform: PlatformChoice
+    /// What the user typed, which names the images when they asked for a tag.
+    let input: String
 
-    func images() throws -> [Image] {
+    var displayName: String { tree.displayName }
+
+    func roots() async throws -> [ImageRoot] {
         if let layoutData = tree.slice("oci-layout").flatMap({ try? $0.readAll() }) {
             struct Header: Decodable { var imageLayoutVersion: String }
             _ = try decode(Header.self, layoutData, what: "\(tree.displayName)/oci-layout")
@@ -21,75 +25,47 @@ struct OCILayout {
             }
         }
         guard !entries.isEmpty else { throw OCIError.notAnImage(path: tree.displayName, reason: "index.json lists no manifest") }
-        var images: [Image] = []
-        var skippedPlatforms: [String] = []
-        for entry in entries {
-            let name = entry.annotations?[AnnotationKey.refName] ?? tree.displayName
-            try collect(entry, name: name, into: &images, skipped: &skippedPlatforms, depth: 0)
-        }
-        if images.isEmpty {
-            throw OCIError.noMatchingImage(source: tree.displayName,
-                reason: "no image for the requested platform (has: \(skippedPlatforms.joined(separator: ", "))); use --platform")
-        }
-        return images
+        return entries.map { ImageRoot(.descriptor($0), name: name(of: $0)) }
     }
 
-    private func collect(_ d: Descriptor, name: String, into images: inout [Image], skipped: inout [String], depth: Int) throws {
-        guard depth < 4 else { throw OCIError.unsupported(what: tree.displayName, reason: "indexes nested too deep") }
-        if d.isAttestation { return }
-        if let p = d.platform, !platform.accepts(p) {
-            skipped.append(p.description)
-            return
+    /// The input as typed when it named a tag; else the entry's own name: a full reference as is
+    /// (`docker.io/library/alpine:3.20`), a bare tag after the layout's path (`./layout:app`).
+    private func name(of entry: Descriptor) -> String {
+        if tag != nil { return input }
+        guard let ref = entry.annotations?[AnnotationKey.refName] ?? entry.annotations?[AnnotationKey.containerdName] else {
+            return tree.displayName
         }
-        let data = try blob(d, what: "manifest")
-        if MediaType.isIndex(d.mediaType) || (d.mediaType != MediaType.ociManifest && d.mediaType != MediaType.dockerManifest && looksLikeIndex(data)) {
-            let inner = try decode(Index.self, data, what: "index \(d.digest)")
-            for child in inner.manifests ?? [] {
-                try collect(child, name: name, into: &images, skipped: &skipped, depth: depth + 1)
-            }
-            return
-        }
-        let manifest = try decode(Manifest.self, data, what: "manifest \(d.digest)")
-        let configData = try blob(manifest.config, what: "config")
-        let config = try ImageConfig(data: configData, name: "config \(manifest.config.digest)")
-        if d.platform == nil, let p = config.platform, !platform.accepts(p), platform != .host {
-            skipped.append(p.description)
-            return
-        }
-        let content = manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) }
-        guard content.count == config.diffIDs.count else {
-            throw OCIError.notAnImage(path: tree.displayName,
-                reason: "manifest \(d.digest.short) has \(content.count) layers but its config has \(config.diffIDs.count) diff_ids")
-        }
-        var layers: [LayerRef] = []
-        for (i, l) in content.enumerated() {
-            let path = "blobs/\(l.digest.algorithm)/\(l.digest.encoded)"
-            guard let slice = tree.slice(path) else {
-                throw OCIError.missingBlob(image: tree.displayName, name: "layer blob \(l.digest)")
-            }
-            layers.append(LayerRef(index: i, digest: l.digest, diffID: config.diffIDs[i], mediaType: l.mediaType, size: l.size,
-                                   blob: .file(slice), expectedBlobDigest: l.digest, expectedDiffID: config.diffIDs[i], expectedSize: l.size))
-        }
-        images.append(Image(reference: name, manifestDigest: d.digest, configDigest: manifest.config.digest,
-                            platform: d.platform ?? config.platform, config: config,
-                            annotations: manifest.annotations ?? [:], layers: layers))
+        return ref.contains("/") || ref.contains(":") ? ref : "\(tree.displayName):\(ref)"
     }
 
-    private func looksLikeIndex(_ data: Data) -> Bool {
-        (try? JSONSerialization.jsonObject(with: data)).flatMap { $0 as? [String: Any] }?["manifests"] != nil
+    func document(_ d: Descriptor, kind: DocumentKind) async throws -> Data {
+        try tree.blob(d, what: kind.rawValue)
     }
 
-    /// Reads a small blob and checks it against its descriptor.
-    private func blob(_ d: Descriptor, what: String) throws -> Data {
-        let path = "blobs/\(d.digest.algorithm)/\(d.digest.encoded)"
-        guard let slice = tree.slice(path) else { throw OCIError.missingBlob(image: tree.displayName, name: "\(what) blob \(d.digest)") }
+    func layerBlob(_ d: Descriptor) throws -> LayerBlob {
+        .file(try tree.blobSlice(d, what: "layer"))
+    }
+}
+
+extension FileTree {
+    /// The file holding a blob in `blobs/<alg>/<hex>`, or `missingBlob` naming it.
+    func blobSlice(_ d: Descriptor, what: String) throws -> FileSlice {
+        guard let slice = slice("blobs/\(d.digest.algorithm)/\(d.digest.encoded)") else {
+            throw OCIError.missingBlob(image: displayName, name: "\(what) blob \(d.digest)")
+        }
+        return slice
+    }
+
+    /// A small blob, read and checked against its descriptor's digest and size.
+    func blob(_ d: Descriptor, what: String) throws -> Data {
+        let slice = try blobSlice(d, what: what)
+        if slice.length != d.size {
+            throw OCIError.sizeMismatch(blob: slice.displayName, expected: d.size, actual: slice.length)
+        }
         let data = try slice.readAll()
         let actual = Digest.sha256(of: data)
         if d.digest.algorithm == "sha256", actual != d.digest {
             throw OCIError.digestMismatch(blob: slice.displayName, expected: d.digest.description, actual: actual.description)
-        }
-        if Int64(data.count) != d.size {
-            throw OCIError.sizeMismatch(blob: slice.displayName, expected: d.size, actual: Int64(data.count))
         }
         return data
     }

@@ -12,7 +12,11 @@ public struct Reference: Sendable, Equatable, CustomStringConvertible {
         guard !text.isEmpty, !text.contains(" "), text.count <= 512 else { throw OCIError.invalidReference(text, reason: "empty or malformed") }
         var rest = Substring(text)
         if let at = rest.firstIndex(of: "@") {
-            digest = try Digest(String(rest[rest.index(after: at)...]))
+            let text = String(rest[rest.index(after: at)...])
+            guard let d = try? Digest(text) else {
+                throw OCIError.invalidReference(String(rest), reason: "\"\(text)\" is not a sha256 or sha512 digest")
+            }
+            digest = d
             rest = rest[..<at]
         }
         // A tag is a colon after the last slash.

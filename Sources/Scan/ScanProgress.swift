@@ -1,61 +1,53 @@
 import Foundation
+import Synchronization
 
 /// A one-line progress display on stderr: layers done and bytes read of the total.
-public final class ScanProgress: @unchecked Sendable {
-    private let lock = NSLock()
-    private var layers = 0, layersDone = 0
-    private var total: Int64 = 0, done: Int64 = 0
-    private var running = false
-    private var thread: Thread?
+public final class ScanProgress: Sendable {
+    private struct State {
+        var layers = 0, layersDone = 0
+        var total: Int64 = 0, done: Int64 = 0
+        var running = false
+    }
+
+    private let state = Mutex(State())
     private let label: String
 
     public init(label: String) { self.label = label }
 
     func begin(layers: Int, bytes: Int64) {
-        lock.lock()
-        self.layers = layers
-        total = bytes
-        running = true
-        lock.unlock()
-        let t = Thread { [weak self] in
+        state.withLock {
+            $0.layers = layers
+            $0.total = bytes
+            $0.running = true
+        }
+        // The drawing thread holds only a weak reference: it ends with `end()` or with the scan.
+        Thread { [weak self] in
             while let s = self, s.isRunning {
                 s.draw()
                 Thread.sleep(forTimeInterval: 0.2)
             }
-        }
-        thread = t
-        t.start()
+        }.start()
     }
 
-    private var isRunning: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return running
-    }
+    private var isRunning: Bool { state.withLock { $0.running } }
 
     func add(_ n: Int) {
-        lock.lock()
-        done += Int64(n)
-        lock.unlock()
+        state.withLock { $0.done += Int64(n) }
     }
 
     func layerDone() {
-        lock.lock()
-        layersDone += 1
-        lock.unlock()
+        state.withLock { $0.layersDone += 1 }
     }
 
     private func draw() {
-        lock.lock()
-        let line = "\(label): \(layersDone)/\(layers) layers  \(byteCount(min(done, total))) / \(byteCount(total))"
-        lock.unlock()
+        let line = state.withLock { s in
+            "\(label): \(s.layersDone)/\(s.layers) layers  \(byteCount(min(s.done, s.total))) / \(byteCount(s.total))"
+        }
         FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 
     func end() {
-        lock.lock()
-        running = false
-        lock.unlock()
+        state.withLock { $0.running = false }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
 }

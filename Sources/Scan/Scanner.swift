@@ -309,27 +309,24 @@ public final class Scanner: Sendable {
             baselined = before - findings.count
         }
 
-        let secrets = Set(findings.compactMap { $0.secret })
+        let redactor = Redactor(Set(findings.compactMap { $0.secret }))
         if !options.showSecrets {
-            for i in findings.indices { findings[i].secret = nil }
+            // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
+            // key or a file name can be the token. Every place string gets the same redaction as the secret.
+            for i in findings.indices {
+                findings[i].secret = nil
+                findings[i].key = findings[i].key.map(redactor.redact)
+                findings[i].path = findings[i].path.map(redactor.redact)
+            }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
             let h = i < historyForLayer.count ? historyForLayer[i] : nil
-            let createdBy = h.flatMap { image.config.history[$0].created_by }.map { options.showSecrets ? $0 : Self.redact($0, secrets) }
+            let createdBy = h.flatMap { image.config.history[$0].created_by }.map { options.showSecrets ? $0 : redactor.redact($0) }
             return Report.LayerInfo(index: i, digest: l.digest?.description, diffID: l.diffID?.description, size: l.size, createdBy: createdBy)
         }
         return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
                                   configDigest: image.configDigest?.description, platform: image.platform?.description,
                                   layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined)
-    }
-
-    /// Replaces each found secret by its redacted form, so a command line that carried one can be shown.
-    static func redact(_ text: String, _ secrets: Set<String>) -> String {
-        var t = text
-        for s in secrets.sorted(by: { $0.count > $1.count }) where t.contains(s) {
-            t = t.replacingOccurrences(of: s, with: Redaction.redact(s))
-        }
-        return t
     }
 
     private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
@@ -400,6 +397,24 @@ public final class Scanner: Sendable {
             try scan(value, .config, key: path)
         }
         return out
+    }
+}
+
+/// Replaces every known secret in a text by its redacted form, longest first so that a secret containing
+/// another is redacted whole. Built once per image; `redact` costs one substring search per secret.
+struct Redactor {
+    private let secrets: [String]
+
+    init(_ secrets: Set<String>) {
+        self.secrets = secrets.filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+    }
+
+    func redact(_ text: String) -> String {
+        var t = text
+        for s in secrets where t.contains(s) {
+            t = t.replacingOccurrences(of: s, with: Redaction.redact(s))
+        }
+        return t
     }
 }
 

@@ -23,13 +23,17 @@ public struct TextReport {
         }
     }
 
-    private func secretText(_ f: Finding) -> String { f.secret ?? f.redacted }
+    private func secretText(_ f: Finding) -> String { safe(f.secret ?? f.redacted) }
+
+    /// Every string that came from the image or a rules file goes through here: nothing it holds reaches the
+    /// terminal as a control sequence.
+    private func safe(_ s: String) -> String { TerminalText.escape(s) }
 
     public func render(_ report: Report) -> String {
         var out = ""
         for image in report.images {
-            let width = max(20, image.findings.map(\.ruleID.count).max() ?? 0)
-            let header = [image.reference, image.manifestDigest.map { "manifest \(short($0))" }, image.platform,
+            let width = max(20, image.findings.map { safe($0.ruleID).count }.max() ?? 0)
+            let header = [safe(image.reference), image.manifestDigest.map { "manifest \(safe(short($0)))" }, image.platform.map(safe),
                           "\(image.layers.count) layers"].compactMap { $0 }.joined(separator: "  ")
             out += paint(header, "1") + "\n"
             let config = image.findings.filter { $0.source != .file }
@@ -38,27 +42,27 @@ public struct TextReport {
                 for f in config {
                     var place = f.source.rawValue
                     if let h = f.historyIndex { place += " #\(h)" }
-                    if let k = f.key { place += " \(k)" }
-                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                    if let k = f.key { place += " \(safe(k))" }
+                    out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
                 }
             }
             for layer in image.layers {
                 let files = image.findings.filter { $0.source == .file && $0.layerIndex == layer.index }
                 if files.isEmpty { continue }
-                out += "\n" + paint("  layer \(layer.index)", "1") + "  \(layer.digest.map(short) ?? "")  \(byteCount(layer.size))\n"
-                if let c = layer.createdBy { out += paint("    \(truncate(c, 110))", "2") + "\n" }
+                out += "\n" + paint("  layer \(layer.index)", "1") + "  \(layer.digest.map { safe(short($0)) } ?? "")  \(byteCount(layer.size))\n"
+                if let c = layer.createdBy { out += paint("    \(truncate(safe(c), 110))", "2") + "\n" }
                 for f in files {
-                    var place = (f.path ?? "") + (f.line.map { ":\($0)" } ?? "")
+                    var place = safe(f.path ?? "") + (f.line.map { ":\($0)" } ?? "")
                     switch f.status {
                     case .deleted?: place += paint("  [deleted in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
                     case .overwritten?: place += paint("  [overwritten in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
                     default: break
                     }
-                    out += "    \(badge(f.severity)) \(f.ruleID.padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                    out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
                 }
             }
             for e in image.errors {
-                out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(e.message)\n"
+                out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(safe(e.message))\n"
             }
             out += "\n"
         }

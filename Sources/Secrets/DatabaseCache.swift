@@ -1,3 +1,4 @@
+import Core
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -48,7 +49,7 @@ public struct DatabaseCache: Sendable, Equatable {
 
     /// The file holding the database for `key`.
     func path(forKey key: String) -> String {
-        let digest = SHA256.hash(data: Array(key.utf8)).map { String(format2: $0) }.joined()
+        let digest = SHA256.hash(data: Array(key.utf8)).hexString
         return directory + "/vectorscan-" + digest.prefix(32) + ".hsdb"
     }
 

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Secrets that are encoded before they are stored: Docker config `auths` (base64 `user:password`),
@@ -98,9 +99,7 @@ public enum Decoders {
         guard trimmed.count >= 4, trimmed.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+/=_-".contains($0)) }) else {
             return nil
         }
-        var t = trimmed.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while t.count % 4 != 0 { t += "=" }
-        guard let data = Data(base64Encoded: t), !data.isEmpty, let text = String(data: data, encoding: .utf8) else { return nil }
+        guard let data = Base64.decodeLenient(trimmed), !data.isEmpty, let text = String(data: data, encoding: .utf8) else { return nil }
         let printable = text.unicodeScalars.filter { $0.value >= 0x20 || $0 == "\n" || $0 == "\t" || $0 == "\r" }.count
         return Double(printable) >= Double(text.unicodeScalars.count) * 0.95 ? text : nil
     }

@@ -1,3 +1,4 @@
+import Core
 import TOMLKit
 
 /// A rule file in the gitleaks configuration format (TOML), read into Stowaway rules.
@@ -354,7 +355,7 @@ public struct GitleaksConfig: Sendable {
     static func literal(_ s: String) -> String {
         s.utf8.map { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                ? String(UnicodeScalar(b)) : "\\x" + String(format2: b)
+                ? String(UnicodeScalar(b)) : "\\x" + [b].hexString
         }.joined()
     }
 
@@ -406,7 +407,7 @@ private struct RE2Translator {
 
     static func isDigit(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "9" } ?? false }
     static func isOctal(_ c: Unicode.Scalar?) -> Bool { c.map { $0 >= "0" && $0 <= "7" } ?? false }
-    static func hex(_ v: UInt8) -> String { "\\x" + String(format2: v) }
+    static func hex(_ v: UInt8) -> String { "\\x" + [v].hexString }
 
     /// A literal code point outside a class: ASCII escaped when needed, others as their UTF-8 bytes.
     static func literal(_ v: UInt32) -> String {

@@ -1,3 +1,4 @@
+import Core
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -82,7 +83,7 @@ public final class MatchEngine: @unchecked Sendable {
             let fields = ["global", globalAllowlist.joined(separator: "\u{1}"), globalStopwords.joined(separator: "\u{1}")]
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1d])
         }
-        return "sha256:" + h.finalize().map { String(format2: $0) }.joined()
+        return "sha256:" + h.finalize().hexString
     }
 
     /// The patterns handed to Vectorscan and the cache key of the resulting database: the rule-set
@@ -95,7 +96,7 @@ public final class MatchEngine: @unchecked Sendable {
         var h = SHA256()
         h.update(data: Array("mode=stream".utf8) + [0])
         for p in patterns { h.update(data: Array("\(p.flags)\u{0}\(p.expression)".utf8) + [0x1e]) }
-        let digest = h.finalize().map { String(format2: $0) }.joined()
+        let digest = h.finalize().hexString
         let fp = fingerprint ?? MatchEngine.fingerprint(rules: rules, globalAllowlist: [], globalStopwords: [])
         return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
     }

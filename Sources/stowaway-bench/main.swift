@@ -30,7 +30,7 @@ switch mode {
 case "walk":
     guard args.count >= 2 else { fail("walk needs IMAGE") }
     do {
-        let images = try ImageLoader.load(args[1])
+        let images = try await ImageLoader.load(args[1])
         var options = ScanOptions()
         options.matchContent = false
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
@@ -48,7 +48,7 @@ case "stages":
     guard args.count >= 2 else { fail("stages needs IMAGE") }
     StageTimes.enable()
     do {
-        let images = try ImageLoader.load(args[1])
+        let images = try await ImageLoader.load(args[1])
         var options = ScanOptions()
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
         let scanner = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: options)
@@ -69,7 +69,7 @@ case "blobs":
     guard args.count >= 2 else { fail("blobs needs IMAGE") }
     do {
         var seen = Set<String>()
-        for image in try ImageLoader.load(args[1]) {
+        for image in try await ImageLoader.load(args[1]) {
             for layer in image.layers where seen.insert(layer.blob.key).inserted {
                 guard case .file(let slice) = layer.blob else { fail("\(layer.blob.displayName) is not a file") }
                 print("\(slice.hostPath) \(slice.offset) \(slice.length)")

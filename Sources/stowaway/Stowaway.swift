@@ -85,10 +85,10 @@ struct ScanCommand: AsyncParsableCommand {
             options.baseline = known
             if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
             let scanner = Scanner(engine: ruleSet.engine, options: options)
+            let resolver = ImageResolver(platform: choice)
             let report: Report
             if isLocal {
-                let images = try ImageLoader.load(image, platform: choice)
-                report = scanner.scan(images)
+                report = await scanner.scanOffThePool(try await resolver.images(of: ImageLoader.source(image)))
             } else {
                 let ref = try Reference(image)
                 var registry = RegistryOptions()
@@ -102,11 +102,7 @@ struct ScanCommand: AsyncParsableCommand {
                 }
                 let input = image
                 report = try await RegistryClient.with(registry) { client in
-                    let images = try await RegistrySource.load(ref, input: input, platform: choice, client: client)
-                    // The scanner blocks on layer streams: run it on threads of its own, off the async pool.
-                    return await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
-                        Thread { c.resume(returning: scanner.scan(images)) }.start()
-                    }
+                    await scanner.scanOffThePool(try await resolver.images(of: RegistrySource(ref, input: input, client: client)))
                 }
             }
             return try emit(report, rules: ruleSet.reportableRules)
@@ -166,12 +162,26 @@ struct RulesCommand: ParsableCommand {
             return
         }
         for r in all {
-            print("\(r.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(r.description)")
+            // Rule ids and descriptions may come from a --rules file: printed escaped like anything read from outside.
+            let id = TerminalText.escape(r.id).padding(toLength: 34, withPad: " ", startingAt: 0)
+            print("\(id) \(r.severity.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(TerminalText.escape(r.description))")
         }
         print("\(all.count) rules, fingerprint \(engine.fingerprint)")
     }
 }
 
+/// One line on stderr; whatever the message quotes (a path, a registry's own error text) cannot reach the
+/// terminal as a control sequence or spill onto a second line.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("stowaway: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("stowaway: \(TerminalText.escape(message))\n".utf8))
+}
+
+extension Scan.Scanner {
+    /// The scanner blocks on layer streams and runs its own threads: start it from a thread of its own, off
+    /// the async pool, so the registry client's tasks keep running while layers stream.
+    func scanOffThePool(_ images: [Image]) async -> Report {
+        await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
+            Thread { c.resume(returning: self.scan(images)) }.start()
+        }
+    }
 }

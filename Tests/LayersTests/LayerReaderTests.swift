@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import Layers
+import ImageBuilder
 import OCI
 
 /// A byte source over an in-memory blob.

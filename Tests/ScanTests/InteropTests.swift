@@ -37,14 +37,13 @@ import TestSupport
         for input in ["oci:\(layout):app", docker, ociArchive] {
             let r = try Run.command(Run.stowaway, ["scan", input, "--format", "json"])
             #expect(r.status == 1, "\(input): \(r.stderr)")
-            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-            let findings = ((json["images"] as! [[String: Any]])[0]["findings"] as! [[String: Any]])
+            let findings = try JSONDocument.findings(r.stdout)
             results[input] = Set(findings.map { f in
                 [f["ruleID"], f["source"], f["path"], f["status"], f["key"], f["secretSHA256"]]
                     .map { ($0 as? String) ?? "-" }.joined(separator: " ")
             })
         }
-        let fromUmoci = results["oci:\(layout):app"]!
+        let fromUmoci = try #require(results["oci:\(layout):app"])
         #expect(fromUmoci.contains { $0.hasPrefix("stripe-live-key file /app/.env deleted") })
         #expect(fromUmoci.contains { $0.hasPrefix("flyio-access-token env - - FLY_API_TOKEN") })
         #expect(fromUmoci.contains { $0.hasPrefix("github-token label - - ci.token") })
@@ -60,8 +59,7 @@ import TestSupport
         let image = Run.fixtures + "/" + name
         #expect(FileManager.default.fileExists(atPath: image), "run `make fixtures` first: \(image) is missing")
         let r = try Run.command(Run.stowaway, ["scan", image, "--format", "json"])
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-        let summary = json["summary"] as! [String: Any]
+        let summary = try JSONDocument.object(r.stdout).object("summary")
         #expect(summary["critical"] as? Int == 0)
         #expect(summary["high"] as? Int == 0)
         #expect((summary["files"] as? Int ?? 0) > 3000, "the image should hold thousands of files")

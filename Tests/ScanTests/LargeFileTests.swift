@@ -17,10 +17,9 @@ import TestSupport
         ])]), at: dir + "/layout")
         let r = try Run.command("/usr/bin/time", ["-f", "peak-rss-kb=%M", Run.stowaway, "scan", "oci:\(dir)/layout", "--format", "json"])
         #expect(r.status == 1, "\(r.stderr)")
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
-        let summary = json["summary"] as! [String: Any]
+        let summary = try JSONDocument.object(r.stdout).object("summary")
         #expect((summary["bytes"] as? Int64 ?? 0) >= size)
-        let findings = ((json["images"] as! [[String: Any]])[0]["findings"] as! [[String: Any]])
+        let findings = try JSONDocument.findings(r.stdout)
         #expect(findings.contains { $0["path"] as? String == "/data/after.txt" && $0["ruleID"] as? String == "flyio-access-token" })
         let rss = r.stderr.split(separator: "\n").compactMap { $0.split(separator: "=").last.flatMap { Int($0) } }.last ?? Int.max
         #expect(rss < 200 * 1024, "peak RSS \(rss / 1024) MB for a 2 GB file")

@@ -25,14 +25,14 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
     ]
 
     @Test(arguments: cases)
-    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) throws {
+    func everyPlantedSecretIsReportedOncePerPlace(format: ImageSpec.Format, compression: String) async throws {
         let planted = PlantedImage()
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + (format == .oci ? "/layout" : "/image.tar")
         try ImageBuilder.build(planted.spec(format, compression: compression), at: path)
 
-        let images = try ImageLoader.load(path)
+        let images = try await ImageLoader.load(path)
         #expect(images.count == 1)
         let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: ScanOptions(showSecrets: true)).scan(images)
         #expect(report.images[0].errors == [])
@@ -60,18 +60,18 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
         for secret in planted.allSecrets {
             #expect(!r.stdout.contains(secret), "a secret leaked into the JSON report")
         }
-        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let json = try JSONDocument.object(r.stdout)
         #expect(json["schemaVersion"] as? Int == 1)
-        let image = (json["images"] as! [[String: Any]])[0]
-        let findings = image["findings"] as! [[String: Any]]
+        let image = try #require(try json.objects("images").first)
+        let findings = try image.objects("findings")
         #expect(findings.count == planted.expected.count)
         #expect(findings.allSatisfy { $0["secret"] is NSNull && ($0["redacted"] as? String)?.hasSuffix("…") == true })
-        #expect(Set(findings.map { $0["secretSHA256"] as! String }) == Set(planted.allSecrets.map(sha256Hex)))
+        #expect(Set(findings.compactMap { $0["secretSHA256"] as? String }) == Set(planted.allSecrets.map(sha256Hex)))
         // Every contract key is present, null or not.
         let keys: Set<String> = ["ruleID", "severity", "description", "source", "layerIndex", "layerDigest", "historyIndex", "path",
                                  "line", "key", "status", "removedInLayer", "secretSHA256", "redacted", "secret"]
         #expect(findings.allSatisfy { Set($0.keys) == keys })
-        let layers = image["layers"] as! [[String: Any]]
+        let layers = try image.objects("layers")
         #expect(layers.count == 3)
         #expect((layers[1]["createdBy"] as? String)?.hasPrefix("RUN |1 NPM_TOKEN=npm_") == true)
         #expect(image["configDigest"] as? String != nil)
@@ -87,9 +87,9 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
 
         let high = try Run.command(Run.stowaway, ["scan", dir + "/app.tar", "--fail-on", "critical", "--format", "sarif"])
         #expect(high.status == 1)
-        let sarif = try JSONSerialization.jsonObject(with: Data(high.stdout.utf8)) as! [String: Any]
+        let sarif = try JSONDocument.object(high.stdout)
         #expect(sarif["version"] as? String == "2.1.0")
-        let results = ((sarif["runs"] as! [[String: Any]])[0]["results"] as! [[String: Any]])
+        let results = try #require(try sarif.objects("runs").first).objects("results")
         #expect(results.count == planted.expected.count)
         let fingerprints = results.compactMap { ($0["partialFingerprints"] as? [String: String])?["secretSHA256/v1"] }
         #expect(Set(fingerprints) == Set(planted.allSecrets.map(sha256Hex)))
@@ -97,13 +97,13 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
             .flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String } == "planted:1!layer-1/app/.env" })
     }
 
-    @Test func sharedLayersOfADockerSaveAreScannedOnce() throws {
+    @Test func sharedLayersOfADockerSaveAreScannedOnce() async throws {
         // The legacy save format lists the same layer.tar for both images when they share it.
         let planted = PlantedImage()
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try ImageBuilder.build(planted.spec(.docker25, compression: "gzip"), at: dir + "/a.tar")
-        let images = try ImageLoader.load(dir + "/a.tar")
+        let images = try await ImageLoader.load(dir + "/a.tar")
         let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all)).scan(images + images)
         #expect(report.summary.layers == 3)
         #expect(report.images.count == 2)

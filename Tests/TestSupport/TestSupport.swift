@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Fresh fake secrets in real token formats, generated at run time so nothing real is committed.
 public enum FakeSecret {
@@ -58,17 +59,17 @@ public enum Run {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try input.fileHandleForWriting.close()
         // Read both pipes concurrently so a full pipe never blocks the child.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let errBox = Box()
+        let errBox = Mutex(Data())
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.withLock { $0 = data }
             group.leave()
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
-        let errData = errBox.data
+        let errData = errBox.withLock { $0 }
         p.waitUntilExit()
         return ProcessResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                              stderr: String(decoding: errData, as: UTF8.self))
@@ -91,5 +92,39 @@ public enum Run {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("stowaway-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir
+    }
+}
+
+/// Reading a JSON report in a test without `as!`: a wrong shape throws, failing that one test, not the run.
+public struct JSONShapeError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public enum JSONDocument {
+    /// The top-level object of `text`.
+    public static func object(_ text: String) throws -> [String: Any] {
+        guard let o = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw JSONShapeError(description: "not a JSON object: \(text.prefix(300))")
+        }
+        return o
+    }
+
+    /// The findings of the first image of a `stowaway scan --format json` report.
+    public static func findings(_ text: String) throws -> [[String: Any]] {
+        try object(text).objects("images").first.map { try $0.objects("findings") } ?? []
+    }
+}
+
+extension Dictionary where Key == String, Value == Any {
+    /// The object under `key`, or a thrown error naming the key.
+    public func object(_ key: String) throws -> [String: Any] {
+        guard let v = self[key] as? [String: Any] else { throw JSONShapeError(description: "\"\(key)\" is not an object") }
+        return v
+    }
+
+    /// The array of objects under `key`, or a thrown error naming the key.
+    public func objects(_ key: String) throws -> [[String: Any]] {
+        guard let v = self[key] as? [[String: Any]] else { throw JSONShapeError(description: "\"\(key)\" is not an array of objects") }
+        return v
     }
 }

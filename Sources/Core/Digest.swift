@@ -6,16 +6,16 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public let algorithm: String
     public let encoded: String
 
-    /// Parses `algorithm:encoded`; throws `OCIError.invalidDigest` for anything else.
+    /// Parses `algorithm:encoded`; throws `CoreError.invalidDigest` for anything else.
     public init(_ text: String) throws {
-        guard let colon = text.firstIndex(of: ":") else { throw OCIError.invalidDigest(text) }
+        guard let colon = text.firstIndex(of: ":") else { throw CoreError.invalidDigest(text) }
         let algorithm = String(text[..<colon])
         let encoded = String(text[text.index(after: colon)...])
         let hex = encoded.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
         switch algorithm {
         case "sha256" where encoded.count == 64 && hex: break
         case "sha512" where encoded.count == 128 && hex: break
-        default: throw OCIError.invalidDigest(text)
+        default: throw CoreError.invalidDigest(text)
         }
         self.algorithm = algorithm
         self.encoded = encoded
@@ -65,18 +65,3 @@ public struct DigestHasher {
         Digest(sha256Hex: sha256.finalize().hexString)
     }
 }
-
-extension Sequence where Element == UInt8 {
-    /// Lower-case hex of the bytes.
-    public var hexString: String {
-        var out = ""
-        out.reserveCapacity(64)
-        for b in self {
-            out.append(hexDigits[Int(b >> 4)])
-            out.append(hexDigits[Int(b & 0x0f)])
-        }
-        return out
-    }
-}
-
-private let hexDigits = Array("0123456789abcdef")

@@ -1,4 +1,5 @@
 import CArchive
+import Layers
 import OCI
 
 /// Writes a tar stream with libarchive, optionally compressed, to a sink closure; hashes the

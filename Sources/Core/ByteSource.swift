@@ -38,7 +38,7 @@ public struct FileSlice: Sendable, Equatable {
     /// Reads the whole slice, refusing anything over `limit` bytes (configs and manifests are small).
     public func readAll(limit: Int64 = 64 << 20) throws -> Data {
         guard length <= limit else {
-            throw OCIError.unsupported(what: displayName, reason: "\(length) bytes is too large for a JSON document")
+            throw CoreError.tooLarge(what: displayName, size: length, limit: limit)
         }
         let source = try open()
         var data = Data(count: Int(length))
@@ -50,7 +50,7 @@ public struct FileSlice: Sendable, Equatable {
                 filled += n
             }
         }
-        guard filled == Int(length) else { throw OCIError.io(path: displayName, reason: "truncated: \(filled) of \(length) bytes") }
+        guard filled == Int(length) else { throw CoreError.io(path: displayName, reason: "truncated: \(filled) of \(length) bytes") }
         return data
     }
 }
@@ -61,10 +61,10 @@ public final class FileSliceSource: ByteSource {
     private let slice: FileSlice
     private var position: Int64 = 0
 
-    /// Opens the file; throws `OCIError.io` if it cannot.
+    /// Opens the file; throws `CoreError.io` if it cannot.
     public init(slice: FileSlice) throws {
         fd = Glibc.open(slice.hostPath, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OCIError.io(path: slice.hostPath, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw CoreError.io(path: slice.hostPath, reason: String(cString: strerror(errno))) }
         self.slice = slice
     }
 
@@ -77,10 +77,10 @@ public final class FileSliceSource: ByteSource {
             let n = pread(fd, buffer.baseAddress, want, off_t(slice.offset + position))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw OCIError.io(path: slice.displayName, reason: String(cString: strerror(errno)))
+                throw CoreError.io(path: slice.displayName, reason: String(cString: strerror(errno)))
             }
             if n == 0 {
-                throw OCIError.io(path: slice.displayName, reason: "truncated: file ends \(slice.length - position) bytes early")
+                throw CoreError.io(path: slice.displayName, reason: "truncated: file ends \(slice.length - position) bytes early")
             }
             position += Int64(n)
             return n
