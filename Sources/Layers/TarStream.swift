@@ -24,7 +24,7 @@ final class TarStream: @unchecked Sendable {
     }
 
     static let slotSize = 256 * 1024
-    static let slots = 4
+    static let slots = 8
 
     let input: BlobInput
     let decompressor: Decompressor
