@@ -4,9 +4,9 @@ import Core
 /// Streams the entries of one layer blob with libarchive, never extracting it or holding it whole.
 ///
 /// Decompression is ours (`TarStream`: ISA-L for gzip, libzstd for zstd, plain tar as is), on a thread
-/// of its own for all but small blobs, hashing the blob digest as the source is read; libarchive parses
-/// the tar from the decompressed stream through its read callback, and the diffID is hashed as it takes
-/// each block. `finish()` drains the stream and throws on trailing data or any digest or size mismatch.
+/// of its own for all but small blobs, hashing the blob digest as the source is read and the diffID as
+/// it decompresses; libarchive parses the tar from the decompressed stream through its read callback.
+/// `finish()` drains the stream and throws on trailing data or any digest or size mismatch.
 public final class LayerReader {
     public let name: String
     private let expectedDigest: Digest?
@@ -121,10 +121,10 @@ public final class LayerReader {
     public func finish() throws -> Digests {
         precondition(!finished, "finish() called twice")
         finished = true
-        // Tar end-of-archive padding and anything after it still count towards the diffID (hashed as
-        // the stream hands it out), and trailing bytes towards the blob digest.
+        // Tar end-of-archive padding and anything after it still count towards the diffID, and trailing
+        // bytes towards the blob digest: the producer gets to the end of the blob.
         do { try stream.drain() } catch { throw tarBox.error ?? error }
-        if StageTimes.enabled { StageTimes.add(.tarWalk, StageTimes.threadCPU() - startCPU - stream.diffIDNanos) }
+        if StageTimes.enabled { StageTimes.add(.tarWalk, StageTimes.threadCPU() - startCPU - stream.consumerHashNanos) }
         if stream.trailingBytes > 0 {
             throw LayerError.corrupt(layer: name, reason: "trailing data after the \(stream.compression) stream (\(stream.trailingBytes) bytes)")
         }

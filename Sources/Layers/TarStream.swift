@@ -4,7 +4,7 @@ import Core
 /// The decompressed stream of one layer, produced ahead of the tar walk through a few fixed buffers.
 ///
 /// The producer (a thread of its own for a blob of any size, or the consumer itself for a small one)
-/// reads the blob, hashes it (blob digest), decompresses it and queues full buffers; the consumer
+/// reads the blob, hashes it (blob digest), decompresses it, hashes that (diffID) and queues full buffers; the consumer
 /// (libarchive's read callback on the thread walking the tar) takes them in order and gives each back
 /// when it asks for the next. So inflating one layer overlaps walking and matching it, and memory
 /// stays at `slots × slotSize` whatever the layer's size.
@@ -46,10 +46,12 @@ final class TarStream: @unchecked Sendable {
     private(set) var tarEnded = false
     /// When it ended, trailing data was queued behind it.
     private var trailingFollows = false
-    /// The diffID: every tar block is hashed as the consumer takes it.
+    /// The diffID: every tar block is hashed by the producer as it is made (the inflate thread is the
+    /// lighter side of a layer: the tar walk's thread also matches). Read by the consumer only once the
+    /// producer is done.
     private(set) var diffID = DigestHasher()
-    /// CPU time spent on that hash, when `StageTimes` counts.
-    private(set) var diffIDNanos = 0
+    /// CPU time the consumer's thread spent on that hash (inline mode), when `StageTimes` counts.
+    private(set) var consumerHashNanos = 0
 
     /// Detects the compression from the first bytes; starts the producer thread when `threaded`.
     init(source: ByteSource, layer: String, threaded: Bool) throws {
@@ -79,17 +81,7 @@ final class TarStream: @unchecked Sendable {
     func nextTarBlock() throws -> UnsafeRawBufferPointer? {
         if tarEnded { return nil }
         let b = try next(.tar)
-        if let b {
-            if StageTimes.enabled {
-                let start = StageTimes.threadCPU()
-                diffID.update(b)
-                let spent = StageTimes.threadCPU() - start
-                diffIDNanos += spent
-                StageTimes.add(.diffIDHash, spent)
-            } else {
-                diffID.update(b)
-            }
-        } else {
+        if b == nil {
             tarEnded = true
             condition.lock()
             trailingFollows = ready.first?.part == .trailing
@@ -162,6 +154,15 @@ final class TarStream: @unchecked Sendable {
 
     // MARK: producer
 
+    private func hashTar(_ block: UnsafeRawBufferPointer) {
+        guard StageTimes.enabled else { return diffID.update(block) }
+        let start = StageTimes.threadCPU()
+        diffID.update(block)
+        let spent = StageTimes.threadCPU() - start
+        if !threaded { consumerHashNanos += spent }
+        StageTimes.add(.diffIDHash, spent)
+    }
+
     /// Fills one buffer and queues it; false once the stream ended, failed, or was cancelled.
     private func produce() -> Bool {
         condition.lock()
@@ -180,6 +181,7 @@ final class TarStream: @unchecked Sendable {
         do {
             if !trailing {
                 count = try decompressor.read(into: buffers[slot])
+                if count > 0 { hashTar(UnsafeRawBufferPointer(rebasing: buffers[slot][..<count])) }
                 if count == 0 && decompressor.hasTrailingData {
                     condition.lock()
                     inTrailing = true

@@ -95,13 +95,22 @@ public final class Scanner: Sendable {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
+    /// File data is read and matched in chunks of this size.
+    static let chunkSize = 256 * 1024
+
     private func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
-        // Matching runs on a thread of its own, fed through a bounded pipe, so it overlaps with decompression.
-        let pipe = ChunkPipe()
-        let consumer = options.matchContent ? LayerMatchThread(scanner: self, pipe: pipe) : nil
-        consumer?.start()
+        // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
+        // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
+        // a thread of their own inside LayerReader, so one layer still keeps two cores busy.
+        // Unsafe buffer: allocated here, freed on return, lent only to the reader and the matcher below.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var file: FileScan?
+        // A file begun whose matcher has not failed: cut short by the layer, it is still ended.
+        var open = false
         do {
+            if options.matchContent { file = try FileScan(scanner: self) }
             var onBytes: (@Sendable (Int) -> Void)?
             if let progress = options.progress { onBytes = { progress.add($0) } }
             let source = try layer.blob.open(progress: onBytes)
@@ -120,29 +129,25 @@ public final class Scanner: Sendable {
                 result.entries[entry.path] = entry.kind == .directory
                 guard entry.kind == .file else { continue }
                 result.files += 1
-                if consumer != nil { pipe.send(.begin(entry)) }
+                try file?.begin(entry)
+                open = true
                 while true {
-                    guard let index = pipe.takeBuffer() else { throw consumer?.failure ?? CancellationError() }
-                    let n = try reader.read(into: pipe.buffers[index])
+                    let n = try reader.read(into: buffer)
+                    if n == 0 { break }
                     result.bytes += Int64(n)
-                    if n == 0 || consumer == nil {
-                        pipe.giveBack(index)
-                        if n == 0 { break } else { continue }
+                    do { try file?.feed(UnsafeRawBufferPointer(rebasing: buffer[..<n])) } catch {
+                        open = false
+                        throw error
                     }
-                    pipe.send(.data(index: index, count: n))
                 }
-                if consumer != nil { pipe.send(.end) }
+                open = false
+                if let file { result.hits += try file.end() }
             }
-            pipe.close()
             result.digests = try reader.finish()
         } catch {
             result.error = "\(error)"
-        }
-        pipe.close()
-        if let consumer {
-            consumer.join()
-            result.hits = consumer.hits
-            if result.error == nil, let f = consumer.failure { result.error = "\(f)" }
+            // A layer cut short mid-file (not a matcher failure): what was read of the file still counts.
+            if open, let file, let hits = try? file.end() { result.hits += hits }
         }
         return result
     }
@@ -208,56 +213,6 @@ public final class Scanner: Sendable {
                                      fileSize: hasher.count))
             }
             return hits
-        }
-    }
-
-    /// The matching side of a layer's pipe.
-    final class LayerMatchThread: @unchecked Sendable {
-        let scanner: Scanner
-        let pipe: ChunkPipe
-        private(set) var hits: [LayerHit] = []
-        private(set) var failure: Error?
-        private let done = DispatchSemaphore(value: 0)
-
-        init(scanner: Scanner, pipe: ChunkPipe) {
-            self.scanner = scanner
-            self.pipe = pipe
-        }
-
-        func start() {
-            let t = Thread { [self] in
-                run()
-                done.signal()
-            }
-            t.stackSize = 1 << 20
-            t.start()
-        }
-
-        func join() { done.wait() }
-
-        private func run() {
-            do {
-                let file = try FileScan(scanner: scanner)
-                var open = false
-                while let m = pipe.receive() {
-                    switch m {
-                    case .begin(let e):
-                        try file.begin(e)
-                        open = true
-                    case .data(let index, let count):
-                        defer { pipe.giveBack(index) }
-                        try file.feed(UnsafeRawBufferPointer(rebasing: pipe.buffers[index][..<count]))
-                    case .end:
-                        hits += try file.end()
-                        open = false
-                    }
-                }
-                // A layer cut short mid-file: what was read of the file still counts.
-                if open { hits += try file.end() }
-            } catch {
-                failure = error
-                pipe.abort()
-            }
         }
     }
 
