@@ -24,8 +24,6 @@ public final class LayerReader {
     private var readingTrailing = false
     // Unsafe pointer: the rest of the stream's current trailing block, valid until its next call.
     private var trailingBlock = UnsafeRawBufferPointer(start: nil, count: 0)
-    /// The walking thread's CPU clock at the start, for `StageTimes.tarWalk`.
-    private let startCPU: Int
 
     /// What `finish()` measured.
     public struct Digests: Sendable {
@@ -57,7 +55,6 @@ public final class LayerReader {
         self.expectedDigest = expectedDigest
         self.expectedDiffID = expectedDiffID
         self.expectedSize = expectedSize
-        startCPU = StageTimes.enabled ? StageTimes.threadCPU() : 0
         do {
             stream = try TarStream(source: source, layer: name, threaded: threaded)
         } catch {
@@ -86,7 +83,7 @@ public final class LayerReader {
         guard let tar else { return nil }
         if tarAtEOF { return try trailingEntry() }
         var e: OpaquePointer?
-        let r = archive_read_next_header(tar, &e)
+        let r = StageTimes.measure(.tarWalk) { archive_read_next_header(tar, &e) }
         if r == ARCHIVE_EOF {
             tarAtEOF = true
             return try trailingEntry()
@@ -111,7 +108,7 @@ public final class LayerReader {
     /// Reads the current entry's data; 0 at its end. Throws on truncation or corruption.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if readingTrailing { return try readTrailing(into: buffer) }
-        let n = archive_read_data(tar, buffer.baseAddress, buffer.count)
+        let n = StageTimes.measure(.tarWalk) { archive_read_data(tar, buffer.baseAddress, buffer.count) }
         if n < 0 { throw failure(tar, "reading file data") }
         return n
     }
@@ -124,7 +121,6 @@ public final class LayerReader {
         // Tar end-of-archive padding and anything after it still count towards the diffID, and trailing
         // bytes towards the blob digest: the producer gets to the end of the blob.
         do { try stream.drain() } catch { throw tarBox.error ?? error }
-        if StageTimes.enabled { StageTimes.add(.tarWalk, StageTimes.threadCPU() - startCPU - stream.consumerHashNanos) }
         if stream.trailingBytes > 0 {
             throw LayerError.corrupt(layer: name, reason: "trailing data after the \(stream.compression) stream (\(stream.trailingBytes) bytes)")
         }

@@ -17,8 +17,7 @@ public enum StageTimes {
         case sourceRead
         /// SHA-256 of the uncompressed tar (the diffID).
         case diffIDHash
-        /// The thread that walks the tar: libarchive's parsing, copying file data out, the scanner's
-        /// bookkeeping; diffID hashing excluded.
+        /// libarchive's tar parsing and copying file data out of the decompressed stream.
         case tarWalk
     }
 
@@ -36,12 +35,20 @@ public enum StageTimes {
         Double(nanos.withLock { $0[stage.rawValue] }) / 1e9
     }
 
-    /// Runs `body`, adding the calling thread's CPU time it took to `stage` when counting.
+    /// Runs `body`, adding the calling thread's CPU time it took to `stage` when counting; time in a
+    /// stage measured inside it (inflate triggered by a tar read, say) counts for the inner stage only.
     @inline(__always)
     static func measure<T>(_ stage: Stage, _ body: () throws -> T) rethrows -> T {
         guard enabled else { return try body() }
+        let inner = Nesting.current
+        let outer = inner.pointee
+        inner.pointee = 0
         let start = threadCPU()
-        defer { add(stage, threadCPU() - start) }
+        defer {
+            let spent = threadCPU() - start
+            add(stage, spent - inner.pointee)
+            inner.pointee = outer + spent
+        }
         return try body()
     }
 
@@ -54,6 +61,24 @@ public enum StageTimes {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
         return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+    }
+}
+
+/// Per thread: CPU time measured by inner `measure` calls of the one running.
+private enum Nesting {
+    // The key is created once; each thread's counter is allocated on its first use and freed when it exits.
+    static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { $0?.deallocate() }
+        return k
+    }()
+
+    static var current: UnsafeMutablePointer<Int> {
+        if let p = pthread_getspecific(key) { return p.assumingMemoryBound(to: Int.self) }
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        pthread_setspecific(key, p)
+        return p
     }
 }
 

@@ -50,8 +50,6 @@ final class TarStream: @unchecked Sendable {
     /// lighter side of a layer: the tar walk's thread also matches). Read by the consumer only once the
     /// producer is done.
     private(set) var diffID = DigestHasher()
-    /// CPU time the consumer's thread spent on that hash (inline mode), when `StageTimes` counts.
-    private(set) var consumerHashNanos = 0
 
     /// Detects the compression from the first bytes; starts the producer thread when `threaded`.
     init(source: ByteSource, layer: String, threaded: Bool) throws {
@@ -155,12 +153,7 @@ final class TarStream: @unchecked Sendable {
     // MARK: producer
 
     private func hashTar(_ block: UnsafeRawBufferPointer) {
-        guard StageTimes.enabled else { return diffID.update(block) }
-        let start = StageTimes.threadCPU()
-        diffID.update(block)
-        let spent = StageTimes.threadCPU() - start
-        if !threaded { consumerHashNanos += spent }
-        StageTimes.add(.diffIDHash, spent)
+        StageTimes.measure(.diffIDHash) { diffID.update(block) }
     }
 
     /// Fills one buffer and queues it; false once the stream ended, failed, or was cancelled.
