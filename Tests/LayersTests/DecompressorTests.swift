@@ -270,3 +270,24 @@ final class StallingSource: ByteSource, @unchecked Sendable {
 
     func close() { closed.signal() }
 }
+
+@Suite struct LibarchiveFilterTests {
+    @Test(arguments: ["xz", "bzip2"])
+    func olderCompressionsStillGoThroughLibarchive(tool: String) throws {
+        let which = try Run.command("/usr/bin/env", ["sh", "-c", "command -v \(tool)"])
+        try #require(which.status == 0, "\(tool) is not installed")
+        let (tar, _, _) = try makeLayer(.none, files: [("a", FakeSecret.random(300_000)), ("b", "y\n")])
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(tar).write(to: URL(fileURLWithPath: dir + "/t"))
+        try Run.tool("sh", ["-c", "\(tool) -c '\(dir)/t' > '\(dir)/c'"])
+        let blob = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/c")))
+        let r = try LayerReader(source: ChunkedSource(blob, chunk: 10_000), name: "old")
+        let entries = try readAll(r)
+        #expect(entries.map(\.0.path) == ["/a", "/b"])
+        let d = try r.finish()
+        #expect(d.compression == tool)
+        #expect(d.diffID == Digest.sha256(of: tar))
+        #expect(d.blobDigest == Digest.sha256(of: blob) && d.blobSize == Int64(blob.count))
+    }
+}
