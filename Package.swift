@@ -39,7 +39,9 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
-        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets"]),
+        // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
+        .target(name: "Forensics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics"]),
         .executableTarget(name: "stowaway", dependencies: [
             "Scan", "OCI", "Secrets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,11 +54,12 @@ let package = Package(
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
         .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
     ],

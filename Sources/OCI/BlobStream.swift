@@ -1,55 +1,79 @@
+import Dispatch
 import Foundation
 import NIOCore
+import Synchronization
 
 /// Bridges an HTTP body (pushed by an async task) to the blocking `ByteSource` the layer reader pulls from.
 /// At most `limit` bytes wait in between: the producer suspends until the reader catches up, so memory
 /// stays bounded however large the blob.
-final class BlobStream: ByteSource, @unchecked Sendable {
-    private let lock = NSCondition()
-    private var chunks: [ByteBuffer] = []
-    private var buffered = 0
-    private var finished = false
-    private var failure: Error?
-    private var producerWaiting: CheckedContinuation<Void, Never>?
-    private(set) var closed = false
+///
+/// All state sits behind one `Mutex`. The single reader blocks on a semaphore, which is signalled exactly once
+/// for each time it announced (under the lock) that it is about to wait, so no wake-up is lost or left over.
+final class BlobStream: ByteSource, Sendable {
+    private struct State {
+        var chunks: [ByteBuffer] = []
+        var buffered = 0
+        var finished = false
+        var failure: (any Error)?
+        var closed = false
+        var readerWaiting = false
+        var producerWaiting: CheckedContinuation<Void, Never>?
+    }
+
+    private let state = Mutex(State())
+    private let readerWakeUp = DispatchSemaphore(value: 0)
     let limit: Int
 
     init(limit: Int = 4 << 20) { self.limit = limit }
 
     // MARK: consumer (a layer thread)
 
+    private enum Step { case data(Int), end, failed(any Error), wait }
+
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        // The reader's thread may be blocked here when another thread closes the stream (the layer reader gave up).
-        while chunks.isEmpty && !finished && failure == nil && !closed { lock.wait() }
-        if closed { throw CancellationError() }
-        if chunks.isEmpty {
-            if let failure { throw failure }
-            return 0
+        while true {
+            let (step, producer) = state.withLock { s -> (Step, CheckedContinuation<Void, Never>?) in
+                // Closed by another thread (the layer reader gave up while its inflate thread waited here).
+                if s.closed { return (.failed(CancellationError()), nil) }
+                guard !s.chunks.isEmpty else {
+                    if let failure = s.failure { return (.failed(failure), nil) }
+                    if s.finished { return (.end, nil) }
+                    s.readerWaiting = true
+                    return (.wait, nil)
+                }
+                let n = min(buffer.count, s.chunks[0].readableBytes)
+                s.chunks[0].withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
+                s.chunks[0].moveReaderIndex(forwardBy: n)
+                if s.chunks[0].readableBytes == 0 { s.chunks.removeFirst() }
+                s.buffered -= n
+                guard s.buffered <= limit / 2, let p = s.producerWaiting else { return (.data(n), nil) }
+                s.producerWaiting = nil
+                return (.data(n), p)
+            }
+            producer?.resume()
+            switch step {
+            case .data(let n): return n
+            case .end: return 0
+            case .failed(let error): throw error
+            case .wait: readerWakeUp.wait()
+            }
         }
-        let n = min(buffer.count, chunks[0].readableBytes)
-        chunks[0].withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
-        chunks[0].moveReaderIndex(forwardBy: n)
-        if chunks[0].readableBytes == 0 { chunks.removeFirst() }
-        buffered -= n
-        if buffered <= limit / 2, let p = producerWaiting {
-            producerWaiting = nil
-            p.resume()
-        }
-        return n
     }
 
     func close() {
-        lock.lock()
-        closed = true
-        chunks.removeAll()
-        buffered = 0
-        let p = producerWaiting
-        producerWaiting = nil
-        lock.broadcast()
-        lock.unlock()
-        p?.resume()
+        let (producer, reader) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+            s.closed = true
+            s.chunks.removeAll()
+            s.buffered = 0
+            defer {
+                s.producerWaiting = nil
+                s.readerWaiting = false
+            }
+            return (s.producerWaiting, s.readerWaiting)
+        }
+        producer?.resume()
+        // The reader may be blocked on another thread (the layer's inflate thread): it must see the close.
+        if reader { readerWakeUp.signal() }
     }
 
     // MARK: producer (an async task)
@@ -70,35 +94,40 @@ final class BlobStream: ByteSource, @unchecked Sendable {
     private enum Enqueued { case accepted, full, closed }
 
     private func enqueue(_ b: ByteBuffer) -> Enqueued {
-        lock.lock()
-        defer { lock.unlock() }
-        if closed { return .closed }
-        chunks.append(b)
-        buffered += b.readableBytes
-        lock.signal()
-        return buffered >= limit ? .full : .accepted
+        let (result, wake) = state.withLock { s -> (Enqueued, Bool) in
+            if s.closed { return (.closed, false) }
+            s.chunks.append(b)
+            s.buffered += b.readableBytes
+            defer { s.readerWaiting = false }
+            return (s.buffered >= limit ? .full : .accepted, s.readerWaiting)
+        }
+        if wake { readerWakeUp.signal() }
+        return result
     }
 
     /// Parks the producer until the reader drains to half; false if that already happened (or it closed).
     private func park(_ c: CheckedContinuation<Void, Never>) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !closed, buffered > limit / 2 else { return false }
-        producerWaiting = c
-        return true
+        state.withLock { s in
+            guard !s.closed, s.buffered > limit / 2 else { return false }
+            s.producerWaiting = c
+            return true
+        }
     }
 
-    private var isClosed: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return closed
-    }
+    /// Whether the reader is done with the stream (the producer stops).
+    var isClosed: Bool { state.withLock { $0.closed } }
 
-    func finish(_ error: Error?) {
-        lock.lock()
-        finished = true
-        failure = error
-        lock.broadcast()
-        lock.unlock()
+    /// Ends the stream: the reader sees the end, or `error`, once it has read what is buffered. Only the first
+    /// call counts.
+    func finish(_ error: (any Error)?) {
+        let wake = state.withLock { s -> Bool in
+            if !s.finished {
+                s.finished = true
+                s.failure = error
+            }
+            defer { s.readerWaiting = false }
+            return s.readerWaiting
+        }
+        if wake { readerWakeUp.signal() }
     }
 }

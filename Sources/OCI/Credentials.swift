@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 
 /// A credential for one registry and where it came from (named in errors; the secret never is).
@@ -25,6 +28,8 @@ public struct Credential: Sendable {
 public struct CredentialStore: Sendable {
     public var explicit: Credential?
     public var environment: [String: String]
+    /// Seconds a `docker-credential-*` helper may take to answer.
+    public var helperTimeout = 30.0
 
     public init(explicit: Credential? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.explicit = explicit
@@ -47,6 +52,15 @@ public struct CredentialStore: Sendable {
             }
         }
         return try dockerConfigCredential(for: registry)
+    }
+
+    /// `credential(for:)` on a thread of its own: a credential helper may block for `helperTimeout`, and that
+    /// must hold up neither the async pool nor anyone else's authentication.
+    public func resolve(for registry: String) async throws -> Credential? {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Credential?, Error>) in
+            let thread = Thread { c.resume(with: Result { try self.credential(for: registry) }) }
+            thread.start()
+        }
     }
 
     /// `FlyV1 fm2_…` and `Bearer …` values carry an authorization scheme that is not part of the token.
@@ -99,10 +113,10 @@ public struct CredentialStore: Sendable {
         let keys = Self.configKeys(for: registry)
         for (config, name) in configs {
             if let helper = keys.lazy.compactMap({ config.credHelpers?[$0] }).first {
-                return try CredentialHelper(name: helper).get(serverURL: keys[0])
+                return try CredentialHelper(name: helper, timeout: helperTimeout).get(serverURL: keys[0])
             }
             if let store = config.credsStore, !store.isEmpty,
-               let c = try CredentialHelper(name: store).get(serverURL: keys[0], missingIsNil: true) {
+               let c = try CredentialHelper(name: store, timeout: helperTimeout).get(serverURL: keys[0], missingIsNil: true) {
                 return c
             }
             let auths = config.auths ?? [:]
@@ -131,12 +145,18 @@ public struct CredentialStore: Sendable {
 }
 
 /// The `docker-credential-<name>` protocol: `get` with the server URL on stdin, JSON on stdout.
+///
+/// Blocking: run it on a thread of its own (`CredentialStore.resolve`). Its output is read with a bound and
+/// never shown: a helper's stdout holds the secret, and its error text may too.
 struct CredentialHelper {
     let name: String
+    var timeout: Double = 30
+    /// Longer answers are refused (the JSON is a few hundred bytes).
+    static let outputLimit = 64 << 10
 
     func get(serverURL: String, missingIsNil: Bool = false) throws -> Credential? {
         let program = "docker-credential-\(name)"
-        let source = program
+        let source = "\(program) (asked for \(serverURL))"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = [program, "get"]
@@ -147,36 +167,99 @@ struct CredentialHelper {
         do { try p.run() } catch {
             throw OCIError.badCredentials(source: source, reason: "cannot run it: \(error.localizedDescription)")
         }
-        stdin.fileHandleForWriting.write(Data(serverURL.utf8))
+        // A helper that exits without reading stdin must not kill us with SIGPIPE: the write then fails with
+        // EPIPE. Blocked on this thread only, around the write only (the helper, started above, keeps the
+        // default disposition).
+        var block = sigset_t(), previous = sigset_t()
+        sigemptyset(&block)
+        sigaddset(&block, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &block, &previous)
+        try? stdin.fileHandleForWriting.write(contentsOf: Data(serverURL.utf8))
         try? stdin.fileHandleForWriting.close()
-        // Helpers may prompt or hang: give up after 30 s.
-        let deadline = DispatchTime.now() + 30
-        let done = DispatchSemaphore(value: 0)
-        let box = OutputBox()
-        DispatchQueue.global().async {
-            box.data = stdout.fileHandleForReading.readDataToEndOfFile()
-            done.signal()
+        Self.discardPendingSIGPIPE()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+
+        let deadline = Date().addingTimeInterval(timeout)
+        let output: Data
+        do {
+            output = try Self.read(stdout.fileHandleForReading.fileDescriptor, until: deadline)
+        } catch let reason as HelperFailure {
+            Self.stop(p)
+            throw OCIError.badCredentials(source: source, reason: reason.text(timeout: timeout))
         }
-        if done.wait(timeout: deadline) == .timedOut {
-            p.terminate()
-            throw OCIError.badCredentials(source: source, reason: "no answer within 30 s")
+        while p.isRunning && Date() < deadline { usleep(5_000) }
+        if p.isRunning {
+            Self.stop(p)
+            throw OCIError.badCredentials(source: source, reason: HelperFailure.timedOut.text(timeout: timeout))
         }
-        let output = box.data
-        p.waitUntilExit()
-        let text = String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: output, as: UTF8.self)
         if p.terminationStatus != 0 {
             if text.contains("credentials not found") || p.terminationStatus == 127 && missingIsNil { return nil }
-            throw OCIError.badCredentials(source: source, reason: "exited \(p.terminationStatus): \(text.prefix(200))")
+            throw OCIError.badCredentials(source: source,
+                                          reason: "exited with status \(p.terminationStatus) (its output is not shown: it may hold the secret)")
         }
         struct Answer: Decodable { var Username: String?; var Secret: String? }
         guard let a = try? JSONDecoder().decode(Answer.self, from: output), let secret = a.Secret else {
             throw OCIError.badCredentials(source: source, reason: "its answer is not the helper JSON")
         }
-        if a.Username == "<token>" { return Credential(kind: .identityToken(secret), source: source) }
-        return Credential(kind: .basic(username: a.Username ?? "", password: secret), source: source)
+        if a.Username == "<token>" { return Credential(kind: .identityToken(secret), source: program) }
+        return Credential(kind: .basic(username: a.Username ?? "", password: secret), source: program)
     }
-}
 
-private final class OutputBox: @unchecked Sendable {
-    var data = Data()
+    private enum HelperFailure: Error {
+        case timedOut, tooLong, unreadable(Int32)
+
+        func text(timeout: Double) -> String {
+            switch self {
+            case .timedOut: return "no answer within \(RegistryFailure.seconds(timeout))"
+            case .tooLong: return "its answer is longer than \(CredentialHelper.outputLimit) bytes"
+            case .unreadable(let e): return "reading its answer failed: \(String(cString: strerror(e)))"
+            }
+        }
+    }
+
+    /// Reads `fd` to its end, at most `outputLimit` bytes, giving up at `deadline`.
+    private static func read(_ fd: Int32, until deadline: Date) throws -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw HelperFailure.timedOut }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, Int32(min(left * 1000, 60_000)) + 1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw HelperFailure.unreadable(errno)
+            }
+            if ready == 0 { continue }
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw HelperFailure.unreadable(errno)
+            }
+            if n == 0 { return data }
+            data.append(contentsOf: buffer[..<n])
+            if data.count > outputLimit { throw HelperFailure.tooLong }
+        }
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there a second later.
+    private static func stop(_ p: Process) {
+        p.terminate()
+        let until = Date().addingTimeInterval(1)
+        while p.isRunning && Date() < until { usleep(5_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+    }
+
+    /// A SIGPIPE raised by our write while blocked stays pending on this thread: consume it before unblocking.
+    private static func discardPendingSIGPIPE() {
+        var pending = sigset_t()
+        sigpending(&pending)
+        guard sigismember(&pending, SIGPIPE) == 1 else { return }
+        var only = sigset_t()
+        sigemptyset(&only)
+        sigaddset(&only, SIGPIPE)
+        var none = timespec(tv_sec: 0, tv_nsec: 0)
+        _ = sigtimedwait(&only, nil, &none)
+    }
 }

@@ -2,13 +2,21 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// What the client knows per registry host: its base URL, its last challenge, its credential, tokens by scope.
+/// What the client knows per registry host: its base URL, its last challenge, its credential, tokens by scope,
+/// and every secret it has handled (so no error message can echo one).
 actor AuthState {
     struct Token { var value: String; var expires: Date }
     private var bases: [String: URL] = [:]
     private var challenges: [String: [Challenge]] = [:]
-    private var credentials: [String: Credential?] = [:]
+    /// One resolution per host, shared by everyone asking meanwhile; it runs off this actor, so a credential
+    /// helper that blocks holds up only the requests that need its answer.
+    private var credentials: [String: Task<Credential?, Error>] = [:]
     private var tokens: [String: Token] = [:]
+    private(set) var redactor = Redactor()
+
+    init(explicit: Credential?) {
+        if let explicit { redactor.add(explicit) }
+    }
 
     func base(_ host: String) -> URL? { bases[host] }
 
@@ -24,10 +32,16 @@ actor AuthState {
 
     func challenge(_ host: String) -> [Challenge] { challenges[host] ?? [] }
 
-    func credential(_ host: String, resolve: () throws -> Credential?) rethrows -> Credential? {
-        if let c = credentials[host] { return c }
-        let c = try resolve()
-        credentials[host] = .some(c)
+    func credential(_ host: String, resolve: @escaping @Sendable () async throws -> Credential?) async throws -> Credential? {
+        let task: Task<Credential?, Error>
+        if let known = credentials[host] {
+            task = known
+        } else {
+            task = Task { try await resolve() }
+            credentials[host] = task
+        }
+        let c = try await task.value
+        if let c { redactor.add(c) }
         return c
     }
 
@@ -36,14 +50,20 @@ actor AuthState {
         return t.value
     }
 
-    func store(_ key: String, _ token: Token) { tokens[key] = token }
+    func store(_ key: String, _ token: Token) {
+        tokens[key] = token
+        redactor.add(token.value)
+    }
+
+    func remember(authorization value: String) { redactor.add(authorization: value) }
 }
 
 extension RegistryClient {
-    /// The credential for a registry host, resolved once.
+    /// The credential for a registry host, resolved once, off the actor.
     func credential(_ host: String) async throws -> Credential? {
         let registry = host == "registry-1.docker.io" ? "docker.io" : host
-        return try await auth.credential(host) { try options.credentials.credential(for: registry) }
+        let store = options.credentials
+        return try await auth.credential(host) { try await store.resolve(for: registry) }
     }
 
     /// The Authorization header for a request to `host` in `repository`, following the host's last challenge.
@@ -66,58 +86,68 @@ extension RegistryClient {
     }
 
     /// The token flow: GET the realm with Basic credentials (or none), or POST a refresh token (OAuth2).
+    ///
+    /// Where credentials go: to the realm the registry names, whatever its origin (Docker Hub's is
+    /// auth.docker.io), as Docker does; but never over plain HTTP when the registry itself was reached over
+    /// HTTPS, where the realm is the weak link an attacker on the path would pick. Anonymous token requests
+    /// carry no secret and may go anywhere.
     private func fetchToken(host: String, challenge: Challenge, scope: String, credential: Credential?) async throws -> AuthState.Token {
         guard let realm = challenge.parameters["realm"], var components = URLComponents(string: realm),
-              components.scheme == "https" || components.scheme == "http" else {
-            throw OCIError.registryError(registry: host, url: "/v2/", status: 401, message: "Bearer challenge without a usable realm")
+              let scheme = components.scheme?.lowercased(), scheme == "https" || scheme == "http", components.host != nil,
+              let realmURL = components.url else {
+            throw OCIError.registryFailed(registry: host, operation: "ping", failure: .badChallenge(reason: "Bearer without a usable realm"))
+        }
+        // Named without its query: a realm's parameters are the server's business and may be long.
+        let realmName = "\(scheme)://\(Self.hostPort(realmURL))\(components.path)"
+        let operation = Operation(registry: host, name: "token from \(realmName)")
+        if let credential, scheme == "http", await auth.base(host)?.scheme == "https" {
+            throw OCIError.registryFailed(registry: host, operation: operation.name,
+                                          failure: .plainHTTPRealm(realm: realmName, source: credential.source))
         }
         let service = challenge.parameters["service"]
-        var req: HTTPClientRequest
+        var request: RequestSpec
         if case .identityToken(let refresh)? = credential?.kind {
-            req = HTTPClientRequest(url: realm)
-            req.method = .POST
             var form = URLComponents()
-            form.queryItems = [URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: refresh),
-                               URLQueryItem(name: "client_id", value: "stowaway")]
-            if let service { form.queryItems!.append(URLQueryItem(name: "service", value: service)) }
-            if !scope.isEmpty { form.queryItems!.append(URLQueryItem(name: "scope", value: scope)) }
-            req.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            req.body = .bytes(ByteBuffer(string: form.percentEncodedQuery ?? ""))
+            var items = [URLQueryItem(name: "grant_type", value: "refresh_token"), URLQueryItem(name: "refresh_token", value: refresh),
+                         URLQueryItem(name: "client_id", value: "stowaway")]
+            if let service { items.append(URLQueryItem(name: "service", value: service)) }
+            if !scope.isEmpty { items.append(URLQueryItem(name: "scope", value: scope)) }
+            form.queryItems = items
+            request = RequestSpec(url: realmURL, method: .POST,
+                                  headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                  body: Data((form.percentEncodedQuery ?? "").utf8))
         } else {
             var items = components.queryItems ?? []
             if let service { items.append(URLQueryItem(name: "service", value: service)) }
             if !scope.isEmpty { items.append(URLQueryItem(name: "scope", value: scope)) }
             components.queryItems = items
-            req = HTTPClientRequest(url: components.url!.absoluteString)
-            req.method = .GET
+            guard let url = components.url else {
+                throw OCIError.registryFailed(registry: host, operation: operation.name, failure: .badChallenge(reason: "unusable realm"))
+            }
+            request = RequestSpec(url: url)
             if case .basic(let u, let p)? = credential?.kind {
-                req.headers.add(name: "Authorization", value: "Basic " + Data("\(u):\(p)".utf8).base64EncodedString())
+                let value = "Basic " + Data("\(u):\(p)".utf8).base64EncodedString()
+                request.authorization = .fixed(value, origin: Self.origin(url))
             }
         }
-        let client = http(for: URL(string: realm)!)
-        let resp: HTTPClientResponse
-        do {
-            resp = try await client.execute(req, timeout: .seconds(30))
-        } catch {
-            throw mapTransportError(error, host: URL(string: realm).map(Self.hostPort) ?? host)
-        }
-        guard resp.status == .ok else {
-            let message = await Self.registryMessage(resp)
-            if resp.status == .unauthorized || resp.status == .forbidden || resp.status == .badRequest {
-                throw OCIError.authenticationFailed(registry: host, source: credential?.source ?? "none (anonymous)",
-                                                    status: Int(resp.status.code), message: "token server refused: \(message)")
+        let answer = try await fetch(request, operation, limit: options.limits.token, ok: [200])
+        guard answer.status == 200 else {
+            if [400, 401, 403].contains(answer.status) {
+                throw OCIError.authenticationFailed(registry: host, source: credential?.source ?? "none (anonymous)", status: answer.status,
+                                                    message: "\(operation.name) refused" + (answer.message.isEmpty ? "" : ": \(answer.message)"))
             }
-            throw OCIError.registryError(registry: host, url: "token \(realm)", status: Int(resp.status.code), message: message)
+            throw OCIError.registryFailed(registry: host, operation: operation.name,
+                                          failure: .answered(status: answer.status, message: answer.message))
         }
         struct Answer: Decodable {
             var token: String?
             var access_token: String?
             var expires_in: Int?
         }
-        let body = try await resp.body.collect(upTo: 1 << 20)
-        guard let a = try? JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView)),
+        guard let a = try? JSONDecoder().decode(Answer.self, from: answer.body),
               let value = [a.access_token, a.token].compactMap({ $0 }).first(where: { !$0.isEmpty }) else {
-            throw OCIError.registryError(registry: host, url: "token \(realm)", status: 200, message: "no token in the answer")
+            throw OCIError.registryFailed(registry: host, operation: operation.name,
+                                          failure: .answered(status: 200, message: "no token in the answer"))
         }
         // Refresh a little early; never trust a lifetime under 60 s (the spec's default).
         let lifetime = Double(max(a.expires_in ?? 60, 60)) - 10

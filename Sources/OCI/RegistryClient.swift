@@ -3,34 +3,50 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
-/// How to reach registries.
+/// How to reach registries, and how long and how often to wait on them.
 public struct RegistryOptions: Sendable {
     /// Hosts (`host[:port]`) that may use plain HTTP or unverified TLS.
     public var insecureHosts: Set<String> = []
     /// A PEM file of extra CA certificates to trust.
     public var caFile: String?
     public var credentials = CredentialStore()
-    /// Attempts per request on 429, 5xx and dropped connections.
-    public var maxAttempts = 6
-    /// Longest wait honoured from `Retry-After` or backoff, in seconds.
-    public var maxBackoff = 30.0
+    /// Attempts, backoff and the retrying deadline for 429, 5xx and dropped connections.
+    public var retry = RetryPolicy()
+    /// Connect, silence, whole-document and credential-helper bounds.
+    public var timeouts = RegistryTimeouts()
+    /// Size caps on documents and error bodies; the redirect limit.
+    public var limits = RegistryLimits()
 
     public init() {}
+
+    /// Scales every wait to `seconds` (the CLI's `--timeout`, default 30): connect, silence, whole documents and
+    /// credential helpers get `seconds`; retrying an operation stops after 4 × `seconds`, with backoff from
+    /// `seconds`/30 to `seconds`/3.
+    public mutating func setTimeout(_ seconds: Double) {
+        timeouts = RegistryTimeouts(all: seconds)
+        retry = RetryPolicy(scaledTo: seconds)
+        credentials.helperTimeout = seconds
+    }
 }
 
 /// An OCI distribution client: ping, challenge-driven auth (Basic, Bearer tokens, refresh tokens), manifests and
-/// streaming blobs, with retries, `Range` resume, and redirects that never carry Authorization to another origin.
-public final class RegistryClient: @unchecked Sendable {
+/// streaming blobs, through one request executor (retries, timeouts, size caps, redirects that never carry
+/// Authorization to another origin) with `Range` resume.
+public final class RegistryClient: Sendable {
     let options: RegistryOptions
     private let secure: HTTPClient
     private let insecure: HTTPClient
-    let auth = AuthState()
+    let auth: AuthState
+    /// Registries that gave up on a blob (out of retries or time): host → that failure, for the blobs after it.
+    let unwell = Mutex<[String: String]>([:])
 
     private init(options: RegistryOptions, secure: HTTPClient, insecure: HTTPClient) {
         self.options = options
         self.secure = secure
         self.insecure = insecure
+        auth = AuthState(explicit: options.credentials.explicit)
     }
 
     /// Runs `body` with a client whose HTTP connections are shut down when it returns.
@@ -44,13 +60,20 @@ public final class RegistryClient: @unchecked Sendable {
                 throw OCIError.tls(registry: ca, reason: "--ca-file is not a PEM certificate file (\(error))")
             }
         }
-        let timeout = HTTPClient.Configuration.Timeout(connect: .seconds(20), read: .seconds(60))
-        let secureConfig = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: timeout)
+        // `read` is the silence bound: no byte for that long, before the answer or within it, ends the request.
+        let silence = amount(options.timeouts.silence)
+        let timeout = HTTPClient.Configuration.Timeout(connect: amount(options.timeouts.connect), read: silence, write: silence)
+        func configuration(_ tls: TLSConfiguration) -> HTTPClient.Configuration {
+            var c = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: timeout)
+            // A refused or failed connection comes back to our retry policy rather than being retried unseen
+            // until the connect timeout.
+            c.connectionPool.retryConnectionEstablishment = false
+            return c
+        }
         var insecureTLS = tls
         insecureTLS.certificateVerification = .none
-        let insecureConfig = HTTPClient.Configuration(tlsConfiguration: insecureTLS, redirectConfiguration: .disallow, timeout: timeout)
-        return try await HTTPClient.withHTTPClient(configuration: secureConfig) { secure in
-            try await HTTPClient.withHTTPClient(configuration: insecureConfig) { insecure in
+        return try await HTTPClient.withHTTPClient(configuration: configuration(tls)) { secure in
+            try await HTTPClient.withHTTPClient(configuration: configuration(insecureTLS)) { insecure in
                 try await body(RegistryClient(options: options, secure: secure, insecure: insecure))
             }
         }
@@ -76,272 +99,95 @@ public final class RegistryClient: @unchecked Sendable {
 
     /// `https://host`, or for an `--insecure-registry` host whichever of `http://host` and (unverified)
     /// `https://host` answers the v2 ping; learned once per host. Plain HTTP is tried first there: a TLS
-    /// server answers a plaintext request at once, while a plaintext server would sit on a TLS hello.
+    /// server answers a plaintext request at once, while a plaintext server would sit on a TLS hello. A plain
+    /// HTTP probe that times out is final: a TLS attempt would only double the wait.
     func baseURL(_ host: String) async throws -> URL {
         if let known = await auth.base(host) { return known }
-        let candidates = isInsecure(host) ? ["http://\(host)", "https://\(host)"] : ["https://\(host)"]
-        var failure: OCIError?
-        for candidate in candidates {
+        let op = Operation(registry: host, name: "ping")
+        var first: OCIError?
+        if isInsecure(host) {
             do {
-                let (status, challenges) = try await ping(URL(string: candidate + "/v2/")!, host: host)
-                if status == 200 || status == 401 {
-                    let base = URL(string: candidate)!
-                    await auth.learned(host: host, base: base, challenges: challenges)
-                    return base
-                }
-                failure = failure ?? .registryError(registry: host, url: candidate + "/v2/", status: status,
-                                                    message: "not an OCI distribution (v2) registry")
-            } catch {
-                failure = failure ?? mapTransportError(error, host: host)
+                return try await ping("http://\(host)", op, probe: true)
+            } catch let e as OCIError where !e.isTimeout {
+                first = e
             }
         }
-        throw failure!
-    }
-
-    /// `GET /v2/`, retrying 429, 5xx and dropped connections; returns the status and any challenges.
-    private func ping(_ url: URL, host: String) async throws -> (Int, [Challenge]) {
-        var attempt = 1
-        while true {
-            var req = HTTPClientRequest(url: url.absoluteString)
-            req.method = .GET
-            do {
-                let resp = try await http(for: url).execute(req, timeout: .seconds(20))
-                let status = Int(resp.status.code)
-                let retryAfter = resp.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
-                let challenges = Challenge.parse(resp.headers["WWW-Authenticate"])
-                _ = try? await resp.body.collect(upTo: 64 * 1024)
-                if [429, 500, 502, 503, 504].contains(status), attempt < options.maxAttempts {
-                    try await pause(retryAfter, attempt: attempt)
-                    attempt += 1
-                    continue
-                }
-                return (status, challenges)
-            } catch {
-                guard attempt < options.maxAttempts, Self.isRetriable(error) else { throw error }
-                try await pause(nil, attempt: attempt)
-                attempt += 1
-            }
+        do {
+            return try await ping("https://\(host)", op, probe: false)
+        } catch {
+            throw first ?? error
         }
     }
 
-    // MARK: requests
-
-    /// Sends a request to `host` with auth for `repository`, following redirects and retrying what can be retried.
-    /// The response body is left for the caller (collect it or stream it).
-    func send(host: String, path: String, repository: String?, headers: [(String, String)] = []) async throws -> HTTPClientResponse {
-        var url = URL(string: try await baseURL(host).absoluteString + path)!
-        let registryOrigin = Self.origin(url)
-        var attempt = 1
-        var redirects = 0
-        var authRetried = false
-        while true {
-            var req = HTTPClientRequest(url: url.absoluteString)
-            req.method = .GET
-            for (n, v) in headers { req.headers.add(name: n, value: v) }
-            // Authorization only ever goes to the registry's own origin (redirects to blob storage carry none).
-            if Self.origin(url) == registryOrigin, let a = try await authorization(host: host, repository: repository) {
-                req.headers.replaceOrAdd(name: "Authorization", value: a)
-            }
-            let resp: HTTPClientResponse
-            do {
-                resp = try await http(for: url).execute(req, timeout: .seconds(120))
-            } catch {
-                if attempt < options.maxAttempts, Self.isRetriable(error) {
-                    try await pause(nil, attempt: attempt)
-                    attempt += 1
-                    continue
-                }
-                throw mapTransportError(error, host: host)
-            }
-            switch resp.status.code {
-            case 401 where !authRetried && Self.origin(url) == registryOrigin:
-                authRetried = true
-                let challenges = Challenge.parse(resp.headers["WWW-Authenticate"])
-                _ = try? await resp.body.collect(upTo: 64 * 1024)
-                await auth.challenged(host: host, challenges: challenges)
-                continue
-            case 401, 403:
-                let message = await Self.registryMessage(resp)
-                let source = try await credential(host)?.source ?? "none (anonymous)"
-                throw OCIError.authenticationFailed(registry: host, source: source, status: Int(resp.status.code), message: message)
-            case 429, 500, 502, 503, 504:
-                // Out of attempts: the response goes back to the caller, whose status check names it.
-                guard attempt < options.maxAttempts else { return resp }
-                let retryAfter = resp.headers.first(name: "Retry-After").flatMap(Self.parseRetryAfter)
-                _ = try? await resp.body.collect(upTo: 64 * 1024)
-                try await pause(retryAfter, attempt: attempt)
-                attempt += 1
-                continue
-            case 301, 302, 303, 307, 308:
-                guard redirects < 8, let location = resp.headers.first(name: "Location"),
-                      let next = URL(string: location, relativeTo: url)?.absoluteURL else {
-                    throw OCIError.registryError(registry: host, url: url.absoluteString, status: Int(resp.status.code),
-                                                 message: "redirect without a usable Location, or too many redirects")
-                }
-                _ = try? await resp.body.collect(upTo: 64 * 1024)
-                url = next
-                redirects += 1
-                continue
-            default:
-                return resp
-            }
+    /// `GET /v2/`: the base URL when it answers 200 or 401 (learning the challenge).
+    private func ping(_ base: String, _ op: Operation, probe: Bool) async throws -> URL {
+        guard let url = URL(string: base + "/v2/"), let baseURL = URL(string: base) else {
+            throw OCIError.invalidReference(base, reason: "not a usable registry host")
         }
-    }
-
-    private func pause(_ retryAfter: Double?, attempt: Int) async throws {
-        let backoff = retryAfter ?? min(0.25 * pow(2, Double(attempt - 1)), options.maxBackoff)
-        try await Task.sleep(nanoseconds: UInt64(min(backoff, options.maxBackoff) * 1e9))
-    }
-
-    static func parseRetryAfter(_ value: String) -> Double? {
-        if let s = Double(value.trimmingCharacters(in: .whitespaces)) { return max(0, s) }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: value).map { max(0, $0.timeIntervalSinceNow) }
-    }
-
-    static func isRetriable(_ error: Error) -> Bool {
-        if let e = error as? HTTPClientError {
-            return [.remoteConnectionClosed, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout].contains(e)
+        let answer = try await fetch(RequestSpec(url: url), op, limit: 64 << 10, ok: [200, 401], probe: probe)
+        guard answer.status == 200 || answer.status == 401 else {
+            throw OCIError.registryFailed(registry: op.registry, operation: op.name, failure: .notARegistry(status: answer.status))
         }
-        if error is ChannelError || error is HTTPParserError { return true }
-        if let io = error as? IOError { return [ECONNRESET, EPIPE].contains(io.errnoCode) }
-        return false
-    }
-
-    func mapTransportError(_ error: Error, host: String) -> OCIError {
-        if let e = error as? OCIError { return e }
-        if error is NIOSSLError || error is BoringSSLError || "\(type(of: error))".contains("SSL")
-            || "\(error)".contains("certificate") || "\(error)".contains("handshake") {
-            var reason = "\(error)"
-            if "\(error)".contains("CERTIFICATE_VERIFY_FAILED") || "\(error)".contains("certificate") {
-                reason = "the server's certificate is not trusted (\(error)); use --ca-file PEM, or --insecure-registry \(host) for a test registry"
-            }
-            return .tls(registry: host, reason: reason)
-        }
-        return .network(registry: host, reason: "\(error)")
-    }
-
-    /// The registry's JSON error (`{"errors":[{"code","message"}]}`) or the start of its text.
-    static func registryMessage(_ resp: HTTPClientResponse) async -> String {
-        guard let body = try? await resp.body.collect(upTo: 64 * 1024) else { return "" }
-        let data = Data(body.readableBytesView)
-        struct Errors: Decodable { struct E: Decodable { var code: String?; var message: String? }; var errors: [E]? }
-        if let e = try? JSONDecoder().decode(Errors.self, from: data), let list = e.errors, !list.isEmpty {
-            return list.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
-        }
-        return String(String(decoding: data.prefix(200), as: UTF8.self).split(separator: "\n").first ?? "")
+        await auth.learned(host: op.registry, base: baseURL, challenges: Challenge.parse(answer.headers["WWW-Authenticate"]))
+        return baseURL
     }
 
     // MARK: documents
 
     static let manifestAccept = [MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest]
 
-    /// Fetches a manifest or index and checks its digest (against the reference when pulling by digest).
-    func manifest(_ ref: Reference, reference: String) async throws -> (data: Data, mediaType: String?, digest: Digest) {
-        let path = "/v2/\(ref.repository)/manifests/\(reference)"
-        let resp = try await send(host: ref.apiHost, path: path, repository: ref.repository,
-                                  headers: Self.manifestAccept.map { ("Accept", $0) })
-        guard resp.status == .ok else {
-            let message = await Self.registryMessage(resp)
-            throw OCIError.registryError(registry: ref.registry, url: "\(ref.repository):\(reference)", status: Int(resp.status.code),
-                                         message: message)
+    /// A request to the registry `host` for `path`, authorized for `repository`.
+    func registryRequest(host: String, path: String, repository: String?, headers: [(String, String)] = []) async throws -> RequestSpec {
+        guard let url = URL(string: try await baseURL(host).absoluteString + path) else {
+            throw OCIError.invalidReference(host + path, reason: "not a usable URL")
         }
-        let data = try await collect(resp, limit: 8 << 20, what: "manifest \(reference)", host: ref.registry)
+        return RequestSpec(url: url, headers: headers, authorization: .registry(host: host, repository: repository))
+    }
+
+    /// The error for a final answer that is not the one wanted: a 401/403 names where the credential came from.
+    func refusal(_ answer: (status: Int, message: String), _ op: Operation, host: String) async throws -> OCIError {
+        if answer.status == 401 || answer.status == 403 {
+            let source = try await credential(host)?.source ?? "none (anonymous)"
+            return .authenticationFailed(registry: op.registry, source: source, status: answer.status,
+                                         message: "\(op.name)" + (answer.message.isEmpty ? "" : ": \(answer.message)"))
+        }
+        return .registryFailed(registry: op.registry, operation: op.name, failure: .answered(status: answer.status, message: answer.message))
+    }
+
+    /// Fetches a manifest or index (at most `limits.manifest` bytes) and checks its digest (against the
+    /// reference when pulling by digest).
+    func manifest(_ ref: Reference, reference: String) async throws -> (data: Data, mediaType: String?, digest: Digest) {
+        let separator = reference.hasPrefix("sha256:") || reference.contains(":") ? "@" : ":"
+        let op = Operation(registry: ref.registry, name: "manifest of \(ref.repository)\(separator)\(reference)")
+        let spec = try await registryRequest(host: ref.apiHost, path: "/v2/\(ref.repository)/manifests/\(reference)",
+                                             repository: ref.repository, headers: Self.manifestAccept.map { ("Accept", $0) })
+        let answer = try await fetch(spec, op, limit: options.limits.manifest, ok: [200])
+        guard answer.status == 200 else { throw try await refusal((answer.status, answer.message), op, host: ref.apiHost) }
+        let data = answer.body
         let actual = Digest.sha256(of: data)
-        let expected = (try? Digest(reference)) ?? resp.headers.first(name: "Docker-Content-Digest").flatMap { try? Digest($0) }
+        let expected = (try? Digest(reference)) ?? answer.headers.first(name: "Docker-Content-Digest").flatMap { try? Digest($0) }
         if let expected, expected.algorithm == "sha256", expected != actual {
             throw OCIError.digestMismatch(blob: "\(ref.registry)/\(ref.repository) manifest", expected: expected.description,
                                           actual: actual.description)
         }
-        let type = resp.headers.first(name: "Content-Type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
+        let type = answer.headers.first(name: "Content-Type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) }
         return (data, type, actual)
     }
 
-    /// Fetches a small blob (a config) whole and verifies digest and size.
+    /// Fetches a small blob (a config, at most `limits.config` bytes) whole and verifies its digest.
     func smallBlob(_ ref: Reference, _ d: Descriptor) async throws -> Data {
-        let resp = try await send(host: ref.apiHost, path: "/v2/\(ref.repository)/blobs/\(d.digest)", repository: ref.repository)
-        guard resp.status == .ok else {
-            let message = await Self.registryMessage(resp)
-            throw OCIError.registryError(registry: ref.registry, url: "blob \(d.digest)", status: Int(resp.status.code), message: message)
+        let op = Operation(registry: ref.registry, name: "config blob \(d.digest)")
+        guard d.size <= Int64(options.limits.config) else {
+            throw OCIError.registryFailed(registry: op.registry, operation: op.name, failure: .tooLarge(limit: options.limits.config))
         }
-        let data = try await collect(resp, limit: 64 << 20, what: "blob \(d.digest)", host: ref.registry)
-        let actual = Digest.sha256(of: data)
+        let spec = try await registryRequest(host: ref.apiHost, path: "/v2/\(ref.repository)/blobs/\(d.digest)", repository: ref.repository)
+        let answer = try await fetch(spec, op, limit: options.limits.config, ok: [200])
+        guard answer.status == 200 else { throw try await refusal((answer.status, answer.message), op, host: ref.apiHost) }
+        let actual = Digest.sha256(of: answer.body)
         if actual != d.digest {
             throw OCIError.digestMismatch(blob: "\(ref.registry)/\(ref.repository)@\(d.digest)", expected: d.digest.description,
                                           actual: actual.description)
         }
-        return data
-    }
-
-    private func collect(_ resp: HTTPClientResponse, limit: Int, what: String, host: String) async throws -> Data {
-        do {
-            return Data(try await resp.body.collect(upTo: limit).readableBytesView)
-        } catch let e as NIOTooManyBytesError {
-            throw OCIError.unsupported(what: what, reason: "larger than \(limit) bytes (\(e))")
-        } catch {
-            throw mapTransportError(error, host: host)
-        }
-    }
-
-    // MARK: streaming blobs
-
-    /// Opens a layer blob as a byte stream. A connection cut mid-blob resumes with `Range` from the
-    /// last byte received (or restarts and skips what was read, if the registry ignores `Range`).
-    func openBlob(_ ref: Reference, _ d: Descriptor, progress: (@Sendable (Int) -> Void)? = nil) -> BlobStream {
-        let stream = BlobStream()
-        Task.detached { [self] in
-            var received: Int64 = 0
-            var attempt = 1
-            while true {
-                do {
-                    var headers: [(String, String)] = []
-                    if received > 0 { headers.append(("Range", "bytes=\(received)-")) }
-                    let resp = try await send(host: ref.apiHost, path: "/v2/\(ref.repository)/blobs/\(d.digest)",
-                                              repository: ref.repository, headers: headers)
-                    var skip: Int64 = 0
-                    switch resp.status {
-                    case .ok: skip = received
-                    case .partialContent where received > 0:
-                        let start = resp.headers.first(name: "Content-Range")?.split(separator: " ").last?
-                            .split(separator: "-").first.flatMap { Int64($0) }
-                        guard start == received else { skip = 0; throw OCIError.registryError(
-                            registry: ref.registry, url: "blob \(d.digest)", status: 206, message: "Content-Range does not start at \(received)") }
-                    default:
-                        let message = await Self.registryMessage(resp)
-                        throw OCIError.registryError(registry: ref.registry, url: "blob \(d.digest)", status: Int(resp.status.code),
-                                                     message: message)
-                    }
-                    for try await var chunk in resp.body {
-                        if skip > 0 {
-                            let drop = Int(min(skip, Int64(chunk.readableBytes)))
-                            chunk.moveReaderIndex(forwardBy: drop)
-                            skip -= Int64(drop)
-                            if chunk.readableBytes == 0 { continue }
-                        }
-                        let n = chunk.readableBytes
-                        guard await stream.push(chunk) else { return }
-                        received += Int64(n)
-                        progress?(n)
-                    }
-                    if received < d.size {
-                        throw HTTPClientError.remoteConnectionClosed
-                    }
-                    stream.finish(nil)
-                    return
-                } catch {
-                    if stream.closed { return }
-                    if attempt < options.maxAttempts, Self.isRetriable(error) {
-                        try? await pause(nil, attempt: attempt)
-                        attempt += 1
-                        continue
-                    }
-                    stream.finish(mapTransportError(error, host: ref.registry))
-                    return
-                }
-            }
-        }
-        return stream
+        return answer.body
     }
 }

@@ -1,3 +1,4 @@
+import Forensics
 import OCI
 import Secrets
 
@@ -28,10 +29,12 @@ public struct Finding: Codable, Sendable, Equatable {
     public var secretSHA256: String
     public var redacted: String
     public var secret: String?
+    /// What the secret can do, read offline from it (Fly token scope, JWT claims, ...); only when there is something.
+    public var details: FindingDetails? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
-             removedInLayer, secretSHA256, redacted, secret
+             removedInLayer, secretSHA256, redacted, secret, details
     }
 
     // The contract prints absent values as null rather than leaving keys out.
@@ -52,6 +55,7 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(secretSHA256, forKey: .secretSHA256)
         try c.encode(redacted, forKey: .redacted)
         try c.encode(secret, forKey: .secret)
+        try c.encodeIfPresent(details, forKey: .details)
     }
 
     /// The place, for baselines and SARIF: `layer-N/path` or `config/env/KEY`.

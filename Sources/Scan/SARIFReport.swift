@@ -21,13 +21,15 @@ public enum SARIFReport {
                 if f.status == .deleted || f.status == .overwritten {
                     message += ", \(f.status!.rawValue) in layer \(f.removedInLayer ?? -1) but still in layer \(f.layerIndex ?? -1)'s blob"
                 }
+                var properties: [String: Any] = ["severity": f.severity.rawValue, "source": f.source.rawValue]
+                if let d = f.details { properties["details"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(d)) }
                 results.append([
                     "ruleId": f.ruleID,
                     "level": level(f.severity),
                     "message": ["text": message],
                     "locations": [["physicalLocation": physical]],
                     "partialFingerprints": ["secretSHA256/v1": f.secretSHA256],
-                    "properties": ["severity": f.severity.rawValue, "source": f.source.rawValue],
+                    "properties": properties,
                 ])
             }
         }

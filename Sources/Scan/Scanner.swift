@@ -1,4 +1,5 @@
 import Dispatch
+import Forensics
 import Foundation
 import Layers
 import OCI
@@ -244,7 +245,7 @@ public final class Scanner: Sendable {
                     f.secretSHA256 = digest
                     f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
                     f.secret = nil
-                } else if CredentialPaths.kind(of: hit.path) != nil {
+                } else if CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                     f.severity = f.severity.raised
                 }
                 f.layerIndex = i
@@ -285,10 +286,13 @@ public final class Scanner: Sendable {
     }
 
     private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
-        Finding(ruleID: rule.id, severity: rule.severity, description: rule.description, source: source,
-                layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
-                status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
-                redacted: Redaction.redact(secret), secret: secret)
+        // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
+        let details = Forensics.details(for: secret)
+        return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
+                       description: rule.description, source: source,
+                       layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
+                       status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
+                       redacted: Redaction.redact(secret), secret: secret, details: details)
     }
 
     /// Whether a later layer deleted (whiteout, opaque directory, parent replaced) or replaced the path.

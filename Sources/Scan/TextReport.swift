@@ -23,7 +23,9 @@ public struct TextReport {
         }
     }
 
-    private func secretText(_ f: Finding) -> String { safe(f.secret ?? f.redacted) }
+    private func secretText(_ f: Finding) -> String {
+        safe(f.secret ?? f.redacted) + (f.details.map { "  " + paint("(\(safe($0.summary)))", "2") } ?? "")
+    }
 
     /// Every string that came from the image or a rules file goes through here: nothing it holds reaches the
     /// terminal as a control sequence.

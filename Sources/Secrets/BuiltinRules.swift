@@ -12,7 +12,9 @@ public enum BuiltinRules {
         Rule(id: "flyio-macaroon-bundle", description: "Fly.io token (FlyV1 macaroon bundle)", severity: .critical,
              regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)", keywords: ["FlyV1"]),
         Rule(id: "flyio-macaroon", description: "Fly.io token (macaroon)", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{100,}={0,3})"#, entropy: 4.0, keywords: ["fm1", "fm2_"]),
+             // Comma-joined tokens (`~/.fly/config.yml` keeps them so) are one secret: a discharge belongs with its token.
+             regex: #"(?<![A-Za-z0-9_])(fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{100,}={0,3}(?:,fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3})*)"#,
+             entropy: 4.0, keywords: ["fm1", "fm2_"]),
         Rule(id: "flyio-access-token", description: "Fly.io access token", severity: .critical,
              regex: #"(?<![A-Za-z0-9_])(fo1_[A-Za-z0-9_-]{43})"# + endOfToken, entropy: 3.5, keywords: ["fo1_"]),
 

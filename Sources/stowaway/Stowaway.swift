@@ -49,6 +49,10 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(help: "Read the registry password or token from standard input.") var passwordStdin = false
     @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
     @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
+    @Option(help: ArgumentHelp("""
+        How long a registry may take to connect, to answer, to send a manifest, config or token whole, or sit \
+        silent mid-blob; retrying 429s, 5xx and dropped connections (at most 5 attempts) stops after 4 × this.
+        """, valueName: "SECONDS")) var timeout: Double = 30
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
     @Option(help: "Rules from a gitleaks-format TOML file ([extend] useDefault keeps the built-ins).") var rules: String?
     @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
@@ -58,6 +62,7 @@ struct ScanCommand: AsyncParsableCommand {
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
+        if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
     }
 
     func run() async throws {
@@ -94,6 +99,7 @@ struct ScanCommand: AsyncParsableCommand {
                 var registry = RegistryOptions()
                 registry.insecureHosts = Set(insecureRegistry)
                 registry.caFile = caFile
+                registry.setTimeout(timeout)
                 if let username {
                     let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                         .trimmingCharacters(in: .newlines)
@@ -131,8 +137,11 @@ struct ScanCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(data)
         }
         if report.isIncomplete {
-            for image in report.images {
-                for e in image.errors { printError("\(self.image): \(e.layerIndex.map { "layer \($0): " } ?? "")\(e.message)") }
+            // One line on stderr, the first failure; the report lists every one of them.
+            let errors = report.images.flatMap(\.errors)
+            if let first = errors.first {
+                let more = errors.count > 1 ? " (and \(errors.count - 1) more errors: see the report)" : ""
+                printError("\(self.image): \(first.layerIndex.map { "layer \($0): " } ?? "")\(first.message)\(more)")
             }
             return 2
         }

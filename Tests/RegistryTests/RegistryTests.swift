@@ -18,21 +18,31 @@ struct Harness {
     let services: [String: Service]
     let workdir: String
 
-    static let shared: Harness = {
+    /// The running harness, read once; without one every registry test fails with this error, not the whole run.
+    static func load() throws -> Harness { try loaded.get() }
+
+    private static let loaded: Result<Harness, Error> = Result {
         guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"],
               let data = FileManager.default.contents(atPath: path),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            fatalError("STOWAWAY_REGISTRY must name the harness.json of a running registry harness; run `make test`")
+              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let workdir = json["workdir"] as? String else {
+            throw Run.ToolFailure(description: "the registry tests need the registry harness: STOWAWAY_REGISTRY must name the "
+                                  + "harness.json of a running harness (make test starts one)")
         }
         var services: [String: Service] = [:]
         for (k, v) in json {
             guard let d = v as? [String: Any], d["host"] != nil, let raw = try? JSONSerialization.data(withJSONObject: d) else { continue }
             services[k] = try? JSONDecoder().decode(Service.self, from: raw)
         }
-        return Harness(services: services, workdir: json["workdir"] as! String)
-    }()
+        return Harness(services: services, workdir: workdir)
+    }
 
-    subscript(_ name: String) -> Service { services[name]! }
+    subscript(_ name: String) -> Service {
+        get throws {
+            guard let s = services[name] else { throw Run.ToolFailure(description: "the harness runs no service \"\(name)\"") }
+            return s
+        }
+    }
 
     @discardableResult
     func push(_ source: String, to service: String, as dest: String) throws -> String {
@@ -70,7 +80,9 @@ struct PlantedTarball {
         try ImageBuilder.build(spec, at: path)
     }
 
-    static let shared: PlantedTarball = try! PlantedTarball()
+    /// Built once for the suite; a failure to build it fails each test that needs it.
+    static func load() throws -> PlantedTarball { try built.get() }
+    private static let built = Result { try PlantedTarball() }
 }
 
 /// Findings of a JSON report as comparable strings (rule, source, layer, path, line, key, status, secret hash).
@@ -89,13 +101,18 @@ func report(_ stdout: String) -> [String: Any] {
 
 /// A HOME with no Docker config, so the machine's own credentials never leak into a test.
 let cleanHome: [String: String] = {
-    let home = try! Run.tempDirectory()
+    let home = (try? Run.tempDirectory()) ?? "/nonexistent/stowaway-test-home"
     return ["HOME": home, "DOCKER_CONFIG": home + "/.docker", "FLY_API_TOKEN": "", "FLY_ACCESS_TOKEN": "", "FLY_REGISTRY_HOST": ""]
 }()
 
 @Suite(.serialized) struct RegistryTests {
-    let h = Harness.shared
-    let planted = PlantedTarball.shared
+    let h: Harness
+    let planted: PlantedTarball
+
+    init() throws {
+        h = try Harness.load()
+        planted = try PlantedTarball.load()
+    }
 
     private func scan(_ args: [String], stdin: String? = nil, env: [String: String] = [:]) throws -> ProcessResult {
         try Run.command(Run.stowaway, ["scan"] + args + ["--format", "json", "--quiet"], stdin: stdin,
@@ -107,7 +124,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func anonymousPullGivesTheSameFindingsAsTheTarballWithManifestDigest() throws {
-        let a = h["anonymous"].host
+        let a = try h["anonymous"].host
         let digest = try h.push("docker-archive:\(planted.path)", to: "anonymous", as: "planted/app:v1")
         let r = try scan(["\(a)/planted/app:v1", "--insecure-registry", a])
         #expect(r.status == 1, "\(r.stderr)")
@@ -123,7 +140,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func htpasswdBasicWithPasswordOnStdinAndAWrongPassword() throws {
-        let s = h["basic"]
+        let s = try h["basic"]
         try h.push("docker-archive:\(planted.path)", to: "basic", as: "team/app:v1")
         let ok = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
                           stdin: s.password! + "\n")
@@ -145,7 +162,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func tokenAuthFromDockerConfigAuthsIdentityTokenAndCredentialHelper() throws {
-        let s = h["token"]
+        let s = try h["token"]
         try h.push("docker-archive:\(planted.path)", to: "token", as: "team/app:v1")
         let config = try Run.tempDirectory()
         let args = ["\(s.host)/team/app:v1", "--insecure-registry", s.host]
@@ -194,7 +211,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func tlsWithAGeneratedCA() throws {
-        let s = h["tls"]
+        let s = try h["tls"]
         try h.push("docker-archive:\(planted.path)", to: "tls", as: "secure/app:v1")
         let refused = try scan(["\(s.host)/secure/app:v1"])
         #expect(refused.status == 2)
@@ -210,7 +227,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func flyRegistryWithUsernameXAndTheTokenFromTheEnvironment() throws {
-        let s = h["fly"]
+        let s = try h["fly"]
         try h.push("docker-archive:\(planted.path)", to: "fly", as: "my-app:deployment-01HZX")
         let args = ["\(s.host)/my-app:deployment-01HZX", "--insecure-registry", s.host]
         let ok = try scan(args, env: ["FLY_REGISTRY_HOST": s.host, "FLY_API_TOKEN": s.password!])
@@ -225,7 +242,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func multiPlatformIndexPushedWithOurOwnCode() async throws {
-        let a = h["anonymous"].host
+        let a = try h["anonymous"].host
         let amdSecret = FakeSecret.githubToken(), armSecret = FakeSecret.npmToken()
         func spec(_ arch: String, _ variant: String?, _ file: String) -> ImageSpec {
             var s = ImageSpec(format: .oci, compression: "gzip", layers: [
@@ -258,7 +275,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func aBlobCorruptedOnTheRegistrysDiskFailsNamingTheDigest() throws {
-        let a = h["anonymous"].host
+        let a = try h["anonymous"].host
         let spec = ImageSpec(format: .docker25, compression: "none", layers: [
             .init(files: [.init(path: "x.txt", content: FakeSecret.random(100_000))])])
         let tar = try Run.tempDirectory() + "/corrupt.tar"
@@ -275,7 +292,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func aRegistryAnswering429ThenOK() throws {
-        let s = h["ratelimit"]
+        let s = try h["ratelimit"]
         try h.push("docker-archive:\(planted.path)", to: "ratelimit", as: "limited/app:v1")
         try h.reset("ratelimit")
         let r = try scan(["\(s.host)/limited/app:v1", "--insecure-registry", s.host])
@@ -284,7 +301,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func aConnectionDroppedMidBlobIsResumed() throws {
-        let s = h["dropper"]
+        let s = try h["dropper"]
         try h.push("docker-archive:\(planted.path)", to: "dropper", as: "dropped/app:v1")
         try h.reset("dropper")
         let r = try scan(["\(s.host)/dropped/app:v1", "--insecure-registry", s.host])
@@ -296,7 +313,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func aBlobRedirectToAnotherOriginCarriesNoAuthorization() throws {
-        let s = h["redirect"]
+        let s = try h["redirect"]
         try h.push("docker-archive:\(planted.path)", to: "redirect", as: "redirected/app:v1")
         let r = try scan(["\(s.host)/redirected/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
                          stdin: s.password!)
@@ -308,7 +325,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func aCutBlobRestartsWhenTheRegistryIgnoresRange() throws {
-        let s = h["norange"]
+        let s = try h["norange"]
         try h.push("docker-archive:\(planted.path)", to: "norange", as: "norange/app:v1")
         try h.reset("norange")
         let r = try scan(["\(s.host)/norange/app:v1", "--insecure-registry", s.host])
@@ -319,7 +336,7 @@ let cleanHome: [String: String] = {
     }
 
     @Test func unknownRepositoryAndUnreachableRegistry() throws {
-        let a = h["anonymous"].host
+        let a = try h["anonymous"].host
         let missing = try scan(["\(a)/no/such:tag", "--insecure-registry", a])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("404") && missing.stderr.contains(a), "\(missing.stderr)")

@@ -19,6 +19,25 @@ public enum FakeSecret {
     public static func awsKeyID() -> String { "AKIA" + random(16, Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")) }
     public static func awsSecret() -> String { random(40, alnum + ["/", "+"]) }
     public static func npmToken() -> String { "npm_" + random(36) }
+
+    /// A GitHub (`ghp_`…) or npm (`npm_`) token of the 2021 format whose last 6 characters are the base62 CRC-32 of
+    /// the 30 before them, as the services mint them (computed here independently of the code under test).
+    public static func checksummedToken(_ prefix: String) -> String {
+        let body = random(30)
+        var crc: UInt32 = 0xFFFF_FFFF
+        let table: [UInt32] = (0..<256).map { n in
+            (0..<8).reduce(UInt32(n)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        for b in body.utf8 { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
+        var v = crc ^ 0xFFFF_FFFF
+        let digits = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var tail = ""
+        for _ in 0..<6 {
+            tail = String(digits[Int(v % 62)]) + tail
+            v /= 62
+        }
+        return prefix + body + tail
+    }
 }
 
 /// Runs a program and captures its output.
@@ -85,7 +104,10 @@ public enum Run {
         return r
     }
 
-    public struct ToolFailure: Error, CustomStringConvertible { public var description: String }
+    public struct ToolFailure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// A fresh temporary directory.
     public static func tempDirectory() throws -> String {

@@ -6,7 +6,8 @@ Python 3 standard library only; crypto via the `openssl` CLI, bcrypt via
 `docker-registry` (distribution 2.8).  See README.md next to this file.
 
 Subcommands:
-  start        --workdir DIR                         start every service, write DIR/harness.json
+  start        --workdir DIR [--faults-only]         start every service, write DIR/harness.json
+                                                     (--faults-only: just the misbehaving ones, faults.py)
   stop         --workdir DIR                         stop everything started from DIR (idempotent)
   push         --workdir DIR --service NAME --source SRC --dest REPO:TAG
                                                      skopeo copy SRC into the service; prints the manifest digest
@@ -14,7 +15,7 @@ Subcommands:
                                                      flip bytes of that blob in the service's storage
   env          --workdir DIR --service NAME          print REGISTRY_{HOST,SCHEME,USERNAME,PASSWORD,CA}=... for `eval`
 
-Internal (used by `start`, run detached): _token-server, _ratelimit-proxy, _dropper-proxy.
+Internal (used by `start`, run detached): _token-server, _ratelimit-proxy, _dropper-proxy; faults.py.
 """
 
 import argparse
@@ -43,6 +44,9 @@ TOKEN_TTL = 300
 REGISTRY_SERVICES = ["anonymous", "basic", "token", "tls", "fly"]
 PROXY_SERVICES = ["ratelimit", "dropper", "norange", "redirect"]
 ALL_SERVICES = REGISTRY_SERVICES + PROXY_SERVICES
+# faults.py: misbehaving registries (no storage, nothing to push)
+FAULT_SERVICES = ["fault-503", "fault-429", "fault-trickle", "fault-silent", "fault-huge", "fault-redirect",
+                  "fault-long-blob", "fault-stall-blob", "fault-token-echo", "fault-tls-realm"]
 DROP_THRESHOLD = 64 * 1024
 
 
@@ -300,9 +304,36 @@ def _alive(pid):
 
 # --------------------------------------------------------------------------- start
 
-def start(workdir):
+def start_faults(workdir, pki, pids_path, procs):
+    """faults.py, one process for every misbehaving registry; it binds port 0 for each and writes the ports."""
+    ports_file = os.path.join(workdir, "faults-ports.json")
+    logpath = os.path.join(workdir, "logs", "faults.log")
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = spawn(workdir, "faults", [sys.executable, os.path.join(here, "faults.py"), "--ports-file", ports_file,
+                                     "--cert", pki["server_cert"], "--key", pki["server_key"]], pids_path)
+    procs.append(proc)
+    deadline = time.monotonic() + START_TIMEOUT
+    while not os.path.exists(ports_file):
+        if proc.poll() is not None:
+            raise HarnessError(f"faults.py exited with code {proc.returncode}; log tail:\n{tail(logpath)}")
+        if time.monotonic() > deadline:
+            raise HarnessError(f"faults.py wrote no ports within {START_TIMEOUT:.0f}s; log tail:\n{tail(logpath)}")
+        time.sleep(0.05)
+    with open(ports_file) as f:
+        ports = json.load(f)
+    services = {}
+    for name in FAULT_SERVICES:
+        tls = name == "fault-tls-realm"
+        services[name] = {"host": f"{LOOPBACK}:{ports[name]}", "scheme": "https" if tls else "http",
+                          "username": None, "password": None, "ca": pki["ca"] if tls else None,
+                          "repository": "fault/app"}
+    return services
+
+
+def start(workdir, faults_only=False):
     workdir = os.path.abspath(workdir)
-    for exe in ("docker-registry", "openssl", "htpasswd"):
+    needed = ("openssl",) if faults_only else ("docker-registry", "openssl", "htpasswd")
+    for exe in needed:
         if not shutil.which(exe):
             pkg = {"docker-registry": "docker-registry", "openssl": "openssl", "htpasswd": "apache2-utils"}[exe]
             raise HarnessError(f"`{exe}` not found: apt-get install -y {pkg}")
@@ -310,7 +341,7 @@ def start(workdir):
     stop(workdir)  # a previous run in the same dir
     for sub in ("pki", "certs.d", "config", "storage", "logs", "auth", "token"):
         shutil.rmtree(os.path.join(workdir, sub), ignore_errors=True)
-    for f in ("harness.json", "ca.pem", "pids"):
+    for f in ("harness.json", "ca.pem", "pids", "faults-ports.json"):
         try:
             os.remove(os.path.join(workdir, f))
         except FileNotFoundError:
@@ -352,86 +383,88 @@ def start(workdir):
         return launch(name, build, scheme, ca if tls else None), scheme
 
     try:
-        # anonymous
-        host, scheme = launch_registry("anonymous")
-        services["anonymous"] = {"host": host, "scheme": scheme, "username": None, "password": None, "ca": None}
+        services.update(start_faults(workdir, pki, pids_path, procs))
+        if not faults_only:
+            # anonymous
+            host, scheme = launch_registry("anonymous")
+            services["anonymous"] = {"host": host, "scheme": scheme, "username": None, "password": None, "ca": None}
 
-        # basic (htpasswd over plain HTTP: distribution 2.8 allows it)
-        alice_pw = secrets.token_urlsafe(18)
-        hp = os.path.join(workdir, "auth", "basic.htpasswd")
-        htpasswd_file(hp, "alice", alice_pw)
-        host, scheme = launch_registry("basic", f"""auth:
-  htpasswd:
-    realm: stowaway-basic
-    path: {hp}
-""")
-        services["basic"] = {"host": host, "scheme": scheme, "username": "alice", "password": alice_pw, "ca": None}
+            # basic (htpasswd over plain HTTP: distribution 2.8 allows it)
+            alice_pw = secrets.token_urlsafe(18)
+            hp = os.path.join(workdir, "auth", "basic.htpasswd")
+            htpasswd_file(hp, "alice", alice_pw)
+            host, scheme = launch_registry("basic", f"""auth:
+      htpasswd:
+        realm: stowaway-basic
+        path: {hp}
+    """)
+            services["basic"] = {"host": host, "scheme": scheme, "username": "alice", "password": alice_pw, "ca": None}
 
-        # token: token server (plain HTTP) + registry with auth: token
-        bob_pw = secrets.token_urlsafe(18)
-        identity = "rt_" + secrets.token_urlsafe(32)
-        tcfg_path = os.path.join(workdir, "token", "token-server.json")
+            # token: token server (plain HTTP) + registry with auth: token
+            bob_pw = secrets.token_urlsafe(18)
+            identity = "rt_" + secrets.token_urlsafe(32)
+            tcfg_path = os.path.join(workdir, "token", "token-server.json")
 
-        def build_token_server(port):
-            tcfg = {"port": port, "users": {"bob": bob_pw}, "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
-                    "key": pki["token_key"], "cert": pki["token_cert"], "ttl": TOKEN_TTL,
-                    "refresh_tokens": {identity: "bob"}}
-            write(tcfg_path, json.dumps(tcfg, indent=2), 0o600)
-            return [sys.executable, me, "_token-server", "--workdir", workdir, "--config", tcfg_path]
-        thost = launch("token-server", build_token_server)
-        realm = f"http://{thost}/token"
-        host, scheme = launch_registry("token", f"""auth:
-  token:
-    realm: {realm}
-    service: {TOKEN_SERVICE}
-    issuer: {TOKEN_ISSUER}
-    rootcertbundle: {pki['token_cert']}
-""")
-        services["token"] = {"host": host, "scheme": scheme, "username": "bob", "password": bob_pw, "ca": None,
-                             "realm": realm, "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
-                             "token_server": {"host": thost, "scheme": "http"},
-                             "identitytoken": identity}
+            def build_token_server(port):
+                tcfg = {"port": port, "users": {"bob": bob_pw}, "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
+                        "key": pki["token_key"], "cert": pki["token_cert"], "ttl": TOKEN_TTL,
+                        "refresh_tokens": {identity: "bob"}}
+                write(tcfg_path, json.dumps(tcfg, indent=2), 0o600)
+                return [sys.executable, me, "_token-server", "--workdir", workdir, "--config", tcfg_path]
+            thost = launch("token-server", build_token_server)
+            realm = f"http://{thost}/token"
+            host, scheme = launch_registry("token", f"""auth:
+      token:
+        realm: {realm}
+        service: {TOKEN_SERVICE}
+        issuer: {TOKEN_ISSUER}
+        rootcertbundle: {pki['token_cert']}
+    """)
+            services["token"] = {"host": host, "scheme": scheme, "username": "bob", "password": bob_pw, "ca": None,
+                                 "realm": realm, "service": TOKEN_SERVICE, "issuer": TOKEN_ISSUER,
+                                 "token_server": {"host": thost, "scheme": "http"},
+                                 "identitytoken": identity}
 
-        # tls: HTTPS, no auth
-        host, scheme = launch_registry("tls", tls=True)
-        services["tls"] = {"host": host, "scheme": scheme, "username": None, "password": None, "ca": ca}
+            # tls: HTTPS, no auth
+            host, scheme = launch_registry("tls", tls=True)
+            services["tls"] = {"host": host, "scheme": scheme, "username": None, "password": None, "ca": ca}
 
-        # fly: htpasswd user `x`, Fly-style token as password
-        fly_pw = fly_token()
-        hp = os.path.join(workdir, "auth", "fly.htpasswd")
-        htpasswd_file(hp, "x", fly_pw)
-        host, scheme = launch_registry("fly", f"""auth:
-  htpasswd:
-    realm: registry.fly.io
-    path: {hp}
-""")
-        services["fly"] = {"host": host, "scheme": scheme, "username": "x", "password": fly_pw, "ca": None}
+            # fly: htpasswd user `x`, Fly-style token as password
+            fly_pw = fly_token()
+            hp = os.path.join(workdir, "auth", "fly.htpasswd")
+            htpasswd_file(hp, "x", fly_pw)
+            host, scheme = launch_registry("fly", f"""auth:
+      htpasswd:
+        realm: registry.fly.io
+        path: {hp}
+    """)
+            services["fly"] = {"host": host, "scheme": scheme, "username": "x", "password": fly_pw, "ca": None}
 
-        # fault-injecting proxies in front of anonymous (they share its storage)
-        upstream = services["anonymous"]["host"]
-        for name, sub in (("ratelimit", "_ratelimit-proxy"), ("dropper", "_dropper-proxy")):
-            host = launch(name, lambda port, sub=sub: [sys.executable, me, sub, "--workdir", workdir,
-                                                       "--port", str(port), "--upstream", upstream])
-            services[name] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
-                              "upstream": "anonymous"}
-            storage[name] = storage["anonymous"]
+            # fault-injecting proxies in front of anonymous (they share its storage)
+            upstream = services["anonymous"]["host"]
+            for name, sub in (("ratelimit", "_ratelimit-proxy"), ("dropper", "_dropper-proxy")):
+                host = launch(name, lambda port, sub=sub: [sys.executable, me, sub, "--workdir", workdir,
+                                                           "--port", str(port), "--upstream", upstream])
+                services[name] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
+                                  "upstream": "anonymous"}
+                storage[name] = storage["anonymous"]
 
-        # norange: like dropper, but strips Range from requests (a registry without Range support)
-        host = launch("norange", lambda port: [sys.executable, me, "_norange-proxy", "--workdir", workdir,
-                                               "--port", str(port), "--upstream", upstream])
-        services["norange"] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
-                               "upstream": "anonymous"}
-        storage["norange"] = storage["anonymous"]
+            # norange: like dropper, but strips Range from requests (a registry without Range support)
+            host = launch("norange", lambda port: [sys.executable, me, "_norange-proxy", "--workdir", workdir,
+                                                   "--port", str(port), "--upstream", upstream])
+            services["norange"] = {"host": host, "scheme": "http", "username": None, "password": None, "ca": None,
+                                   "upstream": "anonymous"}
+            storage["norange"] = storage["anonymous"]
 
-        # redirect: in front of basic; blob GETs answer 307 to another origin (localhost instead of
-        # 127.0.0.1, same port) that, like presigned storage URLs, refuses any Authorization header
-        basic = services["basic"]
-        host = launch("redirect", lambda port: [sys.executable, me, "_redirect-proxy", "--workdir", workdir,
-                                                "--port", str(port), "--upstream", basic["host"],
-                                                "--upstream-auth", f"{basic['username']}:{basic['password']}"])
-        services["redirect"] = {"host": host, "scheme": "http", "username": basic["username"],
-                                "password": basic["password"], "ca": None, "upstream": "basic"}
-        storage["redirect"] = storage["basic"]
+            # redirect: in front of basic; blob GETs answer 307 to another origin (localhost instead of
+            # 127.0.0.1, same port) that, like presigned storage URLs, refuses any Authorization header
+            basic = services["basic"]
+            host = launch("redirect", lambda port: [sys.executable, me, "_redirect-proxy", "--workdir", workdir,
+                                                    "--port", str(port), "--upstream", basic["host"],
+                                                    "--upstream-auth", f"{basic['username']}:{basic['password']}"])
+            services["redirect"] = {"host": host, "scheme": "http", "username": basic["username"],
+                                    "password": basic["password"], "ca": None, "upstream": "basic"}
+            storage["redirect"] = storage["basic"]
     except BaseException:
         stop(workdir)
         raise
@@ -909,6 +942,7 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     for c in ("start", "stop"):
         sub.add_parser(c).add_argument("--workdir", required=True)
+    sub.choices["start"].add_argument("--faults-only", action="store_true")
     p = sub.add_parser("push")
     p.add_argument("--workdir", required=True)
     p.add_argument("--service", required=True, choices=ALL_SERVICES)
@@ -933,9 +967,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     try:
         if a.cmd == "start":
-            st = start(a.workdir)
+            st = start(a.workdir, a.faults_only)
             print(f"harness: started {len(st['pids'])} processes; state in {os.path.join(st['workdir'], 'harness.json')}")
-            for n in ALL_SERVICES:
+            for n in [n for n in ALL_SERVICES + FAULT_SERVICES if n in st]:
                 print(f"  {n:10s} {st[n]['scheme']}://{st[n]['host']}")
         elif a.cmd == "stop":
             stop(a.workdir)

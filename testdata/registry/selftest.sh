@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Self-test of harness.py: start every service, push a tiny image built with umoci into each,
 # pull it back with skopeo/curl, exercise the failure modes, corrupt a blob, stop.
-# Needs: python3 docker-registry skopeo umoci openssl curl htpasswd (apache2-utils). Bounded (~30 s).
+# Needs: python3 docker-registry skopeo umoci openssl curl htpasswd (apache2-utils). Bounded (~35 s).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -160,6 +160,37 @@ expect_fail "dropper: skopeo copy after reset hits the cut (skopeo 1.9 does not 
   $SK copy --src-tls-verify=false "docker://$HOST_dropper/selftest/img:v1" "oci:$TMP/pulled-dropper1:v1"
 expect_ok "dropper: skopeo copy again succeeds" \
   $SK copy --src-tls-verify=false "docker://$HOST_dropper/selftest/img:v1" "oci:$TMP/pulled-dropper2:v1"
+
+echo "== fault services (faults.py)"
+F503="$(j fault-503 host)"; F429="$(j fault-429 host)"; FTR="$(j fault-trickle host)"; FSI="$(j fault-silent host)"
+FHU="$(j fault-huge host)"; FRE="$(j fault-redirect host)"; FLB="$(j fault-long-blob host)"; FST="$(j fault-stall-blob host)"
+FTE="$(j fault-token-echo host)"; FTLS="$(j fault-tls-realm host)"
+M=/v2/fault/app/manifests/v1
+curl -s -D "$TMP/f.h" -o /dev/null "http://$F503$M" || true
+expect_ok "fault-503: 503 with Retry-After as an HTTP date" grep -Eqi '^Retry-After: [A-Z][a-z]{2}, [0-9]{2} ' "$TMP/f.h"
+expect_eq "fault-503: /v2/ answers 200" "$(curl -s -o /dev/null -w '%{http_code}' "http://$F503/v2/")" 200
+curl -s -D "$TMP/f.h" -o /dev/null "http://$F429$M" || true
+expect_ok "fault-429: 429 with Retry-After: 2" grep -qi '^Retry-After: 2' "$TMP/f.h"
+set +e
+curl -s -m 1 -o /dev/null "http://$FSI/v2/"; rc=$?
+expect_eq "fault-silent: no answer within 1 s (curl exit 28)" "$rc" 28
+GOT="$(curl -s -m 2 "http://$FTR$M" | wc -c)"; 
+expect_ok "fault-trickle: a few bytes in 2 s ($GOT)" test "$GOT" -ge 1 -a "$GOT" -le 8
+GOT="$(curl -s "http://$FHU$M" | wc -c)"
+expect_ok "fault-huge: manifest over 4 MiB ($GOT bytes)" test "$GOT" -gt $((4 << 20))
+curl -s -L --max-redirs 5 -o /dev/null "http://$FRE$M"; rc=$?
+expect_eq "fault-redirect: a redirect loop (curl exit 47)" "$rc" 47
+FLAYER="$(curl -s "http://$FLB$M" | python3 -c 'import json,sys; l=json.load(sys.stdin)["layers"][0]; print(l["digest"], l["size"])')"
+GOT="$(curl -s "http://$FLB/v2/fault/app/blobs/${FLAYER% *}" | head -c 1000000 | wc -c)"
+expect_ok "fault-long-blob: more than the descriptor's ${FLAYER#* } bytes ($GOT read, stopped by us)" test "$GOT" -gt "${FLAYER#* }"
+curl -s -m 2 -o "$TMP/stall" "http://$FST/v2/fault/app/blobs/${FLAYER% *}"; rc=$?
+expect_eq "fault-stall-blob: half the blob, then silence (curl exit 28)" "$rc:$(stat -c %s "$TMP/stall")" "28:$(( ${FLAYER#* } / 2 ))"
+set -e
+ECHO_PW="pw-$RANDOM$RANDOM"
+expect_ok "fault-token-echo: the realm echoes the password" \
+  bash -c "curl -s -u alice:$ECHO_PW 'http://$FTE/token?service=fault' | grep -q $ECHO_PW"
+expect_ok "fault-tls-realm: HTTPS registry announcing an http:// realm" \
+  bash -c "curl -s -D - -o /dev/null --cacert '$CA' https://$FTLS/v2/ | grep -qi '^www-authenticate: Bearer realm=\"http://$FTE/tls-realm\"'"
 
 echo "== corrupt-blob"
 expect_ok "corrupt-blob anonymous $LAYER" $T $H corrupt-blob --workdir "$WD" --service anonymous --digest "$LAYER"
