@@ -4,7 +4,8 @@ import Core
 /// The decompressed stream of one layer, produced ahead of the tar walk through a few fixed buffers.
 ///
 /// The producer (a thread of its own for a blob of any size, or the consumer itself for a small one)
-/// reads the blob, hashes it (blob digest), decompresses it, hashes that (diffID) and queues full buffers; the consumer
+/// reads the blob, hashes it (blob digest), decompresses it and queues full buffers, which a hash thread
+/// (or the producer, for a small blob) hashes (diffID) in order before they reach the consumer; the consumer
 /// (libarchive's read callback on the thread walking the tar) takes them in order and gives each back
 /// when it asks for the next. So inflating one layer overlaps walking and matching it, and memory
 /// stays at `slots × slotSize` whatever the layer's size.
@@ -14,8 +15,10 @@ import Core
 final class TarStream: @unchecked Sendable {
     // @unchecked Sendable: every var below is read and written under `condition`, except `decompressor`
     // and `input`, which only the producer touches until `producerDone` is set under the lock (the
-    // consumer reads `input`'s hash and counts only after seeing it), and `held`/`tarEnded`, which only
-    // the single consumer thread touches.
+    // consumer reads `input`'s hash and counts only after seeing it); `diffID`, which only the hash thread
+    // (or the producer) touches until the stream is done; and `held`/`tarEnded`/`trailingFollows`, which
+    // only the single consumer thread touches. A buffer is written by the producer, then read by the hash
+    // thread, then lent to the consumer, each hand-over under the lock.
     enum Part { case tar, trailing }
     private struct Chunk {
         var slot: Int
@@ -32,9 +35,14 @@ final class TarStream: @unchecked Sendable {
     // Unsafe pointers: allocated here, freed in deinit, which runs only after the producer thread ended
     // (it holds a reference) and the consumer (LayerReader) released the stream.
     private let buffers: [UnsafeMutableRawBufferPointer]
+    /// Made by the producer, waiting for the hash thread (threaded mode), in order.
+    private var made: [Chunk] = []
+    /// Ready for the consumer, in order.
     private var ready: [Chunk] = []
     private var free: [Int]
     private var producerDone = false
+    /// The hash thread forwarded everything the producer made (threaded mode).
+    private var hasherDone = false
     private var failure: Error?
     private var cancelled = false
     private var inTrailing = false
@@ -46,9 +54,8 @@ final class TarStream: @unchecked Sendable {
     private(set) var tarEnded = false
     /// When it ended, trailing data was queued behind it.
     private var trailingFollows = false
-    /// The diffID: every tar block is hashed by the producer as it is made (the inflate thread is the
-    /// lighter side of a layer: the tar walk's thread also matches). Read by the consumer only once the
-    /// producer is done.
+    /// The diffID: every tar block is hashed as it is made, by the hash thread (threaded mode) or the
+    /// producer. Read by the consumer only once the stream is done.
     private(set) var diffID = DigestHasher()
 
     /// Detects the compression from the first bytes; starts the producer thread when `threaded`.
@@ -59,12 +66,16 @@ final class TarStream: @unchecked Sendable {
         free = Array((0..<Self.slots).reversed())
         self.threaded = threaded
         if threaded {
-            let t = Thread { [self] in
-                while produce() {}
+            // The diffID hash gets a thread of its own: on one big layer the inflate thread (inflate, blob
+            // hash) and the tar walk's thread (libarchive, matching) are then each lighter than both hashes
+            // and inflate together were, and two cores share three threads' work evenly.
+            let producer = Thread { [self] in while produce() {} }
+            let hasher = Thread { [self] in hashMade() }
+            for (t, name) in [(producer, "stowaway-inflate"), (hasher, "stowaway-diffid")] {
+                t.name = name
+                t.stackSize = 1 << 20
+                t.start()
             }
-            t.name = "stowaway-inflate"
-            t.stackSize = 1 << 20
-            t.start()
         }
     }
 
@@ -136,7 +147,7 @@ final class TarStream: @unchecked Sendable {
                 held = c.slot
                 return UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])
             }
-            if producerDone {
+            if threaded ? hasherDone : producerDone {
                 if let failure { throw failure }
                 return nil
             }
@@ -151,6 +162,24 @@ final class TarStream: @unchecked Sendable {
     }
 
     // MARK: producer
+
+    /// The hash thread: hashes each tar block the producer made, in order, and passes it on to the consumer.
+    private func hashMade() {
+        condition.lock()
+        while true {
+            while made.isEmpty && !producerDone && !cancelled { condition.wait() }
+            guard !cancelled, !made.isEmpty else { break }
+            let c = made.removeFirst()
+            condition.unlock()
+            if c.part == .tar { hashTar(UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])) }
+            condition.lock()
+            ready.append(c)
+            condition.broadcast()
+        }
+        hasherDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
 
     private func hashTar(_ block: UnsafeRawBufferPointer) {
         StageTimes.measure(.diffIDHash) { diffID.update(block) }
@@ -174,7 +203,7 @@ final class TarStream: @unchecked Sendable {
         do {
             if !trailing {
                 count = try decompressor.read(into: buffers[slot])
-                if count > 0 { hashTar(UnsafeRawBufferPointer(rebasing: buffers[slot][..<count])) }
+                if count > 0 && !threaded { hashTar(UnsafeRawBufferPointer(rebasing: buffers[slot][..<count])) }
                 if count == 0 && decompressor.hasTrailingData {
                     condition.lock()
                     inTrailing = true
@@ -197,7 +226,7 @@ final class TarStream: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if count > 0 && error == nil {
-            ready.append(Chunk(slot: slot, count: count, part: part))
+            if threaded { made.append(Chunk(slot: slot, count: count, part: part)) } else { ready.append(Chunk(slot: slot, count: count, part: part)) }
             if part == .trailing { trailingCount += Int64(count) }
         } else {
             free.append(slot)
