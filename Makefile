@@ -10,9 +10,10 @@ RELEASE_BIN := .build/release
 
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
-                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client
+                python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
+                libsqlite3-dev
 
-.PHONY: all deps build release install demo test fixtures bench clean
+.PHONY: all deps build release install demo test fixtures fuzz bench clean
 
 all: build
 
@@ -67,14 +68,27 @@ fixtures: build
 REGISTRY_DIR := $(CURDIR)/$(OUT)/registry
 HARNESS := python3 testdata/registry/harness.py
 
+# Every temporary file a test makes goes under $(TEST_TMP), removed when the run ends, whatever it left.
+TEST_TMP := $(CURDIR)/$(OUT)/tmp
 test: build fixtures
 	@$(HARNESS) start --workdir $(REGISTRY_DIR) >/dev/null
-	@STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
-	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; exit $$rc
+	@rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
+	@TMPDIR=$(TEST_TMP) STOWAWAY_CACHE_DIR=$(CURDIR)/$(OUT)/rules-cache STOWAWAY_FIXTURES=$(CURDIR)/$(CACHE) STOWAWAY_REGISTRY=$(REGISTRY_DIR)/harness.json $(SWIFT) test; \
+	  rc=$$?; $(HARNESS) stop --workdir $(REGISTRY_DIR) >/dev/null; rm -rf $(TEST_TMP); exit $$rc
+	@$(MAKE) --no-print-directory fuzz
+
+# libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
+# JSON through the image loader (seeded by testdata/attacks/craft.py and small images), and every
+# Fuzz/NAME/build.sh (the msgpack reader). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
+# fails (the input is kept under $(OUT)/fuzz).
+FUZZ_SECONDS ?= 30
+fuzz: build
+	@Fuzz/run.sh $(FUZZ_SECONDS) $(OUT)/fuzz $(DEBUG_BIN)/stowaway-fixture
 
 # STOWAWAY_BENCH_SMALL=1 make bench: the same measurements on /usr/include alone, one run each.
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
+	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
 
 clean:
 	rm -rf .build $(OUT)

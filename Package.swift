@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C bridges: module map + shim header, nothing else.
@@ -41,9 +42,18 @@ let package = Package(
         ]),
         // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
         .target(name: "Forensics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics"]),
+        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
+        // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
+        .target(name: "Sweep", dependencies: [
+            "Scan", "OCI", "Secrets", "Layers",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "stowaway", dependencies: [
-            "Scan", "OCI", "Secrets",
+            "Scan", "OCI", "Secrets", "Sweep",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
@@ -62,6 +72,8 @@ let package = Package(
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
+        // The store and config alone, and `stowaway sweep` against the harness registries (with STOWAWAY_REGISTRY).
+        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Scan", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,6 +37,7 @@ public struct FileSlice: Sendable, Equatable {
 
     /// Reads the whole slice, refusing anything over `limit` bytes (configs and manifests are small).
     public func readAll(limit: Int64 = 64 << 20) throws -> Data {
+        guard length >= 0 else { throw CoreError.io(path: displayName, reason: "negative length \(length)") }
         guard length <= limit else {
             throw CoreError.tooLarge(what: displayName, size: length, limit: limit)
         }

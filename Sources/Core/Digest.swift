@@ -1,5 +1,7 @@
-import Crypto
 import Foundation
+
+// Parsing and validation only (no Crypto), so the fuzz targets build without package dependencies;
+// hashing is in DigestHasher.swift, hex in Encoding.swift.
 
 /// A content digest (`sha256:<64 hex>`), validated on construction.
 public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
@@ -11,19 +13,15 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         guard let colon = text.firstIndex(of: ":") else { throw CoreError.invalidDigest(text) }
         let algorithm = String(text[..<colon])
         let encoded = String(text[text.index(after: colon)...])
-        let hex = encoded.allSatisfy { ("0"..."9").contains($0) || ("a"..."f").contains($0) }
+        // Bytes, not Characters: "1\u{301}" is one Character that sorts between "0" and "9".
+        let hex = encoded.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
         switch algorithm {
-        case "sha256" where encoded.count == 64 && hex: break
-        case "sha512" where encoded.count == 128 && hex: break
+        case "sha256" where encoded.utf8.count == 64 && hex: break
+        case "sha512" where encoded.utf8.count == 128 && hex: break
         default: throw CoreError.invalidDigest(text)
         }
         self.algorithm = algorithm
         self.encoded = encoded
-    }
-
-    /// The sha256 digest of `data`.
-    public static func sha256(of data: some DataProtocol) -> Digest {
-        Digest(sha256Hex: SHA256.hash(data: data).hexString)
     }
 
     /// A sha256 digest from an already computed hex string (trusted input).
@@ -47,21 +45,4 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     }
 
     public static func < (a: Digest, b: Digest) -> Bool { a.description < b.description }
-}
-
-/// Incremental hashing for a digest check while bytes stream past.
-public struct DigestHasher {
-    private var sha256 = SHA256()
-    public private(set) var count: Int64 = 0
-
-    public init() {}
-
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        sha256.update(bufferPointer: bytes)
-        count += Int64(bytes.count)
-    }
-
-    public func finalize() -> Digest {
-        Digest(sha256Hex: sha256.finalize().hexString)
-    }
 }

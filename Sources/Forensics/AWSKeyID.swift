@@ -33,6 +33,8 @@ enum AWSKeyID {
         else { return nil }
         let first48 = acc >> 2
         let number = (first48 & 0x7fff_ffff_ff80) >> 7
+        // Accounts have 12 digits: a larger number means the ID was not issued by AWS, and names no account.
+        guard number <= 999_999_999_999 else { return nil }
         let digits = String(number)
         return String(repeating: "0", count: max(0, 12 - digits.count)) + digits
     }

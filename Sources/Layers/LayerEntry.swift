@@ -1,14 +1,31 @@
 /// One entry of a layer tar, its path normalised to an absolute path (`/app/.env`).
+///
+/// Data can hide outside regular files, and `LayerReader` hands all of it over: a whiteout's body, a hard
+/// link's body (pax allows one), and whatever follows the end-of-archive marker, as a `.trailingData`
+/// pseudo-entry at `LayerEntry.trailingDataPath`. `hasData` says which entries to read.
 public struct LayerEntry: Sendable, Equatable {
     public enum Kind: String, Sendable {
         case file, directory, symlink, hardlink, other
+        /// Not a tar entry: the bytes after the end-of-archive marker (past the zero padding), which no
+        /// extractor writes anywhere but the blob still carries.
+        case trailingData
     }
+
+    /// Where findings in the bytes after the end-of-archive marker are reported. No tar entry can have this
+    /// path: normalised entry paths never hold an empty component.
+    public static let trailingDataPath = "//(after-end-of-archive)"
 
     public var path: String
     public var kind: Kind
+    /// The file's size as the archive declares it: for a sparse file, its full length, holes included
+    /// (only the data stored in the archive is read). 0 for `.trailingData`, whose length is unknown until read.
     public var size: Int64
     /// Target of a symlink or hardlink.
     public var linkTarget: String?
+
+    /// Whether reading the entry can return bytes: every regular file, the trailing data, and any other
+    /// entry that declares a body (a hard link with data).
+    public var hasData: Bool { kind == .file || kind == .trailingData || size > 0 }
 
     public init(path: String, kind: Kind, size: Int64, linkTarget: String? = nil) {
         self.path = path

@@ -85,7 +85,7 @@ final class TarStream: @unchecked Sendable {
 
     // MARK: consumer
 
-    /// The next block of the tar stream, valid until the next call; nil at its end. Throws the
+    /// The next block of the tar stream, valid until the next call that returns a block; nil at its end. Throws the
     /// producer's error (corrupt data, source failure) once the blocks before it were taken.
     func nextTarBlock() throws -> UnsafeRawBufferPointer? {
         if tarEnded { return nil }
@@ -135,15 +135,16 @@ final class TarStream: @unchecked Sendable {
     private func next(_ part: Part) throws -> UnsafeRawBufferPointer? {
         condition.lock()
         defer { condition.unlock() }
-        if let h = held {
-            free.append(h)
-            held = nil
-            condition.broadcast()
-        }
         while true {
             if let c = ready.first {
+                // The block lent last is given back only now: at the end of the tar part the tar reader's
+                // unconsumed read-ahead is still read from it (`LayerReader.trailingEntry`).
                 guard c.part == part else { return nil }
                 ready.removeFirst()
+                if let h = held {
+                    free.append(h)
+                    condition.broadcast()
+                }
                 held = c.slot
                 return UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])
             }

@@ -18,7 +18,20 @@ struct DockerArchive: ImageSource {
         guard !items.isEmpty else {
             throw OCIError.notAnImage(path: tree.displayName, reason: "manifest.json lists no image")
         }
-        return try items.map { ImageRoot(.saved(try saved($0)), name: $0.RepoTags?.first ?? tree.displayName) }
+        // The same bounds as an index walk: manifest.json can name one large config for a million images.
+        guard items.count <= ImageResolver.maxEntries else {
+            throw OCIError.unsupported(what: tree.displayName, reason: "manifest.json lists more than \(ImageResolver.maxEntries) images")
+        }
+        var configBytes = 0
+        return try items.map { item in
+            let saved = try saved(item)
+            configBytes += saved.config.count
+            guard configBytes <= ImageResolver.maxDocumentBytes else {
+                throw OCIError.unsupported(what: tree.displayName,
+                                           reason: "the configs manifest.json names add up to more than \(ImageResolver.maxDocumentBytes >> 20) MB")
+            }
+            return ImageRoot(.saved(saved), name: item.RepoTags?.first ?? tree.displayName)
+        }
     }
 
     private func saved(_ item: Item) throws -> SavedImage {
@@ -29,7 +42,7 @@ struct DockerArchive: ImageSource {
                                           actual: configDigest.description)
         }
         let layers = try item.Layers.map { name in
-            guard let slice = tree.slice(name) else {
+            guard let slice = try tree.slice(name) else {
                 throw OCIError.missingBlob(image: tree.displayName, name: "layer \(name) (listed in manifest.json)")
             }
             return SavedImage.Layer(blob: .file(slice), namedDigest: Self.digestNamed(by: name), size: slice.length)

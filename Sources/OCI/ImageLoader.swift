@@ -25,10 +25,10 @@ public enum ImageLoader {
         }
         let tree: FileTree = isDir.boolValue ? DirectoryTree(root: path) : try TarTree(path: path)
 
-        if !forcedOCI, tree.contains("manifest.json") {
+        if !forcedOCI, try tree.contains("manifest.json") {
             return DockerArchive(tree: tree)
         }
-        if tree.contains("index.json") || tree.contains("oci-layout") {
+        if try tree.contains("index.json") || tree.contains("oci-layout") {
             return OCILayout(tree: tree, tag: tag, input: input)
         }
         throw OCIError.notAnImage(path: path, reason: isDir.boolValue

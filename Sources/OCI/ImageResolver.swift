@@ -13,6 +13,10 @@ import Foundation
 public struct ImageResolver: Sendable {
     public var platform: PlatformChoice
     public static let maxDepth = 4
+    /// Bounds on one walk, far above any real image (tags × platforms): an index naming one child many times
+    /// at every level would otherwise multiply the documents read per level (1000 entries, 4 deep: 10^12).
+    public static let maxEntries = 10_000
+    public static let maxDocumentBytes = 512 << 20
 
     public init(platform: PlatformChoice = .host) {
         self.platform = platform
@@ -48,6 +52,8 @@ public struct ImageResolver: Sendable {
         let source: Source
         var images: [Image] = []
         var skipped: [String] = []
+        var entries = 0
+        var documentBytes = 0
 
         /// An index entry or layout root: skipped, or fetched and walked.
         mutating func entry(_ d: Descriptor, name: String, depth: Int) async throws {
@@ -56,7 +62,11 @@ public struct ImageResolver: Sendable {
                 skipped.append(p.description)
                 return
             }
-            let data = try await source.document(d, kind: .manifest)
+            entries += 1
+            guard entries <= ImageResolver.maxEntries else {
+                throw OCIError.unsupported(what: source.displayName, reason: "its indexes name more than \(ImageResolver.maxEntries) manifests")
+            }
+            let data = try counted(try await source.document(d, kind: .manifest))
             try await document(data, mediaType: d.mediaType, digest: d.digest, entry: d, name: name, depth: depth)
         }
 
@@ -76,13 +86,23 @@ public struct ImageResolver: Sendable {
                 return
             }
             let manifest = try decode(Manifest.self, data, what: "\(name) manifest\(label)")
-            let config = try await source.document(manifest.config, kind: .config)
+            let config = try counted(try await source.document(manifest.config, kind: .config))
             let layers = try manifest.layers.filter { !MediaType.isForeignLayer($0.mediaType) }.map { d in
                 LayerInput(digest: d.digest, mediaType: d.mediaType, size: d.size, blob: try source.layerBlob(d), expectedSize: d.size)
             }
             add(try resolver.image(name: name, manifestDigest: digest, entryPlatform: entry?.platform, config: config,
                                    configDigest: manifest.config.digest, annotations: manifest.annotations ?? [:],
                                    layers: layers, source: source.displayName))
+        }
+
+        /// Counts a document towards the walk's bound on bytes read and decoded.
+        mutating func counted(_ data: Data) throws -> Data {
+            documentBytes += data.count
+            guard documentBytes <= ImageResolver.maxDocumentBytes else {
+                throw OCIError.unsupported(what: source.displayName,
+                                           reason: "its manifests and configs add up to more than \(ImageResolver.maxDocumentBytes >> 20) MB")
+            }
+            return data
         }
 
         mutating func add(_ result: Result) {

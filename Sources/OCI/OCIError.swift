@@ -9,6 +9,8 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     case unsupported(what: String, reason: String)
     case noMatchingImage(source: String, reason: String)
     case io(path: String, reason: String)
+    /// A path named by the image (manifest.json, a symbolic link) that would leave the image or is not a plain file.
+    case unsafePath(image: String, path: String, reason: String)
     case invalidReference(String, reason: String)
     case badCredentials(source: String, reason: String)
     /// The registry refused the credentials (or their absence); names the source, never the secret.
@@ -34,6 +36,7 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
         case .unsupported(let w, let r): return "\(w): unsupported (\(r))"
         case .noMatchingImage(let s, let r): return "\(s): \(r)"
         case .io(let p, let r): return "\(p): \(r)"
+        case .unsafePath(let i, let p, let r): return "\(i): refusing \"\(p)\": \(r)"
         case .invalidReference(let r, let why): return "\(r): not a file, directory or valid image reference (\(why))"
         case .badCredentials(let s, let r): return "credentials from \(s): \(r)"
         case .authenticationFailed(let reg, let s, let st, let m):

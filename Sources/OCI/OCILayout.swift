@@ -11,7 +11,7 @@ struct OCILayout: ImageSource {
     var displayName: String { tree.displayName }
 
     func roots() async throws -> [ImageRoot] {
-        if let layoutData = tree.slice("oci-layout").flatMap({ try? $0.readAll() }) {
+        if let layoutData = try tree.slice("oci-layout")?.readAll() {
             struct Header: Decodable { var imageLayoutVersion: String }
             _ = try decode(Header.self, layoutData, what: "\(tree.displayName)/oci-layout")
         }
@@ -50,7 +50,7 @@ struct OCILayout: ImageSource {
 extension FileTree {
     /// The file holding a blob in `blobs/<alg>/<hex>`, or `missingBlob` naming it.
     func blobSlice(_ d: Descriptor, what: String) throws -> FileSlice {
-        guard let slice = slice("blobs/\(d.digest.algorithm)/\(d.digest.encoded)") else {
+        guard let slice = try slice("blobs/\(d.digest.algorithm)/\(d.digest.encoded)") else {
             throw OCIError.missingBlob(image: displayName, name: "\(what) blob \(d.digest)")
         }
         return slice

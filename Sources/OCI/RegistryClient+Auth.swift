@@ -72,7 +72,8 @@ extension RegistryClient {
         if case .registryToken(let t)? = cred?.kind { return "Bearer \(t)" }
         let challenges = await auth.challenge(host)
         if let bearer = challenges.first(where: { $0.scheme == "bearer" }) {
-            let scope = repository.map { "repository:\($0):pull" } ?? ""
+            // A value with a colon is a whole scope (`registry:catalog:*`): no repository name contains one.
+            let scope = repository.map { $0.contains(":") ? $0 : "repository:\($0):pull" } ?? ""
             let key = "\(host) \(scope)"
             if let t = await auth.token(key) { return "Bearer \(t)" }
             let token = try await fetchToken(host: host, challenge: bearer, scope: scope, credential: cred)

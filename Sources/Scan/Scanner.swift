@@ -99,11 +99,11 @@ public final class Scanner: Sendable {
     /// File data is read and matched in chunks of this size.
     static let chunkSize = 256 * 1024
 
-    private func scanLayer(_ layer: LayerRef) -> LayerResult {
+    func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
         // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
         // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
-        // a thread of their own inside LayerReader, so one layer still keeps two cores busy.
+        // threads of their own inside LayerReader, so one layer still keeps two cores busy.
         // Unsafe buffer: allocated here, freed on return, lent only to the reader and the matcher below.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -125,11 +125,14 @@ public final class Scanner: Sendable {
                     case .opaque(let dir): result.opaques.insert(dir)
                     case .metadata: break
                     }
-                    continue
+                    // A whiteout's body is never extracted: data hidden there is scanned under the whiteout's name.
+                    guard entry.size > 0 else { continue }
+                } else if entry.kind != .trailingData {
+                    result.entries[entry.path] = entry.kind == .directory
                 }
-                result.entries[entry.path] = entry.kind == .directory
-                guard entry.kind == .file else { continue }
-                result.files += 1
+                // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
+                guard entry.hasData else { continue }
+                if entry.kind == .file { result.files += 1 }
                 try file?.begin(entry)
                 open = true
                 while true {
@@ -285,7 +288,7 @@ public final class Scanner: Sendable {
                                   layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined)
     }
 
-    private func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
+    func finding(_ rule: Rule, secret: String, source: FindingSource) -> Finding {
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
         let details = Forensics.details(for: secret)
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
@@ -311,7 +314,7 @@ public final class Scanner: Sendable {
 
     // MARK: config and history
 
-    private func configFindings(_ image: Image) throws -> [Finding] {
+    func configFindings(_ image: Image) throws -> [Finding] {
         let matcher = try engine.makeMatcher()
         var out: [Finding] = []
         func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,

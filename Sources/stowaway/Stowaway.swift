@@ -10,7 +10,7 @@ struct StowawayCommand: AsyncParsableCommand {
         commandName: "stowaway",
         abstract: "Find secrets stowed away in container images.",
         version: Stowaway.version,
-        subcommands: [ScanCommand.self, RulesCommand.self],
+        subcommands: [ScanCommand.self, RulesCommand.self, SweepCommand.self],
         defaultSubcommand: ScanCommand.self
     )
 }

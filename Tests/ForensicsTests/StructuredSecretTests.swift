@@ -63,21 +63,11 @@ import TestSupport
     @Test(arguments: ["AKIA", "ASIA"])
     func awsKeyIDNamesItsAccount(prefix: String) throws {
         let account = UInt64.random(in: 0...999_999_999_999)
-        var bits = [UInt8](repeating: 0, count: 10)
-        let first48 = account << 7 | UInt64.random(in: 0..<128)
-        for i in 0..<6 { bits[i] = UInt8(truncatingIfNeeded: first48 >> (8 * UInt64(5 - i))) }
-        for i in 6..<10 { bits[i] = UInt8.random(in: 0...255) }
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
-        var text = ""
-        for i in 0..<16 {  // 80 bits, 5 at a time
-            var v = 0
-            for j in 0..<5 { let bit = i * 5 + j; v = v << 1 | Int(bits[bit / 8] >> (7 - UInt8(bit % 8)) & 1) }
-            text.append(alphabet[v])
-        }
+        let keyID = FakeSecret.awsKeyID(prefix: prefix, account: account)
         let expected = String(format: "%012llu", account)
-        let d = try #require(Forensics.details(for: prefix + text, now: now))
+        let d = try #require(Forensics.details(for: keyID, now: now))
         let kind = prefix == "AKIA" ? "long-term key" : "temporary STS key (useless without its session token)"
-        #expect(d.aws?.account == expected, "\(prefix + text)")
+        #expect(d.aws?.account == expected, "\(keyID)")
         #expect(try detailsJSON(d) == ["summary": "AWS access key ID of account \(expected), \(kind)", "aws": ["account": expected]] as NSDictionary)
         #expect(d.rating == nil)
     }

@@ -4,22 +4,7 @@ import TestSupport
 @testable import Layers
 import OCI
 
-/// A byte source that hands out at most `chunk` bytes per read, so headers and trailers straddle reads.
-final class ChunkedSource: ByteSource {
-    let bytes: [UInt8]
-    let chunk: Int
-    var position = 0
-    init(_ bytes: [UInt8], chunk: Int) {
-        self.bytes = bytes
-        self.chunk = chunk
-    }
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = min(buffer.count, chunk, bytes.count - position)
-        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
-        position += n
-        return n
-    }
-}
+// ChunkedSource (HiddenDataTests.swift) hands out at most `chunk` bytes per read, so headers and trailers straddle reads.
 
 @Suite struct GzipInflaterTests {
     let secret = "AWS_SECRET_ACCESS_KEY=" + FakeSecret.awsSecret()

@@ -726,7 +726,11 @@ extension CatalogExample {
 
     static func generic(_ c: inout Catalogue) {
         typealias G = Gen
-        func value() -> String { G.rand(20, Gen.alnum + Array("!#*+./:@^_|~=-")) + G.D(1) + G.rand(1, Gen.lower) }
+        // Random, but never shaped like what the rule's allowlist passes over on purpose: no leading `/` (a path),
+        // no `:` (a URL), and one character an identifier cannot hold.
+        func value() -> String {
+            G.rand(1, Gen.alnum) + G.rand(18, Gen.alnum + Array("!#*+./@^_|~=-")) + G.rand(1, Array("!#*+@^|~=")) + G.D(1) + G.rand(1, Gen.lower)
+        }
         let rule = "generic-secret-assignment"
         c.tp(rule, value(), "DB_PASSWORD=@S@\n")
         c.tp(rule, value(), "service:\n  api_key: @S@\n")

@@ -16,7 +16,22 @@ public enum FakeSecret {
     }
     public static func githubToken() -> String { "ghp_" + random(36) }
     public static func stripeKey() -> String { "sk_live_" + random(32) }
-    public static func awsKeyID() -> String { "AKIA" + random(16, Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")) }
+    /// An access key ID as AWS lays one out: the 12-digit `account` in bits 1...39 of the first 48 bits after the
+    /// prefix (base32), the rest random. A purely random ID can decode to an account number no AWS account has.
+    public static func awsKeyID(prefix: String = "AKIA", account: UInt64 = UInt64.random(in: 0...999_999_999_999)) -> String {
+        var bits = [UInt8](repeating: 0, count: 10)
+        let first48 = account << 7 | UInt64.random(in: 0..<128)
+        for i in 0..<6 { bits[i] = UInt8(truncatingIfNeeded: first48 >> (8 * UInt64(5 - i))) }
+        for i in 6..<10 { bits[i] = UInt8.random(in: 0...255) }
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var text = prefix
+        for i in 0..<16 {  // 80 bits, 5 at a time
+            var v = 0
+            for j in 0..<5 { let bit = i * 5 + j; v = v << 1 | Int(bits[bit / 8] >> (7 - UInt8(bit % 8)) & 1) }
+            text.append(alphabet[v])
+        }
+        return text
+    }
     public static func awsSecret() -> String { random(40, alnum + ["/", "+"]) }
     public static func npmToken() -> String { "npm_" + random(36) }
 

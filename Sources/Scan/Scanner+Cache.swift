@@ -1,0 +1,245 @@
+import Crypto
+import Forensics
+import Foundation
+import Layers
+import OCI
+import Secrets
+
+/// What one layer held, in a form a sweep can keep between runs: every hit by the SHA-256 of its secret and a
+/// redacted preview (the secret itself is never part of it), and the layer's paths as 128-bit hashes, enough
+/// to decide later whether a finding of a lower layer was deleted or overwritten by this one.
+///
+/// A result depends only on the layer's bytes and on `Scanner.layerCacheKey`, so it can be reused by every
+/// image that shares the layer, in this run or a later one.
+public struct LayerScanResult: Codable, Sendable, Equatable {
+    /// A secret in a file of the layer, as it can be stored.
+    public struct Hit: Codable, Sendable, Equatable {
+        public var ruleID: String
+        public var severity: Severity
+        public var description: String
+        /// The path in the layer, with any secret of the layer in it redacted.
+        public var path: String
+        public var line: Int?
+        public var key: String?
+        public var secretSHA256: String
+        public var redacted: String
+        /// What the secret can do, read offline when it was found (no secret in it).
+        public var details: FindingDetails?
+        /// Hashes of the raw path and of each of its ancestors, for statuses.
+        var pathKey: PathKey
+        var ancestorKeys: [PathKey]
+    }
+
+    public var hits: [Hit]
+    /// Hits dropped by the path allowlist.
+    public var suppressed: Int
+    public var files: Int
+    /// Uncompressed bytes of the files read.
+    public var bytes: Int64
+    /// Why the layer could not be read to its end; such a result is never stored.
+    public var error: String?
+    /// Hashes of every path the layer holds (non-directories and directories), of whiteout targets and of
+    /// opaque directories.
+    var nonDirectories: PathKeySet
+    var directories: PathKeySet
+    var deletions: PathKeySet
+    var opaques: PathKeySet
+}
+
+/// A path's identity without the path: the first 128 bits of its SHA-256 (no collision to fear even from an
+/// image built to make one, unlike a 64-bit or non-cryptographic hash).
+struct PathKey: Codable, Sendable, Hashable, Comparable {
+    var high: UInt64
+    var low: UInt64
+
+    init(_ path: String) {
+        let digest = SHA256.hash(data: Array(path.utf8))
+        var h: UInt64 = 0, l: UInt64 = 0
+        for (i, b) in digest.prefix(16).enumerated() {
+            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+        }
+        high = h
+        low = l
+    }
+
+    init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    static func < (a: PathKey, b: PathKey) -> Bool { (a.high, a.low) < (b.high, b.low) }
+}
+
+/// A sorted set of path keys, stored as one run of 16-byte big-endian records (compact in JSON as base64).
+struct PathKeySet: Codable, Sendable, Equatable {
+    private(set) var keys: [PathKey]
+
+    init<S: Sequence>(_ paths: S) where S.Element == String {
+        keys = Array(Set(paths.map(PathKey.init))).sorted()
+    }
+
+    func contains(_ k: PathKey) -> Bool {
+        var lo = 0, hi = keys.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if keys[mid] == k { return true }
+            if keys[mid] < k { lo = mid + 1 } else { hi = mid }
+        }
+        return false
+    }
+
+    init(from decoder: Decoder) throws {
+        let data = try decoder.singleValueContainer().decode(Data.self)
+        guard data.count % 16 == 0 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "path keys are not 16-byte records"))
+        }
+        let bytes = [UInt8](data)
+        var out: [PathKey] = []
+        out.reserveCapacity(bytes.count / 16)
+        var i = 0
+        while i < bytes.count {
+            var h: UInt64 = 0, l: UInt64 = 0
+            for j in 0..<8 { h = h << 8 | UInt64(bytes[i + j]) }
+            for j in 8..<16 { l = l << 8 | UInt64(bytes[i + j]) }
+            out.append(PathKey(high: h, low: l))
+            i += 16
+        }
+        // Sorted on the way in: binary search must not trust a damaged or foreign store.
+        keys = out.sorted()
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(keys.count * 16)
+        for k in keys {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: k.high >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: k.low >> UInt64(shift))) }
+        }
+        var c = encoder.singleValueContainer()
+        try c.encode(Data(bytes))
+    }
+}
+
+extension Scanner {
+    /// Version of the `LayerScanResult` format and of the rules that build it; bump it when either changes so
+    /// results stored by an older build are scanned again rather than misread.
+    static let layerResultVersion = 2
+
+    /// What a stored layer result depends on besides the layer: the rule set, the path allowlist and the
+    /// result format. Two scanners with the same key produce the same result for the same layer.
+    public var layerCacheKey: String {
+        let allow = options.pathAllowlist?.patterns.joined(separator: "\n") ?? ""
+        return Redaction.sha256("layer-v\(Self.layerResultVersion)\n\(engine.fingerprint)\n\(allow)")
+    }
+
+    /// Scans one layer into a result that can be stored. Blocks on the layer's stream and runs a matching thread
+    /// of its own: call it from a thread of its own, not from the async pool. Never throws: a layer that cannot
+    /// be read carries its `error`.
+    public func scanLayerForStore(_ layer: LayerRef) -> LayerScanResult {
+        let r = scanLayer(layer)
+        var hits: [LayerScanResult.Hit] = []
+        var suppressed = 0
+        // A secret can sit in the place too (a file named after a token, a decoded key): redacted like the secret.
+        let redactor = Redactor(Set(r.hits.map(\.secret)))
+        for hit in r.hits {
+            if let allow = options.pathAllowlist, allow.contains(hit.path) {
+                suppressed += 1
+                continue
+            }
+            // The same finding `scan` builds, severity and details included, then made storable.
+            var f = finding(hit.rule, secret: hit.secret, source: .file)
+            if let digest = hit.fileDigest {
+                f.secretSHA256 = digest
+                f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
+            } else if CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
+                f.severity = f.severity.raised
+            }
+            hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
+                              path: redactor.redact(hit.path), line: hit.line, key: hit.key.map(redactor.redact),
+                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, pathKey: PathKey(hit.path),
+                              ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
+        }
+        return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
+                               nonDirectories: PathKeySet(r.entries.filter { !$0.value }.keys),
+                               directories: PathKeySet(r.entries.filter { $0.value }.keys),
+                               deletions: PathKeySet(r.deletions), opaques: PathKeySet(r.opaques))
+    }
+
+    /// An image's findings from its config (read now) and its layers' results (scanned now or stored), redacted
+    /// whatever `showSecrets` says, with the statuses `scan` gives. `layers` is in the image's layer order.
+    /// What cannot be read (the config, a layer that failed) is in `errors`.
+    public func findings(of image: Image, layers: [LayerScanResult]) -> (findings: [Finding], errors: [Report.ScanError], suppressed: Int) {
+        var findings: [Finding] = []
+        var errors: [Report.ScanError] = []
+        do {
+            let config = try configFindings(image)
+            let redactor = Redactor(Set(config.compactMap(\.secret)))
+            for var f in config {
+                f.secret = nil
+                f.key = f.key.map(redactor.redact)
+                findings.append(f)
+            }
+        } catch {
+            errors.append(.init(layerIndex: nil, message: "config: \(error)"))
+        }
+        let historyForLayer = image.config.historyIndexForLayer
+        for (i, layer) in layers.enumerated() {
+            if let e = layer.error { errors.append(.init(layerIndex: i, message: e)) }
+            for hit in layer.hits {
+                let (status, removedIn) = Self.status(of: hit, in: i, layers: layers)
+                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, source: .file,
+                                        layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
+                                        historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
+                                        path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
+                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details))
+            }
+        }
+        return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })
+    }
+
+    /// The same decision as `status(of:in:layers:)`, on hashed paths.
+    static func status(of hit: LayerScanResult.Hit, in layer: Int, layers: [LayerScanResult]) -> (FileStatus, Int?) {
+        for j in (layer + 1)..<max(layer + 1, layers.count) {
+            let l = layers[j]
+            if l.deletions.contains(hit.pathKey)
+                || hit.ancestorKeys.contains(where: { l.deletions.contains($0) || l.opaques.contains($0) }) {
+                return (.deleted, j)
+            }
+            if l.nonDirectories.contains(hit.pathKey) || l.directories.contains(hit.pathKey) { return (.overwritten, j) }
+            if hit.ancestorKeys.contains(where: { l.nonDirectories.contains($0) }) { return (.deleted, j) }
+        }
+        return (.present, nil)
+    }
+}
+
+extension Report {
+    /// A report assembled from findings kept elsewhere (a sweep's store), for the formats that render a
+    /// `Report` (SARIF); the summary counts the findings by severity.
+    public init(rulesetFingerprint: String, images: [ImageReport]) {
+        var summary = Summary()
+        for f in images.flatMap(\.findings) {
+            switch f.severity {
+            case .critical: summary.critical += 1
+            case .high: summary.high += 1
+            case .medium: summary.medium += 1
+            case .low: summary.low += 1
+            }
+        }
+        self.init(tool: Tool(rulesetFingerprint: rulesetFingerprint), images: images, summary: summary)
+    }
+}
+
+extension Report.ImageReport {
+    /// An image's entry from its findings and errors alone (no layer table).
+    public init(reference: String, manifestDigest: String?, findings: [Finding], errors: [Report.ScanError]) {
+        self.init(reference: reference, manifestDigest: manifestDigest, configDigest: nil, platform: nil, layers: [],
+                  findings: findings, errors: errors)
+    }
+}
+
+extension Report.ScanError {
+    /// Something that could not be read, at a layer or (nil) elsewhere.
+    public init(message: String, layerIndex: Int? = nil) {
+        self.init(layerIndex: layerIndex, message: message)
+    }
+}

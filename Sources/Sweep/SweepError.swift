@@ -1,0 +1,30 @@
+import Foundation
+
+/// Everything the sweep refuses, each case carrying the offending value so the one-line message names it.
+public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The config file could not be read at all.
+    case unreadableConfig(path: String, reason: String)
+    /// A key of the config is wrong: `key` is its place (`target[2].newest`), `reason` what is wrong with it.
+    case config(path: String, key: String, reason: String)
+    /// The store could not be opened, migrated, read or written.
+    case store(path: String, reason: String)
+    /// The Fly Machines API refused or failed: `what` is the org or app, `url` the request.
+    case fly(what: String, url: String, status: Int?, message: String)
+    /// A credential the config asks for is not in the environment.
+    case missingCredential(what: String, variables: [String])
+    /// The webhook could not be delivered (reported as a warning, never a failure of the run).
+    case webhook(url: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadableConfig(let p, let r): return "\(p): cannot read the sweep config (\(r))"
+        case .config(let p, let k, let r): return "\(p): \(k): \(r)"
+        case .store(let p, let r): return "\(p): sweep store: \(r)"
+        case .fly(let w, let u, let s, let m):
+            return "Fly.io \(w): \(u) " + (s.map { "answered \($0)" } ?? "failed") + (m.isEmpty ? "" : ": \(m)")
+        case .missingCredential(let w, let v):
+            return "\(w): no token in the environment (set \(v.joined(separator: " or ")))"
+        case .webhook(let u, let r): return "webhook \(u): \(r)"
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Scan
+import Secrets
+
+/// What a sweep keeps between runs, behind one protocol so the embedded SQLite store and a shared PostgreSQL
+/// store (many workers on one run, issue 10) are interchangeable for every caller.
+///
+/// Contract for every implementation:
+/// - No secret is ever written: layer results and findings carry SHA-256 hashes and redacted previews only.
+/// - Each call is atomic on its own (one transaction); a process killed between calls leaves the store
+///   consistent, with everything saved so far usable by the next run.
+/// - Two processes may use the same store at once.
+///
+/// Where the fleet version plugs in (not built yet): `beginRun` gains a run name so workers join one run; the
+/// expanded targets become work items that workers claim under a lease (`claimItems`, `renewLease`,
+/// `completeItem`); `layer(digest:cacheKey:)` becomes a claim that answers "stored", "yours to scan" or "being
+/// scanned elsewhere: wait". The sweeper already asks for layers and saves them one at a time, and expands
+/// targets into a list of items before processing any, so those calls replace these without moving callers.
+public protocol SweepStore: Sendable {
+    /// How errors and reports name the store (a file path, or a URL without its password).
+    var location: String { get }
+
+    /// Opens a run and returns its id; runs left `running` by a process that no longer exists are marked
+    /// `abandoned` first.
+    func beginRun(ruleset: String, startedAt: Date) async throws -> Int64
+    /// Closes a run with its status and counts.
+    func finishRun(id: Int64, status: RunStatus, finishedAt: Date, counts: RunCounts) async throws
+    /// The last `limit` runs, newest first.
+    func runs(limit: Int) async throws -> [RunRecord]
+
+    /// A layer's stored result for this rule set, if it was scanned before.
+    func layer(digest: String, cacheKey: String) async throws -> LayerScanResult?
+    /// Keeps a layer's result (never one with an error); a result already there is left as it is.
+    func saveLayer(digest: String, cacheKey: String, result: LayerScanResult, run: Int64) async throws
+
+    /// An image's stored findings, by manifest digest, platform choice and rule set.
+    func image(manifestDigest: String, platforms: String, cacheKey: String) async throws -> StoredImage?
+    /// Keeps an image's findings (only when every layer and the config were read).
+    func saveImage(_ image: StoredImage, run: Int64) async throws
+    /// What became of one image in a run: `scanned`, `cached` or `failed` with its reason.
+    func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws
+
+    /// In one transaction: every finding seen in the run is inserted (new), reopened (new again) or touched
+    /// (open); every open finding of a repository in `covered` that the run did not see is resolved in it.
+    func recordFindings(run: Int64, seen: [SweepFinding], covered: Set<String>) async throws -> FindingChanges
+    /// Findings not resolved, most severe first, at most `limit`.
+    func openFindings(limit: Int) async throws -> [StoredFinding]
+}
+
+/// How a run ended.
+public enum RunStatus: String, Codable, Sendable {
+    case running, complete, interrupted, abandoned
+}
+
+/// What became of one image in a run.
+public enum ImageOutcome: String, Codable, Sendable {
+    case scanned, cached, failed
+}
+
+/// The counts of one run, as the report and `sweep history` show them.
+public struct RunCounts: Codable, Sendable, Equatable {
+    public var imagesScanned = 0
+    public var imagesCached = 0
+    public var imagesFailed = 0
+    public var layersScanned = 0
+    public var layersCached = 0
+    public var bytesFetched: Int64 = 0
+    public var findingsNew = 0
+    public var findingsOpen = 0
+    public var findingsResolved = 0
+
+    public init() {}
+}
+
+/// One run as stored.
+public struct RunRecord: Codable, Sendable {
+    public var id: Int64
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var ruleset: String
+    public var status: RunStatus
+    public var counts: RunCounts
+}
+
+/// An image's findings as stored, reused while its manifest digest is unchanged.
+public struct StoredImage: Sendable {
+    public var manifestDigest: String
+    /// The platform choice it was resolved with (`all`, `linux/amd64,linux/arm64`).
+    public var platforms: String
+    public var cacheKey: String
+    public var findings: [Finding]
+    /// Every layer digest of the images it resolved to, for the record.
+    public var layers: [String]
+
+    public init(manifestDigest: String, platforms: String, cacheKey: String, findings: [Finding], layers: [String]) {
+        self.manifestDigest = manifestDigest
+        self.platforms = platforms
+        self.cacheKey = cacheKey
+        self.findings = findings
+        self.layers = layers
+    }
+}
+
+/// What identifies a finding across runs: the image repository, the secret's hash, the rule and the place
+/// (a file path, or where in the config). Layer indexes and lines are left out: a rebuild moves them.
+public struct FindingKey: Hashable, Sendable, Codable {
+    public var repository: String
+    public var secretSHA256: String
+    public var ruleID: String
+    public var place: String
+}
+
+/// A finding as a sweep reports it: a scan finding (same fields as `scan`'s JSON) plus the image as swept,
+/// its manifest digest, its repository, every image of the run it was seen in, and for Fly targets the apps
+/// and machines that run it.
+public struct SweepFinding: Codable, Sendable, Equatable {
+    public var finding: Finding
+    public var image: String
+    public var manifestDigest: String?
+    public var repository: String
+    public var images: [String]
+    public var app: String?
+    public var machines: [String]?
+
+    public init(finding: Finding, image: String, manifestDigest: String?, repository: String, app: String? = nil, machines: [String]? = nil) {
+        self.finding = finding
+        self.image = image
+        self.manifestDigest = manifestDigest
+        self.repository = repository
+        images = [image]
+        self.app = app
+        self.machines = machines
+    }
+
+    public var key: FindingKey {
+        FindingKey(repository: repository, secretSHA256: finding.secretSHA256, ruleID: finding.ruleID, place: Self.place(of: finding))
+    }
+
+    /// A finding's place without what a rebuild changes: `file:/app/.env`, `config/env/KEY`, `history/KEY`.
+    public static func place(of f: Finding) -> String {
+        switch f.source {
+        case .file: return "file:\(f.path ?? "")"
+        case .history: return "history" + (f.key.map { "/\($0)" } ?? "")
+        default: return f.location
+        }
+    }
+
+    enum Extra: String, CodingKey {
+        case image, manifestDigest, repository, images, app, machines
+    }
+
+    public init(from decoder: Decoder) throws {
+        finding = try Finding(from: decoder)
+        let c = try decoder.container(keyedBy: Extra.self)
+        image = try c.decode(String.self, forKey: .image)
+        manifestDigest = try c.decodeIfPresent(String.self, forKey: .manifestDigest)
+        repository = try c.decode(String.self, forKey: .repository)
+        images = try c.decodeIfPresent([String].self, forKey: .images) ?? [image]
+        app = try c.decodeIfPresent(String.self, forKey: .app)
+        machines = try c.decodeIfPresent([String].self, forKey: .machines)
+    }
+
+    // The scan finding's keys and these in one object, absent values as null like the scan report.
+    public func encode(to encoder: Encoder) throws {
+        try finding.encode(to: encoder)
+        var c = encoder.container(keyedBy: Extra.self)
+        try c.encode(image, forKey: .image)
+        try c.encode(manifestDigest, forKey: .manifestDigest)
+        try c.encode(repository, forKey: .repository)
+        try c.encode(images, forKey: .images)
+        try c.encode(app, forKey: .app)
+        try c.encode(machines, forKey: .machines)
+    }
+}
+
+/// A finding as the store holds it across runs.
+public struct StoredFinding: Sendable {
+    public var key: FindingKey
+    /// The finding as last seen (redacted).
+    public var finding: SweepFinding
+    public var firstSeenRun: Int64
+    public var lastSeenRun: Int64
+    public var resolvedInRun: Int64?
+}
+
+/// What a run changed: keys new in it (first seen, or seen again after being resolved), keys still open,
+/// and the findings it resolved.
+public struct FindingChanges: Sendable {
+    public var new: Set<FindingKey> = []
+    public var open: Set<FindingKey> = []
+    public var resolved: [StoredFinding] = []
+}
+
+/// Opens the store a `--db` value names: a file path (SQLite), or nothing for the default file. The one place
+/// a PostgreSQL URL will select the shared store (issue 10); until then it is refused by name.
+public enum SweepStores {
+    /// Opens the store; throws `SweepError.store` naming the location. `create: false` refuses a missing file
+    /// (for commands that only read, like `sweep history`).
+    public static func open(_ location: String?, create: Bool = true,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SweepStore {
+        let path = location ?? SQLiteSweepStore.defaultPath(environment: environment)
+        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+            let shown = path.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "postgres://…"
+            throw SweepError.store(path: shown, reason: "PostgreSQL stores are not supported yet; use a file path")
+        }
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw SweepError.store(path: path, reason: "no sweep has run with this store yet")
+        }
+        return try SQLiteSweepStore(path: path)
+    }
+}

@@ -1,0 +1,242 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import OCI
+import Scan
+import Secrets
+import Sweep
+
+/// Report formats of a sweep.
+enum SweepFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, sarif, markdown
+}
+
+/// `stowaway sweep`: a group whose default is the sweep itself, so `sweep --config FILE` runs one and
+/// `sweep history` reads the store (an option of the group would swallow the subcommands' `--db`).
+struct SweepCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Scan every image a config names (registries, Fly.io organisations) and report what changed since the last run.",
+        subcommands: [SweepRunCommand.self, SweepHistoryCommand.self],
+        defaultSubcommand: SweepRunCommand.self
+    )
+}
+
+struct SweepRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a sweep (the default: `stowaway sweep --config FILE`).",
+        discussion: """
+        The config (TOML) lists [[registry]] hosts, [[target]] repositories or images and [[fly]] organisations; \
+        see docs/sweep.md. Results are kept in an SQLite store (--db, default $XDG_STATE_HOME/stowaway/sweep.db \
+        or ~/.local/state/stowaway/sweep.db): an image whose manifest digest is unchanged is not fetched again, and \
+        a layer already scanned with the same rules is never fetched again. The store holds hashes and redacted \
+        previews only.
+        SIGINT or SIGTERM stops after the work in flight (stored for the next run); a second signal exits at once.
+        Exit codes: 2 an image could not be scanned (or the sweep was stopped or could not run), else 1 a finding \
+        new in this run at or above --fail-on, else 0.
+        """
+    )
+
+    @Option(help: "The sweep config (TOML).") var config: String
+    @Option(help: "The store: an SQLite file path.") var db: String?
+    @Option(help: "Report format: text, json, sarif or markdown.") var format: SweepFormat = .text
+    @Option(help: "Write the report to FILE instead of standard output.") var output: String?
+    @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
+    var failOn: Severity = .low
+    @Option(help: "POST a Slack-compatible message to URL when there are new findings (never fails the run).") var webhook: String?
+    @Option(help: "Images and layers in flight at once (default: the number of cores).") var jobs: Int?
+    @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
+
+    func validate() throws {
+        if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+    }
+
+    func run() async throws {
+        throw ExitCode(await execute())
+    }
+
+    private func execute() async -> Int32 {
+        do {
+            let cfg = try SweepConfig(path: config)
+            let hook = try webhook.map { try Webhook(url: $0) }
+            let ruleSet = try RuleSet(rulesFile: cfg.rules, defaultPathAllowlist: cfg.defaultAllowlist)
+            for w in ruleSet.warnings { printError("warning: \(w)") }
+            let store = try SweepStores.open(db)
+            let scanner = Scan.Scanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
+            var options = Sweeper.Options()
+            if let jobs { options.jobs = jobs }
+            let tty = !quiet && isatty(2) != 0
+            if tty {
+                options.progress = { done, total in
+                    FileHandle.standardError.write(Data("\r\u{1B}[Ksweeping: \(done)/\(total) images".utf8))
+                }
+            }
+            let sweeper = Sweeper(config: cfg, store: store, scanner: scanner, options: options)
+            let signals = StopSignals(sweeper.stop)
+            let report = try await sweeper.run()
+            signals.cancel()
+            if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+
+            try emit(report, rules: ruleSet.reportableRules)
+            if report.run.status == .interrupted {
+                printError("sweep stopped by a signal: the layers and images scanned so far are stored for the next run")
+            }
+            if let first = report.images.failed.first {
+                let more = report.images.failed.count > 1 ? " (and \(report.images.failed.count - 1) more)" : ""
+                printError("could not scan \(first.image): \(first.error)\(more)")
+            }
+            if let hook {
+                do { try await hook.post(report) } catch { printError("warning: \(error)") }
+            }
+            return report.exitCode(failOn: failOn)
+        } catch {
+            printError("\(error)")
+            return 2
+        }
+    }
+
+    private func emit(_ report: SweepReport, rules: [Rule]) throws {
+        let data: Data
+        switch format {
+        case .json: data = try report.json()
+        case .text: data = Data(report.text().utf8)
+        case .markdown: data = Data(report.markdown().utf8)
+        case .sarif: data = try SARIFReport.render(Self.scanReport(report), rules: rules) + Data("\n".utf8)
+        }
+        if let output {
+            try data.write(to: URL(fileURLWithPath: output))
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+
+    /// The run's new and open findings (and its failures) as a scan report, one entry per image, for SARIF.
+    static func scanReport(_ report: SweepReport) -> Report {
+        var byImage: [String: [Finding]] = [:]
+        var digests: [String: String] = [:]
+        for f in report.findings.new + report.findings.open {
+            byImage[f.image, default: []].append(f.finding)
+            digests[f.image] = f.manifestDigest
+        }
+        var images = byImage.keys.sorted().map {
+            Report.ImageReport(reference: $0, manifestDigest: digests[$0], findings: byImage[$0] ?? [], errors: [])
+        }
+        for failed in report.images.failed {
+            images.append(Report.ImageReport(reference: failed.image, manifestDigest: nil, findings: [],
+                                             errors: [Report.ScanError(message: failed.error)]))
+        }
+        return Report(rulesetFingerprint: report.run.ruleset, images: images)
+    }
+}
+
+struct SweepHistoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The last sweep runs and the findings still open."
+    )
+
+    @Option(help: "The store: an SQLite file path.") var db: String?
+    /// History has no SARIF: it lists runs, not one scan's results.
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+    @Option(help: "text or json.") var format: Format = .text
+    @Option(help: "How many runs to list.") var runs = 10
+
+    func run() async throws {
+        throw ExitCode(await execute())
+    }
+
+    private func execute() async -> Int32 {
+        do {
+            let store = try SweepStores.open(db, create: false)
+            let list = try await store.runs(limit: max(1, runs))
+            let open = try await store.openFindings(limit: 10_000)
+            switch format {
+            case .json:
+                let history = History(runs: list, openFindings: open.map {
+                    History.OpenFinding(finding: $0.finding, firstSeenRun: $0.firstSeenRun, lastSeenRun: $0.lastSeenRun)
+                })
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                enc.dateEncodingStrategy = .iso8601
+                FileHandle.standardOutput.write(try enc.encode(history) + Data("\n".utf8))
+            case .text:
+                FileHandle.standardOutput.write(Data(Self.text(list, open).utf8))
+            }
+            return 0
+        } catch {
+            printError("\(error)")
+            return 2
+        }
+    }
+
+    /// `sweep history --format json`: runs newest first, then the open findings with the runs that saw them.
+    struct History: Encodable {
+        struct OpenFinding: Encodable {
+            var finding: SweepFinding
+            var firstSeenRun: Int64
+            var lastSeenRun: Int64
+
+            enum Keys: String, CodingKey { case firstSeenRun, lastSeenRun }
+
+            func encode(to encoder: Encoder) throws {
+                try finding.encode(to: encoder)
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode(firstSeenRun, forKey: .firstSeenRun)
+                try c.encode(lastSeenRun, forKey: .lastSeenRun)
+            }
+        }
+
+        var schemaVersion = 1
+        var runs: [RunRecord]
+        var openFindings: [OpenFinding]
+    }
+
+    static func text(_ runs: [RunRecord], _ open: [StoredFinding]) -> String {
+        let e = TerminalText.escape
+        var out = "RUN  STARTED               STATUS       "
+            + ["IMAGES", "CACHED", "FAILED", "LAYERS", "NEW", "OPEN", "RESOLVED"].map { $0.padding(toLength: 7, withPad: " ", startingAt: 0) }
+            .joined(separator: " ") + "\n"
+        for r in runs {
+            let c = r.counts
+            let started = r.startedAt.formatted(Date.ISO8601FormatStyle())
+            out += "\(String(r.id).padding(toLength: 4, withPad: " ", startingAt: 0)) \(started.padding(toLength: 21, withPad: " ", startingAt: 0)) "
+                + "\(r.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) "
+                + [c.imagesScanned, c.imagesCached, c.imagesFailed, c.layersScanned, c.findingsNew, c.findingsOpen, c.findingsResolved]
+                .map { String($0).padding(toLength: 7, withPad: " ", startingAt: 0) }.joined(separator: " ") + "\n"
+        }
+        out += "\n\(open.count) open finding\(open.count == 1 ? "" : "s")\n"
+        for f in open {
+            out += "\(f.finding.finding.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(e(f.key.ruleID))  "
+                + "\(e(f.finding.image))  \(e(f.key.place))  \(e(f.finding.finding.redacted))  (runs \(f.firstSeenRun)–\(f.lastSeenRun))\n"
+        }
+        return out
+    }
+}
+
+/// SIGINT and SIGTERM while a sweep runs: the first asks it to stop after the work in flight, the second exits
+/// at once (every store write is a transaction, so the store stays consistent either way).
+final class StopSignals {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ stop: StopRequest) {
+        sources = [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if stop.requested { _exit(2) }
+                stop.request()
+                printError("stopping after the work in flight (signal again to exit at once)")
+            }
+            s.resume()
+            return s
+        }
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
