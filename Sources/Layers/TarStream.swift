@@ -48,6 +48,10 @@ final class TarStream: @unchecked Sendable {
     private var inTrailing = false
     private var trailingCount: Int64 = 0
     private let threaded: Bool
+    /// The diffID is hashed on a thread of its own (threaded mode, unless `STOWAWAY_DIFFID_THREAD=0`, a
+    /// benchmark switch that leaves it to the producer).
+    private let hashThread: Bool
+    static let hashThreadAllowed = ProcessInfo.processInfo.environment["STOWAWAY_DIFFID_THREAD"] != "0"
 
     private var held: Int?
     /// The consumer has been told the tar stream ended.
@@ -65,13 +69,14 @@ final class TarStream: @unchecked Sendable {
         buffers = (0..<Self.slots).map { _ in .allocate(byteCount: Self.slotSize, alignment: 64) }
         free = Array((0..<Self.slots).reversed())
         self.threaded = threaded
+        hashThread = threaded && Self.hashThreadAllowed
         if threaded {
             // The diffID hash gets a thread of its own: on one big layer the inflate thread (inflate, blob
             // hash) and the tar walk's thread (libarchive, matching) are then each lighter than both hashes
             // and inflate together were, and two cores share three threads' work evenly.
-            let producer = Thread { [self] in while produce() {} }
-            let hasher = Thread { [self] in hashMade() }
-            for (t, name) in [(producer, "stowaway-inflate"), (hasher, "stowaway-diffid")] {
+            var threads = [(Thread { [self] in while produce() {} }, "stowaway-inflate")]
+            if hashThread { threads.append((Thread { [self] in hashMade() }, "stowaway-diffid")) }
+            for (t, name) in threads {
                 t.name = name
                 t.stackSize = 1 << 20
                 t.start()
@@ -148,7 +153,7 @@ final class TarStream: @unchecked Sendable {
                 held = c.slot
                 return UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])
             }
-            if threaded ? hasherDone : producerDone {
+            if hashThread ? hasherDone : producerDone {
                 if let failure { throw failure }
                 return nil
             }
@@ -204,7 +209,7 @@ final class TarStream: @unchecked Sendable {
         do {
             if !trailing {
                 count = try decompressor.read(into: buffers[slot])
-                if count > 0 && !threaded { hashTar(UnsafeRawBufferPointer(rebasing: buffers[slot][..<count])) }
+                if count > 0 && !hashThread { hashTar(UnsafeRawBufferPointer(rebasing: buffers[slot][..<count])) }
                 if count == 0 && decompressor.hasTrailingData {
                     condition.lock()
                     inTrailing = true
@@ -227,7 +232,7 @@ final class TarStream: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if count > 0 && error == nil {
-            if threaded { made.append(Chunk(slot: slot, count: count, part: part)) } else { ready.append(Chunk(slot: slot, count: count, part: part)) }
+            if hashThread { made.append(Chunk(slot: slot, count: count, part: part)) } else { ready.append(Chunk(slot: slot, count: count, part: part)) }
             if part == .trailing { trailingCount += Int64(count) }
         } else {
             free.append(slot)
