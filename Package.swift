@@ -52,8 +52,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The layer inspector: per-layer listings, changes, the merged view, trace, cat, wasted space.
+        .target(name: "Inspect", dependencies: ["OCI", "Layers", "Scan", "Secrets"]),
         .executableTarget(name: "stowaway", dependencies: [
-            "Scan", "OCI", "Secrets", "Sweep",
+            "Scan", "OCI", "Secrets", "Sweep", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
         // The store and config alone, and `stowaway sweep` against the harness registries (with STOWAWAY_REGISTRY).

@@ -148,14 +148,17 @@ public enum ImageBuilder {
 
     private static func write(_ layer: ImageSpec.Layer, to writer: TarWriter) throws {
         for f in layer.files ?? [] {
+            guard let mode = Int32(f.mode ?? "644", radix: 8) else { throw BuildError(description: "\(f.path): mode \(f.mode ?? "") is not octal") }
             switch f.type ?? "file" {
             case "dir": try writer.addDirectory(f.path)
             case "symlink": try writer.addSymlink(f.path, target: f.target ?? "")
             case "hardlink": try writer.addHardlink(f.path, target: f.target ?? "")
+            case _ where f.bytes != nil:
+                try writer.addFile(f.path, bytes: Array(f.bytes ?? Data()), mode: mode)
             case _ where f.randomBytes != nil:
                 guard let random = FileHandle(forReadingAtPath: "/dev/urandom") else { throw BuildError(description: "no /dev/urandom") }
                 var remaining = f.randomBytes!
-                try writer.addFile(f.path, size: remaining) { buf in
+                try writer.addFile(f.path, size: remaining, mode: mode) { buf in
                     let data = random.readData(ofLength: Int(min(Int64(buf.count), remaining)))
                     data.copyBytes(to: buf.bindMemory(to: UInt8.self), count: data.count)
                     remaining -= Int64(data.count)
@@ -166,7 +169,7 @@ public enum ImageBuilder {
                 let times = f.repeatCount ?? 1
                 let total = Int64(unit.count) * Int64(times)
                 var produced: Int64 = 0
-                try writer.addFile(f.path, size: total) { buf in
+                try writer.addFile(f.path, size: total, mode: mode) { buf in
                     var n = 0
                     while n < buf.count && produced < total && !unit.isEmpty {
                         let pos = Int(produced % Int64(unit.count))

@@ -24,10 +24,16 @@ public struct ImageSpec: Codable, Sendable {
         public var repeatCount: Int?
         /// Instead of `content`: this many bytes from /dev/urandom.
         public var randomBytes: Int64?
+        /// Instead of `content`: these exact bytes (base64 in a JSON spec), for binary files a test compares.
+        public var bytes: Data?
+        /// Permission bits of a regular file, in octal (`"0600"`); default `0644`.
+        public var mode: String?
 
         public init(path: String, content: String? = nil, type: String? = nil, target: String? = nil, repeatCount: Int? = nil,
-                    randomBytes: Int64? = nil) {
+                    randomBytes: Int64? = nil, bytes: Data? = nil, mode: String? = nil) {
             self.randomBytes = randomBytes
+            self.bytes = bytes
+            self.mode = mode
             self.path = path
             self.content = content
             self.type = type

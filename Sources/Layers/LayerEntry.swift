@@ -33,6 +33,16 @@ public struct LayerEntry: Sendable, Equatable {
         self.size = size
         self.linkTarget = linkTarget
     }
+
+    /// Permission bits with setuid, setgid and sticky (`0o4755`); 0 where the reader does not say (hard links
+    /// share their target's).
+    public var mode: UInt32 = 0
+
+    /// An entry with its permission bits.
+    public init(path: String, kind: Kind, size: Int64, linkTarget: String? = nil, mode: UInt32) {
+        self.init(path: path, kind: kind, size: size, linkTarget: linkTarget)
+        self.mode = mode
+    }
 }
 
 /// Path rules of layer tars.

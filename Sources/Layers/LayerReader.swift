@@ -117,11 +117,12 @@ public final class LayerReader {
             return LayerEntry(path: path, kind: .hardlink, size: size, linkTarget: LayerPath.normalize(String(cString: h)))
         }
         switch archive_entry_filetype(e) {
-        case stowaway_ae_ifreg: return LayerEntry(path: path, kind: .file, size: size)
-        case stowaway_ae_ifdir: return LayerEntry(path: path, kind: .directory, size: 0)
+        case stowaway_ae_ifreg: return LayerEntry(path: path, kind: .file, size: size, mode: UInt32(archive_entry_perm(e)))
+        case stowaway_ae_ifdir: return LayerEntry(path: path, kind: .directory, size: 0, mode: UInt32(archive_entry_perm(e)))
         case stowaway_ae_iflnk:
-            return LayerEntry(path: path, kind: .symlink, size: 0, linkTarget: archive_entry_symlink(e).map { String(cString: $0) })
-        default: return LayerEntry(path: path, kind: .other, size: 0)
+            return LayerEntry(path: path, kind: .symlink, size: 0, linkTarget: archive_entry_symlink(e).map { String(cString: $0) },
+                              mode: UInt32(archive_entry_perm(e)))
+        default: return LayerEntry(path: path, kind: .other, size: 0, mode: UInt32(archive_entry_perm(e)))
         }
     }
 

@@ -50,6 +50,12 @@ public struct Report: Codable, Sendable {
         public var suppressed = 0
         /// Findings dropped because the baseline or the ignore file already lists them.
         public var baselined = 0
+        /// Findings left out by the caps (per file, per image): the most severe are reported, these only counted.
+        public var truncated = 0
+
+        enum CodingKeys: String, CodingKey {
+            case reference, manifestDigest, configDigest, platform, layers, findings, errors, suppressed, baselined, truncated
+        }
 
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -62,6 +68,37 @@ public struct Report: Codable, Sendable {
             try c.encode(errors, forKey: .errors)
             try c.encode(suppressed, forKey: .suppressed)
             try c.encode(baselined, forKey: .baselined)
+            try c.encode(truncated, forKey: .truncated)
+        }
+
+        /// An image's report; the counts default to none.
+        public init(reference: String, manifestDigest: String?, configDigest: String?, platform: String?, layers: [LayerInfo],
+                    findings: [Finding], errors: [ScanError], suppressed: Int = 0, baselined: Int = 0, truncated: Int = 0) {
+            self.reference = reference
+            self.manifestDigest = manifestDigest
+            self.configDigest = configDigest
+            self.platform = platform
+            self.layers = layers
+            self.findings = findings
+            self.errors = errors
+            self.suppressed = suppressed
+            self.baselined = baselined
+            self.truncated = truncated
+        }
+
+        /// Reads a report written by this or an earlier version (counts it lacks are zero).
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            reference = try c.decode(String.self, forKey: .reference)
+            manifestDigest = try c.decodeIfPresent(String.self, forKey: .manifestDigest)
+            configDigest = try c.decodeIfPresent(String.self, forKey: .configDigest)
+            platform = try c.decodeIfPresent(String.self, forKey: .platform)
+            layers = try c.decode([LayerInfo].self, forKey: .layers)
+            findings = try c.decode([Finding].self, forKey: .findings)
+            errors = try c.decode([ScanError].self, forKey: .errors)
+            suppressed = try c.decodeIfPresent(Int.self, forKey: .suppressed) ?? 0
+            baselined = try c.decodeIfPresent(Int.self, forKey: .baselined) ?? 0
+            truncated = try c.decodeIfPresent(Int.self, forKey: .truncated) ?? 0
         }
     }
 
@@ -72,6 +109,8 @@ public struct Report: Codable, Sendable {
         public var suppressed = 0
         /// Findings already in the baseline or the ignore file, not reported.
         public var baselined = 0
+        /// Findings beyond the caps (per file, per image): counted, not reported. The most severe are reported.
+        public var truncated = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }

@@ -6,8 +6,8 @@ public struct RuleSet {
     public let pathAllowlist: PathAllowlist?
     /// What a rules file asked for that is ignored or approximated.
     public let warnings: [String]
-    /// Every rule findings can carry: the engine's plus the derived ones (credential files, decoded Docker credentials).
-    public var reportableRules: [Rule] { engine.rules + [CredentialPaths.rule, Decoders.dockerCredentialRule] }
+    /// Every rule findings can carry: the engine's, detectors (credential files, decoders) included.
+    public var reportableRules: [Rule] { engine.rules }
 
     /// Builds the rule set; throws `SecretsError` naming the file or the rule that is wrong.
     public init(rulesFile: String? = nil, defaultPathAllowlist: Bool = true) throws {

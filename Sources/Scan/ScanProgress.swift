@@ -14,7 +14,8 @@ public final class ScanProgress: Sendable {
 
     public init(label: String) { self.label = label }
 
-    func begin(layers: Int, bytes: Int64) {
+    /// Starts drawing: `layers` to read, `bytes` of blobs in all.
+    public func begin(layers: Int, bytes: Int64) {
         state.withLock {
             $0.layers = layers
             $0.total = bytes
@@ -31,11 +32,13 @@ public final class ScanProgress: Sendable {
 
     private var isRunning: Bool { state.withLock { $0.running } }
 
-    func add(_ n: Int) {
+    /// Counts `n` more blob bytes read.
+    public func add(_ n: Int) {
         state.withLock { $0.done += Int64(n) }
     }
 
-    func layerDone() {
+    /// Counts one more layer read to its end.
+    public func layerDone() {
         state.withLock { $0.layersDone += 1 }
     }
 
@@ -46,7 +49,8 @@ public final class ScanProgress: Sendable {
         FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
     }
 
-    func end() {
+    /// Stops drawing and clears the line.
+    public func end() {
         state.withLock { $0.running = false }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }

@@ -138,24 +138,28 @@ extension Scanner {
     public func scanLayerForStore(_ layer: LayerRef) -> LayerScanResult {
         let r = scanLayer(layer)
         var hits: [LayerScanResult.Hit] = []
-        var suppressed = 0
-        // A secret can sit in the place too (a file named after a token, a decoded key): redacted like the secret.
-        let redactor = Redactor(Set(r.hits.map(\.secret)))
+        var suppressed = r.suppressed
+        // A secret can sit in the place too (a file named after a token, a decoded key): redacted like the secret,
+        // with the secrets found at that place, each distinct place once (thousands of hits stay linear).
+        let redact = PlaceRedactor(r.hits.map { ($0.path, $0.key, $0.secret) })
+        let credentialRule = engine.rule(for: .credentialFile)
         for hit in r.hits {
             if let allow = options.pathAllowlist, allow.contains(hit.path) {
                 suppressed += 1
                 continue
             }
             // The same finding `scan` builds, severity and details included, then made storable.
-            var f = finding(hit.rule, secret: hit.secret, source: .file)
+            var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
+            if let d = hit.description { f.description = d }
             if let digest = hit.fileDigest {
                 f.secretSHA256 = digest
                 f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
-            } else if CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
+            } else if let credentialRule, engine.ruleApplies(credentialRule, toPath: hit.path),
+                      CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                 f.severity = f.severity.raised
             }
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
-                              path: redactor.redact(hit.path), line: hit.line, key: hit.key.map(redactor.redact),
+                              path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
                               secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, pathKey: PathKey(hit.path),
                               ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
         }
@@ -171,16 +175,19 @@ extension Scanner {
     public func findings(of image: Image, layers: [LayerScanResult]) -> (findings: [Finding], errors: [Report.ScanError], suppressed: Int) {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
+        let config = configFindings(image.config, shownHistory: [])
+        var own = config.findings
+        if let e = config.error { errors.append(.init(layerIndex: nil, message: "config: \(e)")) }
         do {
-            let config = try configFindings(image)
-            let redactor = Redactor(Set(config.compactMap(\.secret)))
-            for var f in config {
-                f.secret = nil
-                f.key = f.key.map(redactor.redact)
-                findings.append(f)
-            }
+            own += try annotationFindings(image)
         } catch {
-            errors.append(.init(layerIndex: nil, message: "config: \(error)"))
+            errors.append(.init(layerIndex: nil, message: "annotations: \(error)"))
+        }
+        let redact = PlaceRedactor(own.compactMap { f in f.secret.map { (nil, f.key, $0) } })
+        for var f in own {
+            f.secret = nil
+            f.key = f.key.map(redact.key)
+            findings.append(f)
         }
         let historyForLayer = image.config.historyIndexForLayer
         for (i, layer) in layers.enumerated() {

@@ -72,6 +72,7 @@ public struct TextReport {
         let total = s.critical + s.high + s.medium + s.low
         var stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
         if s.suppressed > 0 { stats += "; \(s.suppressed) in allowlisted paths not shown (--no-default-allowlist shows them)" }
+        if s.truncated > 0 { stats += "; \(s.truncated) more beyond the per-file and per-image caps not shown (the most severe are)" }
         if report.isIncomplete {
             out += paint("INCOMPLETE", "1;31") + ": the scan could not read everything (see above); \(total) findings so far. \(stats)\n"
         } else if total == 0 {

@@ -4,64 +4,70 @@ public enum BuiltinRules {
     private static let macaroon = #"fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3}"#
     private static let endOfToken = #"(?![A-Za-z0-9_-])"#
 
-    /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last).
-    public static let all: [Rule] = core + providers
+    /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last),
+    /// then the detectors that are not a regex.
+    public static let all: [Rule] = core + providers + detectors
+
+    /// Credential files and decoders: rules like any other for `disabledRules`, allowlists and reports.
+    static let detectors: [Rule] = [
+        Rule(id: "credential-file", description: "Credential file", severity: .low, regex: "", detector: .credentialFile),
+        // A decoded credential supersedes the blob it came from: the `auth` value is not reported beside it.
+        Rule(id: "docker-registry-credential", description: "Docker registry credential (decoded from a Docker config)",
+             severity: .high, regex: "", detector: .dockerConfig, supersedes: ["docker-config-auth"]),
+        Rule(id: "kubernetes-secret-data", description: "Kubernetes Secret data value (base64-decoded for the content rules)",
+             severity: .high, regex: "", detector: .kubernetesSecret),
+        Rule(id: "base64-env-value", description: "Base64-encoded environment value (decoded for the content rules)",
+             severity: .high, regex: "", detector: .base64Env),
+    ]
 
     static let core: [Rule] = [
         // Fly.io (https://fly.io/docs/security/tokens/; formats from a Fly.io engineer in trufflehog PR #2381).
         Rule(id: "flyio-macaroon-bundle", description: "Fly.io token (FlyV1 macaroon bundle)", severity: .critical,
-             regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)", keywords: ["FlyV1"]),
+             regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)"),
         Rule(id: "flyio-macaroon", description: "Fly.io token (macaroon)", severity: .critical,
              // Comma-joined tokens (`~/.fly/config.yml` keeps them so) are one secret: a discharge belongs with its token.
              regex: #"(?<![A-Za-z0-9_])(fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{100,}={0,3}(?:,fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3})*)"#,
-             entropy: 4.0, keywords: ["fm1", "fm2_"]),
+             entropy: 4.0),
         Rule(id: "flyio-access-token", description: "Fly.io access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(fo1_[A-Za-z0-9_-]{43})"# + endOfToken, entropy: 3.5, keywords: ["fo1_"]),
+             regex: #"(?<![A-Za-z0-9_])(fo1_[A-Za-z0-9_-]{43})"# + endOfToken, entropy: 3.5),
 
         // AWS
         Rule(id: "aws-access-key-id", description: "AWS access key ID", severity: .high,
-             regex: #"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})(?![A-Z0-9])"#, entropy: 3.0,
-             keywords: ["AKIA", "ASIA"]),
+             regex: #"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})(?![A-Z0-9])"#, entropy: 3.0),
         Rule(id: "aws-secret-access-key", description: "AWS secret access key", severity: .critical,
              regex: #"(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?\s*(?:[:=]|=>)\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"#,
-             entropy: 4.0, keywords: ["secret_access_key", "secretaccesskey"]),
+             entropy: 4.0),
 
         // GitHub / GitLab
         Rule(id: "github-token", description: "GitHub token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0,
-             keywords: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]),
+             regex: #"(?<![A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0),
         Rule(id: "github-fine-grained-pat", description: "GitHub fine-grained personal access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"#, entropy: 3.0, keywords: ["github_pat_"]),
+             regex: #"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"#, entropy: 3.0),
         Rule(id: "gitlab-pat", description: "GitLab personal access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])"#, entropy: 3.0, keywords: ["glpat-"]),
+             regex: #"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])"#, entropy: 3.0),
 
         // Payments, messaging, packages
         Rule(id: "stripe-live-key", description: "Stripe live secret or restricted key", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])((?:sk|rk)_live_[A-Za-z0-9]{24,99})(?![A-Za-z0-9_])"#, entropy: 3.0,
-             keywords: ["sk_live_", "rk_live_"]),
+             regex: #"(?<![A-Za-z0-9_])((?:sk|rk)_live_[A-Za-z0-9]{24,99})(?![A-Za-z0-9_])"#, entropy: 3.0),
         Rule(id: "slack-token", description: "Slack token", severity: .high,
-             regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,64})(?![A-Za-z0-9_-])"#, entropy: 3.0,
-             keywords: ["xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-"]),
+             regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,64})(?![A-Za-z0-9_-])"#, entropy: 3.0),
         Rule(id: "slack-webhook-url", description: "Slack incoming webhook URL", severity: .high,
-             regex: #"(https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"#,
-             keywords: ["hooks.slack.com"]),
+             regex: #"(https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"#),
         Rule(id: "npm-access-token", description: "npm access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0, keywords: ["npm_"]),
+             regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0),
         Rule(id: "sendgrid-api-key", description: "SendGrid API key", severity: .high,
-             regex: #"(?<![A-Za-z0-9_])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])"#, entropy: 3.5, keywords: ["SG."]),
+             regex: #"(?<![A-Za-z0-9_])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])"#, entropy: 3.5),
 
         // Keys
         // A real key has a base64 body (PEM/PGP header lines allowed, newlines possibly JSON-escaped as \n);
         // binaries that merely contain the armour strings (libgnutls, libssl) do not.
         Rule(id: "private-key", description: "Private key", severity: .critical,
              regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
-             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024,
-             keywords: ["PRIVATE KEY"]),
+             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024),
 
         // Connection strings with a password (the password is the secret)
         Rule(id: "database-url-password", description: "Database URL with a password", severity: .high,
              regex: #"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^:/\s"'@]{1,64}:([^@\s"'/:]{4,128})@[A-Za-z0-9.-]{1,253}"#,
-             entropy: 2.5, allowlist: [#"^(?i)(?:pass(?:word)?|secret|pwd|root|admin|user|guest|test|mysecretpassword|postgres)$"#],
-             keywords: ["://"]),
+             entropy: 2.5, allowlist: [#"^(?i)(?:pass(?:word)?|secret|pwd|root|admin|user|guest|test|mysecretpassword|postgres)$"#]),
     ]
 }

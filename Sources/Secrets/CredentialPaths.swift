@@ -29,10 +29,6 @@ public enum CredentialPaths {
         if lower.hasSuffix("/.docker/config.json") { return "Docker registry credentials" }
         return nil
     }
-
-    /// The rule a credential file with no content finding is reported under.
-    public static let rule = Rule(id: "credential-file", description: "Credential file", severity: .low,
-                                  regex: "(?!)", keywords: [])
 }
 
 extension Severity {

@@ -15,22 +15,28 @@ public enum Decoders {
         public var line: Int?
         /// For Docker credentials: the password or token itself, reported even when no rule recognises it.
         public var credential: String?
+        /// The encoded text as it stands in the file (a Docker `auth` value), which the decoded credential supersedes.
+        public var encoded: String?
     }
 
-    /// Files whose content the scanner should keep (at most `maxSize` bytes) for decoding.
-    public static func wantsContent(_ path: String) -> Bool {
+    /// The decoder for a file at `path` (a Docker config or a YAML file that may hold Kubernetes Secrets), if any;
+    /// the scanner keeps such a file's content (at most `maxSize` bytes) for it.
+    public static func decoder(for path: String) -> Detector? {
         let name = path.split(separator: "/").last.map { $0.lowercased() } ?? ""
-        return name == "config.json" || name == ".dockercfg" || name.hasSuffix(".yaml") || name.hasSuffix(".yml")
+        if name == "config.json" || name == ".dockercfg" { return .dockerConfig }
+        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return .kubernetesSecret }
+        return nil
     }
 
     public static let maxSize = 1 << 20
 
-    /// Decodes what `content` of the file at `path` holds.
-    public static func decode(path: String, content: [UInt8]) -> [Decoded] {
-        let name = path.split(separator: "/").last.map { $0.lowercased() } ?? ""
-        if name == "config.json" || name == ".dockercfg" { return dockerConfig(content) }
-        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return kubernetesSecrets(content) }
-        return []
+    /// Decodes what `content` holds for `decoder`.
+    public static func decode(_ decoder: Detector, content: [UInt8]) -> [Decoded] {
+        switch decoder {
+        case .dockerConfig: return dockerConfig(content)
+        case .kubernetesSecret: return kubernetesSecrets(content)
+        default: return []
+        }
     }
 
     /// `{"auths": {"host": {"auth": base64(user:pass), "identitytoken": …, "registrytoken": …}}}` and the
@@ -38,22 +44,27 @@ public enum Decoders {
     static func dockerConfig(_ content: [UInt8]) -> [Decoded] {
         guard let root = try? JSONSerialization.jsonObject(with: Data(content)) as? [String: Any] else { return [] }
         let auths = (root["auths"] as? [String: Any]) ?? root
-        let text = String(decoding: content, as: UTF8.self)
         var out: [Decoded] = []
+        var needles: Set<String> = []
         for host in auths.keys.sorted() {
             guard let entry = auths[host] as? [String: Any] else { continue }
             if let auth = entry["auth"] as? String, let decoded = base64Text(auth), let colon = decoded.firstIndex(of: ":") {
                 let password = String(decoded[decoded.index(after: colon)...]).trimmingCharacters(in: CharacterSet(charactersIn: "\0"))
                 if !password.isEmpty {
-                    out.append(Decoded(text: password, key: host, line: line(of: auth, in: text), credential: password))
+                    out.append(Decoded(text: password, key: host, line: nil, credential: password, encoded: auth))
+                    needles.insert(auth)
                 }
             }
             for field in ["identitytoken", "registrytoken", "password"] {
                 if let token = entry[field] as? String, !token.isEmpty {
-                    out.append(Decoded(text: token, key: host, line: line(of: token, in: text), credential: token))
+                    out.append(Decoded(text: token, key: host, line: nil, credential: token))
+                    needles.insert(token)
                 }
             }
         }
+        // One pass over the file for every line, not one search per credential (thousands of auths stay linear).
+        let lines = stringLiteralLines(needles, in: content)
+        for i in out.indices { out[i].line = lines[out[i].encoded ?? out[i].text] }
         return out
     }
 
@@ -104,13 +115,29 @@ public enum Decoders {
         return Double(printable) >= Double(text.unicodeScalars.count) * 0.95 ? text : nil
     }
 
-    static func line(of needle: String, in text: String) -> Int? {
-        guard let r = text.range(of: needle) else { return nil }
-        return text[..<r.lowerBound].reduce(1) { $1 == "\n" ? $0 + 1 : $0 }
+    /// The 1-based line of the first JSON string literal equal (as written, escapes not undone) to each of `needles`.
+    static func stringLiteralLines(_ needles: Set<String>, in content: [UInt8]) -> [String: Int] {
+        var found: [String: Int] = [:]
+        guard !needles.isEmpty else { return found }
+        let lengths = Set(needles.map(\.utf8.count))
+        var line = 1
+        var i = 0
+        while i < content.count {
+            let c = content[i]
+            if c == 0x0A { line += 1 }
+            guard c == 0x22 else { i += 1; continue }
+            var j = i + 1
+            while j < content.count && content[j] != 0x22 && content[j] != 0x0A {
+                j += content[j] == 0x5C ? 2 : 1
+            }
+            let end = min(j, content.count)
+            if lengths.contains(end - i - 1) {
+                let literal = String(decoding: content[(i + 1)..<end], as: UTF8.self)
+                if needles.contains(literal) && found[literal] == nil { found[literal] = line }
+            }
+            i = end + 1
+            if end < content.count && content[end] == 0x0A { line += 1 }
+        }
+        return found
     }
-
-    /// Reported for a Docker credential no content rule recognises.
-    public static let dockerCredentialRule = Rule(id: "docker-registry-credential",
-                                                  description: "Docker registry credential (decoded from a Docker config)",
-                                                  severity: .high, regex: "(?!)", keywords: [])
 }

@@ -15,11 +15,19 @@ public struct RawHit: Sendable, Equatable {
 /// Scans one document at a time as a stream of chunks: Vectorscan finds candidate match ends across chunk
 /// boundaries, and PCRE2 confirms each candidate and extracts the secret from a bounded window of recent
 /// bytes. Memory is bounded by the buffer, whatever the document size. Not thread-safe: one per thread.
+///
+/// Limits, so that hostile documents cost time linear in their size and bounded memory:
+/// - a secret is at most `maxSecretLength` bytes: a candidate still open that far past its start (an endless
+///   token, a line of megabytes) is not extracted rather than reported cut short;
+/// - at most `maxHits` secrets are kept per document, the most severe first; the others are counted in
+///   `truncated`.
 public final class FileMatcher {
     public let engine: MatchEngine
     private let scratch: VectorscanScratch
     private let matchData = PCRE2MatchData()
     private var stream: OpaquePointer?
+    /// Whether `stream` has seen bytes since it was opened or reset.
+    private var streamUsed = false
 
     /// Bytes kept before the newest data so a secret that straddles chunks can be extracted.
     static let keep = 64 * 1024
@@ -27,27 +35,71 @@ public final class FileMatcher {
     static let lookAhead = 64
     /// A candidate region longer than this is confirmed early rather than kept growing.
     static let maxRegion = 48 * 1024
+    /// Bytes before a window that lookbehinds may see (never part of a secret).
+    static let context = 256
+    /// The longest secret the matcher extracts (the per-line limit of the window logic).
+    public static let maxSecretLength = 64 * 1024
+    /// Candidates longer than `maxSecretLength` one region may give up on before the rest of it is skipped.
+    static let maxOverlongCandidates = 16
+    /// Granularity of the line index.
+    static let lineBlock = 1024
     /// Preferred chunk size for callers that fill the buffer directly.
     public static let chunkSize = 256 * 1024
+    /// Secrets kept per document unless `maxHits` says otherwise.
+    public static let defaultMaxHits = 1000
+
+    /// Secrets kept per document; more are counted in `truncated`.
+    public var maxHits = FileMatcher.defaultMaxHits
+    /// Secrets of the last document left out because of `maxHits`.
+    public private(set) var truncated = 0
+
+    /// Work done since the matcher was made, for the benchmark: what PCRE2 was asked to confirm.
+    public struct Counters: Sendable {
+        /// Candidate regions confirmed with PCRE2.
+        public var regions = 0
+        /// Bytes of the windows those regions gave PCRE2.
+        public var windowBytes = 0
+    }
+    public private(set) var counters = Counters()
 
     private let capacity = FileMatcher.keep + 4 * FileMatcher.chunkSize
     private let buffer: UnsafeMutableRawPointer
-    /// Absolute document offset of `buffer[0]`.
+    /// Absolute document offset of `buffer[0]`; always a multiple of `lineBlock`.
     private var bufferStart: Int64 = 0
     private var count = 0
     /// Newlines in the document before `bufferStart + count`.
     private var newlines = 0
+    /// `blockLines[k]`: newlines in the document before `bufferStart + k * lineBlock`.
+    private var blockLines: [Int] = [0]
 
-    private struct Region { var rule: Int; var first: Int64; var last: Int64 }
+    private struct Region {
+        var rule: Int
+        var first: Int64
+        var last: Int64
+        /// Where to search again: a possible secret started here but reached the end of the data so far.
+        var resume: Int64?
+    }
     private var regions: [Region] = []
-    private var lastEmittedEnd: [Int: Int64] = [:]
-    private var hits: [RawHit] = []
+    /// Per rule: the index in `regions` of its newest region, or -1.
+    private var openRegion: [Int]
+    /// Per rule: the end of the last secret reported, so overlapping windows report it once.
+    private var lastEmittedEnd: [Int64]
+    /// Confirmed secrets that a later, longer secret may still contain.
+    private var pending: [RawHit] = []
+    /// Secrets settled for good (at most `maxHits`).
+    private var settled: [RawHit] = []
+    /// How many of `settled` are at each severity rank.
+    private var settledPerRank = [0, 0, 0, 0]
+    /// The furthest end of a settled secret: a later secret ending at or before it lies inside it.
+    private var settledMaxEnd: Int64 = -1
     private var failure: Error?
 
     init(engine: MatchEngine) throws {
         self.engine = engine
         scratch = try VectorscanScratch(database: engine.database)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        openRegion = Array(repeating: -1, count: engine.rules.count)
+        lastEmittedEnd = Array(repeating: -1, count: engine.rules.count)
     }
 
     deinit {
@@ -59,17 +111,30 @@ public final class FileMatcher {
 
     /// Starts a new document.
     public func begin() throws {
-        if let s = stream { hs_close_stream(s, scratch.handle, nil, nil); stream = nil }
-        var s: OpaquePointer?
-        let rc = hs_open_stream(engine.database.handle, 0, &s)
-        guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_open_stream", code: rc) }
-        stream = s
+        if stream == nil {
+            var s: OpaquePointer?
+            let rc = hs_open_stream(engine.database.handle, 0, &s)
+            guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_open_stream", code: rc) }
+            stream = s
+        } else if streamUsed {
+            // Reused rather than reopened: a layer of a million empty files costs no allocation per file.
+            let rc = hs_reset_stream(stream, 0, scratch.handle, nil, nil)
+            guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_reset_stream", code: rc) }
+        }
+        streamUsed = false
         bufferStart = 0
         count = 0
         newlines = 0
+        blockLines.removeAll(keepingCapacity: true)
+        blockLines.append(0)
+        for r in regions { openRegion[r.rule] = -1 }
         regions.removeAll(keepingCapacity: true)
-        lastEmittedEnd.removeAll(keepingCapacity: true)
-        hits.removeAll(keepingCapacity: true)
+        for i in lastEmittedEnd.indices where lastEmittedEnd[i] >= 0 { lastEmittedEnd[i] = -1 }
+        pending.removeAll(keepingCapacity: true)
+        settled.removeAll(keepingCapacity: true)
+        settledPerRank = [0, 0, 0, 0]
+        settledMaxEnd = -1
+        truncated = 0
         failure = nil
     }
 
@@ -82,9 +147,10 @@ public final class FileMatcher {
     /// Scans `n` bytes just written into `writableSpace()`.
     public func commit(_ n: Int) throws {
         guard n > 0 else { return }
+        indexLines(from: count, to: count + n)
         let chunk = UnsafeRawBufferPointer(start: buffer + count, count: n)
-        newlines += countNewlines(chunk)
         count += n
+        streamUsed = true
         let ctx = Unmanaged.passUnretained(self).toOpaque()
         let rc = hs_scan_stream(stream, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(n), 0, scratch.handle, onMatch, ctx)
         guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_scan_stream", code: rc) }
@@ -104,17 +170,25 @@ public final class FileMatcher {
         }
     }
 
-    /// Ends the document and returns its secrets, a secret inside a longer one of another rule dropped.
+    /// Ends the document and returns its secrets in document order, a secret inside a longer one of another
+    /// rule dropped, at most `maxHits` of them (the most severe kept; see `truncated`).
     public func end() throws -> [RawHit] {
-        if let s = stream {
+        if let s = stream, streamUsed {
             let ctx = Unmanaged.passUnretained(self).toOpaque()
-            let rc = hs_close_stream(s, scratch.handle, onMatch, ctx)
-            stream = nil
-            guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_close_stream", code: rc) }
+            // Reports end-of-data matches and leaves the stream ready for the next document.
+            let rc = hs_reset_stream(s, 0, scratch.handle, onMatch, ctx)
+            streamUsed = false
+            guard rc == HS_SUCCESS else {
+                hs_close_stream(s, scratch.handle, nil, nil)
+                stream = nil
+                throw SecretsError.vectorscan(call: "hs_reset_stream", code: rc)
+            }
         }
         if let failure { throw failure }
         try confirmSettled(final: true)
-        return Self.dropContained(hits, rules: engine.rules)
+        settle(all: true)
+        settled.sort { $0.start != $1.start ? $0.start < $1.start : $0.ruleIndex < $1.ruleIndex }
+        return settled
     }
 
     /// Scans one small document held in memory.
@@ -126,11 +200,13 @@ public final class FileMatcher {
     }
 
     fileprivate func record(rule: Int, end: Int64) {
-        if let i = regions.lastIndex(where: { $0.rule == rule }),
-           end - regions[i].last <= Int64(engine.rules[rule].lookBehind) {
+        guard rule < openRegion.count else { return }
+        let i = openRegion[rule]
+        if i >= 0, end - regions[i].last <= engine.lookBehinds[rule] {
             regions[i].last = max(regions[i].last, end)
             return
         }
+        openRegion[rule] = regions.count
         regions.append(Region(rule: rule, first: end, last: end))
     }
 
@@ -138,31 +214,112 @@ public final class FileMatcher {
         guard !regions.isEmpty else { return }
         var remaining: [Region] = []
         for r in regions {
-            if final || r.last + Int64(FileMatcher.lookAhead) <= documentEnd || r.last - r.first > Int64(FileMatcher.maxRegion) {
-                try confirm(r)
+            openRegion[r.rule] = -1
+            if final || r.resume != nil || r.last + Int64(FileMatcher.lookAhead) <= documentEnd
+                || r.last - r.first > Int64(FileMatcher.maxRegion) {
+                if let open = try confirm(r, final: final) { remaining.append(open) }
             } else {
                 remaining.append(r)
             }
         }
         regions = remaining
+        for (i, r) in regions.enumerated() { openRegion[r.rule] = i }
     }
 
-    private func confirm(_ r: Region) throws {
-        let rule = engine.rules[r.rule]
-        let from = max(bufferStart, r.first - Int64(rule.lookBehind))
-        let to = min(documentEnd, r.last + Int64(FileMatcher.lookAhead))
-        guard to > from else { return }
-        let window = UnsafeRawBufferPointer(start: buffer + Int(from - bufferStart), count: Int(to - from))
-        let ranges = try engine.regexes[r.rule].matches(in: window, group: rule.secretGroup, data: matchData, ruleID: rule.id)
-        for range in ranges {
-            let start = from + Int64(range.lowerBound)
-            let end = from + Int64(range.upperBound)
-            if let last = lastEmittedEnd[r.rule], start < last { continue }
-            let secret = Array(window[range])
-            lastEmittedEnd[r.rule] = end
-            if engine.isAllowed(secret, rule: r.rule, data: matchData) { continue }
-            let after = UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(documentEnd - start))
-            hits.append(RawHit(ruleIndex: r.rule, secret: secret, start: start, line: newlines - countNewlines(after) + 1))
+    /// Runs the rule's regex over the region's window. Returns the region again, to resume where a possible
+    /// secret reaches the end of the data so far, or nil when it is done.
+    private func confirm(_ r: Region, final: Bool) throws -> Region? {
+        let regex = engine.regexes[r.rule]
+        guard let regex else { return nil }
+        let group = engine.secretGroups[r.rule]
+        let ruleID = engine.rules[r.rule].id
+        let from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))
+        let windowEnd = min(documentEnd, r.last + Int64(FileMatcher.lookAhead))
+        guard windowEnd > from else { return nil }
+        counters.regions += 1
+        counters.windowBytes += Int(windowEnd - from)
+        let base = max(bufferStart, from - Int64(FileMatcher.context))
+        func subject(to end: Int64) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: buffer + Int(base - bufferStart), count: Int(end - base))
+        }
+        var pos = from
+        var overlong = 0
+        while pos <= windowEnd {
+            let outcome = try regex.next(in: subject(to: windowEnd), from: Int(pos - base), group: group,
+                                         partial: !(final && windowEnd == documentEnd), data: matchData, ruleID: ruleID)
+            switch outcome {
+            case .none:
+                return nil
+            case .match(let whole, let secret):
+                if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
+                pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
+            case .partial(let p):
+                // Whether a secret starts at `start` is decided on more bytes, never on a window cut short.
+                let start = base + Int64(p)
+                var end = windowEnd
+                var decided = false
+                while !decided {
+                    let limit = start + Int64(FileMatcher.maxSecretLength)
+                    if end >= documentEnd && !final {
+                        if documentEnd < limit {
+                            return Region(rule: r.rule, first: r.first, last: max(r.last, windowEnd), resume: start)
+                        }
+                    }
+                    if end >= limit || (end >= documentEnd && !final) {
+                        // Longer than any secret: not one. A run of such candidates ends the region's search.
+                        overlong += 1
+                        if overlong >= FileMatcher.maxOverlongCandidates { return nil }
+                        pos = start + 1
+                        break
+                    }
+                    end = min(documentEnd, limit, end + max(end - start, Int64(FileMatcher.lookAhead)))
+                    let retry = try regex.next(in: subject(to: end), from: Int(start - base), group: group,
+                                               partial: !(final && end == documentEnd), anchored: true, data: matchData, ruleID: ruleID)
+                    switch retry {
+                    case .partial:
+                        continue
+                    case .none:
+                        pos = start + 1
+                    case .match(let whole, let secret):
+                        if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
+                        pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
+                    }
+                    decided = true
+                }
+            }
+        }
+        return nil
+    }
+
+    private func emit(rule: Int, from start: Int64, to end: Int64) {
+        if start < lastEmittedEnd[rule] { return }
+        lastEmittedEnd[rule] = end
+        let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
+        if engine.isAllowed(secret, rule: rule, data: matchData) { return }
+        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start)))
+    }
+
+    /// The 1-based line of document offset `offset` (inside the buffer), from the block index: at most
+    /// `lineBlock` bytes counted per secret.
+    private func line(at offset: Int64) -> Int {
+        let rel = Int(offset - bufferStart)
+        let block = rel / FileMatcher.lineBlock
+        let from = block * FileMatcher.lineBlock
+        return blockLines[block] + countNewlines(UnsafeRawBufferPointer(start: buffer + from, count: rel - from)) + 1
+    }
+
+    /// Counts the newlines of buffer bytes `from..<to` (just written) into `newlines` and the block index.
+    private func indexLines(from: Int, to: Int) {
+        var i = from
+        while true {
+            let boundary = (i / FileMatcher.lineBlock + 1) * FileMatcher.lineBlock
+            if boundary > to {
+                newlines += countNewlines(UnsafeRawBufferPointer(start: buffer + i, count: to - i))
+                return
+            }
+            newlines += countNewlines(UnsafeRawBufferPointer(start: buffer + i, count: boundary - i))
+            blockLines.append(newlines)
+            i = boundary
         }
     }
 
@@ -170,37 +327,91 @@ public final class FileMatcher {
     private func compact() throws {
         var keepFrom = documentEnd - Int64(FileMatcher.keep)
         for r in regions {
-            keepFrom = min(keepFrom, r.first - Int64(engine.rules[r.rule].lookBehind))
+            let need = r.resume ?? (r.first - engine.lookBehinds[r.rule])
+            keepFrom = min(keepFrom, need - Int64(FileMatcher.context))
         }
         keepFrom = max(keepFrom, bufferStart)
         if documentEnd - keepFrom > Int64(capacity - FileMatcher.chunkSize) {
             // A candidate needs more history than fits: settle every candidate now.
-            for r in regions { try confirm(r) }
+            for r in regions {
+                openRegion[r.rule] = -1
+                _ = try confirm(r, final: false)
+            }
             regions.removeAll()
             keepFrom = max(bufferStart, documentEnd - Int64(FileMatcher.keep))
         }
-        let drop = Int(keepFrom - bufferStart)
+        let drop = Int(keepFrom - bufferStart) / FileMatcher.lineBlock * FileMatcher.lineBlock
         guard drop > 0 else { return }
         let kept = count - drop
         buffer.copyMemory(from: buffer + drop, byteCount: kept)
-        bufferStart = keepFrom
+        bufferStart += Int64(drop)
         count = kept
+        blockLines.removeFirst(drop / FileMatcher.lineBlock)
+        settle(all: false)
+    }
+
+    /// Moves pending secrets that no later secret can contain (they start before the buffer, and every later
+    /// secret starts inside it) to `settled`, dropping those inside a longer one.
+    private func settle(all: Bool) {
+        guard !pending.isEmpty else { return }
+        let survivors = Self.dropContained(pending, ranks: engine.severityRanks, coveredUpTo: settledMaxEnd)
+        pending.removeAll(keepingCapacity: true)
+        for h in survivors {
+            if all || h.start < bufferStart {
+                settledMaxEnd = max(settledMaxEnd, h.end)
+                keep(h)
+            } else {
+                pending.append(h)
+            }
+        }
+    }
+
+    /// Keeps `h` within `maxHits`, evicting a less severe secret when full.
+    private func keep(_ h: RawHit) {
+        let rank = engine.severityRanks[h.ruleIndex]
+        if settled.count < maxHits {
+            settled.append(h)
+            settledPerRank[rank] += 1
+            return
+        }
+        truncated += 1
+        guard let lowest = settledPerRank.firstIndex(where: { $0 > 0 }), lowest < rank,
+              let i = settled.lastIndex(where: { engine.severityRanks[$0.ruleIndex] == lowest }) else { return }
+        settled[i] = h
+        settledPerRank[lowest] -= 1
+        settledPerRank[rank] += 1
+    }
+
+    /// The hits not inside another: a hit is dropped when another spans it and is longer, or spans exactly
+    /// the same bytes and is more severe (then the earlier rule, then the earlier hit), or when it ends at or
+    /// before `coveredUpTo` (a settled secret that starts before it). O(n log n); survivors in document order.
+    static func dropContained(_ hits: [RawHit], ranks: [Int], coveredUpTo: Int64 = -1) -> [RawHit] {
+        let order = hits.indices.sorted { a, b in
+            let x = hits[a], y = hits[b]
+            if x.start != y.start { return x.start < y.start }
+            if x.end != y.end { return x.end > y.end }
+            let (rx, ry) = (ranks[x.ruleIndex], ranks[y.ruleIndex])
+            if rx != ry { return rx > ry }
+            if x.ruleIndex != y.ruleIndex { return x.ruleIndex < y.ruleIndex }
+            return a < b
+        }
+        var keep: [RawHit] = []
+        var maxEnd = coveredUpTo
+        var i = 0
+        while i < order.count {
+            let h = hits[order[i]]
+            var j = i + 1
+            while j < order.count && hits[order[j]].start == h.start && hits[order[j]].end == h.end { j += 1 }
+            // Every earlier group starts before h or at h's start and ends later: one reaching h's end spans it.
+            if maxEnd < h.end { keep.append(h) }
+            maxEnd = max(maxEnd, h.end)
+            i = j
+        }
+        return keep
     }
 
     static func dropContained(_ hits: [RawHit], rules: [Rule]) -> [RawHit] {
-        guard hits.count > 1 else { return hits }
-        var keep: [RawHit] = []
-        for (i, h) in hits.enumerated() {
-            let covered = hits.enumerated().contains { j, o in
-                guard j != i, o.start <= h.start, h.end <= o.end else { return false }
-                if o.end - o.start != h.end - h.start { return true }
-                // Same span from two rules: keep the more severe one, then the earlier rule (specific before generic).
-                let (rh, ro) = (rules[h.ruleIndex].severity, rules[o.ruleIndex].severity)
-                return ro > rh || (ro == rh && (o.ruleIndex < h.ruleIndex || (o.ruleIndex == h.ruleIndex && j < i)))
-            }
-            if !covered { keep.append(h) }
-        }
-        return keep
+        dropContained(hits, ranks: rules.map(\.severity.rank))
     }
 }
 

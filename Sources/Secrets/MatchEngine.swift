@@ -18,7 +18,15 @@ public final class MatchEngine: @unchecked Sendable {
     /// Whether any rule has a `pathScope` or `pathAllowlist`, i.e. whether `ruleApplies` can ever say no.
     public let hasPathConditions: Bool
     let database: VectorscanDatabase
-    let regexes: [PCRE2Regex]
+    /// Per rule: its compiled regex; nil for rules whose detector is not `.regex`.
+    let regexes: [PCRE2Regex?]
+    /// Per rule, read on every candidate: how far before a match end the secret may start and its capture group.
+    let lookBehinds: [Int64]
+    let secretGroups: [Int]
+    /// Per rule: its severity's `rank` (0 low … 3 critical), for caps that keep the most severe.
+    public let severityRanks: [Int]
+    /// The index of the rule of each non-regex detector the rule set has.
+    private let detectorRules: [Detector: Int]
     let ruleAllowlists: [[PCRE2Regex]]
     let placeholders: [PCRE2Regex]
     let globalAllowlistRegexes: [PCRE2Regex]
@@ -52,11 +60,18 @@ public final class MatchEngine: @unchecked Sendable {
             database = cached
             databaseWasCached = true
         } else {
-            database = try VectorscanDatabase(patterns: inputs.patterns, ruleIDs: rules.map(\.id))
+            database = try VectorscanDatabase(patterns: inputs.patterns,
+                                              ruleIDs: inputs.patterns.map { Int($0.id) < rules.count ? rules[Int($0.id)].id : "(none)" })
             databaseWasCached = false
             cache?.store(database, key: inputs.key)
         }
-        regexes = try rules.map { try PCRE2Regex($0.regex, ruleID: $0.id) }
+        regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
+        lookBehinds = rules.map { Int64($0.lookBehind) }
+        secretGroups = rules.map(\.secretGroup)
+        severityRanks = rules.map(\.severity.rank)
+        var detectors: [Detector: Int] = [:]
+        for (i, r) in rules.enumerated() where r.detector != .regex && detectors[r.detector] == nil { detectors[r.detector] = i }
+        detectorRules = detectors
         ruleAllowlists = try rules.map { r in try r.allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (allowlist)") } }
         placeholders = try MatchEngine.placeholderPatterns.map { try PCRE2Regex($0, ruleID: "placeholder") }
         globalAllowlistRegexes = try globalAllowlist.map { try PCRE2Regex($0, ruleID: "global allowlist") }
@@ -77,6 +92,9 @@ public final class MatchEngine: @unchecked Sendable {
                 fields += ["scope:" + (r.pathScope ?? ""), r.stopwords.joined(separator: "\u{1}"),
                            r.pathAllowlist.joined(separator: "\u{1}")]
             }
+            if r.detector != .regex || !r.supersedes.isEmpty {
+                fields += ["detector:" + r.detector.rawValue, r.supersedes.joined(separator: "\u{1}")]
+            }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
@@ -88,14 +106,23 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// The patterns handed to Vectorscan and the cache key of the resulting database: the rule-set
     /// fingerprint, a digest of exactly those patterns and flags, the Vectorscan version and the platform.
-    static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32)], key: String) {
-        let patterns: [(expression: String, flags: UInt32)] = rules.map { r in
-            if let p = r.prefilter { return (p, UInt32(HS_FLAG_DOTALL)) }
-            return (r.regex, UInt32(HS_FLAG_PREFILTER | HS_FLAG_DOTALL))
+    static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32, id: UInt32)], key: String) {
+        // Only regex rules go to Vectorscan, each under its rule index; detectors find their secrets otherwise.
+        var patterns: [(expression: String, flags: UInt32, id: UInt32)] = []
+        for (i, r) in rules.enumerated() where r.detector == .regex {
+            if let p = r.prefilter {
+                patterns.append((p, UInt32(HS_FLAG_DOTALL), UInt32(i)))
+            } else {
+                patterns.append((r.regex, UInt32(HS_FLAG_PREFILTER | HS_FLAG_DOTALL), UInt32(i)))
+            }
+        }
+        if patterns.isEmpty {
+            // Vectorscan needs one pattern; this id is past every rule, so its matches are ignored.
+            patterns.append(("\\x00\\xff\\x00\\xfe", 0, UInt32(rules.count)))
         }
         var h = SHA256()
         h.update(data: Array("mode=stream".utf8) + [0])
-        for p in patterns { h.update(data: Array("\(p.flags)\u{0}\(p.expression)".utf8) + [0x1e]) }
+        for p in patterns { h.update(data: Array("\(p.flags)\u{0}\(p.id)\u{0}\(p.expression)".utf8) + [0x1e]) }
         let digest = h.finalize().hexString
         let fp = fingerprint ?? MatchEngine.fingerprint(rules: rules, globalAllowlist: [], globalStopwords: [])
         return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
@@ -119,6 +146,14 @@ public final class MatchEngine: @unchecked Sendable {
         let forms = path.hasPrefix("/") ? [path, String(path.dropFirst())] : [path]
         if let scope, !forms.contains(where: { scope.matches($0, data: data) }) { return false }
         return !allow.contains { re in forms.contains { re.matches($0, data: data) } }
+    }
+
+    /// The rule of detector `detector`, if the rule set has it (it may have been disabled).
+    public func rule(for detector: Detector) -> Int? { detectorRules[detector] }
+
+    /// Whether rule `index` leaves `secret` out (its allowlists, stopwords, the global allowlist, placeholders).
+    public func suppresses(_ secret: String, rule index: Int) -> Bool {
+        isAllowed(Array(secret.utf8), rule: index, data: PCRE2MatchData())
     }
 
     /// Whether a captured secret should be dropped: too little entropy, a placeholder, or allowlisted.

@@ -19,7 +19,7 @@ final class PCRE2Regex: @unchecked Sendable {
         }
         code = compiled
         // JIT is an optimisation: a pattern it cannot handle still matches through the interpreter.
-        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE))
+        _ = pcre2_jit_compile_8(compiled, UInt32(PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD))
     }
 
     deinit {
@@ -32,31 +32,55 @@ final class PCRE2Regex: @unchecked Sendable {
         return n > 0 ? String(decoding: buf.prefix(Int(n)), as: UTF8.self) : "error \(code)"
     }
 
-    /// Every non-overlapping match in `subject`, as the byte range of `group` (whole match if the group did not take part;
-    /// a negative `group`: the first non-empty capture group).
+    /// What one match attempt found.
+    enum Outcome: Equatable {
+        case none
+        /// A complete match: the whole match and the secret (the capture `group`, see `matches`), if non-empty.
+        case match(whole: Range<Int>, secret: Range<Int>?)
+        /// The subject ended inside a possible match starting at `start`: more bytes are needed to decide.
+        case partial(start: Int)
+    }
+
+    /// The first match in `subject` starting at or after `start` (exactly at `start` when `anchored`). With
+    /// `partial`, the end of `subject` is not the end of the document: a match that reaches it (including a
+    /// lookahead, `\z` or `$` tested there) is reported as `.partial` rather than cut short. Bytes before
+    /// `start` are context for lookbehinds only.
+    func next(in subject: UnsafeRawBufferPointer, from start: Int, group: Int, partial: Bool, anchored: Bool = false,
+              data: PCRE2MatchData, ruleID: String) throws -> Outcome {
+        guard let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self), start <= subject.count else { return .none }
+        var options: UInt32 = 0
+        if partial { options |= UInt32(PCRE2_PARTIAL_HARD) }
+        if anchored { options |= UInt32(PCRE2_ANCHORED) }
+        let rc = pcre2_match_8(code, base, subject.count, start, options, data.handle, nil)
+        if rc == PCRE2_ERROR_NOMATCH { return .none }
+        let ov = pcre2_get_ovector_pointer_8(data.handle)!
+        if rc == PCRE2_ERROR_PARTIAL { return .partial(start: Int(ov[0])) }
+        if rc < 0 { throw SecretsError.pcre2Match(rule: ruleID, message: PCRE2Regex.message(rc)) }
+        let m0 = Int(ov[0]), m1 = Int(ov[1])
+        var s = m0, e = m1
+        if group > 0 && group < Int(rc) {
+            let gs = ov[2 * group], ge = ov[2 * group + 1]
+            if gs != Int(bitPattern: UInt.max) { s = Int(gs); e = Int(ge) }
+        } else if group < 0 {
+            // The first capture group that matched a non-empty string (gitleaks without secretGroup).
+            for g in 1..<max(1, Int(rc)) {
+                let gs = ov[2 * g], ge = ov[2 * g + 1]
+                if gs != Int(bitPattern: UInt.max) && ge > gs { s = Int(gs); e = Int(ge); break }
+            }
+        }
+        return .match(whole: m0..<m1, secret: e > s ? s..<e : nil)
+    }
+
+    /// Every non-overlapping match in a complete `subject`, as the byte range of `group` (whole match if the group
+    /// did not take part; a negative `group`: the first non-empty capture group).
     func matches(in subject: UnsafeRawBufferPointer, group: Int, data: PCRE2MatchData, ruleID: String) throws -> [Range<Int>] {
-        guard let base = subject.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return [] }
         var results: [Range<Int>] = []
         var start = 0
         while start <= subject.count {
-            let rc = pcre2_match_8(code, base, subject.count, start, 0, data.handle, nil)
-            if rc == PCRE2_ERROR_NOMATCH { break }
-            if rc < 0 { throw SecretsError.pcre2Match(rule: ruleID, message: PCRE2Regex.message(rc)) }
-            let ov = pcre2_get_ovector_pointer_8(data.handle)!
-            let m0 = Int(ov[0]), m1 = Int(ov[1])
-            var s = m0, e = m1
-            if group > 0 && group < Int(rc) {
-                let gs = ov[2 * group], ge = ov[2 * group + 1]
-                if gs != Int(bitPattern: UInt.max) { s = Int(gs); e = Int(ge) }
-            } else if group < 0 {
-                // The first capture group that matched a non-empty string (gitleaks without secretGroup).
-                for g in 1..<max(1, Int(rc)) {
-                    let gs = ov[2 * g], ge = ov[2 * g + 1]
-                    if gs != Int(bitPattern: UInt.max) && ge > gs { s = Int(gs); e = Int(ge); break }
-                }
-            }
-            if e > s { results.append(s..<e) }
-            start = m1 > m0 ? m1 : m0 + 1
+            guard case .match(let whole, let secret) = try next(in: subject, from: start, group: group, partial: false,
+                                                                 data: data, ruleID: ruleID) else { break }
+            if let secret { results.append(secret) }
+            start = whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound
         }
         return results
     }

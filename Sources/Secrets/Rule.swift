@@ -2,7 +2,8 @@
 public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     case low, medium, high, critical
 
-    var rank: Int {
+    /// 0 for low up to 3 for critical.
+    public var rank: Int {
         switch self {
         case .low: return 0
         case .medium: return 1
@@ -12,6 +13,23 @@ public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     }
 
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+}
+
+/// What finds a rule's secrets. Every detector is a rule of the catalogue: `[extend] disabledRules` removes it,
+/// and its allowlists (a rule's own, or a global one with `targetRules`) apply to what it reports.
+public enum Detector: String, Sendable, CaseIterable {
+    /// The rule's regex, over file contents and config values.
+    case regex
+    /// A file whose name says it holds credentials (`CredentialPaths`): reported by its SHA-256 when no content
+    /// rule fires in it; content findings inside it are raised one severity level.
+    case credentialFile
+    /// Docker config `auths`: base64 `user:password`, `identitytoken`, `registrytoken` are decoded and scanned by
+    /// the content rules; a credential none of them recognises is reported under this rule.
+    case dockerConfig
+    /// Kubernetes `Secret` documents in YAML files: `data:` values are decoded and scanned by the content rules.
+    case kubernetesSecret
+    /// Image config environment values that are base64 of text: decoded and scanned by the content rules.
+    case base64Env
 }
 
 /// One detection rule: a PCRE2 regex whose capture group is the secret, plus what keeps it precise.
@@ -33,7 +51,6 @@ public struct Rule: Sendable, Equatable {
     public var entropy: Double?
     /// Secrets matching any of these (PCRE2) are not reported.
     public var allowlist: [String]
-    public var keywords: [String]
     /// PCRE2 pattern the document's path must match for the rule to apply (see `MatchEngine.ruleApplies`).
     /// A rule with a scope never applies to documents without a path (config values, history entries).
     public var pathScope: String?
@@ -41,6 +58,11 @@ public struct Rule: Sendable, Equatable {
     public var stopwords: [String]
     /// PCRE2 patterns: the rule does not apply to documents whose path matches one of them.
     public var pathAllowlist: [String]
+    /// What finds the secrets; for anything but `.regex`, `regex` is unused.
+    public var detector: Detector
+    /// Rules whose findings this rule's findings replace when both come from the same bytes: a credential
+    /// decoded from a blob supersedes the finding of the blob itself.
+    public var supersedes: [String]
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -48,8 +70,9 @@ public struct Rule: Sendable, Equatable {
     public init(
         id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
         prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
-        allowlist: [String] = [], keywords: [String] = [],
-        pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = []
+        allowlist: [String] = [],
+        pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
+        detector: Detector = .regex, supersedes: [String] = []
     ) {
         self.id = id
         self.description = description
@@ -60,10 +83,11 @@ public struct Rule: Sendable, Equatable {
         self.lookBehind = lookBehind
         self.entropy = entropy
         self.allowlist = allowlist
-        self.keywords = keywords
         self.pathScope = pathScope
         self.stopwords = stopwords
         self.pathAllowlist = pathAllowlist
+        self.detector = detector
+        self.supersedes = supersedes
     }
 }
 

@@ -7,15 +7,16 @@ import CVectorscan
 final class VectorscanDatabase: @unchecked Sendable {
     private(set) var handle: OpaquePointer?
 
-    /// Compiles `patterns` (expression, flags) with ids 0..<n; throws naming the rule that failed.
-    init(patterns: [(expression: String, flags: UInt32)], ruleIDs: [String]) throws {
+    /// Compiles `patterns` (expression, flags, the id matches report); throws naming the rule (`ruleIDs`, one per
+    /// pattern) that failed.
+    init(patterns: [(expression: String, flags: UInt32, id: UInt32)], ruleIDs: [String]) throws {
         var db: OpaquePointer?
         var compileError: UnsafeMutablePointer<hs_compile_error_t>?
         let cExpressions = patterns.map { strdup($0.expression) }
         defer { cExpressions.forEach { free($0) } }
         var exprPointers: [UnsafePointer<CChar>?] = cExpressions.map { UnsafePointer($0) }
         var flags: [UInt32] = patterns.map { $0.flags }
-        var ids: [UInt32] = (0..<patterns.count).map(UInt32.init)
+        var ids: [UInt32] = patterns.map { $0.id }
         let rc = exprPointers.withUnsafeMutableBufferPointer { ep in
             hs_compile_multi(ep.baseAddress, &flags, &ids, UInt32(patterns.count), UInt32(HS_MODE_STREAM), nil, &db, &compileError)
         }

@@ -167,3 +167,18 @@ public struct FlyMachines: Sendable {
 private struct APIError: Decodable {
     var error: String?
 }
+
+extension FlyMachines {
+    /// What `scan --fly-app NAME` scans: every distinct image the app's machines run, by digest, as references
+    /// and the names to report them under. The token is `FLY_API_TOKEN`, else `FLY_ACCESS_TOKEN`; the API is
+    /// `FLY_API_HOSTNAME` (Fly's own variable for it), else the public one. Throws `SweepError` naming the app.
+    public static func images(app: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> [(Reference, String)] {
+        let token = try token(env: "FLY_API_TOKEN", what: "--fly-app \(app)", environment: environment)
+        let api = environment["FLY_API_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? SweepConfig.defaultFlyAPI
+        let deployed = try await FlyMachines(apiURL: api, token: token).deployed(app: app)
+        guard !deployed.isEmpty else {
+            throw SweepError.fly(what: "app \(app)", url: "\(api)/v1/apps/\(app)/machines", status: 200, message: "no machine runs an image")
+        }
+        return deployed.map { ($0.reference, $0.input) }
+    }
+}

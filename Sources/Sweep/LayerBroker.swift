@@ -18,6 +18,9 @@ actor LayerBroker {
 
     private enum State {
         case done(Answer)
+        /// Done and in the store: read back when another image asks, so a sweep of many thousands of layers
+        /// holds only the layers in flight in memory, not every result of the run.
+        case stored
         case pending([CheckedContinuation<Answer, Never>])
     }
 
@@ -52,6 +55,8 @@ actor LayerBroker {
         switch states[key] {
         case .done(let a)?:
             return a
+        case .stored?:
+            if let r = try? await store.layer(digest: key, cacheKey: cacheKey) { return .result(r) }
         case .pending?:
             return await withCheckedContinuation { c in
                 // Still pending: no suspension happened between the check above and this closure.
@@ -66,25 +71,26 @@ actor LayerBroker {
             break
         }
         states[key] = .pending([])
-        let answer = await produce(layer, key: key)
+        let (answer, stored) = await produce(layer, key: key)
         if case .pending(let waiting)? = states[key] {
             for c in waiting { c.resume(returning: answer) }
         }
-        states[key] = .done(answer)
+        states[key] = stored ? .stored : .done(answer)
         return answer
     }
 
-    private func produce(_ layer: LayerRef, key: String) async -> Answer {
+    /// The layer's answer, and whether it is in the store now.
+    private func produce(_ layer: LayerRef, key: String) async -> (Answer, Bool) {
         // A store that cannot be read is a cache miss: the layer is scanned again, never skipped.
         if let stored = try? await store.layer(digest: key, cacheKey: cacheKey) {
             counts.cached += 1
-            return .result(stored)
+            return (.result(stored), true)
         }
-        if stop.requested { return .interrupted }
+        if stop.requested { return (.interrupted, false) }
         await gate.enter()
         if stop.requested {
             await gate.leave()
-            return .interrupted
+            return (.interrupted, false)
         }
         let scanner = self.scanner
         let result = await withCheckedContinuation { (c: CheckedContinuation<LayerScanResult, Never>) in
@@ -95,11 +101,12 @@ actor LayerBroker {
         await gate.leave()
         counts.scanned += 1
         counts.bytes += layer.size
+        var stored = false
         if result.error == nil {
-            // Not storing only costs a rescan next time; the image row that needs it reports a store failure.
-            try? await store.saveLayer(digest: key, cacheKey: cacheKey, result: result, run: run)
+            // Not storing only costs a rescan next time (the result stays in memory for this run instead).
+            stored = (try? await store.saveLayer(digest: key, cacheKey: cacheKey, result: result, run: run)) != nil
         }
-        return .result(result)
+        return (.result(result), stored)
     }
 }
 

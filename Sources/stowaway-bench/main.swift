@@ -103,7 +103,9 @@ case "match":
             hits += try matcher.end().count
         }
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "seconds=%.3f bytes=%d files=%d hits=%d rules=%d", seconds, total, files.count, hits, engine.rules.count))
+        let c = matcher.counters
+        print(String(format: "seconds=%.3f bytes=%d files=%d hits=%d rules=%d regions=%d windowBytes=%d",
+                     seconds, total, files.count, hits, engine.rules.count, c.regions, c.windowBytes))
     } catch { fail("\(error)") }
 
 case "compile":

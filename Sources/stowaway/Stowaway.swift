@@ -3,6 +3,7 @@ import Foundation
 import OCI
 import Scan
 import Secrets
+import Sweep
 
 @main
 struct StowawayCommand: AsyncParsableCommand {
@@ -10,7 +11,8 @@ struct StowawayCommand: AsyncParsableCommand {
         commandName: "stowaway",
         abstract: "Find secrets stowed away in container images.",
         version: Stowaway.version,
-        subcommands: [ScanCommand.self, RulesCommand.self, SweepCommand.self],
+        subcommands: [ScanCommand.self, RulesCommand.self, SweepCommand.self, LayersCommand.self, FilesCommand.self, TraceCommand.self,
+                      CatCommand.self],
         defaultSubcommand: ScanCommand.self
     )
 }
@@ -36,7 +38,8 @@ struct ScanCommand: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The image to scan.") var image: String
+    @Argument(help: "The image to scan (or none, with --fly-app).") var image: String = ""
+    @Option(help: "Scan every image the Fly.io app's machines run (Machines API; FLY_API_TOKEN).") var flyApp: String?
     @Option(help: "Report format: text, json or sarif.") var format: OutputFormat = .text
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "os/arch[/variant] of a multi-platform image, or all.") var platform: String?
@@ -62,6 +65,7 @@ struct ScanCommand: AsyncParsableCommand {
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
+        if image.isEmpty == (flyApp == nil) { throw ValidationError("give an IMAGE, or --fly-app NAME") }
         if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
     }
 
@@ -95,7 +99,9 @@ struct ScanCommand: AsyncParsableCommand {
             if isLocal {
                 report = await scanner.scanOffThePool(try await resolver.images(of: ImageLoader.source(image)))
             } else {
-                let ref = try Reference(image)
+                // The images a Fly.io app runs, or the one reference given.
+                var targets = [(Reference, String)]()
+                if let flyApp { targets = try await FlyMachines.images(app: flyApp) } else { targets = [(try Reference(image), image)] }
                 var registry = RegistryOptions()
                 registry.insecureHosts = Set(insecureRegistry)
                 registry.caFile = caFile
@@ -106,9 +112,10 @@ struct ScanCommand: AsyncParsableCommand {
                     registry.credentials.explicit = Credential(kind: .basic(username: username, password: password),
                                                                source: "--username/--password-stdin")
                 }
-                let input = image
                 report = try await RegistryClient.with(registry) { client in
-                    await scanner.scanOffThePool(try await resolver.images(of: RegistrySource(ref, input: input, client: client)))
+                    var images: [Image] = []
+                    for (ref, input) in targets { images += try await resolver.images(of: RegistrySource(ref, input: input, client: client)) }
+                    return await scanner.scanOffThePool(images)
                 }
             }
             return try emit(report, rules: ruleSet.reportableRules)
@@ -141,7 +148,7 @@ struct ScanCommand: AsyncParsableCommand {
             let errors = report.images.flatMap(\.errors)
             if let first = errors.first {
                 let more = errors.count > 1 ? " (and \(errors.count - 1) more errors: see the report)" : ""
-                printError("\(self.image): \(first.layerIndex.map { "layer \($0): " } ?? "")\(first.message)\(more)")
+                printError("\(flyApp.map { "fly app \($0)" } ?? self.image): \(first.layerIndex.map { "layer \($0): " } ?? "")\(first.message)\(more)")
             }
             return 2
         }

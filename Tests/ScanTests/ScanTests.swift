@@ -100,17 +100,90 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
             .flatMap { ($0["artifactLocation"] as? [String: Any])?["uri"] as? String } == "planted:1!layer-1/app/.env" })
     }
 
-    @Test func sharedLayersOfADockerSaveAreScannedOnce() async throws {
-        // The legacy save format lists the same layer.tar for both images when they share it.
-        let planted = PlantedImage()
+    @Test func aLayerTwoImagesOfALegacySaveShareIsScannedOnce() async throws {
+        // Two legacy saves with the same base layer, merged: both manifest entries name the same <id>/layer.tar.
+        let shared = FakeSecret.githubToken()
+        let base = ImageSpec.Layer(files: [.init(path: "etc/token", content: "GH=\(shared)\n"), .init(path: "etc/a", content: "a\n")])
         let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try ImageBuilder.build(planted.spec(.docker25, compression: "gzip"), at: dir + "/a.tar")
-        let images = try await ImageLoader.load(dir + "/a.tar")
-        let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all)).scan(images + images)
-        #expect(report.summary.layers == 3)
-        #expect(report.images.count == 2)
-        #expect(report.images[0].findings == report.images[1].findings)
+        var saves: [String] = []
+        for (i, top) in ["one", "two"].enumerated() {
+            let path = "\(dir)/\(i).tar"
+            try ImageBuilder.build(ImageSpec(format: .dockerLegacy, compression: "none", tag: "legacy:\(top)",
+                                             layers: [base, .init(files: [.init(path: "app/\(top)", content: "\(top)\n")])]), at: path)
+            saves.append(path)
+        }
+        let merged = try LegacySave.merge(saves, into: dir + "/merged.tar")
+        #expect(merged.layerFiles == 3, "the saves agree on the base layer's id")
+        let images = try await ImageLoader.load(dir + "/merged.tar")
+        #expect(images.count == 2)
+        var options = ScanOptions(showSecrets: true)
+        options.parallelism = 2
+        let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all, cache: nil), options: options).scan(images)
+        #expect(report.summary.layers == 3, "base, one, two: the shared layer.tar once")
+        #expect(report.summary.files == 4, "etc/token and etc/a once, app/one, app/two")
+        for image in report.images {
+            #expect(image.findings.map(\.secret) == [shared], "\(image.reference)")
+            #expect(image.findings.first?.layerIndex == 0)
+        }
+    }
+}
+
+/// Builds legacy `docker save` tarballs whose images share layer directories, as `docker save a b` writes them.
+enum LegacySave {
+    struct Merged { var layerFiles: Int }
+
+    /// Unpacks `saves` into one directory (identical layer directories coincide), joins their manifest.json
+    /// entries and packs the result at `output`.
+    static func merge(_ saves: [String], into output: String) throws -> Merged {
+        let work = output + ".d"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        var manifest: [Any] = []
+        for save in saves {
+            try Run.tool("tar", ["-xf", save, "-C", work])
+            let data = try Data(contentsOf: URL(fileURLWithPath: work + "/manifest.json"))
+            manifest += (try JSONSerialization.jsonObject(with: data) as? [Any]) ?? []
+        }
+        try JSONSerialization.data(withJSONObject: manifest).write(to: URL(fileURLWithPath: work + "/manifest.json"))
+        try? FileManager.default.removeItem(atPath: work + "/repositories")
+        let names = try FileManager.default.contentsOfDirectory(atPath: work).sorted()
+        try Run.tool("tar", ["-cf", output, "-C", work] + names)
+        let layers = names.filter { FileManager.default.fileExists(atPath: "\(work)/\($0)/layer.tar") }
+        return Merged(layerFiles: layers.count)
+    }
+}
+
+/// Memory returns after each image: a scan of many images in one process peaks no higher, within a bound,
+/// than a scan of a few (a leak of a layer's buffers or results would grow with the image count).
+@Suite struct MemoryTests {
+    @Test func fiftyImagesInOneProcessPeakLikeFive() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var saves: [String] = []
+        for i in 0..<50 {
+            let path = "\(dir)/\(i).tar"
+            try ImageBuilder.build(ImageSpec(format: .dockerLegacy, compression: "gzip", tag: "many:\(i)", layers: [.init(files: [
+                .init(path: "data/blob-\(i).bin", randomBytes: 3 << 20),
+                .init(path: "app/.env", content: "GITHUB_TOKEN=\(FakeSecret.githubToken())\n"),
+            ])]), at: path)
+            saves.append(path)
+        }
+        func peak(_ count: Int) throws -> (rssKB: Int, images: Int) {
+            let tar = "\(dir)/first-\(count).tar"
+            _ = try LegacySave.merge(Array(saves.prefix(count)), into: tar)
+            let r = try Run.command("/usr/bin/timeout", ["600", "/usr/bin/time", "-f", "peak-rss-kb=%M", Run.stowaway, "scan", tar,
+                                                         "--format", "json"])
+            let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let images = (json?["images"] as? [[String: Any]]) ?? []
+            #expect(r.status == 1 && images.allSatisfy { ($0["findings"] as? [Any])?.count == 1 }, "\(r.stderr)")
+            let rss = r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("peak-rss-kb=") ? Int($0.dropFirst(12)) : nil }.last
+            return (rss ?? Int.max, images.count)
+        }
+        let few = try peak(5), many = try peak(50)
+        #expect(few.images == 5 && many.images == 50)
+        // Each image's layer needs ~3.5 MB of matcher and pipe buffers while scanned; kept, 45 more would add 150 MB.
+        #expect(many.rssKB - few.rssKB < 40 * 1024, "5 images peak \(few.rssKB / 1024) MB, 50 images \(many.rssKB / 1024) MB")
     }
 }
 

@@ -65,6 +65,76 @@ import TestSupport
         #expect(hits.map(\.line) == [1, 40_002, 120_003])
     }
 
+    /// Feeds `doc` in two commits split at `cut` and returns the secrets found.
+    private func secrets(_ m: FileMatcher, _ doc: [UInt8], cut: Int) throws -> [String] {
+        try m.begin()
+        try doc[..<cut].withUnsafeBytes { try m.feed($0) }
+        try doc[cut...].withUnsafeBytes { try m.feed($0) }
+        return try m.end().map { String(decoding: $0.secret, as: UTF8.self) }
+    }
+
+    @Test func aSecretCutByTheWindowEdgeIsReportedWhole() throws {
+        // A run of candidates longer than the matcher's region limit is confirmed while data still arrives;
+        // the last key ends past the bytes seen so far. `(?=…|\z)` must not end it at the edge.
+        let keys = (0..<900).map { _ in "django-insecure-" + FakeSecret.random(50) }
+        let doc = Array(keys.map { "SECRET_KEY=\($0)\n" }.joined().utf8)
+        let m = try engine.makeMatcher()
+        m.maxHits = 10_000
+        let lastStart = doc.count - 1 - 50 - 16
+        for cut in stride(from: lastStart + 16 + 40, to: doc.count - 1, by: 3) {
+            let found = try secrets(m, doc, cut: cut).filter { $0.hasPrefix("django-insecure-") }
+            #expect(found == keys, "cut at \(cut): \(found.count) keys, last \(found.last?.count ?? 0) bytes")
+        }
+    }
+
+    @Test func aLongerTokenCutAtTheWindowEdgeIsNotTakenForAKey() throws {
+        // `(?![A-Z0-9])` at the edge of the data seen so far must wait for the next byte: the last token is
+        // 28 characters, not an AWS key followed by something else.
+        let keys = (0..<3000).map { _ in FakeSecret.awsKeyIDDistinct() }
+        let long = FakeSecret.awsKeyIDDistinct() + "ABCDEFGH"
+        let doc = Array((keys.joined(separator: " ") + " " + long + "\n").utf8)
+        let m = try engine.makeMatcher()
+        m.maxHits = 10_000
+        let cut = doc.count - 1 - 8
+        let found = try secrets(m, doc, cut: cut)
+        #expect(found == keys, "\(found.count) found; extra: \(Set(found).subtracting(keys))")
+    }
+
+    @Test func findingsPerDocumentAreCappedMostSevereFirst() throws {
+        let keys = (0..<3000).map { _ in FakeSecret.awsKeyIDDistinct() }
+        let critical = FakeSecret.githubToken()
+        let m = try engine.makeMatcher()
+        m.maxHits = 100
+        try m.begin()
+        var doc = Array((keys.map { "id = \($0)\n" }.joined() + "token = \(critical)\n").utf8)
+        try doc.withUnsafeMutableBytes { try m.feed(UnsafeRawBufferPointer($0)) }
+        let hits = try m.end()
+        #expect(hits.count == 100)
+        // Uncapped, the same document has every secret (a rare random key may fail the entropy gate).
+        let uncapped = try engine.makeMatcher()
+        uncapped.maxHits = 100_000
+        let every = try uncapped.scan(String(decoding: doc, as: UTF8.self))
+        #expect(every.count > 2900 && uncapped.truncated == 0)
+        #expect(m.truncated == every.count - 100)
+        #expect(hits.contains { String(decoding: $0.secret, as: UTF8.self) == critical }, "the critical one is kept")
+        #expect(hits.map(\.start) == hits.map(\.start).sorted(), "in document order")
+        let critLine = try #require(hits.first { engine.rules[$0.ruleIndex].id == "github-token" }?.line)
+        #expect(critLine == 3001)
+        // The next document starts afresh.
+        #expect(try m.scan("id = \(keys[0])\n").count == 1 && m.truncated == 0)
+    }
+
+    @Test func containmentKeepsTheLongerOrMoreSevereSpan() {
+        let rules = [Rule(id: "a", description: "", severity: .low, regex: "x"),
+                     Rule(id: "b", description: "", severity: .high, regex: "x")]
+        func hit(_ rule: Int, _ start: Int64, _ len: Int) -> RawHit {
+            RawHit(ruleIndex: rule, secret: Array(repeating: 0x41, count: len), start: start, line: 1)
+        }
+        let hits = [hit(0, 10, 5), hit(0, 0, 40), hit(1, 50, 8), hit(0, 50, 8), hit(0, 60, 3), hit(1, 61, 3), hit(0, 61, 3)]
+        let kept = FileMatcher.dropContained(hits, rules: rules)
+        #expect(kept == [hit(0, 0, 40), hit(1, 50, 8), hit(0, 60, 3), hit(1, 61, 3)])
+    }
+
     @Test func oneFindingForAWholeFlyV1Bundle() throws {
         let bundle = FakeSecret.flyBundle()
         let hits = try engine.makeMatcher().scan("FLY_API_TOKEN=\"\(bundle)\"\n")

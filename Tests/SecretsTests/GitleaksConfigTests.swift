@@ -50,7 +50,7 @@ import TestSupport
         let rules = try config.rules(defaults: BuiltinRules.all)
         #expect(rules.count == BuiltinRules.all.count + 1)
         let acme = try #require(rules.last)
-        #expect(acme.id == "acme-api-key" && acme.severity == .critical && acme.secretGroup == 1 && acme.keywords == ["acme"])
+        #expect(acme.id == "acme-api-key" && acme.severity == .critical && acme.secretGroup == 1)
         let e = try engine(config)
 
         let secret = "acme_" + FakeSecret.random(32, Self.lower)

@@ -8,21 +8,24 @@ import Glibc
 /// expected secret) and one false positive (similar text the rule must not report). Secret bodies are random,
 /// generated at test time, so nothing that looks like a real credential is committed.
 struct RuleCatalogTests {
-    static let rules = BuiltinRules.all
-    static let engine: MatchEngine = try! MatchEngine(rules: rules)
+    static let all = BuiltinRules.all
+    /// The regex rules; detectors (credential files, decoders) are tested by what a scan reports (DetectorTests).
+    static let rules = BuiltinRules.all.filter { $0.detector == .regex }
+    static let compiled = Result { try MatchEngine(rules: all) }
+    static var engine: MatchEngine { get throws { try compiled.get() } }
     static let examples: [CatalogExample] = CatalogExample.all()
 
     @Test("every rule compiles; ids are unique; the catalogue has at least 150 rules")
     func catalogueShape() throws {
-        let ids = Self.rules.map(\.id)
+        let ids = Self.all.map(\.id)
         #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.sorted())")
         #expect(ids.count >= 150)
         for r in Self.rules {
             #expect(!r.description.isEmpty, "\(r.id) has no description")
-            #expect(!r.keywords.isEmpty, "\(r.id) has no keywords")
+            #expect(!(RuleLiterals.byRule[r.id] ?? []).isEmpty, "\(r.id) has no literal in RuleLiterals")
             #expect(r.secretGroup == 1, "\(r.id) should capture the secret in group 1")
         }
-        _ = Self.engine
+        _ = try Self.engine
     }
 
     @Test("every rule has at least one true-positive and one false-positive example")
@@ -39,12 +42,32 @@ struct RuleCatalogTests {
         }
     }
 
-    @Test("true positives contain one of the rule's keywords (case-insensitive)")
-    func keywordsAppearInTruePositives() throws {
+    @Test("true positives contain one of the rule's literals (case-insensitive)")
+    func literalsAppearInTruePositives() throws {
         for e in Self.examples where e.secret != nil {
             let rule = try #require(Self.rules.first { $0.id == e.rule })
             let text = e.text.lowercased()
-            #expect(rule.keywords.contains { text.contains($0.lowercased()) }, "\(e.rule): no keyword in \(e.text.prefix(60))")
+            #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(60))")
+        }
+    }
+
+    @Test("false positives are near misses: they carry the rule's literal, or a declared one-literal fix makes it fire")
+    func falsePositivesAreNearMisses() throws {
+        // A false example unlike the rule proves nothing. With the rule's literal, only the regex's shape or a
+        // filter turns it away (the example test shows it is); without, the fix names the one feature it lacks.
+        let matcher = try Self.engine.makeMatcher()
+        for e in Self.examples where e.secret == nil {
+            let rule = try #require(Self.rules.first { $0.id == e.rule })
+            if let fix = e.fix {
+                #expect(e.text.contains(fix.from), "\(e.rule): the fix does not apply")
+                let fixed = e.text.replacing(fix.from, with: fix.to)
+                let rules = try Self.engine.rules
+                let fired = try matcher.scan(fixed).contains { rules[$0.ruleIndex].id == e.rule }
+                #expect(fired, "\(e.rule) does not fire on the fixed example \(fixed.prefix(100))")
+            } else {
+                let text = e.text.lowercased()
+                #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(80))")
+            }
         }
     }
 
@@ -62,7 +85,7 @@ struct RuleCatalogTests {
                 try matcher.begin()
                 try bytes.withUnsafeBytes { try matcher.feed($0) }
                 for h in try matcher.end() {
-                    let rule = Self.engine.rules[h.ruleIndex]
+                    let rule = try Self.engine.rules[h.ruleIndex]
                     let secret = String(decoding: h.secret.prefix(80), as: UTF8.self)
                     print("corpus: \(rule.severity.rawValue) \(rule.id) \(path):\(h.line) \(secret)")
                     #expect(rule.severity < .high, "\(rule.id) in \(path):\(h.line): \(secret)")
@@ -76,8 +99,9 @@ struct RuleCatalogTests {
     func example(_ e: CatalogExample) throws {
         let matcher = try Self.engine.makeMatcher()
         let hits = try matcher.scan(e.text)
-        let found = hits.filter { Self.engine.rules[$0.ruleIndex].id == e.rule }.map { String(decoding: $0.secret, as: UTF8.self) }
-        let all = hits.map { "\(Self.engine.rules[$0.ruleIndex].id)=\(String(decoding: $0.secret, as: UTF8.self).prefix(40))" }
+        let rules = try Self.engine.rules
+        let found = hits.filter { rules[$0.ruleIndex].id == e.rule }.map { String(decoding: $0.secret, as: UTF8.self) }
+        let all = hits.map { "\(rules[$0.ruleIndex].id)=\(String(decoding: $0.secret, as: UTF8.self).prefix(40))" }
         if let secret = e.secret {
             #expect(found.contains(secret), "\(e.rule) did not report \(secret.prefix(60)) in \(e.text.prefix(120)); hits: \(all)")
         } else {
@@ -91,6 +115,9 @@ struct CatalogExample: Sendable, CustomTestStringConvertible {
     let rule: String
     let text: String
     let secret: String?
+    /// For a false example without the rule's literal: the literal to replace, and by what, for the rule to fire
+    /// (the distinguishing feature the example lacks).
+    var fix: (from: String, to: String)? = nil
 
     var testDescription: String { (secret == nil ? "FP " : "TP ") + rule + ": " + String(text.prefix(50)) }
 }
@@ -159,9 +186,10 @@ struct Catalogue {
         rows.append(CatalogExample(rule: rule, text: template.replacing("@S@", with: secret), secret: secret))
     }
 
-    /// False positive: `rule` must not fire anywhere in `text`.
-    mutating func fp(_ rule: String, _ text: String) {
-        rows.append(CatalogExample(rule: rule, text: text, secret: nil))
+    /// False positive: `rule` must not fire anywhere in `text`, which is a near miss: it has one of the rule's
+    /// literals (`RuleLiterals`), or replacing `fix.from` by `fix.to` makes the rule fire.
+    mutating func fp(_ rule: String, _ text: String, fix: (from: String, to: String)? = nil) {
+        rows.append(CatalogExample(rule: rule, text: text, secret: nil, fix: fix))
     }
 }
 
@@ -187,7 +215,7 @@ extension CatalogExample {
         let m1 = "fm2_" + G.B(120), m2 = "fm2_" + G.B(120)
         c.tp("flyio-macaroon-bundle", "FlyV1 \(m1),\(m2)", "ENV FLY_API_TOKEN=\"@S@\"\n")
         c.fp("flyio-macaroon-bundle", "FLY_API_TOKEN=\"FlyV1 fm2_short\"\n")
-        c.fp("flyio-macaroon-bundle", "FlyV2 fm2_\(G.B(30))\n")
+        c.fp("flyio-macaroon-bundle", "FlyV2 fm2_\(G.B(30))\n", fix: ("FlyV2", "FlyV1"))
         c.tp("flyio-macaroon", "fm2_" + G.B(140), "password: @S@\n")
         c.fp("flyio-macaroon", "fm2_\(G.B(40))\n")
         c.tp("flyio-access-token", "fo1_" + G.W(43), "FLY_ACCESS_TOKEN=@S@\n")
@@ -207,7 +235,7 @@ extension CatalogExample {
         c.tp("stripe-live-key", "sk_live_" + G.A(24), "stripe.api_key = \"@S@\"\n")
         c.fp("stripe-live-key", "sk_live_\(G.A(10))\n")
         c.tp("slack-token", "xoxb-\(G.D(12))-\(G.D(12))-\(G.A(24))")
-        c.fp("slack-token", "xoxq-\(G.D(12))-\(G.D(12))-\(G.A(24))\n")
+        c.fp("slack-token", "xoxq-\(G.D(12))-\(G.D(12))-\(G.A(24))\n", fix: ("xoxq-", "xoxb-"))
         c.tp("slack-webhook-url", "https://hooks.slack.com/services/T\(G.UD(8))/B\(G.UD(8))/\(G.A(24))")
         c.fp("slack-webhook-url", "https://hooks.slack.com/services/T000/B000/short\n")
         c.tp("npm-access-token", "npm_" + G.A(36), "//registry.npmjs.org/:_authToken=@S@\n")
@@ -216,7 +244,7 @@ extension CatalogExample {
         c.fp("sendgrid-api-key", "SG.\(G.W(10)).\(G.W(43))\n")
         let pem = (0..<8).map { _ in G.B(64) }.joined(separator: "\n")
         c.tp("private-key", "-----BEGIN RSA PRIVATE KEY-----\n\(pem)\n-----END RSA PRIVATE KEY-----", "@S@\n")
-        c.fp("private-key", "-----BEGIN PUBLIC KEY-----\n\(pem)\n-----END PUBLIC KEY-----\n")
+        c.fp("private-key", "-----BEGIN PUBLIC KEY-----\n\(pem)\n-----END PUBLIC KEY-----\n", fix: ("PUBLIC KEY", "RSA PRIVATE KEY"))
         c.tp("database-url-password", G.A(16), "DATABASE_URL=postgres://app:@S@@db.internal:5432/app\n")
         c.fp("database-url-password", "DATABASE_URL=postgres://app:password@db/app\n")
     }
@@ -315,10 +343,10 @@ extension CatalogExample {
         c.tp("vault-legacy-token", "s." + G.A(24), "VAULT_TOKEN=@S@\n")
         c.fp("vault-legacy-token", "VAULT_TOKEN=s.\(G.A(10))\n")
         c.tp("terraform-cloud-token", "\(G.A(14)).atlasv1.\(G.W(67))")
-        c.fp("terraform-cloud-token", "\(G.A(14)).atlasv2.\(G.W(67))\n")
+        c.fp("terraform-cloud-token", "\(G.A(14)).atlasv2.\(G.W(67))\n", fix: (".atlasv2.", ".atlasv1."))
         c.tp("kubernetes-service-account-token", "eyJ\(G.W(30)).eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50\(G.W(100)).\(G.W(86))",
              "token: @S@\n")
-        c.fp("kubernetes-service-account-token", "eyJ\(G.W(30)).eyJ\(G.W(60)).\(G.W(43))\n")
+        c.fp("kubernetes-service-account-token", "eyJ\(G.W(30)).eyJ\(G.W(60)).\(G.W(43))\n", fix: (".eyJ", ".eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50"))
         c.tp("openshift-user-token", "sha256~" + G.W(43))
         c.fp("openshift-user-token", "sha256~\(G.W(20))\n")
         c.tp("docker-hub-token", "dckr_pat_" + G.W(27), "docker login -u ci -p @S@\n")
@@ -366,7 +394,7 @@ extension CatalogExample {
         c.tp("bitbucket-client-secret", G.A(48), "BITBUCKET_CLIENT_SECRET=@S@\n")
         c.fp("bitbucket-client-secret", "BITBUCKET_CLIENT_SECRET=\(G.A(16))\n")
         c.tp("git-credentials-url", G.A(20), "https://deploy:@S@@github.com\n")
-        c.fp("git-credentials-url", "https://deploy:\(G.A(20))@git.internal.test\n")
+        c.fp("git-credentials-url", "https://deploy:\(G.A(20))@git.internal.test\n", fix: ("@git.internal.test", "@github.com"))
         c.tp("atlassian-api-token", "ATATT3" + G.W(186))
         c.fp("atlassian-api-token", "ATATT3\(G.W(50))\n")
         c.tp("atlassian-legacy-token", G.A(24), "JIRA_API_TOKEN=@S@\n")
@@ -383,7 +411,7 @@ extension CatalogExample {
         c.tp("codecov-token", G.uuid(), "CODECOV_TOKEN=@S@\n")
         c.fp("codecov-token", "CODECOV_TOKEN=\(G.H(16))\n")
         c.tp("sonarqube-token", "sqp_" + G.H(40))
-        c.fp("sonarqube-token", "sqx_\(G.H(40))\n")
+        c.fp("sonarqube-token", "sqx_\(G.H(40))\n", fix: ("sqx_", "sqp_"))
         c.tp("snyk-token", G.uuid(), "SNYK_TOKEN=@S@\n")
         c.fp("snyk-token", "SNYK_ORG=\(G.uuid())\n")
         c.tp("sourcegraph-token", "sgp_\(G.H(16))_\(G.H(40))")
@@ -436,17 +464,17 @@ extension CatalogExample {
         c.tp("square-oauth-secret", "sq0csp-" + G.W(43))
         c.fp("square-oauth-secret", "sq0csp-\(G.W(20))\n")
         c.tp("braintree-access-token", "access_token$production$\(G.LD(16))$\(G.H(32))")
-        c.fp("braintree-access-token", "access_token$sandbox$\(G.LD(16))$\(G.H(32))\n")
+        c.fp("braintree-access-token", "access_token$sandbox$\(G.LD(16))$\(G.H(32))\n", fix: ("$sandbox$", "$production$"))
         c.tp("paypal-client-secret", G.W(80), "PAYPAL_CLIENT_SECRET=@S@\n")
         c.fp("paypal-client-secret", "PAYPAL_CLIENT_SECRET=\(G.W(40))\n")
         c.tp("plaid-secret", G.H(30), "PLAID_SECRET=@S@\n")
         c.fp("plaid-secret", "PLAID_SECRET=\(G.H(20))\n")
         c.tp("plaid-access-token", "access-production-" + G.uuid())
-        c.fp("plaid-access-token", "access-staging-\(G.uuid())\n")
+        c.fp("plaid-access-token", "access-staging-\(G.uuid())\n", fix: ("access-staging-", "access-sandbox-"))
         c.tp("gocardless-token", "live_" + G.W(40), "GOCARDLESS_ACCESS_TOKEN=@S@\n")
         c.fp("gocardless-token", "GOCARDLESS_ACCESS_TOKEN=sandbox_\(G.W(40))\n")
         c.tp("flutterwave-secret-key", "FLWSECK-\(G.H(32))-X")
-        c.fp("flutterwave-secret-key", "FLWPUBK-\(G.H(32))-X\n")
+        c.fp("flutterwave-secret-key", "FLWPUBK-\(G.H(32))-X\n", fix: ("FLWPUBK-", "FLWSECK-"))
         c.tp("flutterwave-test-key", "FLWSECK_TEST-\(G.H(32))-X")
         c.fp("flutterwave-test-key", "FLWSECK_TEST-\(G.H(12))\n")
         for (rule, prefix) in [("shopify-access-token", "shpat_"), ("shopify-shared-secret", "shpss_"),
@@ -455,7 +483,7 @@ extension CatalogExample {
             c.fp(rule, "\(prefix)\(G.H(31))\n")
         }
         c.tp("shippo-live-token", "shippo_live_" + G.H(40))
-        c.fp("shippo-live-token", "shippo_test_\(G.H(40))\n")
+        c.fp("shippo-live-token", "shippo_test_\(G.H(40))\n", fix: ("shippo_test_", "shippo_live_"))
         c.tp("easypost-api-key", "EZAK" + G.A(54))
         c.fp("easypost-api-key", "EZAK\(G.A(20))\n")
         c.tp("easypost-test-key", "EZTK" + G.A(54))
@@ -481,7 +509,7 @@ extension CatalogExample {
         c.tp("postmark-server-token", G.uuid(), "POSTMARK_SERVER_TOKEN=@S@\n")
         c.fp("postmark-server-token", "POSTMARK_SERVER_TOKEN=\(G.H(20))\n")
         c.tp("mailchimp-api-key", G.H(32) + "-us12")
-        c.fp("mailchimp-api-key", "\(G.H(32))-eu12\n")
+        c.fp("mailchimp-api-key", "\(G.H(32))-eu12\n", fix: ("-eu12", "-us12"))
         c.tp("mandrill-api-key", G.W(22), "MANDRILL_API_KEY=@S@\n")
         c.fp("mandrill-api-key", "MANDRILL_API_KEY=\(G.W(10))\n")
         c.tp("brevo-api-key", "xkeysib-\(G.H(64))-\(G.A(16))")
@@ -489,7 +517,7 @@ extension CatalogExample {
         c.tp("messagebird-api-key", G.A(25), "MESSAGEBIRD_API_KEY=@S@\n")
         c.fp("messagebird-api-key", "MESSAGEBIRD_API_KEY=\(G.A(10))\n")
         c.tp("telegram-bot-token", "\(G.D(10)):AA\(G.W(33))", "https://api.telegram.org/bot@S@/sendMessage\n")
-        c.fp("telegram-bot-token", "\(G.D(10)):AB\(G.W(33))\n")
+        c.fp("telegram-bot-token", "\(G.D(10)):AB\(G.W(33))\n", fix: (":AB", ":AA"))
         let discord = "M\(G.W(23)).\(G.W(6)).\(G.W(27))"
         c.tp("discord-bot-token", discord, "DISCORD_TOKEN=@S@\n")
         c.tp("discord-bot-token", "N\(G.W(23)).\(G.W(6)).\(G.W(27))", "Authorization: Bot @S@\n")
@@ -509,7 +537,7 @@ extension CatalogExample {
         c.tp("zendesk-api-token", G.A(40), "ZENDESK_API_TOKEN=@S@\n")
         c.fp("zendesk-api-token", "ZENDESK_API_TOKEN=\(G.A(20))\n")
         c.tp("hubspot-private-app-token", "pat-na1-" + G.uuid())
-        c.fp("hubspot-private-app-token", "pat-xx1-\(G.uuid())\n")
+        c.fp("hubspot-private-app-token", "pat-xx1-\(G.uuid())\n", fix: ("pat-xx1-", "pat-na1-"))
         c.tp("twitter-bearer-token", String(repeating: "A", count: 22) + G.A(90), "TWITTER_BEARER_TOKEN=@S@\n")
         c.fp("twitter-bearer-token", "TWITTER_BEARER_TOKEN=\(G.A(40))\n")
         c.tp("facebook-access-token", "EAAB" + G.A(150))
@@ -525,7 +553,7 @@ extension CatalogExample {
         c.tp("datadog-app-key", G.H(40), "DD_APP_KEY=@S@\n")
         c.fp("datadog-app-key", "DD_APP_KEY=\(G.H(32))\n")
         c.tp("sentry-dsn", G.H(32), "SENTRY_DSN=https://@S@@o\(G.D(6)).ingest.sentry.io/\(G.D(7))\n")
-        c.fp("sentry-dsn", "LOG_URL=https://\(G.H(32))@logs.corp.test/42\n")
+        c.fp("sentry-dsn", "LOG_URL=https://\(G.H(32))@logs.corp.test/42\n", fix: ("@logs.corp.test/", "@o1.ingest.sentry.io/"))
         c.tp("sentry-org-token", "sntrys_eyJ\(G.B(120))_\(G.B(43))")
         c.fp("sentry-org-token", "sntrys_eyJ\(G.B(120))\n")
         c.tp("sentry-user-token", "sntryu_" + G.H(64))
@@ -541,7 +569,7 @@ extension CatalogExample {
         c.tp("newrelic-rest-api-key", "NRRA-" + G.H(42))
         c.fp("newrelic-rest-api-key", "NRRA-\(G.H(30))\n")
         c.tp("newrelic-license-key", G.LD(36) + "NRAL")
-        c.fp("newrelic-license-key", "\(G.LD(36))NRAX\n")
+        c.fp("newrelic-license-key", "\(G.LD(36))NRAX\n", fix: ("NRAX", "NRAL"))
         c.tp("newrelic-browser-key", "NRJS-" + G.H(19))
         c.fp("newrelic-browser-key", "NRJS-\(G.H(10))\n")
         c.tp("grafana-cloud-token", "glc_" + G.B(100) + "=")
@@ -601,7 +629,7 @@ extension CatalogExample {
         c.tp("contentful-pat", "CFPAT-" + G.W(43))
         c.fp("contentful-pat", "CFPAT-\(G.W(20))\n")
         c.tp("mapbox-secret-token", "sk.eyJ1Ijoi\(G.W(40)).\(G.W(22))")
-        c.fp("mapbox-secret-token", "pk.eyJ1Ijoi\(G.W(40)).\(G.W(22))\n")
+        c.fp("mapbox-secret-token", "pk.eyJ1Ijoi\(G.W(40)).\(G.W(22))\n", fix: ("pk.eyJ1Ijoi", "sk.eyJ1Ijoi"))
         c.tp("algolia-admin-key", G.H(32), "ALGOLIA_ADMIN_KEY=@S@\n")
         c.fp("algolia-admin-key", "ALGOLIA_SEARCH_KEY=\(G.H(32))\n")
         c.tp("firebase-fcm-server-key", "AAAA\(G.W(7)):APA91b\(G.W(134))")
@@ -609,7 +637,7 @@ extension CatalogExample {
         c.tp("supabase-pat", "sbp_" + G.H(40))
         c.fp("supabase-pat", "sbp_\(G.H(20))\n")
         c.tp("supabase-secret-key", "sb_secret_" + G.W(31))
-        c.fp("supabase-secret-key", "sb_publishable_\(G.W(31))\n")
+        c.fp("supabase-secret-key", "sb_publishable_\(G.W(31))\n", fix: ("sb_publishable_", "sb_secret_"))
         for (rule, prefix) in [("planetscale-token", "pscale_tkn_"), ("planetscale-password", "pscale_pw_"),
                                ("planetscale-oauth-token", "pscale_oauth_")] {
             c.tp(rule, prefix + G.W(43))
@@ -637,13 +665,13 @@ extension CatalogExample {
         typealias G = Gen
         c.tp("openai-api-key", "sk-proj-\(G.W(74))T3BlbkFJ\(G.W(74))", "OPENAI_API_KEY=@S@\n")
         c.tp("openai-api-key", "sk-\(G.A(20))T3BlbkFJ\(G.A(20))")
-        c.fp("openai-api-key", "sk-\(G.A(20))T3BlbkFX\(G.A(20))\n")
+        c.fp("openai-api-key", "sk-\(G.A(20))T3BlbkFX\(G.A(20))\n", fix: ("T3BlbkFX", "T3BlbkFJ"))
         c.tp("openai-project-key", "sk-proj-" + G.W(156))
         c.fp("openai-project-key", "sk-proj-\(G.W(20))\n")
         c.tp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AA", "ANTHROPIC_API_KEY=@S@\n")
         c.fp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AB\n")
         c.tp("anthropic-admin-key", "sk-ant-admin01-\(G.W(93))AA")
-        c.fp("anthropic-admin-key", "sk-ant-admin02-\(G.W(93))AA\n")
+        c.fp("anthropic-admin-key", "sk-ant-admin02-\(G.W(93))AA\n", fix: ("admin02-", "admin01-"))
         c.tp("huggingface-token", "hf_" + G.L(34), "HF_TOKEN=@S@\n")
         c.fp("huggingface-token", "hf_\(G.L(20))\n")
         c.fp("huggingface-token", "hf_" + String(repeating: "a", count: 34) + "\n")
@@ -662,7 +690,7 @@ extension CatalogExample {
         c.tp("langsmith-api-key", "lsv2_pt_\(G.H(32))_\(G.H(10))")
         c.fp("langsmith-api-key", "lsv2_pt_\(G.H(32))\n")
         c.tp("langfuse-secret-key", "sk-lf-" + G.uuid())
-        c.fp("langfuse-secret-key", "pk-lf-\(G.uuid())\n")
+        c.fp("langfuse-secret-key", "pk-lf-\(G.uuid())\n", fix: ("pk-lf-", "sk-lf-"))
         c.tp("cohere-api-key", G.A(40), "COHERE_API_KEY=@S@\n")
         c.fp("cohere-api-key", "COHERE_API_KEY=\(G.A(20))\n")
         c.tp("mistral-api-key", G.A(32), "MISTRAL_API_KEY=@S@\n")
@@ -700,7 +728,7 @@ extension CatalogExample {
         c.tp("htpasswd-sha1", "{SHA}" + G.B(27) + "=", "admin:@S@\n")
         c.fp("htpasswd-sha1", "admin:{SHA}\(G.B(10))=\n")
         c.tp("shadow-password-hash", "$6$\(G.rand(16, Gen.crypt))$\(G.rand(86, Gen.crypt))", "root:@S@:19000:0:99999:7:::\n")
-        c.fp("shadow-password-hash", "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n")
+        c.fp("shadow-password-hash", "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n", fix: (":*:", ":$6$\(G.rand(8, Gen.crypt))$\(G.rand(43, Gen.crypt)):"))
         c.tp("url-basic-auth-password", G.A(16), "https://ci:@S@@nexus.corp.test/repository/\n")
         c.fp("url-basic-auth-password", "http_proxy=http://user:password@proxy.local:3128\n")
         c.tp("authorization-bearer", G.W(40), "curl -H \"Authorization: Bearer @S@\" https://api.corp.test\n")

@@ -217,6 +217,20 @@ struct SweepRegistryTests {
         #expect((f.first?["image"] as? String)?.hasSuffix("\(app):deployment-01@\(digest)") == true)
         #expect(f.first?["ruleID"] as? String == "flyio-access-token")
 
+        // `scan --fly-app`: the same discovery for one app, right after a deploy.
+        let scan = try Run.command(Run.stowaway, ["scan", "--fly-app", app, "--insecure-registry", h.flyHost, "--format", "json", "--quiet"],
+                                   environment: run.environment.merging(["FLY_API_TOKEN": token, "FLY_API_HOSTNAME": "http://\(api.host)",
+                                                                         "FLY_REGISTRY_HOST": h.flyHost]) { $1 })
+        #expect(scan.status == 1, "\(scan.stderr)")
+        let scanned = try JSONDocument.object(scan.stdout).objects("images")
+        #expect(scanned.count == 1)
+        #expect(scanned.first?["manifestDigest"] as? String == digest)
+        #expect(try JSONDocument.findings(scan.stdout).contains { $0["ruleID"] as? String == "flyio-access-token" })
+        let unknown = try Run.command(Run.stowaway, ["scan", "--fly-app", "no-such-app", "--quiet"],
+                                      environment: run.environment.merging(["FLY_API_TOKEN": token, "FLY_API_HOSTNAME": "http://\(api.host)"]) { $1 })
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("Fly.io app no-such-app") && unknown.stderr.contains("404"), "\(unknown.stderr)")
+
         // A wrong token: the organisation is listed as failed, by name, and the exit code says so.
         let denied = try run.sweep(env: ["ACME_FLY_TOKEN": "fo1_wrong"])
         #expect(denied.status == 2)

@@ -1,0 +1,126 @@
+/// `stowaway layers`: one row per layer, the history entries that made no layer, and the wasted space.
+public struct LayersReport: Codable, Sendable {
+    /// One layer: what was shipped and what made it.
+    public struct Layer: Codable, Sendable, Equatable {
+        public var index: Int
+        public var digest: String?
+        public var diffID: String?
+        /// The blob as shipped (compressed).
+        public var size: Int64
+        /// The tar inside it.
+        public var uncompressedSize: Int64
+        /// Regular files and hard links.
+        public var files: Int
+        public var createdBy: String?
+        public var historyIndex: Int?
+        /// File findings in this layer's blob (with `--scan`).
+        public var findings: Int?
+    }
+
+    /// A history entry that made no layer (`ENV`, `CMD`, `LABEL`, …).
+    public struct HistoryRow: Codable, Sendable, Equatable {
+        public var historyIndex: Int
+        public var createdBy: String?
+    }
+
+    /// A file a later layer deletes or replaces: its bytes still ship in `layer`'s blob.
+    public struct WastedFile: Codable, Sendable, Equatable {
+        public var path: String
+        public var size: Int64
+        public var layer: Int
+        public var removedInLayer: Int
+    }
+
+    /// Bytes that ship in blobs and that no container sees.
+    public struct Wasted: Codable, Sendable, Equatable {
+        public var bytes: Int64
+        /// Largest first.
+        public var files: [WastedFile]
+    }
+
+    public var schemaVersion = 1
+    public var image: String
+    public var manifestDigest: String?
+    public var platform: String?
+    public var layers: [Layer]
+    public var emptyLayers: [HistoryRow]
+    public var wasted: Wasted
+}
+
+/// `stowaway files`: the entries of one layer with how it changed them, or of the merged filesystem.
+public struct FilesReport: Codable, Sendable {
+    /// One entry with the layer it comes from and how that layer changed it.
+    public struct Entry: Codable, Sendable, Equatable {
+        public var path: String
+        public var type: EntryType
+        public var size: Int64
+        /// Octal permission bits with setuid, setgid and sticky (`"0644"`, `"4755"`).
+        public var mode: String
+        /// The layer the entry comes from (for a deletion, the layer that deletes it).
+        public var layer: Int
+        /// Relative to the layers below that layer.
+        public var change: Change
+        public var linkTarget: String?
+    }
+
+    public var schemaVersion = 1
+    public var image: String
+    /// The layer listed; nil for the merged filesystem.
+    public var layer: Int?
+    /// The pattern the paths were filtered by.
+    public var glob: String?
+    public var entries: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, image, layer, glob, entries
+    }
+
+    /// Writes every field, `layer` even when null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schemaVersion, forKey: .schemaVersion)
+        try c.encode(image, forKey: .image)
+        // Always present: null says "the merged filesystem".
+        try c.encode(layer, forKey: .layer)
+        try c.encodeIfPresent(glob, forKey: .glob)
+        try c.encode(entries, forKey: .entries)
+    }
+}
+
+/// `stowaway trace`: one path across the layers.
+public struct TraceReport: Codable, Sendable {
+    /// One step of the path's life: what a layer did to it.
+    public struct Event: Codable, Sendable, Equatable {
+        public var layer: Int
+        public var change: Change
+        public var type: EntryType
+        /// Absent for a deletion.
+        public var size: Int64?
+        public var linkTarget: String?
+        public var createdBy: String?
+        public var historyIndex: Int?
+        /// For a deletion: the entry of the layer that removed the path (its whiteout, an opaque marker, or
+        /// what replaced an ancestor directory).
+        public var via: String?
+    }
+
+    public var schemaVersion = 1
+    public var image: String
+    public var path: String
+    public var events: [Event]
+}
+
+/// What `cat` wrote.
+public struct CatResult: Sendable, Equatable {
+    /// The layer whose blob the bytes came from.
+    public var layer: Int
+    /// The entry read, after following links.
+    public var path: String
+    public var bytes: Int64
+}
+
+/// `0644`-style octal text of permission bits.
+func octal(_ mode: UInt32) -> String {
+    let s = String(mode & 0o7777, radix: 8)
+    return String(repeating: "0", count: max(0, 4 - s.count)) + s
+}

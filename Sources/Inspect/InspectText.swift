@@ -1,0 +1,222 @@
+import Foundation
+import Scan
+
+/// The human output of `layers`, `files` and `trace`: aligned columns, sizes in human units, colour only when
+/// asked for (the CLI asks on a terminal without `NO_COLOR`), and every string that came from the image
+/// escaped, so a path or a history line cannot write an escape sequence to the terminal or break a row.
+public struct InspectText {
+    public var colour: Bool
+
+    /// A renderer; `colour` adds ANSI colours (only for a terminal that wants them).
+    public init(colour: Bool) {
+        self.colour = colour
+    }
+
+    // MARK: layers
+
+    /// The layer table with the history entries that made no layer between its rows, then the wasted space.
+    public func render(_ r: LayersReport) -> String {
+        let header = [safe(r.image), r.manifestDigest.map { "manifest \(short($0))" }, r.platform.map(safe),
+                      "\(r.layers.count) layer\(r.layers.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: "  ")
+        var out = paint(header, "1") + "\n\n"
+        let withFindings = r.layers.contains { $0.findings != nil }
+        var table = Table(["LAYER", "DIGEST", "SIZE", "UNPACKED", "FILES"] + (withFindings ? ["FINDINGS"] : []) + ["CREATED BY"],
+                          right: [0, 2, 3, 4] + (withFindings ? [5] : []))
+        var pending = r.emptyLayers[...]
+        func emptyRows(before index: Int?) {
+            while let h = pending.first, index.map({ h.historyIndex < $0 }) ?? true {
+                pending = pending.dropFirst()
+                let blank = Array(repeating: Cell(""), count: table.header.count - 1)
+                table.rows.append(Row(cells: blank + [Cell(line(h.createdBy))], paint: "2"))
+            }
+        }
+        for l in r.layers {
+            if let h = l.historyIndex { emptyRows(before: h) }
+            var cells = [Cell("\(l.index)"), Cell(l.digest.map(short) ?? ""), Cell(byteCount(l.size)), Cell(byteCount(l.uncompressedSize)),
+                         Cell("\(l.files)")]
+            if let n = l.findings { cells.append(Cell("\(n)", paint: n > 0 ? "1;31" : nil)) } else if withFindings { cells.append(Cell("")) }
+            cells.append(Cell(line(l.createdBy)))
+            table.rows.append(Row(cells: cells))
+        }
+        emptyRows(before: nil)
+        out += table.render(self)
+
+        let unpacked = r.layers.reduce(Int64(0)) { $0 + $1.uncompressedSize }
+        out += "\n"
+        guard r.wasted.bytes > 0 else {
+            return out + paint("Wasted: none.", "1") + " No layer deletes or replaces a file of a layer below.\n"
+        }
+        let share = unpacked > 0 ? String(format: " (%.1f%% of %@ unpacked)", Double(r.wasted.bytes) * 100 / Double(unpacked), byteCount(unpacked)) : ""
+        let count = r.wasted.files.count
+        out += paint("Wasted: \(byteCount(r.wasted.bytes))", "1;33") + share + " in \(count) file\(count == 1 ? "" : "s") that a later layer "
+            + "deletes or replaces; the bytes still ship in the lower blobs.\n"
+        var wasted = Table(["SIZE", "LAYER", "REMOVED IN", "PATH"], right: [0, 1, 2])
+        for f in r.wasted.files.prefix(Self.wastedShown) {
+            wasted.rows.append(Row(cells: [Cell(byteCount(f.size)), Cell("\(f.layer)"), Cell("\(f.removedInLayer)"), Cell(safe(f.path))]))
+        }
+        out += wasted.render(self, indent: "  ")
+        if count > Self.wastedShown { out += "  … and \(count - Self.wastedShown) more (--format json lists every one)\n" }
+        return out
+    }
+
+    static let wastedShown = 10
+
+    // MARK: files
+
+    /// The entries with their change, mode, size and layer, and a count by change.
+    public func render(_ r: FilesReport) -> String {
+        var out = paint(safe(r.image), "1") + "  " + (r.layer.map { "layer \($0)" } ?? "merged filesystem")
+            + (r.glob.map { "  paths matching \(safe($0))" } ?? "") + "\n\n"
+        guard !r.entries.isEmpty else { return out + "No entries.\n" }
+        var table = Table(["CHANGE", "MODE", "SIZE", "LAYER", "PATH"], right: [2, 3])
+        for e in r.entries {
+            var path = safe(e.path)
+            if let t = e.linkTarget { path += e.type == .hardlink ? "  (hard link to \(safe(t)))" : " -> \(safe(t))" }
+            let size = e.type == .file || e.type == .hardlink ? byteCount(e.size) : "-"
+            table.rows.append(Row(cells: [Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(Self.lsMode(e.type, UInt32(e.mode, radix: 8) ?? 0)),
+                                          Cell(size), Cell("\(e.layer)"), Cell(path)]))
+        }
+        out += table.render(self)
+        let counts = [Change.added, .modified, .deleted].compactMap { c -> String? in
+            let n = r.entries.filter { $0.change == c }.count
+            return n > 0 ? "\(n) \(c.rawValue)" : nil
+        }
+        return out + "\n\(r.entries.count) entr\(r.entries.count == 1 ? "y" : "ies"): \(counts.joined(separator: ", ")).\n"
+    }
+
+    // MARK: trace
+
+    /// One row per event, then where the path stands now and which blobs still hold its bytes.
+    public func render(_ r: TraceReport) -> String {
+        var out = paint(safe(r.path), "1") + " in " + safe(r.image) + "\n\n"
+        let links = r.events.contains { $0.linkTarget != nil }
+        let vias = r.events.contains { $0.via != nil }
+        var table = Table(["LAYER", "CHANGE", "TYPE", "SIZE"] + (links ? ["TARGET"] : []) + (vias ? ["VIA"] : []) + ["CREATED BY"], right: [0, 3])
+        for e in r.events {
+            var cells = [Cell("\(e.layer)"), Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(e.type.rawValue),
+                         Cell(e.size.map { e.type == .file || e.type == .hardlink ? byteCount($0) : "-" } ?? "")]
+            if links { cells.append(Cell(e.linkTarget.map(safe) ?? "")) }
+            if vias { cells.append(Cell(e.via.map(safe) ?? "")) }
+            cells.append(Cell(line(e.createdBy)))
+            table.rows.append(Row(cells: cells))
+        }
+        out += table.render(self) + "\n"
+        guard let last = r.events.last else { return out }
+        // Layers whose blob holds bytes of this path that the final filesystem does not show.
+        let copies = r.events.filter { $0.type == .file && $0.change != .deleted }.map(\.layer)
+        if last.change == .deleted {
+            out += paint("Deleted in layer \(last.layer).", "1;35")
+            if let holder = copies.last {
+                out += " Its bytes are still in the blob of layer\(copies.count == 1 ? "" : "s") \(list(copies)): "
+                    + "stowaway cat \(safe(r.image)) \(safe(r.path)) --layer \(holder)\n"
+            } else {
+                out += "\n"
+            }
+        } else {
+            out += paint("Present", "1") + ", from layer \(last.layer)."
+            let earlier = last.type == .file ? copies.dropLast() : copies[...]
+            out += earlier.isEmpty ? "\n" : " Earlier versions are still in the blob of layer\(earlier.count == 1 ? "" : "s") \(list(Array(earlier))).\n"
+        }
+        return out
+    }
+
+    // MARK: pieces
+
+    private func paint(_ s: String, _ code: String) -> String { colour ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+
+    /// Everything that came from the image goes through here.
+    private func safe(_ s: String) -> String { TerminalText.escape(s) }
+
+    /// A history line on one row: escaped (so a newline cannot start another) and cut to a readable length.
+    private func line(_ s: String?) -> String {
+        let text = safe(s ?? "")
+        return text.count <= Self.commandWidth ? text : String(text.prefix(Self.commandWidth - 1)) + "…"
+    }
+
+    static let commandWidth = 100
+
+    private func short(_ digest: String) -> String {
+        guard let colon = digest.firstIndex(of: ":") else { return safe(digest) }
+        return safe(String(digest[..<colon]) + ":" + digest[digest.index(after: colon)...].prefix(12))
+    }
+
+    private func list(_ layers: [Int]) -> String { layers.map(String.init).joined(separator: ", ") }
+
+    static func changePaint(_ c: Change) -> String {
+        switch c {
+        case .added, .reAdded: return "32"
+        case .modified: return "33"
+        case .deleted: return "31"
+        }
+    }
+
+    /// `ls -l` style: type, then rwx for owner, group and others with setuid, setgid and sticky.
+    static func lsMode(_ type: EntryType, _ mode: UInt32) -> String {
+        let kind: Character
+        switch type {
+        case .dir: kind = "d"
+        case .symlink: kind = "l"
+        case .file, .hardlink: kind = "-"
+        case .other: kind = "?"
+        }
+        var s = [kind]
+        for (shift, special, lower, upper) in [(6, UInt32(0o4000), "s", "S"), (3, UInt32(0o2000), "s", "S"), (0, UInt32(0o1000), "t", "T")] {
+            let bits = (mode >> UInt32(shift)) & 7
+            s.append(bits & 4 != 0 ? "r" : "-")
+            s.append(bits & 2 != 0 ? "w" : "-")
+            let x = bits & 1 != 0
+            if mode & special != 0 { s.append(Character(x ? lower : upper)) } else { s.append(x ? "x" : "-") }
+        }
+        return String(s)
+    }
+
+    struct Cell {
+        var text: String
+        var paint: String?
+
+        init(_ text: String, paint: String? = nil) {
+            self.text = text
+            self.paint = paint
+        }
+    }
+
+    struct Row {
+        var cells: [Cell]
+        /// For the whole row (dimmed history entries).
+        var paint: String?
+    }
+
+    /// Columns sized to their widest cell, two spaces apart; the last column is never padded.
+    struct Table {
+        var header: [String]
+        var right: Set<Int>
+        var rows: [Row] = []
+
+        init(_ header: [String], right: [Int]) {
+            self.header = header
+            self.right = Set(right)
+        }
+
+        func render(_ text: InspectText, indent: String = "") -> String {
+            var widths = header.map(\.count)
+            for row in rows {
+                for (i, c) in row.cells.enumerated() where i < widths.count { widths[i] = max(widths[i], c.text.count) }
+            }
+            func format(_ all: [Cell], rowPaint: String?) -> String {
+                // Empty cells at the end would only be padding.
+                var cells = all[...]
+                while cells.count > 1, cells.last?.text.isEmpty == true { cells = cells.dropLast() }
+                var parts: [String] = []
+                for (i, c) in cells.enumerated() {
+                    let last = i == cells.count - 1
+                    let pad = String(repeating: " ", count: max(0, widths[i] - c.text.count))
+                    let body = c.paint.map { text.paint(c.text, $0) } ?? c.text
+                    parts.append(right.contains(i) ? pad + body : last ? body : body + pad)
+                }
+                let line = parts.joined(separator: "  ")
+                return indent + (rowPaint.map { text.paint(line, $0) } ?? line) + "\n"
+            }
+            return format(header.map { Cell($0) }, rowPaint: "1") + rows.map { format($0.cells, rowPaint: $0.paint) }.joined()
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Layers
+
+/// What an entry is, as the inspector reports it.
+public enum EntryType: String, Sendable, Codable {
+    case file, dir, symlink, hardlink, other
+
+    init(_ kind: LayerEntry.Kind) {
+        // Not a switch: kinds the reader may add later (pseudo-entries) are `other` here, not a build break.
+        if kind == .file {
+            self = .file
+        } else if kind == .directory {
+            self = .dir
+        } else if kind == .symlink {
+            self = .symlink
+        } else if kind == .hardlink {
+            self = .hardlink
+        } else {
+            self = .other
+        }
+    }
+}
+
+/// One path of a layer: the last tar entry that names it, as an extractor would leave it.
+public struct ListedEntry: Sendable, Equatable {
+    public var path: String
+    public var type: EntryType
+    /// The declared size; for a hard link, its target's when the target is in the same layer.
+    public var size: Int64
+    /// Permission bits (`0o644`); for a hard link, its target's.
+    public var mode: UInt32
+    /// A symlink's target as written, or a hard link's target path.
+    public var linkTarget: String?
+    /// Position among the layer's tar entries (whiteouts included): how a second pass finds this one.
+    public var ordinal: Int
+}
+
+/// A whiteout in a layer: what it removes from the layers below, and the marker entry that says so.
+public struct WhiteoutMarker: Sendable, Equatable {
+    /// The deleted path (`.wh.NAME`), or the directory emptied (`.wh..wh..opq`).
+    public var path: String
+    /// The marker entry itself (`/app/.wh..env`).
+    public var marker: String
+}
+
+/// The entries of one layer, its whiteouts, and what reading it measured: paths and sizes, never file data.
+public struct LayerListing: Sendable {
+    public let index: Int
+    /// One per path, in tar order.
+    public private(set) var entries: [ListedEntry] = []
+    public private(set) var whiteouts: [WhiteoutMarker] = []
+    public private(set) var opaques: [WhiteoutMarker] = []
+    /// Earlier entries of a path the same tar names again: shipped in the blob, never extracted.
+    public private(set) var shadowed: [ListedEntry] = []
+    /// Sizes and digests, checked against the manifest and config while reading.
+    public internal(set) var digests: LayerReader.Digests?
+    private var positions: [String: Int] = [:]
+
+    init(index: Int) { self.index = index }
+
+    /// The entry at a path, if this layer has one.
+    public func entry(_ path: String) -> ListedEntry? { positions[path].map { entries[$0] } }
+
+    /// Regular files and hard links.
+    public var fileCount: Int { entries.reduce(0) { $0 + ($1.type == .file || $1.type == .hardlink ? 1 : 0) } }
+
+    mutating func add(_ e: LayerEntry, ordinal: Int) {
+        if let w = Whiteout.classify(e.path) {
+            switch w {
+            case .delete(let target): whiteouts.append(WhiteoutMarker(path: target, marker: e.path))
+            case .opaque(let dir): opaques.append(WhiteoutMarker(path: dir, marker: e.path))
+            case .metadata: break
+            }
+            return
+        }
+        let entry = ListedEntry(path: e.path, type: EntryType(e.kind), size: max(0, e.size), mode: e.mode, linkTarget: e.linkTarget,
+                                ordinal: ordinal)
+        if let i = positions[e.path] {
+            shadowed.append(entries[i])
+            entries[i] = entry
+        } else {
+            positions[e.path] = entries.count
+            entries.append(entry)
+        }
+    }
+
+    /// A hard link shows its target's size and mode: what the path holds once extracted.
+    mutating func resolveHardLinks() {
+        for i in entries.indices where entries[i].type == .hardlink {
+            guard let t = entries[i].linkTarget, let target = entry(t), target.type == .file else { continue }
+            entries[i].size = target.size
+            entries[i].mode = target.mode
+        }
+    }
+
+    /// Whether this layer removes `path` from the layers below: a whiteout of it or of an ancestor, an opaque
+    /// ancestor, or an ancestor this layer makes something other than a directory.
+    func removesFromBelow(_ path: String) -> Bool {
+        if whiteouts.contains(where: { path == $0.path || path.hasPrefix(Self.prefix($0.path)) }) { return true }
+        if opaques.contains(where: { path.hasPrefix(Self.prefix($0.path)) }) { return true }
+        var p = Substring(path)
+        while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
+            p = p[..<slash]
+            if let e = entry(String(p)), e.type != .dir { return true }
+        }
+        return false
+    }
+
+    /// `dir` as the prefix of its descendants.
+    static func prefix(_ dir: String) -> String { dir == "/" ? "/" : dir + "/" }
+}

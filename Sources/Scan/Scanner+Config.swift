@@ -1,0 +1,107 @@
+import Foundation
+import OCI
+import Secrets
+
+/// The image config and history: environment, labels, commands, history lines, annotations and the rest.
+extension Scanner {
+    /// Findings of an image config, shared by the images that name it.
+    struct ConfigResult {
+        var findings: [Finding] = []
+        /// How many of `findings` come before the history (where an image's annotations go, in report order).
+        var beforeHistory = 0
+        var truncated = 0
+        var error: String?
+        /// Every secret found in a history line that `layers[].createdBy` shows, whether or not its finding is
+        /// reported (cap, baseline), so the line is always shown redacted.
+        var historySecrets: [Int: Set<String>] = [:]
+    }
+
+    /// Config findings by config digest.
+    struct ConfigCache {
+        private var byDigest: [String: ConfigResult] = [:]
+
+        mutating func findings(for image: Image, _ compute: () -> ConfigResult) -> ConfigResult {
+            guard let digest = image.configDigest?.description else { return compute() }
+            if let known = byDigest[digest] { return known }
+            let r = compute()
+            byDigest[digest] = r
+            return r
+        }
+    }
+
+    func configFindings(_ config: ImageConfig, shownHistory: Set<Int>) -> ConfigResult {
+        var result = ConfigResult()
+        do {
+            let matcher = try engine.makeMatcher()
+            var out = SeverityCap<Finding>(limit: options.maxFindingsPerImage)
+            var decodedSeen: Set<String> = []
+            let base64Env = engine.rule(for: .base64Env)
+            func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,
+                      keyAt: ((Int64) -> String?)? = nil, decodedBy: Int? = nil) throws {
+                let hits = try matcher.scan(text)
+                out.truncated += matcher.truncated
+                for hit in hits where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
+                    let secret = String(decoding: hit.secret, as: UTF8.self)
+                    var f = finding(hit.ruleIndex, secret: secret, source: source)
+                    f.key = key ?? keyAt?(hit.start)
+                    f.historyIndex = history
+                    if let history, shownHistory.contains(history) { result.historySecrets[history, default: []].insert(secret) }
+                    if let decoder = decodedBy {
+                        if engine.suppresses(secret, rule: decoder) { continue }
+                        if !decodedSeen.insert("\(f.secretSHA256)|\(source.rawValue)|\(f.key ?? "")").inserted { continue }
+                        f.description += " (base64-decoded)"
+                    }
+                    out.add(f, rank: f.severity.rank)
+                }
+            }
+            let c = config.container
+            for entry in c.Env ?? [] {
+                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+                try scan(entry, .env, key: parts.first)
+                // A value that is base64 of text is decoded once and scanned as well.
+                if let base64Env, parts.count == 2, let decoded = Decoders.base64Value(parts[1]) {
+                    try scan(parts[0] + "=" + decoded, .env, key: parts[0], decodedBy: base64Env)
+                }
+            }
+            for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .label, key: k) }
+            if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .cmd) }
+            if let ep = c.Entrypoint { try scan(ep.joined(separator: " "), .entrypoint) }
+            if let test = c.Healthcheck?.Test { try scan(test.joined(separator: " "), .healthcheck) }
+            let beforeHistory = out.items.count
+            for (i, h) in config.history.enumerated() {
+                if let line = h.created_by {
+                    let args = BuildArgs.parse(line)
+                    try scan(line, .history, history: i, keyAt: { offset in
+                        args.first { $0.range.contains(Int(offset)) }?.key
+                    })
+                }
+                if let comment = h.comment { try scan(comment, .history, history: i) }
+            }
+            let walk = ConfigWalk.otherStrings(config.raw)
+            for (path, value) in walk.strings {
+                try scan(value, .config, key: path)
+            }
+            result.error = walk.error
+            result.findings = out.items
+            result.beforeHistory = min(beforeHistory, out.items.count)
+            result.truncated = out.truncated
+        } catch {
+            result.error = "\(error)"
+        }
+        return result
+    }
+
+    func annotationFindings(_ image: Image) throws -> [Finding] {
+        guard !image.annotations.isEmpty else { return [] }
+        let matcher = try engine.makeMatcher()
+        var out: [Finding] = []
+        for (k, v) in image.annotations.sorted(by: { $0.key < $1.key }) {
+            for hit in try matcher.scan("\(k)=\(v)") where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
+                var f = finding(hit.ruleIndex, secret: String(decoding: hit.secret, as: UTF8.self), source: .annotation)
+                f.key = k
+                out.append(f)
+            }
+        }
+        return out
+    }
+}
