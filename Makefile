@@ -9,7 +9,7 @@ DEBUG_BIN := .build/debug
 RELEASE_BIN := .build/release
 
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev pkg-config \
+APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
                 python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
                 libsqlite3-dev
 
@@ -85,6 +85,7 @@ FUZZ_SECONDS ?= 30
 fuzz: build
 	@Fuzz/run.sh $(FUZZ_SECONDS) $(OUT)/fuzz $(DEBUG_BIN)/stowaway-fixture
 
+# STOWAWAY_BENCH_SMALL=1 make bench: the same measurements on /usr/include alone, one run each.
 bench: release
 	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
 	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)

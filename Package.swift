@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CVectorscan", pkgConfig: "libhs", providers: [.apt(["libvectorscan-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
         // Digests and hashing, byte sources, encodings: what OCI, Layers and Secrets share.
         .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -32,7 +34,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Layers", dependencies: ["CArchive", "Core"]),
+        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "Core"]),
         .target(name: "Secrets", dependencies: [
             "Core", "CVectorscan", "CPCRE2",
             .product(name: "Crypto", package: "swift-crypto"),
@@ -62,7 +64,7 @@ let package = Package(
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
-        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "OCI", "Secrets"]),
+        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
 
         .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),

@@ -1,103 +1,138 @@
 #!/usr/bin/env bash
-# make bench: full scans against baselines measured in the same run, on an image of real files.
-#   - the image (built once, cached in CACHE): a debootstrap Debian base layer, this machine's
-#     /usr/share and /usr/include, gzip-compressed, as a docker save tarball (> 500 MB uncompressed);
-#   - baseline: decompress and walk every layer with libarchive, reading every byte (no matcher),
-#     with the same layer parallelism as the scan;
-#   - the full `stowaway scan`, its ratio to the baseline, throughput and peak RSS;
-#   - the matcher alone on one core over files in memory, beside libarchive's one-core rate.
+# make bench: full scans against `gzip -dc` of the same blobs, measured in the same run, on an image of real files.
+#   - the image (built once, cached in CACHE): an OCI layout with gzip layers: a debootstrap Debian base
+#     layer, this machine's /usr/share and /usr/include (> 500 MB uncompressed);
+#     STOWAWAY_BENCH_SMALL=1: /usr/include alone, one run of each, to try the script quickly;
+#   - baselines: `gzip -dc` and `igzip -dc` (ISA-L) of the layer blobs, one after the other, to /dev/null;
+#   - ours: decompress + walk only (no matcher), the full scan of the layout, the full scan from a
+#     distribution registry on 127.0.0.1: each with its ratio to `gzip -dc`, MB/s (uncompressed) and peak RSS;
+#     and the layout scan again with STOWAWAY_DIFFID_THREAD=0 (the diffID hashed on the inflate thread);
+#   - where the CPU time goes: inflate, source reads, blob hash, diffID hash, tar walk, matching;
+#   - one core: the matcher alone over files in memory; rule set startup.
 set -euo pipefail
 cache=$1
 bin=$2
-runs=${BENCH_RUNS:-3}
+small=${STOWAWAY_BENCH_SMALL:-}
+if [ -n "$small" ]; then runs=${BENCH_RUNS:-1}; else runs=${BENCH_RUNS:-3}; fi
 mkdir -p "$cache"
-image="$cache/bench-image.tar"
 
-testdata/debian-base.sh "$cache" "$bin/stowaway-fixture"
-if [ ! -s "$image" ]; then
-  echo "building the benchmark image (once; cached as $image)"
-  cat > "$cache/bench-image.json" <<JSON
-{"format": "docker25", "compression": "gzip", "tag": "bench:latest",
- "layers": [{"hostDirectories": [{"source": "$cache/debian-rootfs", "prefix": ""}]},
-            {"hostDirectories": [{"source": "/usr/share", "prefix": "usr/share"}]},
-            {"hostDirectories": [{"source": "/usr/include", "prefix": "usr/include"}]}]}
-JSON
-  "$bin/stowaway-fixture" "$cache/bench-image.json" "$image.tmp" >/dev/null
-  mv "$image.tmp" "$image"
+if [ -n "$small" ]; then
+  layout="$cache/bench-small-layout"
+  layers='[{"hostDirectories": [{"source": "/usr/include", "prefix": "usr/include"}]}]'
+  match_dir=/usr/include; match_mb=64
+else
+  testdata/debian-base.sh "$cache" "$bin/stowaway-fixture"
+  layout="$cache/bench-layout"
+  layers='[{"hostDirectories": [{"source": "'"$cache"'/debian-rootfs", "prefix": ""}]},
+           {"hostDirectories": [{"source": "/usr/share", "prefix": "usr/share"}]},
+           {"hostDirectories": [{"source": "/usr/include", "prefix": "usr/include"}]}]'
+  match_dir=/usr/share; match_mb=256
+fi
+if [ ! -s "$layout/index.json" ]; then
+  echo "building the benchmark image (once; cached as $layout)"
+  echo '{"format": "oci", "compression": "gzip", "tag": "bench:latest", "layers": '"$layers"'}' > "$layout.json"
+  rm -rf "$layout.tmp"
+  "$bin/stowaway-fixture" "$layout.json" "$layout.tmp" >/dev/null
+  rm -rf "$layout"
+  mv "$layout.tmp" "$layout"
 fi
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
 
-walk_s=(); scan_s=(); rss=(); walk1_s=()
-for i in $(seq "$runs"); do
-  out=$("$bin/stowaway-bench" walk "$image")
-  walk_s+=("$(echo "$out" | field seconds)")
-  bytes=$(echo "$out" | field bytes); files=$(echo "$out" | field files); layers=$(echo "$out" | field layers)
-  /usr/bin/time -f "%e %M" -o "$cache/time.out" "$bin/stowaway" scan "$image" --format json --output "$cache/bench-report.json" || [ $? -eq 1 ]
-  read -r s kb < <(tail -1 "$cache/time.out")
-  scan_s+=("$s"); rss+=("$kb")
-done
-walk=$(printf '%s\n' "${walk_s[@]}" | median)
-scan=$(printf '%s\n' "${scan_s[@]}" | median)
-peak=$(printf '%s\n' "${rss[@]}" | sort -n | tail -1)
-compressed=$(stat -c %s "$image")
-findings=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['summary']; print(s['critical']+s['high']+s['medium']+s['low'], s['suppressed'])" "$cache/bench-report.json")
+# measure NAME CMD...: run CMD `runs` times under /usr/bin/time; NAME_s is the median wall time, NAME_kb the peak RSS.
+# Exit code 1 (findings) counts as success.
+declare -A wall rss
+measure() {
+  local name=$1; shift
+  local times=() peak=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %M" -o "$cache/time.out" "$@" > /dev/null || [ $? -eq 1 ]
+    read -r s kb < <(tail -1 "$cache/time.out")
+    times+=("$s")
+    [ "$kb" -gt "$peak" ] && peak=$kb
+  done
+  wall[$name]=$(printf '%s\n' "${times[@]}" | median)
+  rss[$name]=$peak
+}
 
-# One core: libarchive decompress-only of the whole image, and the matcher alone over 256 MB of /usr/share in memory.
-walk1=$("$bin/stowaway-bench" walk "$image" --jobs 1 | field seconds)
-match_out=$("$bin/stowaway-bench" match /usr/share 256)
-match_s=$(echo "$match_out" | field seconds); match_b=$(echo "$match_out" | field bytes)
-compile_out=$("$bin/stowaway-bench" compile)
-compile_cold=$(echo "$compile_out" | field cold); compile_warm=$(echo "$compile_out" | field warm)
-rules=$(echo "$compile_out" | field rules)
+mapfile -t blobs < <("$bin/stowaway-bench" blobs "$layout" | awk '{print $1}')
+compressed=$(cat "${blobs[@]}" | wc -c)
+uncompressed=$(igzip -dc "${blobs[@]}" | wc -c)
+
+measure gzip gzip -dc "${blobs[@]}"
+measure igzip igzip -dc "${blobs[@]}"
+measure walk "$bin/stowaway-bench" walk "$layout"
+measure scan "$bin/stowaway" scan "$layout" --quiet --format json --output "$cache/bench-report.json"
+# The same with the diffID hashed on the inflate thread instead of a thread of its own (the split before).
+measure scan2 env STOWAWAY_DIFFID_THREAD=0 "$bin/stowaway" scan "$layout" --quiet --format json --output /dev/null
+findings=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['summary']; print(s['critical']+s['high']+s['medium']+s['low'], s['suppressed'], s['files'], s['layers'])" "$cache/bench-report.json")
+
+# Where the CPU time goes, one full scan with the per-stage counters on.
+stages=$("$bin/stowaway-bench" stages "$layout")
 
 # From a registry: the same image pushed to a local distribution registry, then a full scan from it,
-# beside skopeo copying it to a local OCI layout and decompress-only of the copied blobs.
-reg="$cache/bench-registry"
-python3 testdata/registry/harness.py start --workdir "$PWD/$reg" >/dev/null
-trap 'python3 testdata/registry/harness.py stop --workdir "$PWD/$reg" >/dev/null' EXIT
+# beside skopeo copying it to a local OCI layout.
+reg=$(realpath -m "$cache/bench-registry")
+python3 testdata/registry/harness.py start --workdir "$reg" >/dev/null
+trap 'python3 testdata/registry/harness.py stop --workdir "$reg" >/dev/null' EXIT
 host=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['anonymous']['host'])" "$reg/harness.json")
-python3 testdata/registry/harness.py push --workdir "$PWD/$reg" --service anonymous --source "docker-archive:$image" --dest bench/image:latest >/dev/null
-reg_scan=(); reg_rss=(); skopeo_s=(); walk_reg=()
-for i in $(seq "$runs"); do
+python3 testdata/registry/harness.py push --workdir "$reg" --service anonymous --source "oci:$layout:latest" --dest bench/image:latest >/dev/null
+measure registry "$bin/stowaway" scan "$host/bench/image:latest" --insecure-registry "$host" --quiet --format json \
+  --output "$cache/bench-registry-report.json"
+skopeo_s=()
+for _ in $(seq "$runs"); do
   rm -rf "$cache/bench-copy"
   start=$(date +%s.%N)
   skopeo copy --quiet --src-tls-verify=false "docker://$host/bench/image:latest" "oci:$cache/bench-copy:latest"
   skopeo_s+=("$(echo "$(date +%s.%N) - $start" | bc)")
-  walk_reg+=("$("$bin/stowaway-bench" walk "oci:$cache/bench-copy:latest" | field seconds)")
-  /usr/bin/time -f "%e %M" -o "$cache/time.out" "$bin/stowaway" scan "$host/bench/image:latest" --insecure-registry "$host" \
-    --format json --output "$cache/bench-registry-report.json" --quiet || [ $? -eq 1 ]
-  read -r s kb < <(tail -1 "$cache/time.out")
-  reg_scan+=("$s"); reg_rss+=("$kb")
 done
 rm -rf "$cache/bench-copy"
-rscan=$(printf '%s\n' "${reg_scan[@]}" | median)
-rpeak=$(printf '%s\n' "${reg_rss[@]}" | sort -n | tail -1)
-rskopeo=$(printf '%s\n' "${skopeo_s[@]}" | median)
-rwalk=$(printf '%s\n' "${walk_reg[@]}" | median)
+skopeo=$(printf '%s\n' "${skopeo_s[@]}" | median)
+same=$(python3 -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+strip = lambda r: [f for i in r['images'] for f in i['findings']]
+print('yes' if strip(a) == strip(b) else 'NO')" "$cache/bench-report.json" "$cache/bench-registry-report.json")
 
-python3 - "$bytes" "$compressed" "$files" "$layers" "$walk" "$scan" "$peak" "$walk1" "$match_s" "$match_b" "$compile_cold" "$runs" "$findings" \
-          "$compile_warm" "$rules" "$rscan" "$rpeak" "$rskopeo" "$rwalk" <<'PY'
+# One core: the matcher alone over files in memory; rule set startup.
+match_out=$("$bin/stowaway-bench" match "$match_dir" "$match_mb")
+compile_out=$("$bin/stowaway-bench" compile)
+
+python3 - "$runs" "$compressed" "$uncompressed" "$findings" "$stages" "$match_out" "$compile_out" "$skopeo" "$same" \
+          "${wall[gzip]}" "${rss[gzip]}" "${wall[igzip]}" "${rss[igzip]}" "${wall[walk]}" "${rss[walk]}" \
+          "${wall[scan]}" "${rss[scan]}" "${wall[registry]}" "${rss[registry]}" "${wall[scan2]}" "${rss[scan2]}" <<'PY'
 import sys
-(b, c, files, layers, walk, scan, peak, walk1, ms, mb, comp, runs), (nf, sup) = sys.argv[1:13], sys.argv[13].split()
-warm, rules, rscan, rpeak, rskopeo, rwalk = float(sys.argv[14]), sys.argv[15], float(sys.argv[16]), int(sys.argv[17]), float(sys.argv[18]), float(sys.argv[19])
-b, c, walk, scan, walk1, ms, mb, comp = int(b), int(c), float(walk), float(scan), float(walk1), float(ms), int(mb), float(comp)
+a = sys.argv[1:]
+runs, c, u = a[0], int(a[1]), int(a[2])
+nf, sup, files, layers = a[3].split()
+kv = lambda s: {k: float(v) for k, v in (p.split("=") for p in s.split())}
+st, match, comp = kv(a[4]), kv(a[5]), kv(a[6])
+skopeo, same = float(a[7]), a[8]
+rows = dict(zip(["gzip", "igzip", "walk", "scan", "registry", "scan2"], [(float(a[i]), int(a[i + 1])) for i in range(9, 21, 2)]))
 M = 1e6
+g = rows["gzip"][0]
 print(f"""
-stowaway bench (median of {runs} runs, {layers} layers, {files} files, {b/M:.0f} MB uncompressed, {c/M:.0f} MB gzip)
-  decompress + walk only (libarchive, all cores)  {walk:7.2f} s   {b/M/walk:7.1f} MB/s
-  stowaway scan (full, all cores)                  {scan:7.2f} s   {b/M/scan:7.1f} MB/s   ratio {scan/walk:.2f}x decompress-only
-  peak RSS of the scan                             {int(peak)/1024:7.1f} MB
-  findings                                         {nf} reported, {sup} suppressed by the default path allowlist
-  one core: libarchive decompress-only             {b/M/walk1:7.1f} MB/s
-  one core: matcher alone ({mb/M:.0f} MB in memory, {rules} rules)  {mb/M/ms:7.1f} MB/s
-  rule set startup: compile cold / cached database {comp*1000:7.1f} ms / {warm*1000:.1f} ms
+stowaway bench (median of {runs} runs; {layers} gzip layers, {files} files, {u/M:.0f} MB uncompressed, {c/M:.0f} MB compressed)
+                                                  wall     vs gzip -dc    MB/s   peak RSS""")
+for key, label in [("gzip", "gzip -dc of the blobs (one core)"), ("igzip", "igzip -dc of the blobs (ISA-L, one core)"),
+                   ("walk", "stowaway: decompress + tar walk only"), ("scan", "stowaway scan of the OCI layout (full)"),
+                   ("registry", "stowaway scan from a registry on 127.0.0.1"),
+                   ("scan2", "  layout, diffID hashed on the inflate thread")]:
+    s, kb = rows[key]
+    print(f"  {label:<44} {s:6.2f} s   {s/g:6.2f}x    {u/M/s:7.1f}   {kb/1024:6.1f} MB")
+cpu = st["cpu"]
+print(f"""  goal: full scan <= 0.45x gzip -dc (stretch 0.35x): layout {rows['scan'][0]/g:.2f}x, registry {rows['registry'][0]/g:.2f}x
+  findings: {nf} reported, {sup} suppressed by the default path allowlist; registry scan reports the same: {same}
+  skopeo copy of the image to a local OCI layout (reference for the registry row)   {skopeo:6.2f} s
 
-from a local registry (same image, pushed with skopeo)
-  skopeo copy to a local OCI layout                {rskopeo:7.2f} s
-  decompress + walk only of the copied blobs       {rwalk:7.2f} s
-  stowaway scan from the registry (full)           {rscan:7.2f} s   ratio {rscan/rskopeo:.2f}x skopeo copy, {rscan/rwalk:.2f}x decompress-only
-  peak RSS of the registry scan                    {rpeak/1024:7.1f} MB
+where the CPU time of one full scan goes (all threads; wall {st['wall']:.2f} s, CPU {cpu:.2f} s on the cores it had):""")
+for key, label in [("inflate", "inflate (ISA-L / libzstd)"), ("sourceRead", "reading the blobs"), ("blobHash", "SHA-256 of the blobs"),
+                   ("diffIDHash", "SHA-256 of the tar (diffID)"), ("tarWalk", "tar walk (libarchive parsing, copying data out)"),
+                   ("match", "matching (the rest: matcher, decoding, bookkeeping)")]:
+    print(f"  {label:<56} {st[key]:6.2f} s  {100*st[key]/cpu:5.1f} %")
+print(f"""
+one core
+  matcher alone ({match['bytes']/M:.0f} MB of files in memory, {int(match['rules'])} rules)      {match['bytes']/M/match['seconds']:7.1f} MB/s
+  rule set startup: compile cold / cached database          {comp['cold']*1000:7.1f} ms / {comp['warm']*1000:.1f} ms
 """)
 PY

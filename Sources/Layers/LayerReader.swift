@@ -3,31 +3,32 @@ import Core
 
 /// Streams the entries of one layer blob with libarchive, never extracting it or holding it whole.
 ///
-/// Two archive objects form a pipeline on the calling thread: the first decompresses (gzip, zstd, …,
-/// detected from the bytes) in libarchive's raw format, so the uncompressed tar passes through our hands
-/// and its diffID is hashed on the way; the second parses that tar. The blob digest is hashed as the
-/// source is read. `finish()` drains both streams and throws on any digest or size mismatch.
+/// Decompression is ours (`TarStream`: ISA-L for gzip, libzstd for zstd, plain tar as is), on a thread
+/// of its own for all but small blobs, hashing the blob digest as the source is read and the diffID as
+/// it decompresses; libarchive parses the tar from the decompressed stream through its read callback.
+/// `finish()` drains the stream and throws on trailing data or any digest or size mismatch.
 public final class LayerReader {
     public let name: String
     private let expectedDigest: Digest?
     private let expectedDiffID: Digest?
     private let expectedSize: Int64?
 
-    private var raw: OpaquePointer?
     private var tar: OpaquePointer?
-    private let rawBox: RawBox
+    private let stream: TarStream
     private let tarBox: TarBox
     private var finished = false
-    /// What `read` returns bytes of: the current tar entry, or the data after the end-of-archive marker.
+    /// What `read` returns bytes of: the current tar entry, the data after the end-of-archive marker, or
+    /// the blob's bytes after its compressed stream. libarchive is never asked again after its end.
     private var reading = Reading.none
-    /// The unread part of the block libarchive last returned (valid until the next call on that archive).
+    /// The unread part of the block last returned (by libarchive, valid until the next call on it; or by
+    /// the stream, valid until its next call).
     private var block = UnsafeRawBufferPointer(start: nil, count: 0)
     /// Bytes after the end-of-archive marker that the tar reader pulled but did not consume (copied: they
-    /// may sit in its own buffer, or in a decompressor block the next pull replaces).
+    /// may sit in its own buffer, or in a stream block the next pull replaces).
     private var trailing: [UInt8] = []
     private var trailingOffset = 0
 
-    private enum Reading { case none, entry, trailing, done }
+    private enum Reading { case none, entry, trailing, endOfTar, afterStream, done }
 
     /// What `finish()` measured.
     public struct Digests: Sendable {
@@ -38,41 +39,39 @@ public final class LayerReader {
         public var compression: String
     }
 
-    /// Opens a layer for reading; nothing is read until `next()`.
-    public init(source: ByteSource, name: String, expectedDigest: Digest? = nil, expectedDiffID: Digest? = nil, expectedSize: Int64? = nil) throws {
+    /// Where the bytes after the end of a blob's compressed stream are reported, as a `.trailingData` entry
+    /// (never a tar path, which is always absolute).
+    public static func afterStreamPath(compression: String) -> String { "(after \(compression) stream)" }
+
+    /// Blobs up to this size are decompressed on the calling thread: a thread of their own costs more than it saves.
+    static let inlineBelow: Int64 = 1 << 20
+
+    /// Opens a layer for reading; nothing past the first bytes (which tell the compression) is read until `next()`.
+    public convenience init(source: ByteSource, name: String, expectedDigest: Digest? = nil, expectedDiffID: Digest? = nil,
+                            expectedSize: Int64? = nil) throws {
+        try self.init(source: source, name: name, expectedDigest: expectedDigest, expectedDiffID: expectedDiffID,
+                      expectedSize: expectedSize, threaded: (expectedSize ?? Int64.max) >= Self.inlineBelow)
+    }
+
+    /// As above, choosing whether decompression runs on a thread of its own (tests exercise both).
+    init(source: ByteSource, name: String, expectedDigest: Digest?, expectedDiffID: Digest?, expectedSize: Int64?,
+         threaded: Bool) throws {
         self.name = name
         self.expectedDigest = expectedDigest
         self.expectedDiffID = expectedDiffID
         self.expectedSize = expectedSize
-        rawBox = RawBox(source: source)
-        tarBox = TarBox()
+        do {
+            stream = try TarStream(source: source, layer: name, threaded: threaded)
+        } catch {
+            source.close()
+            throw error
+        }
+        tarBox = TarBox(stream: stream)
 
-        raw = archive_read_new()
         tar = archive_read_new()
-        guard let raw, let tar else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
-        archive_read_support_filter_gzip(raw)
-        archive_read_support_filter_zstd(raw)
-        archive_read_support_filter_bzip2(raw)
-        archive_read_support_filter_xz(raw)
-        archive_read_support_filter_lz4(raw)
-        archive_read_support_format_raw(raw)
-        archive_read_support_format_empty(raw)
+        guard let tar else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
         archive_read_support_format_tar(tar)
         archive_read_support_format_empty(tar)
-
-        let rawCtx = Unmanaged.passUnretained(rawBox).toOpaque()
-        if archive_read_open(raw, rawCtx, nil, rawRead, nil) != ARCHIVE_OK {
-            throw failure(raw, "opening the blob")
-        }
-        var entry: OpaquePointer?
-        let r = archive_read_next_header(raw, &entry)
-        if r == ARCHIVE_EOF {
-            tarBox.rawEOF = true
-        } else if r != ARCHIVE_OK && r != ARCHIVE_WARN {
-            throw failure(raw, "opening the blob")
-        }
-        tarBox.raw = raw
-        tarBox.compression = String(cString: archive_filter_name(raw, 0))
         let tarCtx = Unmanaged.passUnretained(tarBox).toOpaque()
         if archive_read_open(tar, tarCtx, nil, tarRead, nil) != ARCHIVE_OK {
             throw failure(tar, "reading the tar")
@@ -81,23 +80,30 @@ public final class LayerReader {
 
     deinit {
         if let tar { archive_read_free(tar) }
-        if let raw { archive_read_free(raw) }
-        rawBox.source.close()
+        stream.cancel()
     }
 
     /// The next entry, or nil at the end of the layer. Throws on a corrupt or truncated layer.
     ///
     /// After the last tar entry comes one `.trailingData` pseudo-entry if anything but zeros follows the
-    /// end-of-archive marker (the zeros are tar padding, and cannot be part of a secret).
+    /// end-of-archive marker (the zeros are tar padding, and cannot be part of a secret), then another if
+    /// the blob has bytes after its compressed stream (which `finish()` then calls corruption).
     public func next() throws -> LayerEntry? {
-        guard let tar, reading != .done, reading != .trailing else {
+        guard let tar else { return nil }
+        switch reading {
+        case .none, .entry: break
+        case .trailing, .endOfTar: return try afterStreamEntry()
+        case .afterStream, .done:
             reading = .done
             return nil
         }
         block = UnsafeRawBufferPointer(start: nil, count: 0)
         var e: OpaquePointer?
-        let r = archive_read_next_header(tar, &e)
-        if r == ARCHIVE_EOF { return try trailingEntry() }
+        let r = StageTimes.measure(.tarWalk) { archive_read_next_header(tar, &e) }
+        if r == ARCHIVE_EOF {
+            if let entry = try trailingEntry() { return entry }
+            return try afterStreamEntry()
+        }
         // ARCHIVE_WARN: names that do not convert to the locale's charset; the entry is usable.
         guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e else { throw failure(tar, "reading an entry header") }
         reading = .entry
@@ -127,13 +133,13 @@ public final class LayerReader {
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !buffer.isEmpty else { return 0 }
         switch reading {
-        case .none, .done: return 0
+        case .none, .endOfTar, .done: return 0
         case .entry:
             while block.isEmpty {
                 var p: UnsafeRawPointer?
                 var n = 0
                 var offset: Int64 = 0
-                let r = archive_read_data_block(tar, &p, &n, &offset)
+                let r = StageTimes.measure(.tarWalk) { archive_read_data_block(tar, &p, &n, &offset) }
                 if r == ARCHIVE_EOF { return 0 }
                 if r != ARCHIVE_OK && r != ARCHIVE_WARN { throw failure(tar, "reading file data") }
                 block = UnsafeRawBufferPointer(start: p, count: p == nil ? 0 : n)
@@ -146,9 +152,15 @@ public final class LayerReader {
                 trailingOffset += n
                 return n
             }
-            // `block` points into the decompressor's buffer, valid until the next pullDecompressed().
+            // `block` points into the stream's buffer, valid until the next pullDecompressed().
             while block.isEmpty {
                 guard let next = try pullDecompressed() else { return 0 }
+                block = next
+            }
+            return take(into: buffer)
+        case .afterStream:
+            while block.isEmpty {
+                guard let next = try stream.nextTrailingBlock() else { return 0 }
                 block = next
             }
             return take(into: buffer)
@@ -166,12 +178,12 @@ public final class LayerReader {
     /// is one, returns the pseudo-entry whose data starts there.
     ///
     /// The tar reader has pulled more than it consumed (the marker's second block, read-ahead): those bytes
-    /// are the last `handed - consumed` bytes handed to it, kept by `TarBox.remember`. Then the decompressor
+    /// are the last `handed - consumed` bytes handed to it, kept by `TarBox.remember`. Then the stream
     /// carries on from where the tar reader left it.
     private func trailingEntry() throws -> LayerEntry? {
-        reading = .done
+        reading = .endOfTar
         let consumed = archive_filter_bytes(tar, -1)
-        let handed = tarBox.hasher.count
+        let handed = tarBox.handed
         guard consumed >= 0, consumed <= handed, let pending = tarBox.lastBytes(Int(handed - consumed)) else {
             throw LayerError.corrupt(layer: name, reason: "cannot locate the data after the end-of-archive marker (\(consumed) of \(handed) bytes read)")
         }
@@ -193,42 +205,41 @@ public final class LayerReader {
         return LayerEntry(path: LayerEntry.trailingDataPath, kind: .trailingData, size: 0)
     }
 
-    /// The next block of the uncompressed stream past what the tar reader took, hashed into the diffID;
-    /// nil at its end. Valid until the next call.
+    /// The next block of the uncompressed stream past what the tar reader took (the stream hashes it into
+    /// the diffID); nil at its end. Valid until the next call.
     private func pullDecompressed() throws -> UnsafeRawBufferPointer? {
-        while !tarBox.rawEOF {
-            var p: UnsafeRawPointer?
-            var n = 0
-            var offset: Int64 = 0
-            let r = archive_read_data_block(raw, &p, &n, &offset)
-            if r == ARCHIVE_EOF { tarBox.rawEOF = true; break }
-            if r != ARCHIVE_OK && r != ARCHIVE_WARN { throw failure(raw, "decompressing") }
-            guard let p, n > 0 else { continue }
-            let bytes = UnsafeRawBufferPointer(start: p, count: n)
-            tarBox.hasher.update(bytes)
-            return bytes
-        }
-        return nil
+        do { return try stream.nextTarBlock() } catch { throw tarBox.error ?? error }
     }
 
-    /// Reads what is left of both streams and checks digests and size.
+    /// After the tar stream: the blob's bytes past the end of its compressed stream, offered once as a
+    /// `.trailingData` entry so a secret hidden there is reported; `finish()` then calls the layer corrupt.
+    private func afterStreamEntry() throws -> LayerEntry? {
+        reading = .done
+        block = UnsafeRawBufferPointer(start: nil, count: 0)
+        let found: Bool
+        do { found = try stream.hasTrailingData() } catch { throw tarBox.error ?? error }
+        guard found else { return nil }
+        reading = .afterStream
+        return LayerEntry(path: Self.afterStreamPath(compression: stream.compression), kind: .trailingData, size: 0)
+    }
+
+    /// Reads what is left of the stream and checks for trailing data, then digests and size.
     @discardableResult
     public func finish() throws -> Digests {
         precondition(!finished, "finish() called twice")
         finished = true
         reading = .done
-        // Whatever the caller did not read (the tar padding, data after it) still counts towards the diffID.
-        while try pullDecompressed() != nil {}
-        // And the blob may have bytes the decompressor did not need.
-        var scratch = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = try scratch.withUnsafeMutableBytes { try rawBox.source.read(into: $0) }
-            if n == 0 { break }
-            scratch.withUnsafeBytes { rawBox.hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+        block = UnsafeRawBufferPointer(start: nil, count: 0)
+        // Tar end-of-archive padding and anything after it still count towards the diffID, and trailing
+        // bytes towards the blob digest: the producer gets to the end of the blob.
+        do { try stream.drain() } catch { throw tarBox.error ?? error }
+        if stream.trailingBytes > 0 {
+            throw LayerError.corrupt(layer: name, reason: "trailing data after the \(stream.compression) stream (\(stream.trailingBytes) bytes)")
         }
-        let digests = Digests(blobDigest: rawBox.hasher.finalize(), blobSize: rawBox.hasher.count,
-                              diffID: tarBox.hasher.finalize(), uncompressedSize: tarBox.hasher.count,
-                              compression: tarBox.compression)
+        let diffID = stream.diffID.finalize()
+        let plain = stream.compression == "none"
+        let digests = Digests(blobDigest: plain ? diffID : stream.input.hasher.finalize(), blobSize: stream.input.total,
+                              diffID: diffID, uncompressedSize: stream.diffID.count, compression: stream.compression)
         if let expectedSize, expectedSize != digests.blobSize {
             throw LayerError.sizeMismatch(layer: name, expected: expectedSize, actual: digests.blobSize)
         }
@@ -243,31 +254,19 @@ public final class LayerReader {
 
     /// The most specific error: a source failure (I/O) wins over libarchive's own message.
     private func failure(_ a: OpaquePointer?, _ doing: String) -> Error {
-        if let e = rawBox.error { return e }
         if let e = tarBox.error { return e }
         let message = a.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
         return LayerError.corrupt(layer: name, reason: "\(message) (while \(doing))")
     }
 }
 
-/// State of the compressed side: the source and the blob hash.
-private final class RawBox {
-    let source: ByteSource
-    var hasher = DigestHasher()
-    var error: Error?
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
-
-    init(source: ByteSource) { self.source = source }
-    deinit { buffer.deallocate() }
-}
-
-/// State of the uncompressed side: the raw archive to pull from and the diffID hash.
+/// The read callback's context: the decompressed stream, the error it threw, if any, and what was handed
+/// to the tar reader.
 private final class TarBox {
-    var raw: OpaquePointer?
-    var hasher = DigestHasher()
-    var rawEOF = false
+    let stream: TarStream
     var error: Error?
-    var compression = "none"
+    /// Bytes handed to the tar reader.
+    var handed: Int64 = 0
     /// The last block handed to the tar reader (still valid while the tar reader has not asked for more)
     /// and a copy of the bytes handed before it, so what the tar reader pulled but never consumed can be
     /// recovered at its end.
@@ -277,12 +276,15 @@ private final class TarBox {
     /// a generous multiple of that.
     private let keep = 8192
 
+    init(stream: TarStream) { self.stream = stream }
+
     func remember(_ block: UnsafeRawBufferPointer) {
         if !last.isEmpty {
             before.append(contentsOf: last.suffix(keep))
             if before.count > keep { before.removeFirst(before.count - keep) }
         }
         last = block
+        handed += Int64(block.count)
     }
 
     /// The last `count` bytes handed to the tar reader, or nil if they are no longer known.
@@ -294,39 +296,16 @@ private final class TarBox {
     }
 }
 
-private func rawRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<RawBox>.fromOpaque(ctx!).takeUnretainedValue()
+private func tarRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<TarBox>.fromOpaque(ctx!).takeUnretainedValue()
     do {
-        let n = try box.source.read(into: box.buffer)
-        box.hasher.update(UnsafeRawBufferPointer(rebasing: box.buffer[..<n]))
-        out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
-        return n
+        guard let block = try box.stream.nextTarBlock() else { return 0 }
+        box.remember(block)
+        out?.pointee = block.baseAddress
+        return block.count
     } catch {
         box.error = error
         stowaway_archive_set_error(a, "\(error)")
         return -1
     }
-}
-
-private func tarRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<TarBox>.fromOpaque(ctx!).takeUnretainedValue()
-    if box.rawEOF { return 0 }
-    var block: UnsafeRawPointer?
-    var size = 0
-    var offset: Int64 = 0
-    let r = archive_read_data_block(box.raw, &block, &size, &offset)
-    if r == ARCHIVE_EOF {
-        box.rawEOF = true
-        return 0
-    }
-    if r != ARCHIVE_OK && r != ARCHIVE_WARN {
-        let message = archive_error_string(box.raw).map { String(cString: $0) } ?? "decompression failed"
-        stowaway_archive_set_error(a, message)
-        return -1
-    }
-    guard let block, size > 0 else { return tarRead(a, ctx, out) }
-    box.hasher.update(UnsafeRawBufferPointer(start: block, count: size))
-    box.remember(UnsafeRawBufferPointer(start: block, count: size))
-    out?.pointee = block
-    return size
 }

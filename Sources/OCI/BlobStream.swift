@@ -33,6 +33,8 @@ final class BlobStream: ByteSource, Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
             let (step, producer) = state.withLock { s -> (Step, CheckedContinuation<Void, Never>?) in
+                // Closed by another thread (the layer reader gave up while its inflate thread waited here).
+                if s.closed { return (.failed(CancellationError()), nil) }
                 guard !s.chunks.isEmpty else {
                     if let failure = s.failure { return (.failed(failure), nil) }
                     if s.finished { return (.end, nil) }
@@ -59,14 +61,19 @@ final class BlobStream: ByteSource, Sendable {
     }
 
     func close() {
-        let producer = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let (producer, reader) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
             s.closed = true
             s.chunks.removeAll()
             s.buffered = 0
-            defer { s.producerWaiting = nil }
-            return s.producerWaiting
+            defer {
+                s.producerWaiting = nil
+                s.readerWaiting = false
+            }
+            return (s.producerWaiting, s.readerWaiting)
         }
         producer?.resume()
+        // The reader may be blocked on another thread (the layer's inflate thread): it must see the close.
+        if reader { readerWakeUp.signal() }
     }
 
     // MARK: producer (an async task)

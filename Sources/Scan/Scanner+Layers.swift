@@ -5,7 +5,8 @@ import OCI
 import Secrets
 import Synchronization
 
-/// The layer pipeline: layers in parallel, each decompressed on one thread and matched on another.
+/// The layer pipeline: layers in parallel, each decompressed (and hashed) ahead on threads of its own
+/// inside `LayerReader` while the tar is walked and matched on the worker's thread.
 extension Scanner {
     func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
         // Each worker pulls the next index and stores its result under the lock; no unsafe buffer, nothing leaked.
@@ -22,13 +23,22 @@ extension Scanner {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
+    /// File data is read and matched in chunks of this size.
+    static let chunkSize = 256 * 1024
+
     func scanLayer(_ layer: LayerRef) -> LayerResult {
         var result = LayerResult()
-        // Matching runs on a thread of its own, fed through a bounded pipe, so it overlaps with decompression.
-        let pipe = ChunkPipe()
-        let consumer = options.matchContent ? LayerMatchThread(scanner: self, pipe: pipe) : nil
-        consumer?.start()
+        // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
+        // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
+        // threads of their own inside LayerReader, so one layer still keeps two cores busy.
+        // Unsafe buffer: allocated here, freed on return, lent only to the reader and the matcher below.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var matching: LayerMatcher?
+        // A file begun whose matcher has not failed: cut short by the layer, it is still ended.
+        var open = false
         do {
+            if options.matchContent { matching = try LayerMatcher(scanner: self) }
             var onBytes: (@Sendable (Int) -> Void)?
             if let progress = options.progress { onBytes = { progress.add($0) } }
             let source = try layer.blob.open(progress: onBytes)
@@ -50,65 +60,50 @@ extension Scanner {
                 // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
                 guard entry.hasData else { continue }
                 if entry.kind == .file { result.files += 1 }
-                if consumer != nil { pipe.send(.begin(entry)) }
+                try matching?.file.begin(entry)
+                open = true
                 while true {
-                    guard let index = pipe.takeBuffer() else { throw consumer?.failure ?? CancellationError() }
-                    let n = try reader.read(into: pipe.buffers[index])
+                    let n = try reader.read(into: buffer)
+                    if n == 0 { break }
                     result.bytes += Int64(n)
-                    if n == 0 || consumer == nil {
-                        pipe.giveBack(index)
-                        if n == 0 { break } else { continue }
+                    do { try matching?.file.feed(UnsafeRawBufferPointer(rebasing: buffer[..<n])) } catch {
+                        open = false
+                        throw error
                     }
-                    pipe.send(.data(index: index, count: n))
                 }
-                if consumer != nil { pipe.send(.end) }
+                open = false
+                try matching?.collect()
             }
-            pipe.close()
             result.digests = try reader.finish()
         } catch {
             result.error = "\(error)"
+            // A layer cut short mid-file (not a matcher failure): what was read of the file still counts.
+            if open { try? matching?.collect() }
         }
-        pipe.close()
-        if let consumer {
-            consumer.join()
-            result.hits = consumer.hits.items
-            result.truncated = consumer.hits.truncated
-            result.suppressed = consumer.suppressed
-            if result.error == nil, let f = consumer.failure { result.error = "\(f)" }
+        if let matching {
+            result.hits = matching.hits.items
+            result.truncated = matching.hits.truncated
+            result.suppressed = matching.suppressed
         }
         return result
     }
 
-    /// The matching side of a layer's pipe: hits of the layer's files, the path allowlist applied and the
-    /// layer's share of the per-image cap kept (no image reports more than that of one layer).
-    final class LayerMatchThread: @unchecked Sendable {
-        // Unchecked: `hits`, `suppressed` and `failure` are written by the matching thread only and read
-        // only after `join()`, whose semaphore orders the accesses.
+    /// A layer's matching: hits of its files, the path allowlist applied and the layer's share of the
+    /// per-image cap kept (no image reports more than that of one layer).
+    final class LayerMatcher {
         let scanner: Scanner
-        let pipe: ChunkPipe
+        let file: FileScan
         private(set) var hits: SeverityCap<LayerHit>
         private(set) var suppressed = 0
-        private(set) var failure: Error?
-        private let done = DispatchSemaphore(value: 0)
 
-        init(scanner: Scanner, pipe: ChunkPipe) {
+        init(scanner: Scanner) throws {
             self.scanner = scanner
-            self.pipe = pipe
+            file = try FileScan(scanner: scanner)
             hits = SeverityCap(limit: scanner.options.maxFindingsPerImage)
         }
 
-        func start() {
-            let t = Thread { [self] in
-                run()
-                done.signal()
-            }
-            t.stackSize = 1 << 20
-            t.start()
-        }
-
-        func join() { done.wait() }
-
-        func collect(_ file: FileScan) throws {
+        /// Ends the current file and keeps its hits.
+        func collect() throws {
             let found = try file.end()
             hits.truncated += file.truncated
             for h in found {
@@ -117,31 +112,6 @@ extension Scanner {
                     continue
                 }
                 hits.add(h, rank: scanner.engine.severityRanks[h.ruleIndex])
-            }
-        }
-
-        func run() {
-            do {
-                let file = try FileScan(scanner: scanner)
-                var open = false
-                while let m = pipe.receive() {
-                    switch m {
-                    case .begin(let e):
-                        try file.begin(e)
-                        open = true
-                    case .data(let index, let count):
-                        defer { pipe.giveBack(index) }
-                        try file.feed(UnsafeRawBufferPointer(rebasing: pipe.buffers[index][..<count]))
-                    case .end:
-                        try collect(file)
-                        open = false
-                    }
-                }
-                // A layer cut short mid-file: what was read of the file still counts.
-                if open { try collect(file) }
-            } catch {
-                failure = error
-                pipe.abort()
             }
         }
     }

@@ -1,18 +1,30 @@
 import Foundation
+import Layers
 import OCI
 import Scan
 import Secrets
 
-// stowaway-bench walk IMAGE [--jobs N]  decompress and walk every layer (no matcher); prints seconds and bytes
-// stowaway-bench match DIR [MB]          the matcher alone, one thread, over files read into memory first
-// stowaway-bench compile                 time to compile the rule set's Vectorscan/PCRE2 databases
+// stowaway-bench walk IMAGE [--jobs N]    decompress and walk every layer (no matcher); prints seconds and bytes
+// stowaway-bench stages IMAGE [--jobs N]  a full scan with per-stage CPU counters: inflate, hashes, tar walk, matching
+// stowaway-bench blobs IMAGE              each distinct layer blob as `path offset length` (for gzip -dc baselines)
+// stowaway-bench match DIR [MB]           the matcher alone, one thread, over files read into memory first
+// stowaway-bench compile                  time to compile the rule set's Vectorscan/PCRE2 databases
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("stowaway-bench: \(message)\n".utf8))
     exit(2)
 }
 
 let args = Array(CommandLine.arguments.dropFirst())
-guard let mode = args.first else { fail("usage: stowaway-bench walk IMAGE [--jobs N] | match DIR [MB] | compile") }
+guard let mode = args.first else {
+    fail("usage: stowaway-bench walk IMAGE [--jobs N] | stages IMAGE [--jobs N] | blobs IMAGE | match DIR [MB] | compile")
+}
+
+/// User + system CPU seconds of this process so far.
+func processCPU() -> Double {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+}
 
 switch mode {
 case "walk":
@@ -28,6 +40,41 @@ case "walk":
         if report.isIncomplete { fail("\(args[1]): \(report.images.flatMap(\.errors).map(\.message))") }
         print(String(format: "seconds=%.3f bytes=%lld files=%d layers=%d", seconds, report.summary.bytes, report.summary.files,
                      report.summary.layers))
+    } catch { fail("\(error)") }
+
+case "stages":
+    // CPU time per stage, summed over threads: the counters are exact for decompression and hashing;
+    // matching is the rest of the scan's CPU time (the matcher threads, decoding, bookkeeping).
+    guard args.count >= 2 else { fail("stages needs IMAGE") }
+    StageTimes.enable()
+    do {
+        let images = try await ImageLoader.load(args[1])
+        var options = ScanOptions()
+        if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
+        let scanner = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: options)
+        let cpu0 = processCPU()
+        let start = Date()
+        let report = scanner.scan(images)
+        let wall = Date().timeIntervalSince(start), cpu = processCPU() - cpu0
+        if report.isIncomplete { fail("\(args[1]): \(report.images.flatMap(\.errors).map(\.message))") }
+        let parts = StageTimes.Stage.allCases.map { ($0, StageTimes.seconds($0)) }
+        let measured = parts.reduce(0) { $0 + $1.1 }
+        var line = String(format: "wall=%.3f cpu=%.3f", wall, cpu)
+        for (stage, seconds) in parts { line += String(format: " %@=%.3f", "\(stage)", seconds) }
+        line += String(format: " match=%.3f bytes=%lld", max(0, cpu - measured), report.summary.bytes)
+        print(line)
+    } catch { fail("\(error)") }
+
+case "blobs":
+    guard args.count >= 2 else { fail("blobs needs IMAGE") }
+    do {
+        var seen = Set<String>()
+        for image in try await ImageLoader.load(args[1]) {
+            for layer in image.layers where seen.insert(layer.blob.key).inserted {
+                guard case .file(let slice) = layer.blob else { fail("\(layer.blob.displayName) is not a file") }
+                print("\(slice.hostPath) \(slice.offset) \(slice.length)")
+            }
+        }
     } catch { fail("\(error)") }
 
 case "match":

@@ -1,0 +1,4 @@
+#ifndef STOWAWAY_CZSTD_SHIM_H
+#define STOWAWAY_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

@@ -1,0 +1,117 @@
+import Core
+
+/// The compressed side of a layer: pulls the blob from its source into one buffer, hashes every byte
+/// read (the blob digest covers all of them, trailing junk included), and lets a decompressor consume
+/// the buffer in place.
+final class BlobInput {
+    let source: ByteSource
+    /// The blob hash; off for plain tar, whose blob digest is its diffID.
+    var hashing = true
+    private(set) var hasher = DigestHasher()
+    /// Bytes read from the source so far.
+    private(set) var total: Int64 = 0
+    private(set) var atEOF = false
+    /// The source's own failure, kept so it wins over a decompressor's reaction to missing bytes.
+    private(set) var sourceError: Error?
+
+    // Unsafe pointer: allocated here, freed in deinit, never handed out beyond a decompressor call.
+    let buffer: UnsafeMutableRawBufferPointer
+    /// `buffer[start..<end]` is read but not consumed yet.
+    private(set) var start = 0
+    private(set) var end = 0
+    /// The last bytes consumed before `buffer[0]` (refills move or drop consumed bytes), oldest first.
+    private var tail: [UInt8] = []
+    private static let tailKept = 8
+
+    init(source: ByteSource, capacity: Int = 256 * 1024) {
+        self.source = source
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    var available: Int { end - start }
+
+    /// The unconsumed bytes.
+    var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[start..<end]) }
+
+    /// Marks `n` pending bytes as consumed.
+    func consume(_ n: Int) {
+        precondition(n >= 0 && n <= available)
+        start += n
+    }
+
+    /// Reads more from the source, keeping what is unconsumed; false at the end of the blob.
+    /// Throws the source's error (I/O, network).
+    @discardableResult
+    func refill() throws -> Bool {
+        if atEOF { return false }
+        rememberTail()
+        if start > 0 {
+            let keep = available
+            if keep > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: keep) }
+            start = 0
+            end = keep
+        }
+        guard end < buffer.count else { return true }
+        let n: Int
+        do {
+            n = try StageTimes.measure(.sourceRead) { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...])) }
+        } catch {
+            sourceError = error
+            throw error
+        }
+        if n == 0 {
+            atEOF = true
+            return false
+        }
+        if hashing { StageTimes.measure(.blobHash) { hasher.update(UnsafeRawBufferPointer(rebasing: buffer[end..<(end + n)])) } }
+        end += n
+        total += Int64(n)
+        return true
+    }
+
+    /// Makes at least `n` bytes pending if the blob has them; returns how many are.
+    func ensure(_ n: Int) throws -> Int {
+        while available < n, try refill() {}
+        return available
+    }
+
+    /// Reads straight into `out`, past the buffer (plain tar needs no second copy); 0 at the end.
+    /// Pending bytes go first.
+    func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        if available > 0 {
+            let n = min(out.count, available)
+            out.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: n)
+            consume(n)
+            return n
+        }
+        if atEOF { return 0 }
+        let n: Int
+        do {
+            n = try StageTimes.measure(.sourceRead) { try source.read(into: out) }
+        } catch {
+            sourceError = error
+            throw error
+        }
+        if n == 0 {
+            atEOF = true
+            return 0
+        }
+        if hashing { StageTimes.measure(.blobHash) { hasher.update(UnsafeRawBufferPointer(rebasing: out[..<n])) } }
+        total += Int64(n)
+        return n
+    }
+
+    /// The last `n` (at most 8) bytes consumed, oldest first: a gzip trailer just checked by ISA-L.
+    func lastConsumed(_ n: Int) -> [UInt8] {
+        let here = Array(UnsafeRawBufferPointer(rebasing: buffer[..<start]))
+        return Array((tail + here).suffix(n))
+    }
+
+    private func rememberTail() {
+        guard start > 0 else { return }
+        let here = UnsafeRawBufferPointer(rebasing: buffer[max(0, start - Self.tailKept)..<start])
+        tail = Array((tail + here).suffix(Self.tailKept))
+    }
+}
