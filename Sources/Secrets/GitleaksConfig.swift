@@ -158,7 +158,8 @@ public struct GitleaksConfig: Sendable {
                 let rule = Rule(
                     id: d.id, description: d.description ?? d.id, severity: d.severity ?? .high, regex: regex,
                     secretGroup: d.secretGroup, entropy: d.entropy, allowlist: d.allow.secretRegexes,
-                    pathScope: d.pathScope, stopwords: d.allow.stopwords, pathAllowlist: d.allow.paths)
+                    pathScope: d.pathScope, stopwords: d.allow.stopwords, pathAllowlist: d.allow.paths,
+                    confidence: .medium)
                 if let existing { result[existing] = rule } else { result.append(rule) }
             } else if let existing {
                 var r = result[existing]

@@ -95,6 +95,9 @@ public final class MatchEngine: @unchecked Sendable {
             if r.detector != .regex || !r.supersedes.isEmpty {
                 fields += ["detector:" + r.detector.rawValue, r.supersedes.joined(separator: "\u{1}")]
             }
+            if r.confidence != .high || r.mixedCharacters {
+                fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : ""]
+            }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
@@ -160,11 +163,21 @@ public final class MatchEngine: @unchecked Sendable {
     func isAllowed(_ secret: [UInt8], rule index: Int, data: PCRE2MatchData) -> Bool {
         let rule = rules[index]
         if let min = rule.entropy, shannonEntropy(secret) < min { return true }
+        if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
         return ruleAllowlists[index].contains { $0.matches(text, data: data) }
+    }
+
+    static func hasLetterAndDigit(_ secret: [UInt8]) -> Bool {
+        var letter = false, digit = false
+        for b in secret {
+            if b >= 0x30 && b <= 0x39 { digit = true } else if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { letter = true }
+            if letter && digit { return true }
+        }
+        return false
     }
 
     static func lowercased<S: StringProtocol>(_ s: S) -> [UInt8] {

@@ -253,5 +253,5 @@ enum RuleLiterals {
         "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth"],
     ]
 
-    static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? [] }
+    static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? rule.keywords }
 }

@@ -1,0 +1,84 @@
+/// One row of the provider catalogue: a provider's credential format as data, from which its rule (regex,
+/// entropy floor, confidence, keywords) is built and, in the tests, its true and false examples.
+public struct CatalogEntry: Sendable {
+    /// What says a token is the provider's.
+    public enum Context: Sendable, Equatable {
+        /// The token's own prefix: it is reported wherever it stands (high confidence).
+        case prefixed
+        /// A name containing one of these keywords, to which the token is assigned (`TWILIO_AUTH_TOKEN=…`,
+        /// `"twilio_token": "…"`, `twilio.token: …`): medium confidence. In a keyword, `_` stands for an
+        /// optional `_`, `-` or `.`, so `new_relic` also matches `NewRelic` and `new-relic`.
+        case keyed([String])
+    }
+
+    public var id: String
+    public var description: String
+    public var severity: Severity
+    public var shape: TokenShape
+    public var context: Context
+    /// Minimum entropy; nil takes the shape's (see `TokenShape.entropyFloor`).
+    public var entropy: Double?
+    /// Secrets matching any of these (PCRE2) are not reported.
+    public var allowlist: [String]
+
+    public init(id: String, description: String, severity: Severity, shape: TokenShape, context: Context,
+                entropy: Double? = nil, allowlist: [String] = []) {
+        self.id = id
+        self.description = description
+        self.severity = severity
+        self.shape = shape
+        self.context = context
+        self.entropy = entropy
+        self.allowlist = allowlist
+    }
+
+    /// The literals whose presence the rule requires: the prefix of a prefixed token, else the keywords.
+    public var keywords: [String] {
+        switch context {
+        case .prefixed: return shape.prefix.map { [$0] } ?? []
+        case .keyed(let words): return words
+        }
+    }
+
+    /// The rule this row stands for.
+    public var rule: Rule {
+        let boundary = shape.boundary
+        switch context {
+        case .prefixed:
+            return Rule(id: id, description: description, severity: severity,
+                        regex: "(?<![" + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
+                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords)
+        case .keyed(let words):
+            let names = words.map(Self.keywordPattern).joined(separator: "|")
+            return Rule(id: id, description: description, severity: severity,
+                        regex: "(?i:" + names + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:)\s{0,4}["'`]?("# + shape.pattern
+                            + ")(?![" + boundary + "])",
+                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
+                        mixedCharacters: shape.expectsMixedCharacters)
+        }
+    }
+
+    /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing; a short keyword must
+    /// start the name or follow a separator, so `lob` does not fire inside `glob` or `blob`.
+    static func keywordPattern(_ word: String) -> String {
+        var out = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
+        for c in word.lowercased() {
+            if c == "_" { out += "[_.-]?" } else { out += TokenShape.escaped(String(c)) }
+        }
+        return out
+    }
+}
+
+extension CatalogEntry {
+    /// A token that its prefix identifies.
+    static func token(_ id: String, _ description: String, _ shape: TokenShape, _ severity: Severity = .high,
+                      entropy: Double? = nil) -> CatalogEntry {
+        CatalogEntry(id: id, description: description, severity: severity, shape: shape, context: .prefixed, entropy: entropy)
+    }
+
+    /// A token assigned to a name containing one of `keywords`.
+    static func keyed(_ id: String, _ description: String, _ keywords: [String], _ shape: TokenShape,
+                      _ severity: Severity = .high, entropy: Double? = nil) -> CatalogEntry {
+        CatalogEntry(id: id, description: description, severity: severity, shape: shape, context: .keyed(keywords), entropy: entropy)
+    }
+}
