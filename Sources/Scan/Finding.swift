@@ -31,10 +31,13 @@ public struct Finding: Codable, Sendable, Equatable {
     public var secret: String?
     /// What the secret can do, read offline from it (Fly token scope, JWT claims, ...); only when there is something.
     public var details: FindingDetails? = nil
+    /// How sure the finding is to be a real credential: the rule's, raised to high by a valid checksum and
+    /// lowered by an invalid one. nil only in reports of versions before it (a baseline).
+    public var confidence: Confidence? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
-             removedInLayer, secretSHA256, redacted, secret, details
+             removedInLayer, secretSHA256, redacted, secret, details, confidence
     }
 
     // The contract prints absent values as null rather than leaving keys out.
@@ -56,6 +59,7 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(redacted, forKey: .redacted)
         try c.encode(secret, forKey: .secret)
         try c.encodeIfPresent(details, forKey: .details)
+        try c.encodeIfPresent(confidence, forKey: .confidence)
     }
 
     /// The place, for baselines and SARIF: `layer-N/path` or `config/env/KEY`.

@@ -25,6 +25,8 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
         public var redacted: String
         /// What the secret can do, read offline when it was found (no secret in it).
         public var details: FindingDetails?
+        /// The finding's confidence (nil in results stored before it existed).
+        public var confidence: Confidence? = nil
         /// Hashes of the raw path and of each of its ancestors, for statuses.
         var pathKey: PathKey
         var ancestorKeys: [PathKey]
@@ -160,8 +162,8 @@ extension Scanner {
             }
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
-                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, pathKey: PathKey(hit.path),
-                              ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
+                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, confidence: f.confidence,
+                              pathKey: PathKey(hit.path), ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
         }
         return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
                                nonDirectories: PathKeySet(r.entries.filter { !$0.value }.keys),
@@ -198,7 +200,8 @@ extension Scanner {
                                         layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
                                         historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
                                         path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
-                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details))
+                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details,
+                                        confidence: hit.confidence))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })

@@ -1,0 +1,67 @@
+import Foundation
+import ImageBuilder
+import Testing
+import TestSupport
+
+/// A finding's `confidence` as a user reads it: high for a prefixed token whose checksum holds, medium for a
+/// provider keyword next to a body of its shape, low for the generic rule and for a token whose checksum fails
+/// (which is then not critical either).
+@Suite struct ConfidenceTests {
+    struct Sample {
+        let valid = FakeSecret.checksummedToken("ghp_")
+        /// The same format with a tail that is not its CRC-32 (the odds that a random tail is are 1 in 62^6).
+        let invalid = "ghp_" + FakeSecret.random(36)
+        let twilio = FakeSecret.random(32, Array("0123456789abcdef"))
+        let generic = FakeSecret.random(10) + "#" + FakeSecret.random(10) + "7q"
+        let dir: String
+        let path: String
+
+        init() throws {
+            dir = try Run.tempDirectory()
+            path = dir + "/image.tar"
+            let env = "GH_TOKEN=\(valid)\nOLD_GH=\(invalid)\nTWILIO_AUTH_TOKEN=\(twilio)\nDB_PASSWORD=\(generic)\n"
+            try ImageBuilder.build(ImageSpec(
+                format: .ociTar, compression: "none", tag: "confidence:1",
+                history: [.init("COPY . /app # buildkit")],
+                layers: [.init(files: [.init(path: "app/.env", content: env)])]),
+                at: path)
+        }
+
+        var secrets: [String] { [valid, invalid, twilio, generic] }
+    }
+
+    @Test func jsonCarriesConfidenceAndAnInvalidChecksumIsNotCritical() throws {
+        let s = try Sample()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        let r = try Run.command(Run.stowaway, ["scan", s.path, "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        for secret in s.secrets { #expect(!r.stdout.contains(secret), "a secret leaked into the JSON report") }
+        let findings = try JSONDocument.findings(r.stdout)
+        func at(line: Int) throws -> [String: Any] {
+            try #require(findings.first { $0["line"] as? Int == line }, "no finding on line \(line): \(findings)")
+        }
+        let valid = try at(line: 1), invalid = try at(line: 2), twilio = try at(line: 3), generic = try at(line: 4)
+        #expect(valid["ruleID"] as? String == "github-token" && valid["severity"] as? String == "critical")
+        #expect(valid["confidence"] as? String == "high")
+        #expect(invalid["ruleID"] as? String == "github-token" && invalid["severity"] as? String == "medium")
+        #expect(invalid["confidence"] as? String == "low")
+        #expect(twilio["ruleID"] as? String == "twilio-auth-token" && twilio["confidence"] as? String == "medium")
+        #expect(generic["ruleID"] as? String == "generic-secret-assignment" && generic["confidence"] as? String == "low")
+    }
+
+    @Test func sarifAndTextShowConfidence() throws {
+        let s = try Sample()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        let sarif = try Run.command(Run.stowaway, ["scan", s.path, "--format", "sarif"])
+        let results = try #require(try JSONDocument.object(sarif.stdout).objects("runs").first).objects("results")
+        let confidences = try results.map { try $0.object("properties")["confidence"] as? String ?? "none" }
+        #expect(confidences.sorted() == ["high", "low", "low", "medium"], "\(confidences)")
+
+        let text = try Run.command(Run.stowaway, ["scan", s.path, "--no-color"])
+        let lines = text.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.contains("twilio-auth-token") && $0.hasSuffix("[medium confidence]") }, "\(text.stdout)")
+        #expect(lines.contains { $0.contains("generic-secret-assignment") && $0.hasSuffix("[low confidence]") })
+        // A prefixed token with a valid checksum needs no mark.
+        #expect(lines.contains { $0.contains("github-token") && $0.contains("checksum valid") && !$0.contains("confidence]") })
+    }
+}
