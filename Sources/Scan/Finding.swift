@@ -71,3 +71,12 @@ public struct Finding: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension PathContext {
+    /// Caps `finding`'s severity (and, for test data, its confidence) by what its path says.
+    static func apply(to finding: inout Finding, path: String) {
+        guard let context = PathContext.of(path) else { return }
+        finding.severity = context.cap(finding.severity, confidence: finding.confidence ?? .medium)
+        if context == .testData { finding.confidence = .low }
+    }
+}

@@ -160,6 +160,7 @@ extension Scanner {
                       CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                 f.severity = f.severity.raised
             }
+            PathContext.apply(to: &f, path: hit.path)
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
                               secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, confidence: f.confidence,

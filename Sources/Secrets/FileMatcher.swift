@@ -45,6 +45,10 @@ public final class FileMatcher {
     static let lineBlock = 1024
     /// Preferred chunk size for callers that fill the buffer directly.
     public static let chunkSize = 256 * 1024
+    /// Bytes at the start of a document in which a NUL makes it binary.
+    static let binaryProbe = 1024
+    /// Whether the current document is binary (see `binaryProbe`).
+    private var binaryDocument = false
     /// Secrets kept per document unless `maxHits` says otherwise.
     public static let defaultMaxHits = 1000
 
@@ -136,6 +140,7 @@ public final class FileMatcher {
         settledMaxEnd = -1
         truncated = 0
         failure = nil
+        binaryDocument = false
     }
 
     /// Space at the end of the buffer for up to `chunkSize` new bytes; fill it and call `commit`.
@@ -147,6 +152,11 @@ public final class FileMatcher {
     /// Scans `n` bytes just written into `writableSpace()`.
     public func commit(_ n: Int) throws {
         guard n > 0 else { return }
+        if bufferStart == 0 && count < FileMatcher.binaryProbe {
+            // A NUL in the first kilobyte: executables, bytecode, archives, images (see `Rule.textOnly`).
+            let probe = UnsafeRawBufferPointer(start: buffer + count, count: min(n, FileMatcher.binaryProbe - count))
+            if probe.contains(0) { binaryDocument = true }
+        }
         indexLines(from: count, to: count + n)
         let chunk = UnsafeRawBufferPointer(start: buffer + count, count: n)
         count += n
@@ -293,6 +303,7 @@ public final class FileMatcher {
 
     private func emit(rule: Int, from start: Int64, to end: Int64) {
         if start < lastEmittedEnd[rule] { return }
+        if binaryDocument && engine.textOnly[rule] { return }
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }

@@ -1,4 +1,5 @@
 import Core
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,6 +29,10 @@ public final class MatchEngine: @unchecked Sendable {
     /// The index of the rule of each non-regex detector the rule set has.
     private let detectorRules: [Detector: Int]
     let ruleAllowlists: [[PCRE2Regex]]
+    /// Per rule: its `base64Allowlist`, compiled.
+    let base64Allowlists: [[PCRE2Regex]]
+    /// Per rule: whether it is `textOnly`.
+    let textOnly: [Bool]
     let placeholders: [PCRE2Regex]
     let globalAllowlistRegexes: [PCRE2Regex]
     /// Per rule: its stopwords followed by the global ones, ASCII-lowercased.
@@ -42,6 +47,10 @@ public final class MatchEngine: @unchecked Sendable {
         #"(?i)example|dummy|placeholder|changeme|change_me|redacted|sample|your[_-]?(?:api[_-]?)?(?:key|token|secret|password)"#,
         #"(?i)x{8,}|\*{6,}|0{16,}|(?:abcdef|123456){2}"#,
         #"\$\{|\{\{|%\(|%s|<[A-Za-z_-]+>"#,
+        // Example values of the specifications every OAuth and JWT library quotes in its documentation and tests:
+        // RFC 6749's access and refresh tokens and client, RFC 5849's nonce, jwt.io's and PyJWT's sample payloads.
+        #"2YotnFZFEjr1zCsicMWpAA|tGzv3JOkF0XG5Qx2TlKWIA|s6BhdRkqt3|gX1fBat3bV|ad180jjd733klru7|kllo9940pd9333jh|wIwn0fIf8HSqy4"#,
+        #"\.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lI|\.eyJzb21lIjoicGF5bG9hZCJ9\."#,
     ]
 
     /// Compiles the rules; throws `SecretsError` naming the first rule that does not compile.
@@ -73,6 +82,8 @@ public final class MatchEngine: @unchecked Sendable {
         for (i, r) in rules.enumerated() where r.detector != .regex && detectors[r.detector] == nil { detectors[r.detector] = i }
         detectorRules = detectors
         ruleAllowlists = try rules.map { r in try r.allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (allowlist)") } }
+        base64Allowlists = try rules.map { r in try r.base64Allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (base64 allowlist)") } }
+        textOnly = rules.map(\.textOnly)
         placeholders = try MatchEngine.placeholderPatterns.map { try PCRE2Regex($0, ruleID: "placeholder") }
         globalAllowlistRegexes = try globalAllowlist.map { try PCRE2Regex($0, ruleID: "global allowlist") }
         let global = globalStopwords.map(MatchEngine.lowercased).filter { !$0.isEmpty }
@@ -95,8 +106,9 @@ public final class MatchEngine: @unchecked Sendable {
             if r.detector != .regex || !r.supersedes.isEmpty {
                 fields += ["detector:" + r.detector.rawValue, r.supersedes.joined(separator: "\u{1}")]
             }
-            if r.confidence != .high || r.mixedCharacters {
-                fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : ""]
+            if r.confidence != .high || r.mixedCharacters || r.textOnly || !r.base64Allowlist.isEmpty {
+                fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : "", r.textOnly ? "text" : "",
+                           r.base64Allowlist.joined(separator: "\u{1}")]
             }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
@@ -168,7 +180,12 @@ public final class MatchEngine: @unchecked Sendable {
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
-        return ruleAllowlists[index].contains { $0.matches(text, data: data) }
+        if ruleAllowlists[index].contains(where: { $0.matches(text, data: data) }) { return true }
+        if !base64Allowlists[index].isEmpty, let decoded = Base64.decodeLenient(text) {
+            let plain = String(decoding: decoded, as: UTF8.self)
+            if base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) { return true }
+        }
+        return false
     }
 
     static func hasLetterAndDigit(_ secret: [UInt8]) -> Bool {

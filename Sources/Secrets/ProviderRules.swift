@@ -45,8 +45,10 @@ extension BuiltinRules {
              regex: #"(?<![A-Za-z0-9_-])(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=%_-]{40,})(?![A-Za-z0-9+/=%_-])"#),
 
         // Google Cloud
-        Rule(id: "gcp-api-key", description: "Google API key", severity: .high,
-             regex: pvToken(#"AIza[A-Za-z0-9_-]{35}"#), entropy: 3.0),
+        // Medium: Google documents API keys as identifiers that browser and mobile apps embed, restricted by
+        // referrer, app or API (its own SDKs ship several); a base64 blob that happens to hold `AIza` is none.
+        Rule(id: "gcp-api-key", description: "Google API key", severity: .medium,
+             regex: #"(?<![A-Za-z0-9_+/-])(AIza[A-Za-z0-9_-]{35})(?![A-Za-z0-9_+/=-])"#, entropy: 3.5, mixedCharacters: true),
         Rule(id: "gcp-service-account-key-id", description: "Google service account key (private_key_id)", severity: .high,
              regex: #""private_key_id"\s{0,4}:\s{0,4}"([a-f0-9]{40})""#, entropy: 3.0, confidence: .medium),
         Rule(id: "gcp-oauth-client-secret", description: "Google OAuth client secret", severity: .high,

@@ -93,6 +93,13 @@ public struct Rule: Sendable, Equatable {
     /// Whether a secret must hold both a letter and a digit: a random body of 16 or more characters from an
     /// alphabet with both almost always does, while words, numbers and identifiers do not.
     public var mixedCharacters: Bool
+    /// Whether the rule needs text around a secret to mean anything (a name and an `=`): it is not applied to
+    /// binary documents (a NUL byte in the first kilobyte), whose strings tables and bytecode are full of
+    /// names next to random-looking bytes.
+    public var textOnly: Bool
+    /// PCRE2 patterns matched against the secret decoded from base64 (for secrets that are base64 of
+    /// `user:password`): a decoded placeholder (`username:password`, an RFC's example client) is not reported.
+    public var base64Allowlist: [String]
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -103,7 +110,7 @@ public struct Rule: Sendable, Equatable {
         allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
-        mixedCharacters: Bool = false
+        mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = []
     ) {
         self.id = id
         self.description = description
@@ -122,6 +129,8 @@ public struct Rule: Sendable, Equatable {
         self.confidence = confidence
         self.keywords = keywords
         self.mixedCharacters = mixedCharacters
+        self.textOnly = textOnly
+        self.base64Allowlist = base64Allowlist
     }
 }
 

@@ -64,4 +64,28 @@ import TestSupport
         // A prefixed token with a valid checksum needs no mark.
         #expect(lines.contains { $0.contains("github-token") && $0.contains("checksum valid") && !$0.contains("confidence]") })
     }
+
+    /// The same private key as a leak, as a test fixture and inside an installed package: only the leak is critical.
+    @Test func testDataAndPublishedPackagesAreNotCritical() throws {
+        let body = (0..<8).map { _ in FakeSecret.random(64, FakeSecret.alnum + ["+", "/"]) }.joined(separator: "\n")
+        let key = "-----BEGIN PRIVATE KEY-----\n\(body)\n-----END PRIVATE KEY-----\n"
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/image.tar"
+        try ImageBuilder.build(ImageSpec(
+            format: .ociTar, compression: "none", tag: "paths:1",
+            history: [.init("COPY . / # buildkit")],
+            layers: [.init(files: [.init(path: "app/server.key", content: key),
+                                   .init(path: "app/tests/fixtures/server.key", content: key),
+                                   .init(path: "usr/local/lib/python3.12/site-packages/mockserver/ca.key", content: key)])]),
+            at: path)
+        let r = try Run.command(Run.stowaway, ["scan", path, "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let findings = try JSONDocument.findings(r.stdout)
+        func severity(_ p: String) -> String? { findings.first { $0["path"] as? String == p }?["severity"] as? String }
+        #expect(severity("/app/server.key") == "critical")
+        #expect(severity("/app/tests/fixtures/server.key") == "low")
+        #expect(severity("/usr/local/lib/python3.12/site-packages/mockserver/ca.key") == "medium")
+        #expect(findings.first { $0["path"] as? String == "/app/tests/fixtures/server.key" }?["confidence"] as? String == "low")
+    }
 }

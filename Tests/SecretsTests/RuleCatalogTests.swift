@@ -737,6 +737,10 @@ extension CatalogExample {
         c.fp("authorization-bearer", "curl -H \"Authorization: Bearer $TOKEN\" https://api.corp.test\n")
         c.tp("authorization-basic", G.base64("svc:" + G.A(16)), "Authorization: Basic @S@\n")
         c.fp("authorization-basic", "Authorization: Basic \(G.B(8))\n")
+        // Placeholders and the RFCs' examples, recognised once decoded.
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("username:password"))\n")
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("s6BhdRkqt3:gX1fBat3bV"))\n")
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("user:pass"))\n")
         c.tp("curl-user-password", G.A(16), "RUN curl -fsSL -u deploy:@S@ https://repo.corp.test/x.tgz\n")
         c.fp("curl-user-password", "RUN curl -fsSL -u deploy:$REPO_PASSWORD https://repo.corp.test/x.tgz\n")
         c.tp("sshpass-password", G.A(14), "sshpass -p '@S@' ssh deploy@host\n")
@@ -752,6 +756,9 @@ extension CatalogExample {
         c.fp("xml-password", "<server><password>{password}</password></server>\n")
         c.tp("jwt", "eyJ\(G.W(30)).eyJ\(G.W(60)).\(G.W(43))")
         c.fp("jwt", "eyJ\(G.W(30)).abc\(G.W(60)).\(G.W(43))\n")
+        // jwt.io's and PyJWT's documentation examples, copied into every JWT library's docs.
+        c.fp("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.\(G.W(43))\n")
+        c.fp("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.\(G.W(43))\n")
     }
 
     static func generic(_ c: inout Catalogue) {
@@ -780,6 +787,18 @@ extension CatalogExample {
         c.fp(rule, "SECRET_NAME=projects/123/secrets/db-password2/versions/1\n")
         c.fp(rule, "DEPS = OAUTH2CLIENT_EXTRA_DEPENDENCIES\n")
         c.fp(rule, "    \"code=sdlfkj452&state=ss345asyht&token_type=Bearer\"\n")
+        // Issue 12's false-alarm families: pagination cursors, identifiers, commented-out settings, doctests,
+        // RFC example values, values that name themselves.
+        c.fp(rule, "{\"NextToken\": \"eyJ\(G.B(60))\"}\n")
+        c.fp(rule, "next_page_token = \"\(G.A(24))\"\n")
+        c.fp(rule, "    Next page token: \(G.A(25))\n")
+        c.fp(rule, "kind = V1ServiceAccountTokenProjection\n")
+        c.fp(rule, "flag = OAUTH2-CLIENT-SECRET\n")
+        c.fp(rule, "# jetty.openid.clientSecret=\(value())\n", fix: ("# jetty", "jetty"))
+        c.fp(rule, ">>> client_secret = '\(value())'\n", fix: (">>> client", "client"))
+        c.fp(rule, "    access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example\n")
+        c.fp(rule, "admin_password: 123Abpassword\n")
+        c.fp(rule, "api_token = \(G.base64("{\"page\": 2, \"offset\": \"\(G.A(20))\"}"))\n")
     }
 }
 
