@@ -4,14 +4,15 @@ public enum PathContext: Sendable, Equatable {
     /// Test suites, fixtures, mocks and examples (`/tests/`, `test_*.py`, `*.spec.ts`, `/fixtures/`…): findings
     /// there are reported at low severity and confidence.
     case testData
-    /// An installed third-party package (Python site-/dist-packages, node_modules, gems, Go's module cache, a
-    /// JDK, vendored and third-party trees, cloud SDKs): whatever it holds was published with it, so its findings
-    /// are at most medium, and low when only the generic rule saw them.
+    /// An installed third-party package or language runtime (Python site-/dist-packages and standard library,
+    /// node_modules, gems and Ruby's library, Go's toolchain and module cache, a JDK, vendored and third-party
+    /// trees, cloud SDKs): whatever it holds was published with it. A prefixed or checksummed token found there
+    /// is at most medium; anything else (a keyword, a URL, the generic rule: the stuff of documentation) low.
     case publishedPackage
 
     /// Directory names that hold test data, and file names of test sources.
     static let testPattern = #"(?i)/(?:tests?|testing|testdata|test[_-]data|test[_-]?fixtures?|fixtures?|__tests__|__fixtures__|__mocks__|mocks?|spec|specs|dummyserver|examples?|samples?)/|/(?:test_[^/]+\.py|[^/]+_test\.(?:py|go|rb|js|ts|java|kt|rs|exs?)|[^/]+\.(?:test|spec)\.[cm]?[jt]sx?|[^/]+_spec\.rb|conftest\.py|[^/]+Tests?\.(?:java|kt|swift|cs|scala))$"#
-    static let packagePattern = #"/(?:site|dist)-packages/|/node_modules/|/gems/[^/]+/gems/|/go/pkg/mod/|^/usr/lib/jvm/|^/usr/share/(?:java|maven-repo)/|/\.m2/repository/|/vendor/|/third[_-]party/|/google-cloud-sdk/"#
+    static let packagePattern = #"/(?:site|dist)-packages/|/node_modules/|/gems/[^/]+/gems/|/go/pkg/mod/|^/usr/(?:local/)?lib/(?:jvm|ruby|python[23][^/]*|go(?:-[^/]+)?|node_modules)/|^/usr/local/go/|^/usr/share/(?:java|maven-repo|ruby[^/]*|rubygems[^/]*|javascript|nodejs|gocode)/|/\.m2/repository/|/vendor/|/third[_-]party/|/google-cloud-sdk/"#
 
     private static let compiled: (test: PCRE2Regex, package: PCRE2Regex)? = {
         guard let t = try? PCRE2Regex(testPattern, ruleID: "test data paths"),
@@ -32,7 +33,7 @@ public enum PathContext: Sendable, Equatable {
     public func cap(_ severity: Severity, confidence: Confidence) -> Severity {
         switch self {
         case .testData: return .low
-        case .publishedPackage: return confidence == .low ? .low : min(severity, .medium)
+        case .publishedPackage: return confidence == .high ? min(severity, .medium) : .low
         }
     }
 }

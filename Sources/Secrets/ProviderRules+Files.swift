@@ -2,10 +2,13 @@
 
 extension BuiltinRules {
     static let providerAI: [Rule] = [
+        // An admin key manages the organisation (keys, members, billing): its own rule, never taken for a project key.
+        Rule(id: "openai-admin-key", description: "OpenAI admin key (organisation administration)", severity: .critical,
+             regex: pvToken(#"sk-admin-[A-Za-z0-9_-]{20,300}"#), entropy: 4.0),
         Rule(id: "openai-api-key", description: "OpenAI API key (T3BlbkFJ signature)", severity: .critical,
-             regex: pvToken(#"sk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}"#), entropy: 4.0),
-        Rule(id: "openai-project-key", description: "OpenAI project, service account or admin key", severity: .high,
-             regex: pvToken(#"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,300}"#), entropy: 4.0),
+             regex: pvToken(#"sk-(?:(?:proj|svcacct)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}"#), entropy: 4.0),
+        Rule(id: "openai-project-key", description: "OpenAI project or service account key", severity: .high,
+             regex: pvToken(#"sk-(?:proj|svcacct)-[A-Za-z0-9_-]{40,300}"#), entropy: 4.0),
         Rule(id: "anthropic-api-key", description: "Anthropic API key", severity: .critical,
              regex: pvToken(#"sk-ant-api03-[A-Za-z0-9_-]{93}AA"#), entropy: 4.0),
         Rule(id: "anthropic-admin-key", description: "Anthropic admin API key", severity: .critical,

@@ -44,6 +44,9 @@ struct PrecisionTests {
         ("/app/node_modules/some-lib/dist/index.js", .publishedPackage),
         ("/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts", .publishedPackage),
         ("/root/go/pkg/mod/github.com/x/y@v1.0.0/key.go", .publishedPackage),
+        ("/usr/lib/ruby/3.1.0/uri/generic.rb", .publishedPackage),
+        ("/usr/lib/python3.11/urllib/request.py", .publishedPackage),
+        ("/usr/lib/go-1.19/src/net/http/client.go", .publishedPackage),
     ])
     func pathsThatMarkTestDataOrPackages(path: String, expected: PathContext) {
         #expect(PathContext.of(path) == expected)
@@ -60,6 +63,7 @@ struct PrecisionTests {
         #expect(PathContext.publishedPackage.cap(.critical, confidence: .high) == .medium)
         #expect(PathContext.publishedPackage.cap(.low, confidence: .high) == .low)
         #expect(PathContext.publishedPackage.cap(.medium, confidence: .low) == .low)
+        #expect(PathContext.publishedPackage.cap(.high, confidence: .medium) == .low)
     }
 
     @Test func shapesBuildBoundedRegexesAndFloors() {

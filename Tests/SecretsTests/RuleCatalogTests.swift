@@ -670,6 +670,11 @@ extension CatalogExample {
         c.fp("openai-api-key", "sk-\(G.A(20))T3BlbkFX\(G.A(20))\n", fix: ("T3BlbkFX", "T3BlbkFJ"))
         c.tp("openai-project-key", "sk-proj-" + G.W(156))
         c.fp("openai-project-key", "sk-proj-\(G.W(20))\n")
+        c.tp("openai-admin-key", "sk-admin-\(G.W(60))T3BlbkFJ\(G.W(60))")
+        c.tp("openai-admin-key", "sk-admin-" + G.W(120))
+        c.fp("openai-admin-key", "sk-admin-\(G.W(10))\n")
+        // An admin key is not a project key.
+        c.fp("openai-project-key", "sk-admin-\(G.W(130))\n", fix: ("sk-admin-", "sk-proj-"))
         c.tp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AA", "ANTHROPIC_API_KEY=@S@\n")
         c.fp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AB\n")
         c.tp("anthropic-admin-key", "sk-ant-admin01-\(G.W(93))AA")
