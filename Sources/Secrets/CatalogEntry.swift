@@ -51,7 +51,8 @@ public struct CatalogEntry: Sendable {
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             return Rule(id: id, description: description, severity: severity,
-                        regex: "(?i:" + names + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:)\s{0,4}["'`]?("# + shape.pattern
+                        // `NAME=…`, `name: …`, `"name": "…"`, `name := …`, `:name => …`, `<add key="Name" value="…"/>`
+                        regex: "(?i:" + names + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:|value\s{0,2}=)\s{0,4}["'`]?("# + shape.pattern
                             + ")(?![" + boundary + "])",
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         mixedCharacters: shape.expectsMixedCharacters)

@@ -88,4 +88,18 @@ import TestSupport
         #expect(severity("/usr/local/lib/python3.12/site-packages/mockserver/ca.key") == "medium")
         #expect(findings.first { $0["path"] as? String == "/app/tests/fixtures/server.key" }?["confidence"] as? String == "low")
     }
+
+    @Test func theRuleListHasTheCatalogue() throws {
+        let r = try Run.command(Run.stowaway, ["rules", "--format", "json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rules = try JSONDocument.object(r.stdout).objects("rules")
+        #expect(rules.count >= 800)
+        let byID = Dictionary(rules.map { ($0["id"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(byID["mailjet-api-secret"]?["confidence"] as? String == "medium")
+        #expect(byID["mailjet-api-secret"]?["keywords"] as? [String] == ["mailjet"])
+        #expect(byID["openrouter-api-key"]?["confidence"] as? String == "high")
+        #expect(byID["generic-secret-assignment"]?["confidence"] as? String == "low")
+        let text = try Run.command(Run.stowaway, ["rules"])
+        #expect(text.stdout.split(separator: "\n").last?.hasPrefix("\(rules.count) rules, fingerprint sha256:") == true)
+    }
 }

@@ -60,6 +60,7 @@ extension CatalogExample {
                 let name = envName(words[0])
                 c.tp(e.id, token, "\(name)_CREDENTIAL=@S@\n")
                 c.tp(e.id, token, "  \"\(words[words.count - 1].lowercased())_key\": \"@S@\",\n")
+                c.tp(e.id, token, "<add key=\"\(name)_Setting\" value=\"@S@\" />\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, shortBy: 1))\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, flat: true))\n")
                 c.fp(e.id, "PLAIN_CREDENTIAL=\(token)\n", fix: ("PLAIN", name))
