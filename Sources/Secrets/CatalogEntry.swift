@@ -52,12 +52,18 @@ public struct CatalogEntry: Sendable {
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             return Rule(id: id, description: description, severity: severity,
                         // `NAME=…`, `name: …`, `"name": "…"`, `name := …`, `:name => …`, `<add key="Name" value="…"/>`
-                        regex: "(?i:" + names + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:|value\s{0,2}=)\s{0,4}["'`]?("# + shape.pattern
+                        regex: "(?i:" + names + ")" + Self.notSecretName
+                            + #"[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:|value\s{0,2}=)\s{0,4}["'`]?("# + shape.pattern
                             + ")(?![" + boundary + "])",
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         mixedCharacters: shape.expectsMixedCharacters)
         }
     }
+
+    /// Names that say their value is not a credential, whatever provider they mention: a digest or checksum (a
+    /// SHA-256 is 64 hex like many keys), an identifier, a version, a location.
+    static let notSecretName =
+        #"(?![\w.-]{0,30}?(?i:hash|checksum|digest|sha1|sha256|sha512|md5|etag|commit|version|uuid|url|uri|path|file|[_.-]id(?![a-z])))"#
 
     /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing; a short keyword must
     /// start the name or follow a separator, so `lob` does not fire inside `glob` or `blob`.

@@ -72,5 +72,13 @@ extension BuiltinRules {
         .keyed("railway-token", "Railway API or project token", ["railway"], TokenShape.uuid),
         .keyed("koyeb-token", "Koyeb API token", ["koyeb"], TokenShape.lower(64)),
         .keyed("northflank-token", "Northflank API token", ["northflank"], TokenShape.lit("nf-") + TokenShape.url(40...60)),
+        // Families named in issue 12 without a row yet
+        .token("settlemint-personal-access-token", "SettleMint personal access token", TokenShape.lit("sm_pat_") + TokenShape.alnum(16)),
+        .token("settlemint-application-access-token", "SettleMint application access token", TokenShape.lit("sm_aat_") + TokenShape.alnum(16)),
+        .token("settlemint-service-access-token", "SettleMint service access token", TokenShape.lit("sm_sat_") + TokenShape.alnum(16)),
+        .keyed("rapidapi-key", "RapidAPI key", ["rapidapi", "rapid_api"], TokenShape.url(50)),
+        .keyed("razorpay-key-secret", "Razorpay key secret", ["razorpay"], TokenShape.alnum(24)),
+        .keyed("sidekiq-license", "Sidekiq Pro / Enterprise license credentials (Bundler source)", ["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com", "contribsys"], TokenShape.hex(8) + TokenShape.lit(":") + TokenShape.hex(8)),
+        .keyed("lob-test-api-key", "Lob test API key", ["lob_api", "lob_key", "lob_secret"], TokenShape.lit("test_") + TokenShape.hex(35), .low),
     ]
 }

@@ -22,6 +22,9 @@ extension BuiltinRules {
         Rule(id: "ldap-bind-password", description: "LDAP bind password in a client configuration", severity: .high,
              regex: #"(?im)^[ \t]*(?:bindpw|ldap_default_authtok|ldap_bind_pw|bind_pw)[ \t]*[=: \t][ \t]*["']?([^\s"']{6,128})["']?[ \t]*$"#,
              entropy: 2.5, allowlist: pvPasswordPlaceholders, confidence: .medium, keywords: ["bindpw", "authtok", "bind_pw"]),
+        // Sidekiq Pro / Enterprise gem sources carry the license as URL credentials.
+        Rule(id: "sidekiq-license-url", description: "Sidekiq Pro / Enterprise license in a gem source URL", severity: .high,
+             regex: #"https?://([a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com"#, keywords: ["contribsys.com"]),
         Rule(id: "zapier-webhook-url", description: "Zapier catch hook URL", severity: .high,
              regex: #"(https://hooks\.zapier\.com/hooks/catch/\d{4,12}/[a-z0-9]{5,12})(?![a-z0-9])"#, keywords: ["hooks.zapier.com"]),
         Rule(id: "slack-workflow-trigger-url", description: "Slack workflow trigger URL", severity: .high,

@@ -81,6 +81,8 @@ extension CatalogExample {
         c.tp("ldap-bind-password", pw, "binddn cn=reader,dc=corp,dc=test\nbindpw @S@\n")
         c.tp("ldap-bind-password", pw, "[domain/corp]\nldap_default_authtok = @S@\n")
         c.fp("ldap-bind-password", "bindpw secret\n")
+        c.tp("sidekiq-license-url", "\(G.H(8)):\(G.H(8))", "source \"https://@S@@enterprise.contribsys.com/\" do\n")
+        c.fp("sidekiq-license-url", "source \"https://enterprise.contribsys.com/\" do\n")
         c.tp("zapier-webhook-url", "https://hooks.zapier.com/hooks/catch/\(G.D(7))/\(G.LD(7))", "ZAP=@S@/\n")
         c.fp("zapier-webhook-url", "https://hooks.zapier.com/hooks/catch/123/\n")
         c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/\(G.H(32))")

@@ -34,6 +34,12 @@ struct PrecisionTests {
         #expect(try ruleIDs(Array("MIXPANEL_API_SECRET=\(Gen.H(32))\n".utf8)) == ["mixpanel-api-secret"])
     }
 
+    @Test func keywordRowsIgnoreNamesOfDigestsAndIdentifiers() throws {
+        #expect(try ruleIDs(Array("TOGETHER_SHA256=\(Gen.H(64))\n".utf8)).isEmpty)
+        #expect(try ruleIDs(Array("statuspage_page_id: \(Gen.uuid())\n".utf8)).isEmpty)
+        #expect(try ruleIDs(Array("TOGETHER_API_KEY=\(Gen.H(64))\n".utf8)) == ["together-api-key"])
+    }
+
     @Test(arguments: [
         ("/app/tests/fixtures/server.key", PathContext.testData),
         ("/usr/lib/python3/dist-packages/oauthlib/tests/test_x.py", .testData),
