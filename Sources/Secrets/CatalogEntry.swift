@@ -65,14 +65,16 @@ public struct CatalogEntry: Sendable {
     static let notSecretName =
         #"(?![\w.-]{0,30}?(?i:hash|checksum|digest|sha1|sha256|sha512|md5|etag|commit|version|uuid|url|uri|path|file|[_.-]id(?![a-z])))"#
 
-    /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing; a short keyword must
-    /// start the name or follow a separator, so `lob` does not fire inside `glob` or `blob`.
+    /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing (the same in the whole
+    /// keyword), spelt out as separate literals so that Vectorscan's literal prefilter looks for `new_relic`,
+    /// `newrelic`… rather than for `new` and `relic` apart. A short keyword must start the name or follow a
+    /// separator, so `lob` does not fire inside `glob` or `blob`.
     static func keywordPattern(_ word: String) -> String {
-        var out = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
-        for c in word.lowercased() {
-            if c == "_" { out += "[_.-]?" } else { out += TokenShape.escaped(String(c)) }
-        }
-        return out
+        let lower = word.lowercased()
+        let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
+        let body = forms.map(TokenShape.escaped).joined(separator: "|")
+        let guarded = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
+        return forms.count == 1 ? guarded + body : guarded + "(?:" + body + ")"
     }
 }
 

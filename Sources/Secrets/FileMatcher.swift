@@ -88,6 +88,8 @@ public final class FileMatcher {
     private var openRegion: [Int]
     /// Per rule: the end of the last secret reported, so overlapping windows report it once.
     private var lastEmittedEnd: [Int64]
+    /// The rules whose `lastEmittedEnd` is set in this document.
+    private var emittedRules: [Int] = []
     /// Confirmed secrets that a later, longer secret may still contain.
     private var pending: [RawHit] = []
     /// Secrets settled for good (at most `maxHits`).
@@ -133,7 +135,9 @@ public final class FileMatcher {
         blockLines.append(0)
         for r in regions { openRegion[r.rule] = -1 }
         regions.removeAll(keepingCapacity: true)
-        for i in lastEmittedEnd.indices where lastEmittedEnd[i] >= 0 { lastEmittedEnd[i] = -1 }
+        // Only the rules that emitted: a document costs nothing per rule of the catalogue.
+        for i in emittedRules { lastEmittedEnd[i] = -1 }
+        emittedRules.removeAll(keepingCapacity: true)
         pending.removeAll(keepingCapacity: true)
         settled.removeAll(keepingCapacity: true)
         settledPerRank = [0, 0, 0, 0]
@@ -304,6 +308,7 @@ public final class FileMatcher {
     private func emit(rule: Int, from start: Int64, to end: Int64) {
         if start < lastEmittedEnd[rule] { return }
         if binaryDocument && engine.textOnly[rule] { return }
+        if lastEmittedEnd[rule] < 0 { emittedRules.append(rule) }
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }
