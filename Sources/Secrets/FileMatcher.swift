@@ -99,6 +99,10 @@ public final class FileMatcher {
     /// The furthest end of a settled secret: a later secret ending at or before it lies inside it.
     private var settledMaxEnd: Int64 = -1
     private var failure: Error?
+    /// Per rule: its compiled regex once this matcher (or the engine) compiled it.
+    private var regexes: [PCRE2Regex?]
+    /// Per rule: whether `regexes` is final (compiled, or the rule has no regex).
+    private var regexTried: [Bool]
 
     init(engine: MatchEngine) throws {
         self.engine = engine
@@ -106,6 +110,17 @@ public final class FileMatcher {
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         openRegion = Array(repeating: -1, count: engine.rules.count)
         lastEmittedEnd = Array(repeating: -1, count: engine.rules.count)
+        regexes = engine.regexes
+        regexTried = engine.regexes.map { $0 != nil }
+    }
+
+    /// Rule `rule`'s regex: the engine's, or compiled by this matcher the first time the rule has a candidate.
+    private func regex(for rule: Int) throws -> PCRE2Regex? {
+        if let r = regexes[rule] { return r }
+        if regexTried[rule] { return nil }
+        regexTried[rule] = true
+        regexes[rule] = try engine.makeRegex(rule)
+        return regexes[rule]
     }
 
     deinit {
@@ -243,8 +258,7 @@ public final class FileMatcher {
     /// Runs the rule's regex over the region's window. Returns the region again, to resume where a possible
     /// secret reaches the end of the data so far, or nil when it is done.
     private func confirm(_ r: Region, final: Bool) throws -> Region? {
-        let regex = engine.regexes[r.rule]
-        guard let regex else { return nil }
+        guard let regex = try regex(for: r.rule) else { return nil }
         let group = engine.secretGroups[r.rule]
         let ruleID = engine.rules[r.rule].id
         let from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))

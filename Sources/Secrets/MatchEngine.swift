@@ -19,7 +19,8 @@ public final class MatchEngine: @unchecked Sendable {
     /// Whether any rule has a `pathScope` or `pathAllowlist`, i.e. whether `ruleApplies` can ever say no.
     public let hasPathConditions: Bool
     let database: VectorscanDatabase
-    /// Per rule: its compiled regex; nil for rules whose detector is not `.regex`.
+    /// Per rule: its regex compiled up front (a rule set compiled now), else nil: matchers compile it on first
+    /// use (`makeRegex`). Always nil for rules whose detector is not `.regex`.
     let regexes: [PCRE2Regex?]
     /// Per rule, read on every candidate: how far before a match end the secret may start and its capture group.
     let lookBehinds: [Int64]
@@ -68,13 +69,17 @@ public final class MatchEngine: @unchecked Sendable {
         if let cache, let cached = cache.load(key: inputs.key) {
             database = cached
             databaseWasCached = true
+            // The cache holds only rule sets whose every regex compiled (below): each matcher compiles a rule's
+            // regex when the rule first has a candidate, so a start from the cache costs no PCRE2 compile for
+            // the hundreds of rules a scan never confirms.
+            regexes = Array(repeating: nil, count: rules.count)
         } else {
             database = try VectorscanDatabase(patterns: inputs.patterns,
                                               ruleIDs: inputs.patterns.map { Int($0.id) < rules.count ? rules[Int($0.id)].id : "(none)" })
             databaseWasCached = false
+            regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
             cache?.store(database, key: inputs.key)
         }
-        regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
         lookBehinds = rules.map { Int64($0.lookBehind) }
         secretGroups = rules.map(\.secretGroup)
         severityRanks = rules.map(\.severity.rank)
@@ -141,6 +146,12 @@ public final class MatchEngine: @unchecked Sendable {
         let digest = h.finalize().hexString
         let fp = fingerprint ?? MatchEngine.fingerprint(rules: rules, globalAllowlist: [], globalStopwords: [])
         return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
+    }
+
+    /// Rule `index`'s regex, compiled now; nil for a rule whose detector is not `.regex`.
+    func makeRegex(_ index: Int) throws -> PCRE2Regex? {
+        let r = rules[index]
+        return r.detector == .regex ? try PCRE2Regex(r.regex, ruleID: r.id) : nil
     }
 
     /// A matcher for one thread.
