@@ -58,6 +58,11 @@ public final class PostgresSweepStore: SweepStore {
         return store
     }
 
+    /// Closes the store's connections.
+    public func shutdown() async {
+        await pool.close()
+    }
+
     // MARK: schema
 
     /// Schema versions in order; a version once shipped is never edited, only followed by another.
@@ -402,6 +407,18 @@ public final class PostgresSweepStore: SweepStore {
         return !rows.isEmpty
     }
 
+    public func releaseItem(run: Int64, id: Int64, worker: String) async throws {
+        try await execute("""
+            UPDATE sweep_item SET state = 'pending', worker = NULL, lease_until = NULL
+            WHERE id = \(id) AND run_id = \(run) AND worker = \(worker) AND state = 'claimed'
+            """)
+    }
+
+    public func itemsLeft(run: Int64) async throws -> Int {
+        let rows = try await select("SELECT count(*) FROM sweep_item WHERE run_id = \(run) AND state <> 'done'")
+        return Int(try one(rows).decode(Int64.self))
+    }
+
     public func renewLeases(run: Int64, worker: String, lease: TimeInterval) async throws {
         try await transaction { c in
             try await c.query("""
@@ -572,6 +589,22 @@ actor PostgresPool {
         self.logger = logger
     }
 
+    deinit {
+        // A connection must be closed before it is freed: a task of its own keeps the idle ones until they are.
+        let left = idle
+        if !left.isEmpty {
+            Task { for c in left { try? await c.close() } }
+        }
+    }
+
+    /// Closes every idle connection (the process is done with the store).
+    func close() async {
+        let left = idle
+        idle = []
+        open -= left.count
+        for c in left { try? await c.close() }
+    }
+
     /// Runs `body` with a connection of its own; a connection that broke is dropped, not handed out again.
     func with<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let c = try await lease()
@@ -629,6 +662,7 @@ actor PostgresPool {
                 let code = e.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
                 return message + code
             }
+            if e.code == .connectionError, let underlying = e.underlying { return "cannot connect: \(underlying)" }
             if let underlying = e.underlying { return "\(e.code): \(underlying)" }
             return "\(e.code)"
         }

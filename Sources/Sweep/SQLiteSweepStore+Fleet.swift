@@ -117,6 +117,18 @@ extension SQLiteSweepStore {
         }
     }
 
+    public func releaseItem(run: Int64, id: Int64, worker: String) async throws {
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE run_item SET state = 'pending', worker = NULL, lease_until = NULL WHERE id = ? AND run_id = ? AND worker = ? AND state = 'claimed'
+                """, arguments: [id, run, worker])
+        }
+    }
+
+    public func itemsLeft(run: Int64) async throws -> Int {
+        try await read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM run_item WHERE run_id = ? AND state <> 'done'", arguments: [run]) ?? 0 }
+    }
+
     public func renewLeases(run: Int64, worker: String, lease: TimeInterval) async throws {
         try await write { db in
             let until = Self.now + lease

@@ -62,6 +62,10 @@ public protocol SweepStore: Sendable {
     /// Marks an item done with its record; false when `worker` no longer held it (its lease ran out and
     /// another worker took it), in which case nothing is written.
     func completeItem(run: Int64, id: Int64, worker: String, record: ItemRecord) async throws -> Bool
+    /// Gives back an item `worker` holds but did not finish (it was stopped): the next worker to ask takes it.
+    func releaseItem(run: Int64, id: Int64, worker: String) async throws
+    /// How many of the run's items are not done (claimed by someone, or waiting).
+    func itemsLeft(run: Int64) async throws -> Int
     /// Extends every item and layer lease `worker` holds by `lease` seconds from now.
     func renewLeases(run: Int64, worker: String, lease: TimeInterval) async throws
     /// A layer's stored result, or the right to scan it, or "busy" while another worker's lease on it lives.
@@ -78,6 +82,13 @@ public protocol SweepStore: Sendable {
     /// Which of `keys` are new in run `run` and which were open before, without changing anything (for reports
     /// of a shared run that is not complete yet).
     func classify(run: Int64, keys: [FindingKey]) async throws -> (new: Set<FindingKey>, open: Set<FindingKey>)
+    /// Closes connections to a server; the store is not used afterwards.
+    func shutdown() async
+}
+
+extension SweepStore {
+    /// Nothing to close by default (SQLite's pool closes with the object).
+    public func shutdown() async {}
 }
 
 /// How a run ended.
@@ -238,7 +249,10 @@ public enum SweepStores {
                             environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> any SweepStore {
         let path = location ?? SQLiteSweepStore.defaultPath(environment: environment)
         if PostgresURL.looksLike(path) {
-            return try await PostgresSweepStore.connect(try PostgresURL(path))
+            var url = try PostgresURL(path)
+            // As libpq does: a URL without a password takes PGPASSWORD, so the URL itself can live in a config map.
+            if url.password == nil, let p = environment["PGPASSWORD"], !p.isEmpty { url.password = p }
+            return try await PostgresSweepStore.connect(url)
         }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw SweepError.store(path: path, reason: "no sweep has run with this store yet")
