@@ -28,6 +28,11 @@ public struct SweepReport: Codable, Sendable {
         public var image: String
         /// One line.
         public var error: String
+
+        public init(image: String, error: String) {
+            self.image = image
+            self.error = error
+        }
     }
 
     public struct Images: Codable, Sendable {
