@@ -11,20 +11,20 @@ import TestSupport
 struct SweepFleetTests {
     private static let images = 21
 
-    /// `images` tags over the shared base, each with a layer of its own, every third with a fresh secret.
-    private func pushFleet(_ h: SweepHarness, prefix: String) async throws -> [String] {
-        var secrets: [String] = []
+    /// `images` tags over the shared base, each with a layer of its own, every third with a fresh secret;
+    /// returns the digests of those layers of their own.
+    private func pushFleet(_ h: SweepHarness, prefix: String) async throws -> [Digest] {
+        var tops: [Digest] = []
         for i in 0..<Self.images {
             var top = "build \(i) \(UUID())\n"
             if i % 3 == 0 {
-                let s = FakeSecret.githubToken()
-                secrets.append(s)
-                top += "GITHUB_TOKEN=\(s)\n"
+                top += "GITHUB_TOKEN=\(FakeSecret.githubToken())\n"
             }
-            try await Images.push([Images.base, Images.file("app/build-\(i).env", top)], to: h.anonymous, as: "\(prefix)/app-\(i % 4)",
-                                  tag: "v\(i)")
+            let layer = Images.file("app/build-\(i).env", top)
+            try await Images.push([Images.base, layer], to: h.anonymous, as: "\(prefix)/app-\(i % 4)", tag: "v\(i)")
+            tops.append(try Images.digest(of: layer))
         }
-        return secrets
+        return tops
     }
 
     private struct Fleet {
@@ -33,6 +33,7 @@ struct SweepFleetTests {
         let holdFile: String
         let proxyLog: String
         let base: Digest
+        let tops: [Digest]
         let run: SweepRun
 
         func proxyLines() -> [String] {
@@ -47,7 +48,7 @@ struct SweepFleetTests {
 
     private func setUp(_ h: SweepHarness, _ name: String, store: String) async throws -> Fleet {
         let prefix = uniquePrefix(name)
-        _ = try await pushFleet(h, prefix: prefix)
+        let tops = try await pushFleet(h, prefix: prefix)
         let dir = try Run.tempDirectory()
         let holdFile = dir + "/hold", proxyLog = dir + "/proxy.log"
         let base = try Images.digest(of: Images.base)
@@ -56,7 +57,7 @@ struct SweepFleetTests {
         var run = try SweepRun()
         run.store = store
         try run.writeRegistry(proxy.host, prefix: prefix)
-        return Fleet(prefix: prefix, proxy: proxy, holdFile: holdFile, proxyLog: proxyLog, base: base, run: run)
+        return Fleet(prefix: prefix, proxy: proxy, holdFile: holdFile, proxyLog: proxyLog, base: base, tops: tops, run: run)
     }
 
     private func finish(_ p: Process) -> Bool {
@@ -100,17 +101,24 @@ struct SweepFleetTests {
         try FileManager.default.removeItem(atPath: f.holdFile)
 
         #expect(finish(second) && finish(third), "a worker did not finish")
-        #expect(second.terminationStatus == 1 && third.terminationStatus == 1,
-                "\(second.terminationStatus) \(third.terminationStatus): findings are new in this run")
         let w2 = try report(f.run.dir + "/w2.json"), w3 = try report(f.run.dir + "/w3.json")
+        // Each worker's exit code speaks for its own images: 1 when one of them holds a secret new in this run.
+        #expect(second.terminationStatus == (w2.findings("new").isEmpty ? 0 : 1), "\(second.terminationStatus)")
+        #expect(third.terminationStatus == (w3.findings("new").isEmpty ? 0 : 1), "\(third.terminationStatus)")
 
         // Every image covered once: the two live workers' items add up to the run, none done twice.
         #expect(w2.int("images", "scanned") + w3.int("images", "scanned") == Self.images, "\(w2["images"] ?? "") \(w3["images"] ?? "")")
         #expect(w2.failed.isEmpty && w3.failed.isEmpty)
-        // The base layer: fetched by the killed worker (held, never finished) and once more after its lease ran out.
+        // The base layer: fetched by the killed worker (held, never finished) and once more after its lease ran
+        // out, by one of the others; every other layer once, but for at most the killed worker's in flight (two
+        // items at --jobs 2) that it fetched and did not live to store.
         #expect(f.fetches(of: f.base) == 2, "\(f.proxyLines().filter { $0.contains(f.base.description) })")
-        // 22 distinct layers, each scanned by exactly one live worker (the killed one stored nothing it counted).
-        #expect(w2.int("layers", "scanned") + w3.int("layers", "scanned") == Self.images + 1)
+        let topFetches = f.tops.map { f.fetches(of: $0) }
+        #expect(topFetches.allSatisfy { $0 == 1 || $0 == 2 } && topFetches.filter { $0 == 2 }.count <= 2, "\(topFetches)")
+        // No layer scanned by both live workers: at most the 22 distinct layers between them (fewer by those the
+        // killed worker stored before it died, which they took from the store).
+        let scanned = w2.int("layers", "scanned") + w3.int("layers", "scanned")
+        #expect(scanned >= Self.images + 1 - 2 && scanned <= Self.images + 1, "\(scanned)")
 
         let whole = try Run.command(Run.stowaway, ["sweep", "report", "--db", store, "--run", name, "--format", "json"],
                                     environment: f.run.environment)
