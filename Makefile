@@ -64,7 +64,8 @@ fixtures: build
 	@testdata/debian-base.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 	@testdata/debian-python.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 
-# The registries the integration tests talk to run on 127.0.0.1 for the length of the test run.
+# The registries the integration tests talk to, and a PostgreSQL server for the sweep's shared store, run on
+# 127.0.0.1 for the length of the test run (harness.json names them all).
 REGISTRY_DIR := $(CURDIR)/$(OUT)/registry
 HARNESS := python3 testdata/registry/harness.py
 
