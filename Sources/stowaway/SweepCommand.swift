@@ -85,7 +85,9 @@ struct SweepRunCommand: AsyncParsableCommand {
             let tty = !quiet && isatty(2) != 0
             if tty {
                 options.progress = { done, total in
-                    FileHandle.standardError.write(Data("\r\u{1B}[Ksweeping: \(done)/\(total) images".utf8))
+                    // A shared run's total is the whole fleet's: a worker counts only what it has done.
+                    let count = total > 0 ? "\(done)/\(total)" : "\(done)"
+                    FileHandle.standardError.write(Data("\r\u{1B}[Ksweeping: \(count) images".utf8))
                 }
             }
             let sweeper = Sweeper(config: cfg, store: store, scanner: scanner, options: options)

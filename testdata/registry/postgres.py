@@ -14,6 +14,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 
 USER = "stowaway"
@@ -57,24 +58,23 @@ def start(workdir, port):
     if bins is None:
         raise RuntimeError("PostgreSQL server not found under /usr/lib/postgresql/*/bin: apt-get install -y postgresql")
     stop(workdir)
-    root = os.path.join(os.path.abspath(workdir), "postgres")
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
-    data = os.path.join(root, "data")
+    state_dir = os.path.join(os.path.abspath(workdir), "postgres")
+    shutil.rmtree(state_dir, ignore_errors=True)
+    os.makedirs(state_dir)
     prefix, pw = _runas()
+    root = state_dir
+    if pw is not None and not _searchable(root):
+        # A parent of the workdir is closed to other users (a umask of 077, a private home): the cluster goes
+        # to a fresh directory under /tmp instead, removed by stop().
+        root = tempfile.mkdtemp(prefix="stowaway-pg-")
+        os.chmod(root, 0o755)
+    data = os.path.join(root, "data")
     password = secrets.token_hex(16)
     pwfile = os.path.join(root, "pwfile")
     with open(pwfile, "w") as f:
         f.write(password + "\n")
     os.chmod(pwfile, 0o600)
     if pw is not None:
-        # The unprivileged user must reach the directory through every parent, and own its own.
-        d = root
-        while d != "/":
-            d = os.path.dirname(d)
-            mode = os.stat(d).st_mode
-            if not mode & 0o001:
-                raise RuntimeError(f"{d} is not searchable by {pw.pw_name}: cannot run PostgreSQL under {root}")
         for path in (root, pwfile):
             os.chown(path, pw.pw_uid, pw.pw_gid)
     _run(prefix + [os.path.join(bins, "initdb"), "-D", data, "-U", USER, "--auth=scram-sha-256", f"--pwfile={pwfile}",
@@ -86,9 +86,19 @@ def start(workdir, port):
     _run(prefix + [os.path.join(bins, "pg_ctl"), "-D", data, "-l", log, "-o", opts, "-w", "-t", "60", "start"])
     entry = {"host": f"127.0.0.1:{port}", "port": port, "user": USER, "password": password, "database": "postgres",
              "url": f"postgres://{USER}:{password}@127.0.0.1:{port}/postgres?sslmode=disable", "bin": bins, "data": data}
-    with open(os.path.join(root, "state.json"), "w") as f:
-        json.dump({"bin": bins, "data": data}, f)
+    with open(os.path.join(state_dir, "state.json"), "w") as f:
+        json.dump({"bin": bins, "data": data, "root": root if root != state_dir else None}, f)
     return entry
+
+
+def _searchable(path):
+    """Whether every parent of `path` lets other users through (x for others)."""
+    d = path
+    while d != "/":
+        d = os.path.dirname(d)
+        if not os.stat(d).st_mode & 0o001:
+            return False
+    return True
 
 
 def stop(workdir):
@@ -101,6 +111,7 @@ def stop(workdir):
         return
     data = st["data"]
     if not os.path.exists(os.path.join(data, "postmaster.pid")):
+        _remove(st)
         return
     prefix, _ = _runas()
     try:
@@ -115,3 +126,10 @@ def stop(workdir):
     deadline = time.monotonic() + 10
     while os.path.exists(os.path.join(data, "postmaster.pid")) and time.monotonic() < deadline:
         time.sleep(0.05)
+    _remove(st)
+
+
+def _remove(st):
+    """Removes a cluster directory made under /tmp (one under the workdir goes with the workdir)."""
+    if st.get("root"):
+        shutil.rmtree(st["root"], ignore_errors=True)
