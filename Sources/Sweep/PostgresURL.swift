@@ -66,17 +66,15 @@ public struct PostgresURL: Sendable, Equatable {
         self.shown = shown
     }
 
-    /// The URL with whatever stands between `://` and the last `@` before the host cut to the user name and
-    /// `***`: works on text that does not even parse, so no error can quote a password.
+    /// The URL with everything between the user name and the last `@` replaced by `***`. Works on text that
+    /// does not even parse, and errs on the side of hiding: a password holding `/`, `#` or `?` (unencoded) is
+    /// still hidden, and an `@` later in the URL only hides more.
     public static func redact(_ text: String) -> String {
         guard let schemeEnd = text.range(of: "://") else { return text }
         let rest = text[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return text }
-        let userinfo = authority[..<at]
-        let user = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        let masked = userinfo.contains(":") ? "\(user):***" : user
-        return String(text[..<schemeEnd.upperBound]) + masked + String(rest[at...])
+        guard let at = rest.lastIndex(of: "@") else { return text }
+        let userinfo = rest[..<at]
+        guard let colon = userinfo.firstIndex(of: ":") else { return text }
+        return String(text[..<schemeEnd.upperBound]) + userinfo[..<colon] + ":***" + String(rest[at...])
     }
 }

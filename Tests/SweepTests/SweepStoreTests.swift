@@ -97,6 +97,7 @@ struct SweepStoreTests {
         ("postgres://sweeper:hunter2secret@db.internal:5432/", "no database name"),
         ("postgres://sweeper:hunter2secret@db.internal/stowaway?application=x", "unknown parameter application"),
         ("postgresql://:hunter2secret@db.internal/stowaway", "no user"),
+        ("postgres://sweeper:hunter2secret/#?@db.internal/stowaway", "postgres://sweeper:***@db.internal/stowaway"),
     ])
     func aBadPostgresURLIsNamedWithoutItsPassword(_ url: String, _ reason: String) async {
         do {
@@ -117,6 +118,7 @@ struct SweepStoreTests {
         let plain = try PostgresURL("postgres://sweeper@db.internal/stowaway")
         #expect(plain.password == nil && plain.port == 5432 && plain.sslMode == .prefer && plain.shown == "postgres://sweeper@db.internal/stowaway")
         #expect(PostgresURL.redact("postgres://u:a@b@h/d") == "postgres://u:***@h/d")
+        #expect(PostgresURL.redact("postgres://u:pa/ss#x@h/d") == "postgres://u:***@h/d")
     }
 
     /// Three work items, four workers: each item is handed out once, a lease that runs out lets another
