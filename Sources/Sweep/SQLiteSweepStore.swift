@@ -58,7 +58,8 @@ public final class SQLiteSweepStore: SweepStore {
     private static func lostOpeningRace(_ e: DatabaseError) -> Bool {
         switch e.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: true
-        case .SQLITE_ERROR: e.message?.contains("already exists") == true
+        // "duplicate column name": the loser of the race to the v2 migration, which adds columns.
+        case .SQLITE_ERROR: e.message.map { $0.contains("already exists") || $0.contains("duplicate column name") } == true
         default: false
         }
     }
