@@ -2,7 +2,7 @@ import Foundation
 
 /// A `--db postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…&sslrootcert=FILE]` value, parsed. `shown` is
 /// the URL with its password replaced by `***`: the one form any message, log or report may carry.
-public struct PostgresURL: Sendable, Equatable {
+public struct PostgresURL: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
     /// How the connection is secured, as libpq's `sslmode` names it (the modes that mean something here).
     public enum SSLMode: String, Sendable {
         /// Plain TCP.
@@ -25,6 +25,10 @@ public struct PostgresURL: Sendable, Equatable {
     public var sslRootCert: String?
     /// The URL without its password.
     public var shown: String
+
+    /// Interpolating the value shows the redacted URL, never the password.
+    public var description: String { shown }
+    public var debugDescription: String { shown }
 
     /// Whether a `--db` value is meant as a PostgreSQL URL (anything else is an SQLite path).
     public static func looksLike(_ s: String) -> Bool {

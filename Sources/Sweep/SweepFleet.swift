@@ -14,6 +14,7 @@ public struct SharedItem: Codable, Sendable, Equatable {
     public var apps: [String]
     public var machines: [String]
 
+    /// The stored form of an expanded item.
     public init(_ item: SweepItem) {
         input = item.input
         reference = item.reference.description
@@ -40,6 +41,7 @@ public struct RunExpansion: Codable, Sendable, Equatable {
     public var failures: [SweepReport.Failed] = []
     public var flyHosts: [String: String] = [:]
 
+    /// What an expansion found: failed listings, and Fly.io hosts by organisation.
     public init(failures: [SweepReport.Failed] = [], flyHosts: [String: String] = [:]) {
         self.failures = failures
         self.flyHosts = flyHosts
@@ -69,6 +71,7 @@ public struct ItemRecord: Codable, Sendable {
     public var error: String?
     public var findings: [Finding]
 
+    /// An item's record; the findings' secrets are dropped here, so none reaches the store.
     public init(outcome: ImageOutcome, manifestDigest: String?, error: String?, findings: [Finding]) {
         self.outcome = outcome
         self.manifestDigest = manifestDigest
@@ -105,6 +108,7 @@ public struct StoredChanges: Codable, Sendable {
     public var open: [FindingKey]
     public var resolved: [SweepFinding]
 
+    /// The changes as kept with the run (keys sorted, so the stored form is stable).
     public init(_ changes: FindingChanges) {
         new = changes.new.sorted { "\($0)" < "\($1)" }
         open = changes.open.sorted { "\($0)" < "\($1)" }

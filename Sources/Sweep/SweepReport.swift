@@ -29,6 +29,7 @@ public struct SweepReport: Codable, Sendable {
         /// One line.
         public var error: String
 
+        /// A failure of `image` (or a listing) with its one-line reason.
         public init(image: String, error: String) {
             self.image = image
             self.error = error

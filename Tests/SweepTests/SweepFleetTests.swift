@@ -85,7 +85,7 @@ struct SweepFleetTests {
         let f = try await setUp(h, "fleet-\(kind.rawValue)", store: store)
         defer { f.proxy.stop() }
         let name = "nightly-\(UUID().uuidString.prefix(8))"
-        let args = ["--run", name, "--lease", "3", "--jobs", "2"]
+        let args = ["--run", name, "--lease", "5", "--jobs", "2"]
 
         // The first worker expands the run and is caught fetching the base layer.
         let first = try f.run.start(args, output: f.run.dir + "/w1.json")

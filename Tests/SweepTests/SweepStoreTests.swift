@@ -115,6 +115,7 @@ struct SweepStoreTests {
         #expect(u.user == "sweeper" && u.password == "p@ss" && u.host == "db.internal" && u.port == 6543 && u.database == "stowaway")
         #expect(u.sslMode == .verifyFull && u.sslRootCert == "/etc/ca.pem")
         #expect(u.shown == "postgres://sweeper:***@db.internal:6543/stowaway?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect("\(u)" == u.shown && String(reflecting: u) == u.shown, "interpolation never shows the password")
         let plain = try PostgresURL("postgres://sweeper@db.internal/stowaway")
         #expect(plain.password == nil && plain.port == 5432 && plain.sslMode == .prefer && plain.shown == "postgres://sweeper@db.internal/stowaway")
         #expect(PostgresURL.redact("postgres://u:a@b@h/d") == "postgres://u:***@h/d")
