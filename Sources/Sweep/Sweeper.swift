@@ -78,7 +78,7 @@ public final class Sweeper: Sendable {
         var findings: [Finding] = []
     }
 
-    func process(_ items: [SweepItem], run: Int64, clients: RegistryClients) async throws -> [ItemResult] {
+    private func process(_ items: [SweepItem], run: Int64, clients: RegistryClients) async throws -> [ItemResult] {
         let layers = LayerBroker(store: store, scanner: scanner, run: run, slots: options.jobs, stop: stop)
         let fetched = ByteCount()
         var results: [ItemResult] = []
