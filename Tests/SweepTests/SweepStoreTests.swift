@@ -174,6 +174,26 @@ struct SweepStoreTests {
         await store.shutdown()
     }
 
+    /// A worker started with other rules than the run's is refused with one line and exit code 2, before it
+    /// claims anything.
+    @Test(arguments: StoreKind.available)
+    func aWorkerWithOtherRulesIsRefusedByTheRun(_ kind: StoreKind) async throws {
+        let location = try kind.freshLocation()
+        let store = try await SweepStores.open(location)
+        _ = try await store.joinRun(name: "nightly", ruleset: "another rule set", configDigest: "another config", startedAt: Date())
+        await store.shutdown()
+        var run = try SweepRun()
+        run.store = location
+        try run.write("""
+            [[target]]
+            image = "127.0.0.1:1/nothing/here:v1"
+            """)
+        let r = try run.sweep(["--run", "nightly"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("run nightly: was started with rule set anothe"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
     /// A layer is scanned by one worker at a time: the others are told to wait, then get the stored result; a
     /// claim whose lease ran out, or that was given back, goes to the next worker to ask.
     @Test(arguments: StoreKind.available)
