@@ -80,7 +80,7 @@ test: build fixtures
 
 # libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
 # JSON through the image loader (seeded by testdata/attacks/craft.py and small images), and every
-# Fuzz/NAME/build.sh (the msgpack reader). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
+# Fuzz/NAME/build.sh (the msgpack reader, rule-file regexes). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
 # fails (the input is kept under $(OUT)/fuzz).
 FUZZ_SECONDS ?= 30
 fuzz: build
