@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make bench, sweep section: the first and the second `stowaway sweep` of N images (default 24) sharing layers
 # in a local distribution registry, one run after the other on one store.
-#   - layers: one base of real files (/usr/include, shared by every image), one middle layer per group of four
-#     images, one small top layer per image (every third with a fresh fake secret);
+#   - layers, all of real files but the top: one base (the debootstrap Debian root of make bench, shared by every
+#     image, as a registry's images share their distribution's base), one middle layer per group of four images
+#     (a runtime: one of this machine's /usr/include, /usr/lib/python3, /usr/share/perl…), one small top layer
+#     per image (every third with a fresh fake secret);
 #   - figures: wall-clock of each sweep and their ratio (goal: the second ≤ 5 % of the first), blob GETs each
 #     sweep made (from the registry's own access log), and the report's counts;
 #   - the fleet: the same images as one shared run (--run) on the harness's PostgreSQL, swept by one worker, then
@@ -15,7 +17,8 @@ set -euo pipefail
 cache=$1
 bin=$2
 images=${BENCH_SWEEP_IMAGES:-24}
-base=${BENCH_SWEEP_BASE:-/usr/include}
+base=${BENCH_SWEEP_BASE:-$cache/debian-rootfs}
+[ -d "$base" ] || testdata/debian-base.sh "$cache" "$bin/stowaway-fixture"
 mkdir -p "$cache"
 work="$(cd "$cache" && pwd)/bench-sweep"
 rm -rf "$work"
@@ -26,18 +29,22 @@ python3 testdata/registry/harness.py start --workdir "$reg" >/dev/null
 trap 'python3 testdata/registry/harness.py stop --workdir "$reg" >/dev/null' EXIT
 host=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['anonymous']['host'])" "$reg/harness.json")
 
-echo "sweep bench: building and pushing $images images over a shared base of $base"
+mapfile -t runtimes < <(for d in /usr/include /usr/lib/python3 /usr/share/perl /usr/lib/gcc /usr/share/i18n /usr/share/zoneinfo \
+                                 /usr/share/locale /usr/lib/python3.11; do [ -d "$d" ] && echo "$d"; done)
+echo "sweep bench: building and pushing $images images over a shared base of $base, runtimes ${runtimes[*]}"
 for i in $(seq 0 $((images - 1))); do
   group=$((i / 4))
-  python3 - "$base" "$group" "$i" > "$work/spec-$i.json" <<'PY'
+  runtime=${runtimes[$((group % ${#runtimes[@]}))]}
+  python3 - "$base" "$group" "$i" "$runtime" > "$work/spec-$i.json" <<'PY'
 import json, secrets, string, sys
-base, group, i = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+base, group, i, runtime = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 top = [{"path": f"app/build-{i}.txt", "content": f"image {i}\n"}]
 if i % 3 == 0:  # a fresh fake secret, generated now: nothing real is committed
     top.append({"path": "app/.env", "content": "GITHUB_TOKEN=ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36)) + "\n"})
 print(json.dumps({"format": "oci", "compression": "gzip", "tag": f"bench:v{i}",
-                  "layers": [{"hostDirectories": [{"source": base, "prefix": "usr/include"}]},
-                             {"files": [{"path": f"opt/group-{group}/data.txt", "content": f"group {group} ", "repeatCount": 200000}]},
+                  "layers": [{"hostDirectories": [{"source": base, "prefix": ""}]},
+                             {"hostDirectories": [{"source": runtime, "prefix": runtime.lstrip("/")}],
+                              "files": [{"path": f"opt/group-{group}", "content": f"group {group}\n"}]},
                              {"files": top}]}))
 PY
   "$bin/stowaway-fixture" "$work/spec-$i.json" "$work/layouts/$i" >/dev/null
