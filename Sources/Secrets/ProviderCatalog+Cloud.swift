@@ -71,7 +71,7 @@ extension BuiltinRules {
         .keyed("hightouch-api-key", "Hightouch API key", ["hightouch"], TokenShape.uuid),
         .keyed("census-api-key", "Census API key", ["census"], TokenShape.lit("secret-token:") + TokenShape.alnum(24...40)),
         .keyed("stitch-api-token", "Stitch API token", ["stitch"], TokenShape.hex(64)),
-        .keyed("segment-source-token", "Segment source write key (next to analytics keywords)", ["rudderstack", "rudder"], TokenShape.alnum(27)),
+        .keyed("segment-source-token", "Segment source write key (next to analytics keywords)", ["rudderstack", "rudder"], TokenShape.alnum(27), .medium),
         .keyed("supabase-service-role-key", "Supabase service role JWT", ["supabase_service", "service_role"], TokenShape.lit("eyJ") + TokenShape.url(30...60) + TokenShape.lit(".eyJ") + TokenShape.url(60...300) + TokenShape.lit(".") + TokenShape.url(43)),
         .keyed("firebase-service-secret", "Firebase admin SDK secret (next to a keyword)", ["firebase_admin", "firebase_private"], TokenShape.url(40), .medium),
         .keyed("mongodb-atlas-private-key", "MongoDB Atlas API private key", ["atlas_private", "mongodb_atlas", "mongo_atlas"], TokenShape.uuid),
