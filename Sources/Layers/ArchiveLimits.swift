@@ -51,7 +51,8 @@ public struct ArchiveNote: Sendable, Equatable, Codable {
 /// What the archive walk tells its user, in order, on the walking thread. `begin` and `end` come in pairs
 /// per file (a file of the layer at depth 0, an archive member deeper); between them come its bytes, then
 /// (if it is an archive) its members, one level deeper. A file's `bytesEnded` comes before its members
-/// when it had to be read whole first (zip), after them when it is read as it streams (tar).
+/// when it had to be read whole first (zip), after them when it is read as it streams (tar): then its bytes
+/// keep coming, at its own depth, while its members are open deeper.
 public protocol ArchiveVisitor: AnyObject {
     /// A file starts: `path` is its chain path, `outer` the file of the layer that holds it.
     func begin(path: String, outer: String, depth: Int, size: Int64) throws

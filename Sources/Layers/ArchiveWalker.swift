@@ -348,18 +348,19 @@ public final class ArchiveWalker {
         func fillPeek() throws {
             guard !peeked else { return }
             peeked = true
-            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveKind.sniffLength, alignment: 16)
-            defer { b.deallocate() }
-            var count = 0
-            while count < b.count {
-                let n = try pull(UnsafeMutableRawBufferPointer(rebasing: b[count...]))
-                if n == 0 {
-                    ended = true
-                    break
+            var reachedEnd = false
+            peek = try [UInt8](unsafeUninitializedCapacity: ArchiveKind.sniffLength) { b, count in
+                let raw = UnsafeMutableRawBufferPointer(b)
+                while count < raw.count {
+                    let n = try pull(UnsafeMutableRawBufferPointer(rebasing: raw[count...]))
+                    if n == 0 {
+                        reachedEnd = true
+                        break
+                    }
+                    count += n
                 }
-                count += n
             }
-            peek = Array(b[..<count])
+            if reachedEnd { ended = true }
         }
 
         func read(into b: UnsafeMutableRawBufferPointer) throws -> Int {
