@@ -114,6 +114,7 @@ public final class ArchiveWalker {
         var bytesEnded = false
         do {
             var kind: ArchiveKind?
+            var script = false
             if enabled && !layerStopped && !fileStopped {
                 try source.fillPeek()
                 kind = source.peek.withUnsafeBytes { ArchiveKind.sniff($0) }
@@ -121,8 +122,15 @@ public final class ArchiveWalker {
                     tell(ArchiveNote(kind: .limit, path: path, reason: "archive nested deeper than \(limits.maxDepth) levels: scanned as bytes, not opened"))
                     kind = nil
                 }
+                // An executable jar is a launch script with a zip after it: only its end says so.
+                script = kind == nil && depth < limits.maxDepth && source.peek.starts(with: [0x23, 0x21]) && size <= Self.scriptLimit
             }
             switch kind {
+            case nil where script:
+                let spill = try keep(source, path: path, depth: depth, quiet: true)
+                bytesEnded = true
+                try callVisitor { try $0.bytesEnded(depth: depth) }
+                if let spill, spill.endsLikeZip() { try walkZip(spill, path: path, depth: depth) }
             case nil:
                 try source.drain(into: buffer(depth))
                 bytesEnded = true
@@ -147,10 +155,13 @@ public final class ArchiveWalker {
         try callVisitor { try $0.end(depth: depth) }
     }
 
+    /// Files starting `#!` up to this size are kept, in case a zip follows the script (an executable jar).
+    static let scriptLimit: Int64 = 256 << 20
+
     /// Reads a zip's bytes whole (handing them on as they pass) into a spill buffer; nil when it is over the
-    /// size limit, which is noted.
-    private func keep(_ source: Source, path: String, depth: Int) throws -> SpillBuffer? {
-        var spill: SpillBuffer? = SpillBuffer(limit: limits.maxBytesPerFile)
+    /// size limit, which is noted unless `quiet` (a script that may not hold a zip at all).
+    private func keep(_ source: Source, path: String, depth: Int, quiet: Bool = false) throws -> SpillBuffer? {
+        var spill: SpillBuffer? = SpillBuffer(limit: quiet ? min(Self.scriptLimit, limits.maxBytesPerFile) : limits.maxBytesPerFile)
         let b = buffer(depth)
         while true {
             let n = try source.read(into: b)
@@ -163,8 +174,8 @@ public final class ArchiveWalker {
                 continue
             }
             if !fits {
-                tell(ArchiveNote(kind: .limit, path: path,
-                                 reason: "zip larger than \(limits.maxBytesPerFile) bytes: scanned as bytes, its members not opened"))
+                if !quiet { tell(ArchiveNote(kind: .limit, path: path,
+                                 reason: "zip larger than \(limits.maxBytesPerFile) bytes: scanned as bytes, its members not opened")) }
                 spill = nil
             }
         }

@@ -5,8 +5,9 @@ import Synchronization
 /// process-wide budget allows, then in a temporary file under TMPDIR that is unlinked as soon as it is made
 /// (nothing is left behind, whatever happens to the process). Never more than `limit` bytes.
 final class SpillBuffer {
-    /// Memory all spill buffers of the process may hold together; past it they go to disk.
-    static let memoryBudget: Int64 = 64 << 20
+    /// Memory all spill buffers of the process may hold together; past it they go to disk. `STOWAWAY_ARCHIVE_MEMORY`
+    /// (bytes) changes it, for tests that need the disk path.
+    static let memoryBudget: Int64 = ProcessInfo.processInfo.environment["STOWAWAY_ARCHIVE_MEMORY"].flatMap { Int64($0) } ?? 64 << 20
     private static let inMemory = Mutex<Int64>(0)
 
     let limit: Int64
@@ -92,6 +93,24 @@ final class SpillBuffer {
             }
             done += n
         }
+    }
+
+    /// Whether a zip's end-of-central-directory record is where it can be: in the last 64 KB + 22 bytes.
+    func endsLikeZip() -> Bool {
+        let tail = Int(min(count, 65_557))
+        guard tail >= 22 else { return false }
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: tail, alignment: 1)
+        defer { b.deallocate() }
+        var got = 0
+        while got < tail {
+            let n = read(at: count - Int64(tail) + Int64(got), into: UnsafeMutableRawBufferPointer(rebasing: b[got...]))
+            if n <= 0 { return false }
+            got += n
+        }
+        for i in stride(from: tail - 22, through: 0, by: -1) where b[i] == 0x50 && b[i + 1] == 0x4B && b[i + 2] == 5 && b[i + 3] == 6 {
+            return true
+        }
+        return false
     }
 
     /// Copies bytes from `offset` into `buffer`; 0 at the end, -1 when the temporary file cannot be read.

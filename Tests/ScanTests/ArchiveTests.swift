@@ -57,9 +57,16 @@ import TestSupport
         let bundle = try tarGz([(".env", text("GITHUB_TOKEN=\(s[3])\n")), ("README", text("hello\n"))])
         let data = try zip([("creds/stored.txt", text("x\n\(s[4])\n"))], method: .stored, sizes: .bareDescriptor)
         let log = try ZipWriter.compress(text("line one\ntoken \(s[5])\n"), filter: "gzip")
+        // An executable jar: a launch script, then the zip (found by its end record, not its first bytes).
+        let npm = FakeSecret.npmToken()
+        let launcher = text("#!/bin/sh\nexec java -jar \"$0\" \"$@\"\n") + (try zip([("BOOT-INF/classes/app.yml", text("npm: \(npm)\n"))]))
+        // A jar by its bytes alone, whatever its name says.
+        let stripe = FakeSecret.stripeKey()
+        let disguised = try zip([("conf/keys.txt", text("stripe=\(stripe)\n"))])
         let image = try build([
             [file("app/app.jar", jar.finish()), file("usr/lib/python3/dist-packages/pkg-1.0-py3-none-any.whl", wheel),
-             file("opt/bundle.tar.gz", bundle), file("srv/data.zip", data), file("var/log/app.log.gz", log)],
+             file("opt/bundle.tar.gz", bundle), file("srv/data.zip", data), file("var/log/app.log.gz", log),
+             file("usr/local/bin/service", launcher), file("etc/notes.txt", disguised)],
             [ImageSpec.File(path: "srv/.wh.data.zip", content: "")],
         ])
         let expected: Set<String> = [
@@ -70,8 +77,10 @@ import TestSupport
             "/opt/bundle.tar.gz!/.env \(s[3])",
             "/srv/data.zip!/creds/stored.txt \(s[4])",
             "/var/log/app.log.gz!/app.log \(s[5])",
+            "/usr/local/bin/service!/BOOT-INF/classes/app.yml \(npm)",
+            "/etc/notes.txt!/conf/keys.txt \(stripe)",
         ]
-        return (image, expected, s + [aws])
+        return (image, expected, s + [aws, npm, stripe])
     }
 
     @Test func everySecretInsideArchivesIsFoundOnceWithItsChainPath() throws {
@@ -88,6 +97,18 @@ import TestSupport
         let others = out.findings.filter { !($0["path"] as? String ?? "").hasPrefix("/srv/") }
         #expect(others.allSatisfy { $0["status"] as? String == "present" })
         #expect(out.summary["archiveLimits"] as? Int == 0)
+    }
+
+    /// With no memory for kept zips, every zip goes through a temporary file: the same findings, nothing left behind.
+    @Test func zipsKeptOnDiskGiveTheSameFindings() throws {
+        let (image, expected, _) = try sample()
+        let tmp = try Run.tempDirectory()
+        let r = try Run.command(Run.stowaway, ["scan", image, "--format", "json", "--show-secrets"],
+                                environment: ["STOWAWAY_ARCHIVE_MEMORY": "0", "TMPDIR": tmp])
+        #expect(r.status == 1, "\(r.stderr)")
+        let found = try JSONDocument.findings(r.stdout)
+        #expect(Set(found.map { "\($0["path"] as? String ?? "?") \($0["secret"] as? String ?? "?")" }) == expected)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty)
     }
 
     @Test func noArchivesLeavesTheMembersUnopened() throws {
