@@ -172,10 +172,16 @@ extension Scanner {
                               ancestorKeys: LayerPath.ancestors(place).map(PathKey.init)))
         }
         return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
-                               notes: r.notes.isEmpty ? nil : r.notes,
+                               notes: r.notes.isEmpty ? nil : Self.redacted(r.notes, secrets: r.hits.map(\.secret)),
                                nonDirectories: PathKeySet(r.entries.filter { !$0.value }.keys),
                                directories: PathKeySet(r.entries.filter { $0.value }.keys),
                                deletions: PathKeySet(r.deletions), opaques: PathKeySet(r.opaques))
+    }
+
+    /// Notes as they can be stored: an archive's path (or a reason quoting it) can hold a secret found inside it.
+    static func redacted(_ notes: [ArchiveNote], secrets: [String]) -> [ArchiveNote] {
+        let redactor = Redactor(Set(secrets))
+        return notes.map { ArchiveNote(kind: $0.kind, path: redactor.redact($0.path), reason: redactor.redact($0.reason)) }
     }
 
     /// An image's findings from its config (read now) and its layers' results (scanned now or stored), redacted

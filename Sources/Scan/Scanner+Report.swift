@@ -84,7 +84,8 @@ extension Scanner {
         for (i, result) in layers.enumerated() {
             for n in result.notes {
                 warnings.append(Report.Warning(layerIndex: i, kind: "archive-\(n.kind.rawValue)",
-                                               path: warningRedactor?.redact(n.path) ?? n.path, message: n.reason))
+                                               path: warningRedactor?.redact(n.path) ?? n.path,
+                                               message: warningRedactor?.redact(n.reason) ?? n.reason))
             }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in

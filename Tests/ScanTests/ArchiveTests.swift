@@ -1,5 +1,7 @@
 import Foundation
 import ImageBuilder
+import Scan
+import Secrets
 import Testing
 import TestSupport
 
@@ -213,5 +215,17 @@ import TestSupport
         #expect(warnings(found).contains { ($0["path"] as? String ?? "").hasPrefix("/opt/cut.tar.gz") }, "\(warnings(found))")
         let text = try Run.command(Run.stowaway, ["scan", try build([[file("app/broken.jar", truncatedJar)]]), "--no-color"])
         #expect(text.status == 0 && text.stdout.contains("/app/broken.jar") && !text.stdout.contains("INCOMPLETE"), "\(text.stdout)")
+    }
+
+    /// A sweep keeps layer results under `layerCacheKey`: a result made with other archive settings is not reused.
+    @Test func theStoredLayerKeyFollowsTheArchiveSettings() throws {
+        let engine = try MatchEngine(rules: BuiltinRules.all, cache: nil)
+        var off = ScanOptions()
+        off.archives = false
+        var shallow = ScanOptions()
+        shallow.archiveLimits.maxDepth = 1
+        let keys = [ScanOptions(), off, shallow].map { Scanner(engine: engine, options: $0).layerCacheKey }
+        #expect(Set(keys).count == 3)
+        #expect(Scanner(engine: engine, options: ScanOptions()).layerCacheKey == keys[0])
     }
 }
