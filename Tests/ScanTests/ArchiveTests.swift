@@ -228,4 +228,56 @@ import TestSupport
         #expect(Set(keys).count == 3)
         #expect(Scanner(engine: engine, options: ScanOptions()).layerCacheKey == keys[0])
     }
+
+    func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        let w = try TarWriter(compression: .none) { out += $0 }
+        for (name, content) in members { try w.addFile(name, bytes: content) }
+        _ = try w.finish()
+        return out
+    }
+
+    /// Tar plain and compressed every way, and lone compressed files, each told by its bytes.
+    @Test func tarsAndLoneFilesCompressedEveryWayAreOpened() throws {
+        let s = (0..<7).map { _ in FakeSecret.githubToken() }
+        let files = [
+            file("a/plain.tar", try tar([("x/.env", text("T=\(s[0])\n"))])),
+            file("a/b.tar.xz", try ZipWriter.compress(try tar([("x/.env", text("T=\(s[1])\n"))]), filter: "xz")),
+            file("a/c.tar.bz2", try ZipWriter.compress(try tar([("x/.env", text("T=\(s[2])\n"))]), filter: "bzip2")),
+            file("a/d.tar.zst", try ZipWriter.compress(try tar([("x/.env", text("T=\(s[3])\n"))]), filter: "zstd")),
+            file("a/e.txt.zst", try ZipWriter.compress(text("T=\(s[4])\n"), filter: "zstd")),
+            file("a/f.json.xz", try ZipWriter.compress(text("{\"t\": \"\(s[5])\"}\n"), filter: "xz")),
+            file("a/g.jar.gz", try ZipWriter.compress(try zip([("h.txt", text("T=\(s[6])\n"))]), filter: "gzip")),
+        ]
+        let out = try scan(try build([files]), ["--show-secrets"])
+        #expect(out.status == 1, "\(out.stderr)")
+        #expect(places(out) == [
+            "/a/plain.tar!/x/.env \(s[0])", "/a/b.tar.xz!/x/.env \(s[1])", "/a/c.tar.bz2!/x/.env \(s[2])",
+            "/a/d.tar.zst!/x/.env \(s[3])", "/a/e.txt.zst!/e.txt \(s[4])", "/a/f.json.xz!/f.json \(s[5])",
+            "/a/g.jar.gz!/g.jar!/h.txt \(s[6])",
+        ])
+        #expect(warnings(out).isEmpty, "\(warnings(out))")
+    }
+
+    /// The member and per-layer limits: each reached is a warning naming the archive and a count; the members read
+    /// before it are scanned.
+    @Test func theMemberAndLayerLimitsAreReported() throws {
+        let first = FakeSecret.githubToken()
+        let many = try zip([("a.txt", text("T=\(first)\n"))] + (0..<300).map { ("m/\($0).txt", text("nothing \($0)\n")) })
+        let out = try scan(try build([[file("many.zip", many)]]), ["--show-secrets", "--archive-max-members", "100"])
+        #expect(out.status == 1, "\(out.stderr)")
+        #expect(places(out) == ["/many.zip!/a.txt \(first)"])
+        #expect(warnings(out).map { $0["path"] as? String } == ["/many.zip"], "\(warnings(out))")
+        #expect(out.summary["archiveLimits"] as? Int == 1)
+
+        let later = FakeSecret.githubToken()
+        let big = try zip([("big.bin", [UInt8](repeating: 0x41, count: 64 << 10))])
+        let image = try build([[file("1.zip", big), file("2.zip", big), file("3.zip", try zip([("s.txt", text("T=\(later)\n"))]))]])
+        let capped = try scan(image, ["--show-secrets", "--archive-layer-bytes", "100K"])
+        #expect(capped.status == 0, "\(capped.stderr)")
+        #expect(capped.findings.isEmpty, "archives after the layer limit are scanned as bytes only")
+        #expect(warnings(capped).map { $0["path"] as? String } == ["/2.zip"], "\(warnings(capped))")
+        let open = try scan(image, ["--show-secrets"])
+        #expect(places(open) == ["/3.zip!/s.txt \(later)"])
+    }
 }
