@@ -28,12 +28,38 @@ public final class SQLiteSweepStore: SweepStore {
             var config = Configuration()
             config.busyMode = .timeout(busyTimeout)
             config.label = "stowaway-sweep"
-            pool = try DatabasePool(path: path, configuration: config)
-            try Self.migrator.migrate(pool)
+            pool = try Self.openMigrated(path, config, deadline: Date() + busyTimeout)
         } catch let e as SweepError {
             throw e
         } catch {
             throw SweepError.store(path: path, reason: Self.reason(error))
+        }
+    }
+
+    /// Opens the pool and migrates it. Two processes that open a new file at the same moment race twice, and
+    /// SQLite's busy timeout covers neither: switching a fresh file to WAL answers "database is locked" at once,
+    /// and both may read "no migration applied" before one of them creates the tables. Both races leave the file
+    /// as the winner made it, so the loser opens again (a fresh pool reads the migrations anew) until the
+    /// deadline; any other error is the file's own and is thrown at once.
+    private static func openMigrated(_ path: String, _ config: Configuration, deadline: Date) throws -> DatabasePool {
+        var pause: UInt32 = 20_000
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: config)
+                try migrator.migrate(pool)
+                return pool
+            } catch let e as DatabaseError where Date() < deadline && lostOpeningRace(e) {
+                usleep(pause + UInt32.random(in: 0..<pause))
+                pause = min(pause * 2, 500_000)
+            }
+        }
+    }
+
+    private static func lostOpeningRace(_ e: DatabaseError) -> Bool {
+        switch e.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: true
+        case .SQLITE_ERROR: e.message?.contains("already exists") == true
+        default: false
         }
     }
 

@@ -108,7 +108,9 @@ struct SweepStopTests {
         #expect(eventually { !one.isRunning && !two.isRunning })
         one.waitUntilExit()
         two.waitUntilExit()
-        #expect(one.terminationStatus == 0 && two.terminationStatus == 0)
+        let said = { (name: String) in (try? String(contentsOfFile: run.dir + "/\(name).json.stderr", encoding: .utf8)) ?? "" }
+        #expect(one.terminationStatus == 0, "\(said("one"))")
+        #expect(two.terminationStatus == 0, "\(said("two"))")
         let runs = try run.history()
         #expect(runs.count == 2 && runs.allSatisfy { $0["status"] as? String == "complete" })
         let third = try run.sweep()
