@@ -42,6 +42,8 @@ public final class ArchiveWalker {
     public let limits: ArchiveLimits
     /// false: files are handed over as bytes, no archive is opened.
     public let enabled: Bool
+    /// Whether the archive at a chain path is worth opening (not when every finding inside would be suppressed).
+    private let worthOpening: (String) -> Bool
 
     private var layerBytes: Int64 = 0
     private var layerStopped = false
@@ -55,10 +57,12 @@ public final class ArchiveWalker {
 
     static let blockSize = 256 * 1024
 
-    /// A walker for one layer: the per-layer limit counts from here.
-    public init(limits: ArchiveLimits = ArchiveLimits(), enabled: Bool = true) {
+    /// A walker for one layer: the per-layer limit counts from here. `worthOpening` is asked about each archive
+    /// found (by its chain path) before it is opened; one it refuses is handed over as bytes only.
+    public init(limits: ArchiveLimits = ArchiveLimits(), enabled: Bool = true, worthOpening: @escaping (String) -> Bool = { _ in true }) {
         self.limits = limits
         self.enabled = enabled
+        self.worthOpening = worthOpening
     }
 
     deinit { buffers.forEach { $0.deallocate() } }
@@ -118,12 +122,14 @@ public final class ArchiveWalker {
             if enabled && !layerStopped && !fileStopped {
                 try source.fillPeek()
                 kind = source.peek.withUnsafeBytes { ArchiveKind.sniff($0) }
+                if kind != nil && !worthOpening(path) { kind = nil }
                 if kind != nil && depth >= limits.maxDepth {
                     tell(ArchiveNote(kind: .limit, path: path, reason: "archive nested deeper than \(limits.maxDepth) levels: scanned as bytes, not opened"))
                     kind = nil
                 }
                 // An executable jar is a launch script with a zip after it: only its end says so.
                 script = kind == nil && depth < limits.maxDepth && source.peek.starts(with: [0x23, 0x21]) && size <= Self.scriptLimit
+                    && worthOpening(path)
             }
             switch kind {
             case nil where script:

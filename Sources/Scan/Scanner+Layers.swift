@@ -23,6 +23,14 @@ extension Scanner {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
+    /// Whether an archive is worth opening: not when the path allowlist would suppress whatever is found inside it
+    /// (`/usr/share/doc/*/changelog.gz`, man pages: hundreds of megabytes in a Debian image). A member path like no
+    /// other stands for every member: a pattern that tells members apart keeps the archive opened.
+    func archiveWorthOpening(_ path: String) -> Bool {
+        guard let allow = options.pathAllowlist else { return true }
+        return !allow.contains(path + "!/stowaway-member/.env")
+    }
+
     /// File data is read and matched in chunks of this size.
     static let chunkSize = 256 * 1024
 
@@ -32,7 +40,7 @@ extension Scanner {
         // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
         // threads of their own inside LayerReader, so one layer still keeps two cores busy.
         var matching: LayerMatcher?
-        let walker = ArchiveWalker(limits: options.archiveLimits, enabled: options.archives)
+        let walker = ArchiveWalker(limits: options.archiveLimits, enabled: options.archives, worthOpening: archiveWorthOpening)
         var visitor: LayerVisitor?
         do {
             if options.matchContent { matching = try LayerMatcher(scanner: self) }

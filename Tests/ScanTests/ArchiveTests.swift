@@ -280,4 +280,15 @@ import TestSupport
         let open = try scan(image, ["--show-secrets"])
         #expect(places(open) == ["/3.zip!/s.txt \(later)"])
     }
+
+    /// An archive where the path allowlist would suppress every finding (`/usr/share/doc`, man pages: hundreds of
+    /// megabytes of .gz in a Debian image) is not opened; `--no-default-allowlist` opens it.
+    @Test func anArchiveInAnAllowlistedPathIsOpenedOnlyWithoutTheAllowlist() throws {
+        let token = FakeSecret.githubToken()
+        let image = try build([[file("usr/share/doc/pkg/changelog.gz", try ZipWriter.compress(text("T=\(token)\n"), filter: "gzip"))]])
+        let allowed = try scan(image, ["--show-secrets"])
+        #expect(allowed.status == 0 && allowed.findings.isEmpty, "\(allowed.stderr)")
+        let opened = try scan(image, ["--show-secrets", "--no-default-allowlist"])
+        #expect(places(opened) == ["/usr/share/doc/pkg/changelog.gz!/changelog \(token)"])
+    }
 }
