@@ -11,7 +11,7 @@ RELEASE_BIN := .build/release
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
                 python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
-                libsqlite3-dev
+                libsqlite3-dev postgresql
 
 .PHONY: all deps build release install demo test fixtures fuzz bench clean
 
@@ -64,7 +64,8 @@ fixtures: build
 	@testdata/debian-base.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 	@testdata/debian-python.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 
-# The registries the integration tests talk to run on 127.0.0.1 for the length of the test run.
+# The registries the integration tests talk to, and a PostgreSQL server for the sweep's shared store, run on
+# 127.0.0.1 for the length of the test run (harness.json names them all).
 REGISTRY_DIR := $(CURDIR)/$(OUT)/registry
 HARNESS := python3 testdata/registry/harness.py
 
@@ -79,7 +80,7 @@ test: build fixtures
 
 # libFuzzer targets for the parsers of untrusted bytes: the outer-tar indexer, the manifest, index and config
 # JSON through the image loader (seeded by testdata/attacks/craft.py and small images), and every
-# Fuzz/NAME/build.sh (the msgpack reader). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
+# Fuzz/NAME/build.sh (the msgpack reader, rule-file regexes). Each runs FUZZ_SECONDS; a crash, a hang or a sanitizer report
 # fails (the input is kept under $(OUT)/fuzz).
 FUZZ_SECONDS ?= 30
 fuzz: build

@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # make bench, sweep section: the first and the second `stowaway sweep` of N images (default 24) sharing layers
 # in a local distribution registry, one run after the other on one store.
-#   - layers: one base of real files (/usr/include, shared by every image), one middle layer per group of four
-#     images, one small top layer per image (every third with a fresh fake secret);
+#   - layers, all of real files but the top: one base (the debootstrap Debian root of make bench, shared by every
+#     image, as a registry's images share their distribution's base), one middle layer per group of four images
+#     (a runtime: one of this machine's /usr/include, /usr/lib/python3, /usr/share/perl…), one small top layer
+#     per image (every third with a fresh fake secret);
 #   - figures: wall-clock of each sweep and their ratio (goal: the second ≤ 5 % of the first), blob GETs each
-#     sweep made (from the registry's own access log), and the report's counts.
+#     sweep made (from the registry's own access log), and the report's counts;
+#   - the fleet: the same images as one shared run (--run) on the harness's PostgreSQL, swept by one worker, then
+#     (into a fresh database) by two workers at once on this machine; wall-clock of each, their ratio, and the
+#     layer scans each made (every worker's report, summed; the shared base must be scanned once either way).
+#     Each worker runs with --jobs ${BENCH_FLEET_JOBS:-1}, as on a fleet of one-core machines: two workers on two
+#     cores then measure what a second machine buys, not two workers fighting over the same cores.
 # Usage: testdata/bench-sweep.sh CACHE BIN   (BENCH_SWEEP_IMAGES=N and BENCH_SWEEP_BASE=DIR override the defaults)
 set -euo pipefail
 cache=$1
 bin=$2
 images=${BENCH_SWEEP_IMAGES:-24}
-base=${BENCH_SWEEP_BASE:-/usr/include}
+base=${BENCH_SWEEP_BASE:-$cache/debian-rootfs}
+[ -d "$base" ] || testdata/debian-base.sh "$cache" "$bin/stowaway-fixture"
 mkdir -p "$cache"
 work="$(cd "$cache" && pwd)/bench-sweep"
 rm -rf "$work"
@@ -21,18 +29,22 @@ python3 testdata/registry/harness.py start --workdir "$reg" >/dev/null
 trap 'python3 testdata/registry/harness.py stop --workdir "$reg" >/dev/null' EXIT
 host=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['anonymous']['host'])" "$reg/harness.json")
 
-echo "sweep bench: building and pushing $images images over a shared base of $base"
+mapfile -t runtimes < <(for d in /usr/include /usr/lib/python3 /usr/share/perl /usr/lib/gcc /usr/share/i18n /usr/share/zoneinfo \
+                                 /usr/share/locale /usr/lib/python3.11; do [ -d "$d" ] && echo "$d"; done)
+echo "sweep bench: building and pushing $images images over a shared base of $base, runtimes ${runtimes[*]}"
 for i in $(seq 0 $((images - 1))); do
   group=$((i / 4))
-  python3 - "$base" "$group" "$i" > "$work/spec-$i.json" <<'PY'
+  runtime=${runtimes[$((group % ${#runtimes[@]}))]}
+  python3 - "$base" "$group" "$i" "$runtime" > "$work/spec-$i.json" <<'PY'
 import json, secrets, string, sys
-base, group, i = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+base, group, i, runtime = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 top = [{"path": f"app/build-{i}.txt", "content": f"image {i}\n"}]
 if i % 3 == 0:  # a fresh fake secret, generated now: nothing real is committed
     top.append({"path": "app/.env", "content": "GITHUB_TOKEN=ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36)) + "\n"})
 print(json.dumps({"format": "oci", "compression": "gzip", "tag": f"bench:v{i}",
-                  "layers": [{"hostDirectories": [{"source": base, "prefix": "usr/include"}]},
-                             {"files": [{"path": f"opt/group-{group}/data.txt", "content": f"group {group} ", "repeatCount": 200000}]},
+                  "layers": [{"hostDirectories": [{"source": base, "prefix": ""}]},
+                             {"hostDirectories": [{"source": runtime, "prefix": runtime.lstrip("/")}],
+                              "files": [{"path": f"opt/group-{group}", "content": f"group {group}\n"}]},
                              {"files": top}]}))
 PY
   "$bin/stowaway-fixture" "$work/spec-$i.json" "$work/layouts/$i" >/dev/null
@@ -80,4 +92,50 @@ def counts(r):
 print(f"sweep, first run:   {s1:.2f} s, {b1} blob GETs, peak RSS {k1 // 1024} MB; {counts(r1)}")
 print(f"sweep, second run:  {s2:.2f} s, {b2} blob GETs, peak RSS {k2 // 1024} MB; {counts(r2)}")
 print(f"sweep, second/first: {100 * s2 / s1:.1f} % (goal <= 5 %)")
+PY
+
+# The fleet: one worker, then two workers, on a shared run in PostgreSQL (a fresh database each, so neither run
+# finds the other's layers stored).
+pg_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['postgres'][sys.argv[2]])" "$reg/harness.json" "$1"; }
+pg_bin=$(pg_field bin); pg_port=$(pg_field port); pg_user=$(pg_field user); pg_password=$(pg_field password)
+fleet_jobs=${BENCH_FLEET_JOBS:-1}
+for db in bench_one bench_two; do
+  PGPASSWORD="$pg_password" "$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U "$pg_user" -d postgres -qAt -c "CREATE DATABASE $db" >/dev/null
+done
+pg_url() { echo "postgres://$pg_user:$pg_password@127.0.0.1:$pg_port/$1?sslmode=disable"; }
+worker() {  # worker DB RUN N: one worker of run RUN, its report in fleet-RUN-N.json
+  "$bin/stowaway" sweep --config "$work/sweep.toml" --db "$(pg_url "$1")" --run "$2" --jobs "$fleet_jobs" \
+    --format json --output "$work/fleet-$2-$3.json" --quiet || [ $? -eq 1 ]
+}
+t0=$(date +%s.%N)
+worker bench_one one 1
+t1=$(date +%s.%N)
+worker bench_two two 1 & p1=$!
+worker bench_two two 2 & p2=$!
+wait $p1
+wait $p2
+t2=$(date +%s.%N)
+for db_run in "bench_one one" "bench_two two"; do
+  set -- $db_run
+  "$bin/stowaway" sweep report --db "$(pg_url "$1")" --run "$2" --format json --output "$work/fleet-$2-run.json" || [ $? -eq 1 ]
+done
+
+python3 - "$work" "$t0" "$t1" "$t2" <<'PY'
+import json, sys
+w, t0, t1, t2 = sys.argv[1], *map(float, sys.argv[2:])
+def load(name):
+    return json.load(open(f"{w}/{name}.json"))
+one = [load("fleet-one-1")]
+two = [load("fleet-two-1"), load("fleet-two-2")]
+def scans(reports):
+    return sum(r["layers"]["scanned"] for r in reports)
+def images(reports):
+    return sum(r["images"]["scanned"] for r in reports)
+s1, s2 = t1 - t0, t2 - t1
+for name, run in (("one", load("fleet-one-run")), ("two", load("fleet-two-run"))):
+    assert run["run"]["status"] == "complete", f"the {name}-worker run is {run['run']['status']}"
+print(f"fleet, 1 worker:   {s1:.2f} s, {scans(one)} layer scans, {images(one)} images")
+print(f"fleet, 2 workers:  {s2:.2f} s, {scans(two)} layer scans ({' + '.join(str(r['layers']['scanned']) for r in two)}), "
+      f"{images(two)} images ({' + '.join(str(r['images']['scanned']) for r in two)})")
+print(f"fleet, 2 workers / 1 worker: {100 * s2 / s1:.1f} % of the wall-clock")
 PY

@@ -49,6 +49,7 @@ public struct LayerEntry: Sendable, Equatable {
 public enum LayerPath {
     /// `./app//x/` → `/app/x`; `..` never climbs above the root.
     public static func normalize(_ raw: String) -> String {
+        if let plain = alreadyPlain(raw) { return plain }
         var parts: [Substring] = []
         for c in raw.split(separator: "/", omittingEmptySubsequences: true) {
             if c == "." { continue }
@@ -56,6 +57,28 @@ public enum LayerPath {
             parts.append(c)
         }
         return "/" + parts.joined(separator: "/")
+    }
+
+    /// The normalised form of a path with no empty, `.` or `..` component (nearly every tar entry), without
+    /// splitting it: the walk normalises every entry's name, and splitting cost 3 % of a scan's CPU.
+    private static func alreadyPlain(_ raw: String) -> String? {
+        var utf8 = raw.utf8[...]
+        if utf8.first == UInt8(ascii: "/") { utf8 = utf8.dropFirst() }
+        if utf8.last == UInt8(ascii: "/") { utf8 = utf8.dropLast() }
+        if utf8.isEmpty { return raw.utf8.isEmpty || raw.utf8.allSatisfy({ $0 == UInt8(ascii: "/") }) ? "/" : nil }
+        var componentLength = 0, dots = 0
+        for b in utf8 {
+            if b == UInt8(ascii: "/") {
+                if componentLength == 0 || componentLength == dots && dots <= 2 { return nil }
+                componentLength = 0
+                dots = 0
+            } else {
+                componentLength += 1
+                if b == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        if componentLength == dots && dots <= 2 { return nil }
+        return "/" + String(Substring(utf8))
     }
 
     /// Every proper ancestor directory of an absolute path, nearest first (`/a/b/c` → `/a/b`, `/a`, `/`).

@@ -3,8 +3,9 @@
 public enum CredentialPaths {
     /// What kind of credential file a path is, or nil.
     public static func kind(of path: String) -> String? {
-        let lower = path.lowercased()
-        let name = lower.split(separator: "/").last.map(String.init) ?? lower
+        // Called for every file of every layer: only the last component is lowercased, and the whole path only
+        // for the four names that the suffix rules below can match.
+        let name = lastComponent(path).lowercased()
         switch name {
         case "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk": return "SSH private key file"
         case ".npmrc": return "npm configuration (.npmrc)"
@@ -23,11 +24,20 @@ public enum CredentialPaths {
             return "environment file (.env)"
         }
         for ext in [".p12", ".pfx", ".jks", ".keystore"] where name.hasSuffix(ext) { return "key store (\(ext))" }
+        guard ["credentials", "config.yml", "config", "config.json"].contains(name) else { return nil }
+        let lower = path.lowercased()
         if lower.hasSuffix("/.aws/credentials") { return "AWS credentials file" }
         if lower.hasSuffix("/.fly/config.yml") { return "Fly.io config (access token)" }
         if lower.hasSuffix("/.kube/config") { return "Kubernetes config" }
         if lower.hasSuffix("/.docker/config.json") { return "Docker registry credentials" }
         return nil
+    }
+
+    /// What follows the last `/` (the whole path when there is none), found on the UTF-8 bytes.
+    public static func lastComponent(_ path: String) -> Substring {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return Substring(path) }
+        return Substring(path.utf8[utf8.index(after: slash)...])
     }
 }
 

@@ -22,7 +22,7 @@ public enum Decoders {
     /// The decoder for a file at `path` (a Docker config or a YAML file that may hold Kubernetes Secrets), if any;
     /// the scanner keeps such a file's content (at most `maxSize` bytes) for it.
     public static func decoder(for path: String) -> Detector? {
-        let name = path.split(separator: "/").last.map { $0.lowercased() } ?? ""
+        let name = CredentialPaths.lastComponent(path).lowercased()
         if name == "config.json" || name == ".dockercfg" { return .dockerConfig }
         if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return .kubernetesSecret }
         return nil

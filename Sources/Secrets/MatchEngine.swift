@@ -39,10 +39,21 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// Secrets that look like documentation or templates rather than credentials.
     static let placeholderPatterns = [
-        #"(?i)example|dummy|placeholder|changeme|change_me|redacted|sample|your[_-]?(?:api[_-]?)?(?:key|token|secret|password)"#,
+        placeholderWords,
+        #"(?i)your[_-]?(?:api[_-]?)?(?:key|token|secret|password)"#,
         #"(?i)x{8,}|\*{6,}|0{16,}|(?:abcdef|123456){2}"#,
         #"\$\{|\{\{|%\(|%s|<[A-Za-z_-]+>"#,
     ]
+
+    /// Words that mark a template, written as people write them: all lower or all upper case anywhere
+    /// (`AKIAIOSFODNN7EXAMPLE`), capitalised after a non-letter (`My_Sample_Key`). Any-case matching dropped real
+    /// tokens: the base64 or base62 body of a random token spells `DummY` or `sAmPle` once in some hundred
+    /// thousand, and a Fly macaroon is long enough for that to matter.
+    static let placeholderWords: String = {
+        let words = ["example", "dummy", "placeholder", "changeme", "change_me", "redacted", "sample"]
+        let forms = words.flatMap { w in [w, w.uppercased(), "(?<![A-Za-z])" + w.prefix(1).uppercased() + w.dropFirst()] }
+        return forms.joined(separator: "|")
+    }()
 
     /// Compiles the rules; throws `SecretsError` naming the first rule that does not compile.
     /// - Parameters:

@@ -7,9 +7,16 @@ import Scan
 /// own, at most `slots` at once, and each result is stored as soon as it exists, so a run killed halfway
 /// leaves every finished layer for the next one.
 ///
-/// This is the seam for a fleet of workers (issue 10): the store lookup becomes a claim under a lease, and
-/// "being scanned elsewhere" one more way to wait.
+/// In a shared run (`fleet` set) the store look-up is a claim under the worker's lease: a layer another worker
+/// is scanning is waited for (polling its stored result with a growing pause) instead of scanned again; when
+/// that worker dies its lease runs out and the next one to ask scans the layer.
 actor LayerBroker {
+    /// The worker's identity and lease in a shared run.
+    struct Fleet: Sendable {
+        var worker: String
+        var lease: TimeInterval
+    }
+
     enum Answer: Sendable {
         case result(LayerScanResult)
         /// The run was asked to stop before this layer started.
@@ -37,11 +44,13 @@ actor LayerBroker {
     private let gate: Gate
     private let stop: StopRequest
     private let cacheKey: String
+    private let fleet: Fleet?
     private var states: [String: State] = [:]
     private(set) var counts = Counts()
 
-    init(store: any SweepStore, scanner: Scan.Scanner, run: Int64, slots: Int, stop: StopRequest) {
+    init(store: any SweepStore, scanner: Scan.Scanner, run: Int64, slots: Int, stop: StopRequest, fleet: Fleet? = nil) {
         self.store = store
+        self.fleet = fleet
         self.scanner = scanner
         self.run = run
         self.stop = stop
@@ -81,11 +90,46 @@ actor LayerBroker {
 
     /// The layer's answer, and whether it is in the store now.
     private func produce(_ layer: LayerRef, key: String) async -> (Answer, Bool) {
+        if let fleet { return await produceShared(layer, key: key, fleet: fleet) }
         // A store that cannot be read is a cache miss: the layer is scanned again, never skipped.
         if let stored = try? await store.layer(digest: key, cacheKey: cacheKey) {
             counts.cached += 1
             return (.result(stored), true)
         }
+        return await scan(layer, key: key)
+    }
+
+    /// A shared run's layer: stored, ours to scan, or scanned elsewhere (wait and ask again). The pause grows
+    /// from 0.1 s to a tenth of the lease (at most 5 s), so a dead holder's layer is taken over soon after its
+    /// lease ends while a live one's is not asked about in a tight loop.
+    private func produceShared(_ layer: LayerRef, key: String, fleet: Fleet) async -> (Answer, Bool) {
+        var pause = 0.1
+        while true {
+            let claim: LayerClaim
+            do {
+                claim = try await store.claimLayer(digest: key, cacheKey: cacheKey, worker: fleet.worker, lease: fleet.lease)
+            } catch {
+                // A store that cannot be asked is a cache miss: the layer is scanned here, never skipped.
+                return await scan(layer, key: key)
+            }
+            switch claim {
+            case .stored(let r):
+                counts.cached += 1
+                return (.result(r), true)
+            case .yours:
+                let (answer, stored) = await scan(layer, key: key)
+                if !stored { try? await store.releaseLayer(digest: key, cacheKey: cacheKey, worker: fleet.worker) }
+                return (answer, stored)
+            case .busy:
+                if stop.requested { return (.interrupted, false) }
+                try? await Task.sleep(for: .seconds(pause))
+                pause = min(pause * 2, max(0.1, min(5, fleet.lease / 10)))
+            }
+        }
+    }
+
+    /// Scans the layer on a thread of its own (at most `slots` at once) and stores a result without an error.
+    private func scan(_ layer: LayerRef, key: String) async -> (Answer, Bool) {
         if stop.requested { return (.interrupted, false) }
         await gate.enter()
         if stop.requested {

@@ -8,7 +8,7 @@ import Scan
 public final class SQLiteSweepStore: SweepStore {
     public let location: String
     private let pool: DatabasePool
-    private static let encoder: JSONEncoder = {
+    static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         return e
@@ -58,7 +58,8 @@ public final class SQLiteSweepStore: SweepStore {
     private static func lostOpeningRace(_ e: DatabaseError) -> Bool {
         switch e.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: true
-        case .SQLITE_ERROR: e.message?.contains("already exists") == true
+        // "duplicate column name": the loser of the race to the v2 migration, which adds columns.
+        case .SQLITE_ERROR: e.message.map { $0.contains("already exists") || $0.contains("duplicate column name") } == true
         default: false
         }
     }
@@ -133,6 +134,7 @@ public final class SQLiteSweepStore: SweepStore {
                 CREATE INDEX finding_open ON finding (repository) WHERE resolved_in_run IS NULL;
                 """)
         }
+        registerFleetMigration(&m)
         return m
     }
 
@@ -144,7 +146,7 @@ public final class SQLiteSweepStore: SweepStore {
         let counts = try Self.json(RunCounts())
         return try await write { db in
             // A run still `running` whose process is gone from this host was killed: say so in the history.
-            let stale = try Row.fetchAll(db, sql: "SELECT id, pid FROM run WHERE status = 'running' AND host = ?", arguments: [host])
+            let stale = try Row.fetchAll(db, sql: "SELECT id, pid FROM run WHERE status = 'running' AND host = ? AND name IS NULL", arguments: [host])
             for row in stale {
                 let other: Int64 = row["pid"]
                 if other != pid, kill(pid_t(other), 0) != 0, errno == ESRCH {
@@ -174,7 +176,8 @@ public final class SQLiteSweepStore: SweepStore {
                 return RunRecord(id: row["id"], startedAt: Self.date(row["started_at"]) ?? Date(timeIntervalSince1970: 0),
                                  finishedAt: finished.flatMap(Self.date), ruleset: row["ruleset"],
                                  status: RunStatus(rawValue: row["status"]) ?? .running,
-                                 counts: (try? JSONDecoder().decode(RunCounts.self, from: Data(counts.utf8))) ?? RunCounts())
+                                 counts: (try? JSONDecoder().decode(RunCounts.self, from: Data(counts.utf8))) ?? RunCounts(),
+                                 name: row["name"])
             }
         }
     }
@@ -195,6 +198,7 @@ public final class SQLiteSweepStore: SweepStore {
         try await write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO layer (digest, cache_key, result, run_id) VALUES (?, ?, ?, ?)",
                            arguments: [digest, cacheKey, data, run])
+            try db.execute(sql: "DELETE FROM layer_claim WHERE digest = ? AND cache_key = ?", arguments: [digest, cacheKey])
         }
     }
 
@@ -232,46 +236,53 @@ public final class SQLiteSweepStore: SweepStore {
     // MARK: findings
 
     public func recordFindings(run: Int64, seen: [SweepFinding], covered: Set<String>) async throws -> FindingChanges {
-        let rows = try seen.map { f -> (SweepFinding, Data) in
+        let rows = try Self.findingRows(seen)
+        return try await write { db in try Self.record(db, run: run, rows: rows, covered: covered) }
+    }
+
+    static func findingRows(_ seen: [SweepFinding]) throws -> [(SweepFinding, Data)] {
+        try seen.map { f -> (SweepFinding, Data) in
             var clean = f
             clean.finding.secret = nil
-            return (clean, try Self.encoder.encode(clean))
+            return (clean, try encoder.encode(clean))
         }
-        return try await write { db in
-            var changes = FindingChanges()
-            for (f, detail) in rows {
-                let k = f.key
-                let existing = try Row.fetchOne(db, sql: """
-                    SELECT id, resolved_in_run FROM finding WHERE repository = ? AND secret_sha256 = ? AND rule_id = ? AND place = ?
-                    """, arguments: [k.repository, k.secretSHA256, k.ruleID, k.place])
-                if let existing {
-                    let resolved: Int64? = existing["resolved_in_run"]
-                    try db.execute(sql: """
-                        UPDATE finding SET last_seen_run = ?, resolved_in_run = NULL, severity = ?, detail = ? WHERE id = ?
-                        """, arguments: [run, f.finding.severity.rawValue, detail, existing["id"] as Int64])
-                    if resolved == nil { changes.open.insert(k) } else { changes.new.insert(k) }
-                } else {
-                    try db.execute(sql: """
-                        INSERT INTO finding (repository, secret_sha256, rule_id, place, severity, first_seen_run, last_seen_run, detail)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [k.repository, k.secretSHA256, k.ruleID, k.place, f.finding.severity.rawValue, run, run, detail])
-                    changes.new.insert(k)
+    }
+
+    /// `recordFindings`' work inside a write transaction (also the last step of a shared run).
+    static func record(_ db: Database, run: Int64, rows: [(SweepFinding, Data)], covered: Set<String>) throws -> FindingChanges {
+        var changes = FindingChanges()
+        for (f, detail) in rows {
+            let k = f.key
+            let existing = try Row.fetchOne(db, sql: """
+                SELECT id, resolved_in_run FROM finding WHERE repository = ? AND secret_sha256 = ? AND rule_id = ? AND place = ?
+                """, arguments: [k.repository, k.secretSHA256, k.ruleID, k.place])
+            if let existing {
+                let resolved: Int64? = existing["resolved_in_run"]
+                try db.execute(sql: """
+                    UPDATE finding SET last_seen_run = ?, resolved_in_run = NULL, severity = ?, detail = ? WHERE id = ?
+                    """, arguments: [run, f.finding.severity.rawValue, detail, existing["id"] as Int64])
+                if resolved == nil { changes.open.insert(k) } else { changes.new.insert(k) }
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO finding (repository, secret_sha256, rule_id, place, severity, first_seen_run, last_seen_run, detail)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [k.repository, k.secretSHA256, k.ruleID, k.place, f.finding.severity.rawValue, run, run, detail])
+                changes.new.insert(k)
+            }
+        }
+        for repository in covered.sorted() {
+            let gone = try Row.fetchAll(db, sql: """
+                SELECT * FROM finding WHERE repository = ? AND resolved_in_run IS NULL AND last_seen_run <> ?
+                """, arguments: [repository, run])
+            for row in gone {
+                try db.execute(sql: "UPDATE finding SET resolved_in_run = ? WHERE id = ?", arguments: [run, row["id"] as Int64])
+                if var f = storedFinding(row) {
+                    f.resolvedInRun = run
+                    changes.resolved.append(f)
                 }
             }
-            for repository in covered.sorted() {
-                let gone = try Row.fetchAll(db, sql: """
-                    SELECT * FROM finding WHERE repository = ? AND resolved_in_run IS NULL AND last_seen_run <> ?
-                    """, arguments: [repository, run])
-                for row in gone {
-                    try db.execute(sql: "UPDATE finding SET resolved_in_run = ? WHERE id = ?", arguments: [run, row["id"] as Int64])
-                    if var f = Self.storedFinding(row) {
-                        f.resolvedInRun = run
-                        changes.resolved.append(f)
-                    }
-                }
-            }
-            return changes
         }
+        return changes
     }
 
     public func openFindings(limit: Int) async throws -> [StoredFinding] {
@@ -284,7 +295,7 @@ public final class SQLiteSweepStore: SweepStore {
         }
     }
 
-    private static func storedFinding(_ row: Row) -> StoredFinding? {
+    static func storedFinding(_ row: Row) -> StoredFinding? {
         let detail: Data = row["detail"]
         guard let f = try? JSONDecoder().decode(SweepFinding.self, from: detail) else { return nil }
         return StoredFinding(key: FindingKey(repository: row["repository"], secretSHA256: row["secret_sha256"], ruleID: row["rule_id"],
@@ -297,7 +308,7 @@ public final class SQLiteSweepStore: SweepStore {
 
     /// One IMMEDIATE transaction: the write lock is taken up front, so two processes wait on the busy timeout
     /// instead of one failing when it upgrades a read lock.
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.writeWithoutTransaction { db in
                 var result: T?
@@ -315,7 +326,7 @@ public final class SQLiteSweepStore: SweepStore {
         }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         do {
             return try await pool.read(body)
         } catch {
@@ -328,7 +339,7 @@ public final class SQLiteSweepStore: SweepStore {
         return "\(error)"
     }
 
-    private static func json<T: Encodable>(_ value: T) throws -> String {
+    static func json<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 

@@ -12,6 +12,10 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
     case fly(what: String, url: String, status: Int?, message: String)
     /// A credential the config asks for is not in the environment.
     case missingCredential(what: String, variables: [String])
+    /// A shared run (`--run NAME`) exists with another rule set or config than this worker's.
+    case runMismatch(name: String, store: String, reason: String)
+    /// A `--db` URL that cannot be used: `url` is shown without its password.
+    case databaseURL(url: String, reason: String)
     /// The webhook could not be delivered (reported as a warning, never a failure of the run).
     case webhook(url: String, reason: String)
 
@@ -25,6 +29,8 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
         case .missingCredential(let w, let v):
             return "\(w): no token in the environment (set \(v.joined(separator: " or ")))"
         case .webhook(let u, let r): return "webhook \(u): \(r)"
+        case .runMismatch(let n, let s, let r): return "\(s): run \(n): \(r)"
+        case .databaseURL(let u, let r): return "--db \(u): \(r)"
         }
     }
 }

@@ -11,8 +11,16 @@ public struct SweepReport: Codable, Sendable {
         public var finishedAt: Date
         /// The rule set's fingerprint (as `stowaway rules` prints it).
         public var ruleset: String
-        /// `complete`, or `interrupted` when SIGINT/SIGTERM stopped it.
+        /// `complete`, or `interrupted` when SIGINT/SIGTERM stopped it; `incomplete` for the report of a shared
+        /// run some of whose items are not done yet.
         public var status: RunStatus
+        /// A shared run's name (`--run NAME`); absent for a run of its own.
+        public var name: String? = nil
+        /// In a worker's own report: the worker (host/pid/random), whose items the report covers.
+        public var worker: String? = nil
+        /// In a shared run's report: its work items done so far, and all of them.
+        public var itemsDone: Int? = nil
+        public var itemsTotal: Int? = nil
     }
 
     public struct Failed: Codable, Sendable, Equatable {
@@ -20,6 +28,12 @@ public struct SweepReport: Codable, Sendable {
         public var image: String
         /// One line.
         public var error: String
+
+        /// A failure of `image` (or a listing) with its one-line reason.
+        public init(image: String, error: String) {
+            self.image = image
+            self.error = error
+        }
     }
 
     public struct Images: Codable, Sendable {
@@ -74,6 +88,10 @@ public struct SweepReport: Codable, Sendable {
     public func text() -> String {
         let e = TerminalText.escape
         var out = "sweep run \(run.id) \(run.status.rawValue) (ruleset \(run.ruleset.prefix(12)))\n"
+        if let name = run.name {
+            out += "shared run \(e(name))" + (run.worker.map { ", this worker's items only (\(e($0)))" } ?? "")
+                + (run.itemsTotal.map { ", \(run.itemsDone ?? 0) of \($0) items done" } ?? "") + "\n"
+        }
         out += "images: \(images.scanned) scanned, \(images.cached) unchanged since the last run, \(images.failed.count) failed\n"
         out += "layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
         out += "findings: \(findings.new.count) new, \(findings.open.count) open, \(findings.resolved.count) resolved\n"
@@ -97,6 +115,10 @@ public struct SweepReport: Codable, Sendable {
         }
         var out = "## Stowaway sweep, run \(run.id)\n\n"
         out += "- Status: \(run.status.rawValue), \(Self.isoDate(run.startedAt)) to \(Self.isoDate(run.finishedAt))\n"
+        if let name = run.name {
+            out += "- Shared run: `\(cell(name))`" + (run.worker.map { ", worker `\(cell($0))` (its items only)" } ?? "")
+                + (run.itemsTotal.map { ", \(run.itemsDone ?? 0) of \($0) items done" } ?? "") + "\n"
+        }
         out += "- Images: \(images.scanned) scanned (\(images.cached) unchanged), \(images.failed.count) failed\n"
         out += "- Layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
         out += "- Findings: **\(findings.new.count) new**, \(findings.open.count) open, \(findings.resolved.count) resolved\n"

@@ -11,11 +11,12 @@ import Secrets
 ///   consistent, with everything saved so far usable by the next run.
 /// - Two processes may use the same store at once.
 ///
-/// Where the fleet version plugs in (not built yet): `beginRun` gains a run name so workers join one run; the
-/// expanded targets become work items that workers claim under a lease (`claimItems`, `renewLease`,
-/// `completeItem`); `layer(digest:cacheKey:)` becomes a claim that answers "stored", "yours to scan" or "being
-/// scanned elsewhere: wait". The sweeper already asks for layers and saves them one at a time, and expands
-/// targets into a list of items before processing any, so those calls replace these without moving callers.
+/// Shared runs (`--run NAME`, many workers on one run): the first worker to `joinRun` a name and win
+/// `claimExpansion` expands the targets into work items (`addItems`); every worker then takes items one at a
+/// time with `claimItem` under a lease it keeps alive with `renewLeases`, and layers with `claimLayer`, which
+/// answers "stored", "yours to scan" or "being scanned elsewhere: wait". A worker that dies stops renewing;
+/// once its leases run out its items and layers go to whoever asks next. The last worker to find every item
+/// done closes the run with `completeSharedRun`, which records the findings exactly once.
 public protocol SweepStore: Sendable {
     /// How errors and reports name the store (a file path, or a URL without its password).
     var location: String { get }
@@ -45,11 +46,57 @@ public protocol SweepStore: Sendable {
     func recordFindings(run: Int64, seen: [SweepFinding], covered: Set<String>) async throws -> FindingChanges
     /// Findings not resolved, most severe first, at most `limit`.
     func openFindings(limit: Int) async throws -> [StoredFinding]
+
+    // MARK: shared runs
+
+    /// The run named `name`, created when no worker opened it yet (race-free: exactly one row per name).
+    /// Throws `SweepError.runMismatch` when it exists with another rule set or config.
+    func joinRun(name: String, ruleset: String, configDigest: String, startedAt: Date) async throws -> Int64
+    /// Whether this worker should expand the run's targets now (see `ExpansionClaim`).
+    func claimExpansion(run: Int64, worker: String, lease: TimeInterval) async throws -> ExpansionClaim
+    /// Stores the expanded items (in order) and what the expansion found; a second expansion of the same run
+    /// (after a lease ran out) adds nothing twice.
+    func addItems(run: Int64, items: [SharedItem], expansion: RunExpansion, worker: String) async throws
+    /// The next item nobody holds (never claimed, or its holder's lease ran out), claimed for `worker`.
+    func claimItem(run: Int64, worker: String, lease: TimeInterval) async throws -> ClaimedItem?
+    /// Marks an item done with its record; false when `worker` no longer held it (its lease ran out and
+    /// another worker took it), in which case nothing is written.
+    func completeItem(run: Int64, id: Int64, worker: String, record: ItemRecord) async throws -> Bool
+    /// Gives back an item `worker` holds but did not finish (it was stopped): the next worker to ask takes it.
+    func releaseItem(run: Int64, id: Int64, worker: String) async throws
+    /// How many of the run's items are not done (claimed by someone, or waiting).
+    func itemsLeft(run: Int64) async throws -> Int
+    /// Extends every item and layer lease `worker` holds by `lease` seconds from now.
+    func renewLeases(run: Int64, worker: String, lease: TimeInterval) async throws
+    /// A layer's stored result, or the right to scan it, or "busy" while another worker's lease on it lives.
+    func claimLayer(digest: String, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim
+    /// Gives a layer claim back without a result (the scan failed): the next worker to ask scans it.
+    func releaseLayer(digest: String, cacheKey: String, worker: String) async throws
+    /// Keeps a worker's own counts (layers scanned, from the store, bytes) for the run's totals.
+    func saveWorker(run: Int64, worker: String, counts: RunCounts) async throws
+    /// The shared run named `name` with its items, or nil when there is none.
+    func sharedRun(name: String) async throws -> SharedRunState?
+    /// When every item is done and nobody closed the run yet: records its findings (as `recordFindings`),
+    /// keeps the changes with the run and marks it complete, all in one transaction. nil otherwise.
+    func completeSharedRun(run: Int64, seen: [SweepFinding], covered: Set<String>, counts: RunCounts, finishedAt: Date) async throws -> FindingChanges?
+    /// Which of `keys` are new in run `run` and which were open before, without changing anything (for reports
+    /// of a shared run that is not complete yet).
+    func classify(run: Int64, keys: [FindingKey]) async throws -> (new: Set<FindingKey>, open: Set<FindingKey>)
+    /// Closes connections to a server; the store is not used afterwards.
+    func shutdown() async
+}
+
+extension SweepStore {
+    /// Nothing to close by default (SQLite's pool closes with the object).
+    public func shutdown() async {}
 }
 
 /// How a run ended.
 public enum RunStatus: String, Codable, Sendable {
     case running, complete, interrupted, abandoned
+    /// A shared run some of whose items are not done yet (`sweep report` of a run in progress, or whose
+    /// workers all stopped early).
+    case incomplete
 }
 
 /// What became of one image in a run.
@@ -80,6 +127,8 @@ public struct RunRecord: Codable, Sendable {
     public var ruleset: String
     public var status: RunStatus
     public var counts: RunCounts
+    /// The run's name when it is shared (`--run NAME`).
+    public var name: String? = nil
 }
 
 /// An image's findings as stored, reused while its manifest digest is unchanged.
@@ -191,17 +240,19 @@ public struct FindingChanges: Sendable {
     public var resolved: [StoredFinding] = []
 }
 
-/// Opens the store a `--db` value names: a file path (SQLite), or nothing for the default file. The one place
-/// a PostgreSQL URL will select the shared store (issue 10); until then it is refused by name.
+/// Opens the store a `--db` value names: a `postgres://` URL (the shared store), a file path (SQLite), or
+/// nothing for the default file.
 public enum SweepStores {
-    /// Opens the store; throws `SweepError.store` naming the location. `create: false` refuses a missing file
-    /// (for commands that only read, like `sweep history`).
+    /// Opens the store; throws `SweepError.store` naming the location (a URL without its password).
+    /// `create: false` refuses a missing SQLite file (for commands that only read, like `sweep history`).
     public static func open(_ location: String?, create: Bool = true,
-                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any SweepStore {
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> any SweepStore {
         let path = location ?? SQLiteSweepStore.defaultPath(environment: environment)
-        if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
-            let shown = path.split(separator: "@").last.map { "postgres://…@\($0)" } ?? "postgres://…"
-            throw SweepError.store(path: shown, reason: "PostgreSQL stores are not supported yet; use a file path")
+        if PostgresURL.looksLike(path) {
+            var url = try PostgresURL(path)
+            // As libpq does: a URL without a password takes PGPASSWORD, so the URL itself can live in a config map.
+            if url.password == nil, let p = environment["PGPASSWORD"], !p.isEmpty { url.password = p }
+            return try await PostgresSweepStore.connect(url)
         }
         if !create && !FileManager.default.fileExists(atPath: path) {
             throw SweepError.store(path: path, reason: "no sweep has run with this store yet")

@@ -20,8 +20,14 @@ public final class Sweeper: Sendable {
         public var pageSize: Int?
         /// Where credentials and Fly tokens are read from.
         public var environment = ProcessInfo.processInfo.environment
-        /// Hears of each image finished (done, total) for a progress line.
+        /// Hears of each image finished (done, total) for a progress line (total 0: not known, a shared run).
         public var progress: (@Sendable (Int, Int) -> Void)?
+        /// `--run NAME`: join the shared run of that name instead of running one of our own.
+        public var runName: String?
+        /// How long a claim on an item or a layer lives without being renewed (renewed every third of it).
+        public var lease: TimeInterval = 300
+        /// This worker's name in the store's claims: host, process id and a random part.
+        public var worker = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
 
         public init() {}
     }
@@ -44,6 +50,7 @@ public final class Sweeper: Sendable {
 
     /// Runs the sweep; throws only when the store fails (everything about images is in the report).
     public func run() async throws -> SweepReport {
+        if let name = options.runName { return try await runShared(name) }
         let started = Date()
         // A configured password that is not in the environment fails the whole sweep before a run is opened.
         _ = try RegistryClients.options(config: config, flyTokens: [:], environment: options.environment)
@@ -101,10 +108,10 @@ public final class Sweeper: Sendable {
     }
 
     /// Layers scanned, layers from the store, bytes fetched: filled in by `process` for `finish`.
-    private let layerCounts = Mutex<(Int, Int, Int64)>((0, 0, 0))
+    let layerCounts = Mutex<(Int, Int, Int64)>((0, 0, 0))
 
     /// One image: its manifest, then either its stored findings or a resolution and its layers' results.
-    private func sweep(_ item: SweepItem, run: Int64, client: RegistryClient, layers: LayerBroker, fetched: ByteCount) async -> ItemResult {
+    func sweep(_ item: SweepItem, run: Int64, client: RegistryClient, layers: LayerBroker, fetched: ByteCount) async -> ItemResult {
         var result = ItemResult(item: item)
         if stop.requested { return result }
         do {
@@ -174,43 +181,15 @@ public final class Sweeper: Sendable {
         var report = SweepReport(run: .init(id: run, startedAt: started, finishedAt: started, ruleset: scanner.engine.fingerprint,
                                             status: interrupted ? .interrupted : .complete))
         report.images.failed = listingFailures.map { SweepReport.Failed(image: $0.what, error: Self.oneLine($0.error)) }
-        var failedRepositories = Set<String>()
-        var coveredRepositories = Set<String>()
-        var seen: [FindingKey: SweepFinding] = [:]
-        var order: [FindingKey] = []
-        for r in results.sorted(by: { $0.item.input < $1.item.input }) {
-            switch r.outcome {
-            case .failed?:
-                report.images.failed.append(SweepReport.Failed(image: r.item.input, error: r.error ?? "failed"))
-                failedRepositories.insert(r.item.repository)
-            case .scanned?, .cached?:
-                report.images.scanned += 1
-                if r.outcome == .cached { report.images.cached += 1 }
-                coveredRepositories.insert(r.item.repository)
-                for f in r.findings {
-                    var sf = SweepFinding(finding: f, image: r.item.input, manifestDigest: r.manifestDigest, repository: r.item.repository,
-                                          app: r.item.apps.first, machines: r.item.apps.isEmpty ? nil : r.item.machines)
-                    let k = sf.key
-                    if var existing = seen[k] {
-                        if !existing.images.contains(r.item.input) { existing.images.append(r.item.input) }
-                        seen[k] = existing
-                    } else {
-                        sf.finding.secret = nil
-                        seen[k] = sf
-                        order.append(k)
-                    }
-                }
-            case nil:
-                break
-            }
-        }
+        let t = Self.tally(results)
+        report.images.failed += t.failed
+        report.images.scanned = t.scanned
+        report.images.cached = t.cached
         // A repository is judged only when every one of its images was read in a run that ran to its end:
         // otherwise a finding it did not see may simply not have been looked at.
-        let covered = interrupted ? [] : coveredRepositories.subtracting(failedRepositories)
-        let changes = try await store.recordFindings(run: run, seen: order.compactMap { seen[$0] }, covered: covered)
-        let byKey = { (keys: Set<FindingKey>) in Self.ordered(order.filter { keys.contains($0) }.compactMap { seen[$0] }) }
-        report.findings.new = byKey(changes.new)
-        report.findings.open = byKey(changes.open)
+        let changes = try await store.recordFindings(run: run, seen: t.findings, covered: interrupted ? [] : t.covered)
+        report.findings.new = t.ordered(changes.new)
+        report.findings.open = t.ordered(changes.open)
         report.findings.resolved = Self.ordered(changes.resolved.map(\.finding))
         let (scanned, cached, bytes) = layerCounts.withLock { $0 }
         report.layers = SweepReport.Layers(scanned: scanned, cached: cached, bytesFetched: bytes)
@@ -228,6 +207,59 @@ public final class Sweeper: Sendable {
         counts.findingsResolved = report.findings.resolved.count
         try await store.finishRun(id: run, status: report.run.status, finishedAt: report.run.finishedAt, counts: counts)
         return report
+    }
+
+    /// The facts of a run's finished items: how many were covered and from the store, which failed, every
+    /// finding once by identity (with every image it was seen in), and the repositories all of whose images
+    /// were read.
+    struct Tally {
+        var scanned = 0
+        var cached = 0
+        var failed: [SweepReport.Failed] = []
+        var seen: [FindingKey: SweepFinding] = [:]
+        var order: [FindingKey] = []
+        var covered = Set<String>()
+
+        var findings: [SweepFinding] { order.compactMap { seen[$0] } }
+        var keys: [FindingKey] { order }
+
+        /// The findings whose keys are in `keys`, in report order.
+        func ordered(_ keys: Set<FindingKey>) -> [SweepFinding] {
+            Sweeper.ordered(order.filter { keys.contains($0) }.compactMap { seen[$0] })
+        }
+    }
+
+    static func tally(_ results: [ItemResult]) -> Tally {
+        var t = Tally()
+        var failedRepositories = Set<String>()
+        for r in results.sorted(by: { $0.item.input < $1.item.input }) {
+            switch r.outcome {
+            case .failed?:
+                t.failed.append(SweepReport.Failed(image: r.item.input, error: r.error ?? "failed"))
+                failedRepositories.insert(r.item.repository)
+            case .scanned?, .cached?:
+                t.scanned += 1
+                if r.outcome == .cached { t.cached += 1 }
+                t.covered.insert(r.item.repository)
+                for f in r.findings {
+                    var sf = SweepFinding(finding: f, image: r.item.input, manifestDigest: r.manifestDigest, repository: r.item.repository,
+                                          app: r.item.apps.first, machines: r.item.apps.isEmpty ? nil : r.item.machines)
+                    let k = sf.key
+                    if var existing = t.seen[k] {
+                        if !existing.images.contains(r.item.input) { existing.images.append(r.item.input) }
+                        t.seen[k] = existing
+                    } else {
+                        sf.finding.secret = nil
+                        t.seen[k] = sf
+                        t.order.append(k)
+                    }
+                }
+            case nil:
+                break
+            }
+        }
+        t.covered.subtract(failedRepositories)
+        return t
     }
 
     /// Most severe first, then by image and place, so reports are stable from run to run.

@@ -17,7 +17,7 @@ struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Scan every image a config names (registries, Fly.io organisations) and report what changed since the last run.",
-        subcommands: [SweepRunCommand.self, SweepHistoryCommand.self],
+        subcommands: [SweepRunCommand.self, SweepHistoryCommand.self, SweepReportCommand.self],
         defaultSubcommand: SweepRunCommand.self
     )
 }
@@ -31,7 +31,9 @@ struct SweepRunCommand: AsyncParsableCommand {
         see docs/sweep.md. Results are kept in an SQLite store (--db, default $XDG_STATE_HOME/stowaway/sweep.db \
         or ~/.local/state/stowaway/sweep.db): an image whose manifest digest is unchanged is not fetched again, and \
         a layer already scanned with the same rules is never fetched again. The store holds hashes and redacted \
-        previews only.
+        previews only. --db postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require|verify-full] \
+        uses a PostgreSQL store instead (the password may come from PGPASSWORD); with --run NAME, every worker \
+        started with the same config, store and name shares one run (see docs/deployment.md).
         SIGINT or SIGTERM stops after the work in flight (stored for the next run); a second signal exits at once.
         Exit codes: 2 an image could not be scanned (or the sweep was stopped or could not run), else 1 a finding \
         new in this run at or above --fail-on, else 0.
@@ -39,7 +41,10 @@ struct SweepRunCommand: AsyncParsableCommand {
     )
 
     @Option(help: "The sweep config (TOML).") var config: String
-    @Option(help: "The store: an SQLite file path.") var db: String?
+    @Option(help: "The store: an SQLite file path, or postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=…].") var db: String?
+    @Option(name: .customLong("run"), help: "Join the shared run NAME: workers with the same config, store and name split its images between them.")
+    var runName: String?
+    @Option(help: "Seconds a worker's claim on an image or layer lives unless renewed (with --run; default 300).") var lease: Int = 300
     @Option(help: "Report format: text, json, sarif or markdown.") var format: SweepFormat = .text
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
@@ -51,6 +56,15 @@ struct SweepRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
+        if lease < 2 || lease > 86_400 { throw ValidationError("--lease must be between 2 and 86400 seconds") }
+        if let runName { try Self.validateRunName(runName) }
+    }
+
+    /// A run name is printed and stored: printable, one line, not empty, at most 200 characters.
+    static func validateRunName(_ name: String) throws {
+        guard !name.isEmpty, name.count <= 200, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+            throw ValidationError("--run must be 1 to 200 printable characters")
+        }
     }
 
     func run() async throws {
@@ -63,23 +77,28 @@ struct SweepRunCommand: AsyncParsableCommand {
             let hook = try webhook.map { try Webhook(url: $0) }
             let ruleSet = try RuleSet(rulesFile: cfg.rules, defaultPathAllowlist: cfg.defaultAllowlist)
             for w in ruleSet.warnings { printError("warning: \(w)") }
-            let store = try SweepStores.open(db)
+            let store = try await SweepStores.open(db)
             var scanOptions = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
             // Part of the stored layer results' key: a sweep with other archive settings scans layers again.
             archives.apply(to: &scanOptions)
             let scanner = Scan.Scanner(engine: ruleSet.engine, options: scanOptions)
             var options = Sweeper.Options()
             if let jobs { options.jobs = jobs }
+            options.runName = runName
+            options.lease = TimeInterval(lease)
             let tty = !quiet && isatty(2) != 0
             if tty {
                 options.progress = { done, total in
-                    FileHandle.standardError.write(Data("\r\u{1B}[Ksweeping: \(done)/\(total) images".utf8))
+                    // A shared run's total is the whole fleet's: a worker counts only what it has done.
+                    let count = total > 0 ? "\(done)/\(total)" : "\(done)"
+                    FileHandle.standardError.write(Data("\r\u{1B}[Ksweeping: \(count) images".utf8))
                 }
             }
             let sweeper = Sweeper(config: cfg, store: store, scanner: scanner, options: options)
             let signals = StopSignals(sweeper.stop)
             let report = try await sweeper.run()
             signals.cancel()
+            await store.shutdown()
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 
             try emit(report, rules: ruleSet.reportableRules)
@@ -101,6 +120,10 @@ struct SweepRunCommand: AsyncParsableCommand {
     }
 
     private func emit(_ report: SweepReport, rules: [Rule]) throws {
+        try Self.emit(report, format: format, rules: rules, output: output)
+    }
+
+    static func emit(_ report: SweepReport, format: SweepFormat, rules: [Rule], output: String?) throws {
         let data: Data
         switch format {
         case .json: data = try report.json()
@@ -140,7 +163,7 @@ struct SweepHistoryCommand: AsyncParsableCommand {
         abstract: "The last sweep runs and the findings still open."
     )
 
-    @Option(help: "The store: an SQLite file path.") var db: String?
+    @Option(help: "The store: an SQLite file path, or a postgres:// URL.") var db: String?
     /// History has no SARIF: it lists runs, not one scan's results.
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json }
 
@@ -153,9 +176,10 @@ struct SweepHistoryCommand: AsyncParsableCommand {
 
     private func execute() async -> Int32 {
         do {
-            let store = try SweepStores.open(db, create: false)
+            let store = try await SweepStores.open(db, create: false)
             let list = try await store.runs(limit: max(1, runs))
             let open = try await store.openFindings(limit: 10_000)
+            await store.shutdown()
             switch format {
             case .json:
                 let history = History(runs: list, openFindings: open.map {
@@ -216,6 +240,51 @@ struct SweepHistoryCommand: AsyncParsableCommand {
                 + "\(e(f.finding.image))  \(e(f.key.place))  \(e(f.finding.finding.redacted))  (runs \(f.firstSeenRun)–\(f.lastSeenRun))\n"
         }
         return out
+    }
+}
+
+/// `stowaway sweep report --db URL --run NAME`: a shared run's whole report, from the store alone.
+struct SweepReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "The whole report of a shared run (--run NAME), or what is done so far.",
+        discussion: """
+        The same report a sweep prints, for every image of the run whichever worker swept it. While some of its \
+        images are not done, run.status is "incomplete" and the report holds the images done so far. \
+        Exit codes: 2 the run is incomplete, an image could not be scanned, or the store cannot be read; else 1 a \
+        finding new in the run at or above --fail-on; else 0.
+        """
+    )
+
+    @Option(help: "The store the workers used: a postgres:// URL or an SQLite file path.") var db: String
+    @Option(name: .customLong("run"), help: "The shared run's name.") var runName: String
+    @Option(help: "Report format: text, json, sarif or markdown.") var format: SweepFormat = .text
+    @Option(help: "Write the report to FILE instead of standard output.") var output: String?
+    @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
+    var failOn: Severity = .low
+
+    func validate() throws {
+        try SweepRunCommand.validateRunName(runName)
+    }
+
+    func run() async throws {
+        throw ExitCode(await execute())
+    }
+
+    private func execute() async -> Int32 {
+        do {
+            let store = try await SweepStores.open(db, create: false)
+            let report = try await Sweeper.sharedReport(name: runName, store: store)
+            await store.shutdown()
+            try SweepRunCommand.emit(report, format: format, rules: format == .sarif ? try RuleSet().reportableRules : [], output: output)
+            if report.run.status == .incomplete {
+                printError("run \(TerminalText.escape(runName)) is incomplete: \(report.run.itemsDone ?? 0) of \(report.run.itemsTotal ?? 0) images done")
+            }
+            return report.exitCode(failOn: failOn)
+        } catch {
+            printError("\(error)")
+            return 2
+        }
     }
 }
 

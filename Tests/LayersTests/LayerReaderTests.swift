@@ -121,7 +121,10 @@ func readAll(_ reader: LayerReader) throws -> [(LayerEntry, String)] {
 }
 
 @Suite struct LayerPathTests {
-    @Test(arguments: [("./app/.env", "/app/.env"), ("/etc//x/", "/etc/x"), ("a/./b/../c", "/a/c"), ("../../x", "/x"), (".", "/")])
+    @Test(arguments: [("./app/.env", "/app/.env"), ("/etc//x/", "/etc/x"), ("a/./b/../c", "/a/c"), ("../../x", "/x"), (".", "/"),
+                      ("usr/lib/x.so", "/usr/lib/x.so"), ("/opt/app/", "/opt/app"), ("", "/"), ("/", "/"), ("///", "/"),
+                      ("a/...", "/a/..."), ("..a/.b/c..", "/..a/.b/c.."), ("a/..", "/"), ("a/.", "/a"), ("//a", "/a"),
+                      ("a//", "/a"), ("./", "/"), ("é/ñ", "/é/ñ")])
     func normalize(raw: String, expected: String) {
         #expect(LayerPath.normalize(raw) == expected)
     }

@@ -148,6 +148,19 @@ import TestSupport
         #expect(try m.scan("aws_access_key_id = AKIAIOSFODNN7EXAMPLE").isEmpty)
         #expect(try m.scan("DATABASE_URL=postgres://user:password@localhost/db").isEmpty)
         #expect(try m.scan("DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app").isEmpty)
+        #expect(try m.scan("STRIPE_KEY=sk_live_Example" + FakeSecret.random(24)).isEmpty)
+        #expect(try m.scan("GITHUB_TOKEN=ghp_" + FakeSecret.random(26) + "SAMPLE1234").isEmpty)
+    }
+
+    /// A real token's random body may spell a placeholder word in mixed case; it is still a token.
+    @Test func aRandomBodyThatSpellsAWordInMixedCaseIsStillReported() throws {
+        let m = try engine.makeMatcher()
+        for word in ["DummY", "sAmPle", "eXample", "rEDACTED"] {
+            let token = "ghp_" + FakeSecret.random(36 - word.count) + word
+            #expect(ids(try m.scan("GITHUB_TOKEN=\(token)\n")) == ["github-token"], "\(token)")
+            let stripe = "sk_live_" + FakeSecret.random(10) + "x" + word + FakeSecret.random(10)
+            #expect(ids(try m.scan("key: \(stripe)\n")) == ["stripe-live-key"], "\(stripe)")
+        }
     }
 
     @Test func privateKeyNeedsABody() throws {

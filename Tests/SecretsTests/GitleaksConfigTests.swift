@@ -155,6 +155,23 @@ import TestSupport
         }
     }
 
+    /// Go refuses repetition counts above 1000; Vectorscan took over two minutes on `[\s\S]{6,30000}?`, so a rule
+    /// file with one would hang the scan's start instead of failing it (found by Fuzz/rules).
+    @Test func repetitionsAboveGosLimitAreRefusedAtOnce() throws {
+        for regex in [#"-----BEGIN[ A-Z]*KEY-----[\s\S]{6,30000}?-----END"#, "a{1001}", "a{0001001,}", "b{1,99999999999999999999999}"] {
+            let toml = "[[rules]]\nid = \"huge-repeat\"\nregex = '''\(regex)'''\n"
+            do {
+                _ = try GitleaksConfig(toml: toml)
+                Issue.record("\(regex) accepted")
+            } catch let SecretsError.unsupportedRegex(rule, message) {
+                #expect(rule == "huge-repeat" && message.contains("above 1000"), "\(message)")
+            }
+        }
+        let limit = try GitleaksConfig(toml: "[[rules]]\nid = \"at-limit\"\nregex = '''k=([a-z]{6,1000})'''\n")
+        let body = "q" + FakeSecret.random(20, Array("abcdefghijklmnopqrstuvwxyz"))
+        #expect(try found(engine(limit, defaults: []), "k=\(body)\n").map(\.1) == [body])
+    }
+
     @Test func namedGroupsAreTranslatedAndCapture() throws {
         #expect(try GitleaksConfig.translate(goRegex: "(?P<a>x)(?<b>y)(?:z)", ruleID: "t") == "(x)(y)(?:z)")
         let config = try GitleaksConfig(toml: #"""

@@ -8,7 +8,8 @@ import Testing
 import TestSupport
 
 /// The store and the layer cache on their own: what is kept, what a run changes, and that stored layers give
-/// the same findings as a scan.
+/// the same findings as a scan. The contract tests run against both stores (PostgreSQL when the harness
+/// started it).
 struct SweepStoreTests {
     private func finding(_ rule: String, path: String, sha: String, severity: Severity = .high) throws -> Finding {
         let json: [String: Any] = ["ruleID": rule, "severity": severity.rawValue, "description": rule, "source": "file", "layerIndex": 1,
@@ -20,9 +21,10 @@ struct SweepStoreTests {
         SweepFinding(finding: f, image: "\(repo):v1", manifestDigest: nil, repository: repo)
     }
 
-    @Test func findingsAreNewThenOpenThenResolvedOnlyWhereTheRepositoryWasCovered() async throws {
+    @Test(arguments: StoreKind.available)
+    func findingsAreNewThenOpenThenResolvedOnlyWhereTheRepositoryWasCovered(_ kind: StoreKind) async throws {
         let dir = try Run.tempDirectory()
-        let store = try SQLiteSweepStore(path: dir + "/nested/dir/sweep.db")
+        let store: any SweepStore = kind == .sqlite ? try SQLiteSweepStore(path: dir + "/nested/dir/sweep.db") : try await kind.fresh()
         let a = try finding("github-token", path: "/app/.env", sha: String(repeating: "a", count: 64))
         let b = try finding("stripe-live-key", path: "/srv/key", sha: String(repeating: "b", count: 64))
 
@@ -52,25 +54,30 @@ struct SweepStoreTests {
         // The same secret at the same place in another repository is another finding.
         let c5 = try await store.recordFindings(run: r4, seen: [seen(a, repo: "r/other")], covered: [])
         #expect(c5.new.count == 1)
+        await store.shutdown()
 
+        guard kind == .sqlite else { return }
         let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/nested/dir/sweep.db")
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
         let dirAttributes = try FileManager.default.attributesOfItem(atPath: dir + "/nested/dir")
         #expect((dirAttributes[.posixPermissions] as? NSNumber)?.intValue == 0o700)
     }
 
-    @Test func runsKeepTheirCountsAndReopeningMigratesNothingTwice() async throws {
-        let path = try Run.tempDirectory() + "/sweep.db"
-        let store = try SQLiteSweepStore(path: path)
+    @Test(arguments: StoreKind.available)
+    func runsKeepTheirCountsAndReopeningMigratesNothingTwice(_ kind: StoreKind) async throws {
+        let path = try kind.freshLocation()
+        let store = try await SweepStores.open(path)
         let id = try await store.beginRun(ruleset: "fp", startedAt: Date())
         var counts = RunCounts()
         counts.imagesScanned = 20
         counts.layersCached = 7
         try await store.finishRun(id: id, status: .complete, finishedAt: Date(), counts: counts)
-        let again = try SQLiteSweepStore(path: path)
+        await store.shutdown()
+        let again = try await SweepStores.open(path)
         let runs = try await again.runs(limit: 5)
         #expect(runs.count == 1)
         #expect(runs.first?.status == .complete && runs.first?.counts == counts && runs.first?.ruleset == "fp")
+        await again.shutdown()
     }
 
     @Test func aStoreThatIsNotSQLiteIsNamedInOneLine() throws {
@@ -85,14 +92,143 @@ struct SweepStoreTests {
         }
     }
 
-    @Test func aPostgresURLIsRefusedWithoutItsPassword() {
+    @Test(arguments: [
+        ("postgres://sweeper:hunter2secret@db.internal:5432/stowaway?sslmode=bogus", "sslmode=bogus"),
+        ("postgres://sweeper:hunter2secret@db.internal:5432/", "no database name"),
+        ("postgres://sweeper:hunter2secret@db.internal/stowaway?application=x", "unknown parameter application"),
+        ("postgresql://:hunter2secret@db.internal/stowaway", "no user"),
+        ("postgres://sweeper:hunter2secret/#?@db.internal/stowaway", "postgres://sweeper:***@db.internal/stowaway"),
+    ])
+    func aBadPostgresURLIsNamedWithoutItsPassword(_ url: String, _ reason: String) async {
         do {
-            _ = try SweepStores.open("postgres://sweeper:hunter2secret@db.internal:5432/stowaway")
-            Issue.record("accepted a PostgreSQL URL")
+            _ = try await SweepStores.open(url)
+            Issue.record("accepted \(url)")
         } catch {
-            #expect("\(error)".contains("PostgreSQL stores are not supported yet"))
+            #expect("\(error)".contains(reason), "\(error)")
+            #expect("\(error)".contains("***"), "\(error)")
             #expect(!"\(error)".contains("hunter2secret"))
         }
+    }
+
+    @Test func aPostgresURLIsParsedAndShownWithoutItsPassword() throws {
+        let u = try PostgresURL("postgres://sweeper:p%40ss@db.internal:6543/stowaway?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect(u.user == "sweeper" && u.password == "p@ss" && u.host == "db.internal" && u.port == 6543 && u.database == "stowaway")
+        #expect(u.sslMode == .verifyFull && u.sslRootCert == "/etc/ca.pem")
+        #expect(u.shown == "postgres://sweeper:***@db.internal:6543/stowaway?sslmode=verify-full&sslrootcert=/etc/ca.pem")
+        #expect("\(u)" == u.shown && String(reflecting: u) == u.shown, "interpolation never shows the password")
+        let plain = try PostgresURL("postgres://sweeper@db.internal/stowaway")
+        #expect(plain.password == nil && plain.port == 5432 && plain.sslMode == .prefer && plain.shown == "postgres://sweeper@db.internal/stowaway")
+        #expect(PostgresURL.redact("postgres://u:a@b@h/d") == "postgres://u:***@h/d")
+        #expect(PostgresURL.redact("postgres://u:pa/ss#x@h/d") == "postgres://u:***@h/d")
+    }
+
+    /// Three work items, four workers: each item is handed out once, a lease that runs out lets another
+    /// worker take the item (and the first one's late result is refused), and the run closes once.
+    @Test(arguments: StoreKind.available)
+    func sharedRunItemsAreClaimedOnceAndTakenOverWhenALeaseRunsOut(_ kind: StoreKind) async throws {
+        let store = try await kind.fresh()
+        let run = try await store.joinRun(name: "nightly", ruleset: "rs", configDigest: "cfg", startedAt: Date())
+        #expect(try await store.joinRun(name: "nightly", ruleset: "rs", configDigest: "cfg", startedAt: Date()) == run)
+        await #expect(throws: SweepError.self) {
+            try await store.joinRun(name: "nightly", ruleset: "rs", configDigest: "another config", startedAt: Date())
+        }
+        #expect(try await store.claimExpansion(run: run, worker: "a", lease: 60) == .yours)
+        #expect(try await store.claimExpansion(run: run, worker: "b", lease: 60) == .busy)
+        let items = try (0..<3).map { i in
+            SharedItem(SweepItem(reference: try Reference("reg.example/app:v\(i)"), input: "reg.example/app:v\(i)", platforms: [.all]))
+        }
+        let expansion = RunExpansion(failures: [SweepReport.Failed(image: "reg.example catalog", error: "HTTP 500")])
+        try await store.addItems(run: run, items: items, expansion: expansion, worker: "a")
+        try await store.addItems(run: run, items: items, expansion: RunExpansion(), worker: "b")
+        #expect(try await store.claimExpansion(run: run, worker: "b", lease: 60) == .done(expansion))
+
+        let a = try #require(try await store.claimItem(run: run, worker: "a", lease: 60))
+        let b = try #require(try await store.claimItem(run: run, worker: "b", lease: 60))
+        let c = try #require(try await store.claimItem(run: run, worker: "c", lease: 1))
+        #expect(Set([a, b, c].map(\.item.input)) == Set(items.map(\.input)))
+        #expect(try await store.claimItem(run: run, worker: "d", lease: 60) == nil)
+        #expect(try await store.itemsLeft(run: run) == 3)
+
+        // c stops renewing: once its lease has run out, d gets its item (a liveness bound, not a timing).
+        var taken: ClaimedItem?
+        let deadline = Date().addingTimeInterval(30)
+        while taken == nil && Date() < deadline {
+            taken = try await store.claimItem(run: run, worker: "d", lease: 60)
+            if taken == nil { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(taken?.id == c.id)
+        let record = ItemRecord(outcome: .scanned, manifestDigest: "sha256:" + String(repeating: "0", count: 64), error: nil, findings: [])
+        #expect(try await store.completeItem(run: run, id: c.id, worker: "c", record: record) == false, "c lost its item")
+        #expect(try await store.completeItem(run: run, id: c.id, worker: "d", record: record))
+        #expect(try await store.completeItem(run: run, id: a.id, worker: "a", record: record))
+        #expect(try await store.completeSharedRun(run: run, seen: [], covered: [], counts: RunCounts(), finishedAt: Date()) == nil,
+                "b's item is not done")
+        #expect(try await store.completeItem(run: run, id: b.id, worker: "b", record: record))
+        #expect(try await store.itemsLeft(run: run) == 0)
+        #expect(try await store.completeSharedRun(run: run, seen: [], covered: [], counts: RunCounts(), finishedAt: Date()) != nil)
+        #expect(try await store.completeSharedRun(run: run, seen: [], covered: [], counts: RunCounts(), finishedAt: Date()) == nil,
+                "a run closes once")
+        let state = try #require(try await store.sharedRun(name: "nightly"))
+        #expect(state.record.status == .complete && state.items.count == 3 && state.items.allSatisfy { $0.state == "done" })
+        #expect(state.expansion == expansion)
+        await store.shutdown()
+    }
+
+    /// A worker started with other rules than the run's is refused with one line and exit code 2, before it
+    /// claims anything.
+    @Test(arguments: StoreKind.available)
+    func aWorkerWithOtherRulesIsRefusedByTheRun(_ kind: StoreKind) async throws {
+        let location = try kind.freshLocation()
+        let store = try await SweepStores.open(location)
+        _ = try await store.joinRun(name: "nightly", ruleset: "another rule set", configDigest: "another config", startedAt: Date())
+        await store.shutdown()
+        var run = try SweepRun()
+        run.store = location
+        try run.write("""
+            [[target]]
+            image = "127.0.0.1:1/nothing/here:v1"
+            """)
+        let r = try run.sweep(["--run", "nightly"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("run nightly: was started with rule set anothe"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+    }
+
+    /// A layer is scanned by one worker at a time: the others are told to wait, then get the stored result; a
+    /// claim whose lease ran out, or that was given back, goes to the next worker to ask.
+    @Test(arguments: StoreKind.available)
+    func layerClaimsLetOneWorkerScanAndTheOthersWait(_ kind: StoreKind) async throws {
+        let store = try await kind.fresh()
+        let (image, _) = try await plantedImage()
+        let ruleSet = try RuleSet()
+        let scanner = Scan.Scanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
+        let result = scanner.scanLayerForStore(image.layers[0])
+        let key = scanner.layerCacheKey
+        let run = try await store.beginRun(ruleset: "rs", startedAt: Date())
+        func claim(_ digest: String, _ worker: String, lease: TimeInterval = 60) async throws -> String {
+            switch try await store.claimLayer(digest: digest, cacheKey: key, worker: worker, lease: lease) {
+            case .stored: return "stored"
+            case .yours: return "yours"
+            case .busy: return "busy"
+            }
+        }
+        #expect(try await claim("sha256:one", "a") == "yours")
+        #expect(try await claim("sha256:one", "b") == "busy")
+        #expect(try await claim("sha256:one", "a") == "yours", "asking again keeps one's own claim")
+        try await store.saveLayer(digest: "sha256:one", cacheKey: key, result: result, run: run)
+        #expect(try await claim("sha256:one", "b") == "stored")
+
+        #expect(try await claim("sha256:two", "a", lease: 1) == "yours")
+        var next = "busy"
+        let deadline = Date().addingTimeInterval(30)
+        while next == "busy" && Date() < deadline {
+            next = try await claim("sha256:two", "b")
+            if next == "busy" { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(next == "yours", "a's lease ran out")
+        try await store.releaseLayer(digest: "sha256:two", cacheKey: key, worker: "b")
+        #expect(try await claim("sha256:two", "c") == "yours", "a claim given back is free")
+        await store.shutdown()
     }
 
     @Test func historyOfAStoreThatDoesNotExistIsAnErrorNotANewFile() throws {

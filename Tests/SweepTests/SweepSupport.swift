@@ -1,6 +1,7 @@
 import Foundation
 import ImageBuilder
 import OCI
+import Sweep
 import Testing
 import TestSupport
 
@@ -97,7 +98,9 @@ enum Images {
 /// Running `stowaway sweep` the way a scheduler would, in a clean environment.
 struct SweepRun {
     let dir: String
-    var db: String { dir + "/sweep.db" }
+    /// `--db`: an SQLite file of its own unless a test points it at another store (a PostgreSQL URL).
+    var store: String?
+    var db: String { store ?? dir + "/sweep.db" }
     var config: String { dir + "/sweep.toml" }
 
     init() throws { dir = try Run.tempDirectory() }
@@ -233,4 +236,71 @@ extension Dictionary where Key == String, Value == Any {
 /// A fresh repository prefix per test, so tests sharing the registry never see each other's images.
 func uniquePrefix(_ name: String) -> String {
     "sweep-\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+}
+
+/// The PostgreSQL server `make test` starts with the registries (testdata/registry/postgres.py), from the
+/// harness.json that $STOWAWAY_REGISTRY names; nil without it, and the tests that need it are skipped.
+struct PostgresHarness: Sendable {
+    var host: String
+    var port: Int
+    var user: String
+    var password: String
+    var bin: String
+
+    static let shared: PostgresHarness? = {
+        guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"], let data = FileManager.default.contents(atPath: path),
+              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              let pg = json["postgres"] as? [String: Any], let port = pg["port"] as? Int, let user = pg["user"] as? String,
+              let password = pg["password"] as? String, let bin = pg["bin"] as? String else { return nil }
+        return PostgresHarness(host: "127.0.0.1", port: port, user: user, password: password, bin: bin)
+    }()
+
+    static var available: Bool { shared != nil }
+
+    static func require() throws -> PostgresHarness {
+        try #require(shared, "STOWAWAY_REGISTRY must name a harness.json with a postgres entry")
+    }
+
+    /// A URL of `database` with these credentials (`password` replaced when given).
+    func url(_ database: String, password: String? = nil) -> String {
+        "postgres://\(user):\(password ?? self.password)@\(host):\(port)/\(database)?sslmode=disable"
+    }
+
+    /// A new, empty database of its own for one test; returns its URL.
+    func freshDatabase() throws -> String {
+        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try psql("postgres", "CREATE DATABASE \(name)")
+        return url(name)
+    }
+
+    /// Runs one SQL statement with psql and returns its unaligned, tuples-only output.
+    @discardableResult
+    func psql(_ database: String, _ sql: String) throws -> String {
+        let r = try Run.command(bin + "/psql", ["-h", host, "-p", String(port), "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1", "-At",
+                                                "-c", sql], environment: ["PGPASSWORD": password])
+        guard r.status == 0 else { throw StandInError(description: "psql \(sql): \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// The two stores every shared store test runs against (PostgreSQL only when the harness started it).
+enum StoreKind: String, Sendable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static var available: [StoreKind] { PostgresHarness.available ? [.sqlite, .postgres] : [.sqlite] }
+
+    var testDescription: String { rawValue }
+
+    /// How `--db` names a fresh, empty store of this kind.
+    func freshLocation() throws -> String {
+        switch self {
+        case .sqlite: return try Run.tempDirectory() + "/sweep.db"
+        case .postgres: return try PostgresHarness.require().freshDatabase()
+        }
+    }
+
+    /// A fresh, empty store of this kind, opened.
+    func fresh() async throws -> any SweepStore {
+        try await SweepStores.open(try freshLocation())
+    }
 }

@@ -36,6 +36,9 @@ import threading
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import postgres  # noqa: E402  (next to this file)
+
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 20.0          # seconds per service
 TOKEN_SERVICE = "stowaway-test-registry"   # "service" of the token registry (JWT aud)
@@ -287,6 +290,7 @@ def stop(workdir):
             pass
     if os.path.exists(pids_path):
         os.remove(pids_path)
+    postgres.stop(workdir)
 
 
 def _alive(pid):
@@ -465,6 +469,9 @@ def start(workdir, faults_only=False):
             services["redirect"] = {"host": host, "scheme": "http", "username": basic["username"],
                                     "password": basic["password"], "ca": None, "upstream": "basic"}
             storage["redirect"] = storage["basic"]
+        if not faults_only:
+            # PostgreSQL for the sweep's shared store (tests that need it skip when harness.json has no entry).
+            services["postgres"] = postgres.start(workdir, free_port())
     except BaseException:
         stop(workdir)
         raise
@@ -969,6 +976,8 @@ def main(argv=None):
         if a.cmd == "start":
             st = start(a.workdir, a.faults_only)
             print(f"harness: started {len(st['pids'])} processes; state in {os.path.join(st['workdir'], 'harness.json')}")
+            if "postgres" in st:
+                print(f"  postgres   {st['postgres']['host']}")
             for n in [n for n in ALL_SERVICES + FAULT_SERVICES if n in st]:
                 print(f"  {n:10s} {st[n]['scheme']}://{st[n]['host']}")
         elif a.cmd == "stop":
@@ -996,7 +1005,7 @@ def main(argv=None):
             serve_proxy("norange", a.port, a.upstream)
         elif a.cmd == "_redirect-proxy":
             serve_proxy("redirect", a.port, a.upstream, a.upstream_auth)
-    except HarnessError as e:
+    except (HarnessError, RuntimeError) as e:
         die(str(e))
 
 
