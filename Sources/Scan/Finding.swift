@@ -31,6 +31,9 @@ public struct Finding: Codable, Sendable, Equatable {
     public var secret: String?
     /// What the secret can do, read offline from it (Fly token scope, JWT claims, ...); only when there is something.
     public var details: FindingDetails? = nil
+    /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names the
+    /// whole chain); the text report groups members under it.
+    public var outerPath: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,

@@ -119,4 +119,7 @@ struct LayerHit {
     var fileSize: Int64?
     /// Replaces the rule's description (a credential file says which kind).
     var description: String?
+    /// For a member of an archive (`path` is then `/a.jar!/b/c`): the file of the layer that holds it, whose
+    /// whiteouts and overwrites decide the status.
+    var outer: String?
 }
