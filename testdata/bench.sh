@@ -96,7 +96,7 @@ print('yes' if strip(a) == strip(b) else 'NO')" "$cache/bench-report.json" "$cac
 
 # An image made of jars: every directory of the source tree zipped (deflate, Python's zipfile) into app/lib/NAME.jar,
 # one layer; scanned with its archives opened and with --no-archives. MB/s counts the jars' uncompressed members.
-jars_dir="$cache/bench-jars$small"
+jars_dir="$(cd "$cache" && pwd)/bench-jars$small"
 jar_layout="$cache/bench-jars-layout$small"
 if [ ! -s "$jar_layout/index.json" ]; then
   echo "building the jar benchmark image (once; cached as $jar_layout)"
