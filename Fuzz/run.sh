@@ -5,7 +5,7 @@
 # seeded by the hostile inputs of testdata/attacks/craft.py and small well-formed images made with
 # stowaway-fixture. The corpus grows in OUT/corpus-NAME across runs. A crash, a hang (an input taking
 # over 10 s) or a sanitizer report stops the run with the input saved as OUT/crash-NAME-*; exit 1.
-# Then every Fuzz/NAME/build.sh target of other areas (the msgpack reader) runs the same way.
+# Then every Fuzz/NAME/build.sh target of other areas (the msgpack reader, the archive walk) runs the same way.
 set -euo pipefail
 seconds=${1:-30}
 out=${2:-testdata/out/fuzz}

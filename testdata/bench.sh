@@ -94,6 +94,31 @@ a, b = (json.load(open(p)) for p in sys.argv[1:3])
 strip = lambda r: [f for i in r['images'] for f in i['findings']]
 print('yes' if strip(a) == strip(b) else 'NO')" "$cache/bench-report.json" "$cache/bench-registry-report.json")
 
+# An image made of jars: every directory of the source tree zipped (deflate, Python's zipfile) into app/lib/NAME.jar,
+# one layer; scanned with its archives opened and with --no-archives. MB/s counts the jars' uncompressed members.
+jars_dir="$(cd "$cache" && pwd)/bench-jars$small"
+jar_layout="$cache/bench-jars-layout$small"
+if [ ! -s "$jar_layout/index.json" ]; then
+  echo "building the jar benchmark image (once; cached as $jar_layout)"
+  rm -rf "$jars_dir" && mkdir -p "$jars_dir"
+  for src in $match_dir/*/; do
+    name=$(basename "$src")
+    (cd "$(dirname "$src")" && python3 -m zipfile -c "$jars_dir/$name.jar" "$name") 2>/dev/null || rm -f "$jars_dir/$name.jar"
+  done
+  echo '{"format": "oci", "compression": "gzip", "tag": "jars:latest",
+         "layers": [{"hostDirectories": [{"source": "'"$jars_dir"'", "prefix": "app/lib"}]}]}' > "$jar_layout.json"
+  rm -rf "$jar_layout.tmp"
+  "$bin/stowaway-fixture" "$jar_layout.json" "$jar_layout.tmp" >/dev/null
+  rm -rf "$jar_layout"
+  mv "$jar_layout.tmp" "$jar_layout"
+fi
+jar_members=$(python3 -c "
+import sys, zipfile, glob
+infos = [i for p in glob.glob(sys.argv[1] + '/*.jar') for i in zipfile.ZipFile(p).infolist()]
+print(len(glob.glob(sys.argv[1] + '/*.jar')), len(infos), sum(i.file_size for i in infos), sum(i.compress_size for i in infos))" "$jars_dir")
+measure jars "$bin/stowaway" scan "$jar_layout" --quiet --format json --output "$cache/bench-jars-report.json"
+measure jarsoff "$bin/stowaway" scan "$jar_layout" --quiet --format json --output /dev/null --no-archives
+
 # One core: the matcher alone over files in memory; rule set startup.
 match_out=$("$bin/stowaway-bench" match "$match_dir" "$match_mb")
 compile_out=$("$bin/stowaway-bench" compile)
@@ -137,4 +162,16 @@ one core
   rule set startup: compile cold / cached database          {comp['cold']*1000:7.1f} ms / {comp['warm']*1000:.1f} ms
     without the provider catalogue ({int(comp['baselineRules'])} rules)                   {comp['baselineCold']*1000:7.1f} ms / {comp['baselineWarm']*1000:.1f} ms
 """)
+PY
+python3 - "$jar_members" "${wall[jars]}" "${rss[jars]}" "${wall[jarsoff]}" "${rss[jarsoff]}" "$cache/bench-jars-report.json" <<'PY'
+import json, sys
+a = sys.argv[1:]
+jars, members, u, c = (int(x) for x in a[0].split())
+s = json.load(open(a[5]))["summary"]
+M = 1e6
+print(f"image of jars: {jars} jars, {members} members, {u/M:.0f} MB uncompressed in the jars ({c/M:.0f} MB deflated)")
+for label, wall, kb in [("stowaway scan (archives opened)", float(a[1]), int(a[2])),
+                        ("stowaway scan --no-archives (jars as bytes)", float(a[3]), int(a[4]))]:
+    print(f"  {label:<44} {wall:6.2f} s   {u/M/wall:7.1f} MB/s of members   {kb/1024:6.1f} MB")
+print(f"  findings {s['critical'] + s['high'] + s['medium'] + s['low']}, archive limits reached {s.get('archiveLimits', 0)}")
 PY

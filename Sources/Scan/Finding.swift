@@ -34,6 +34,9 @@ public struct Finding: Codable, Sendable, Equatable {
     /// How sure the finding is to be a real credential: the rule's, raised to high by a valid checksum and
     /// lowered by an invalid one. nil only in reports of versions before it (a baseline).
     public var confidence: Confidence? = nil
+    /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names the
+    /// whole chain); the text report groups members under it.
+    public var outerPath: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
@@ -73,8 +76,10 @@ public struct Finding: Codable, Sendable, Equatable {
 }
 
 extension PathContext {
-    /// Caps `finding`'s severity (and, for test data, its confidence) by what its path says.
-    static func apply(to finding: inout Finding, path: String) {
+    /// Caps `finding`'s severity (and, for test data, its confidence) by what its path says, and by its rule's
+    /// `binaryCap` when the file is binary.
+    static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil) {
+        if binary, let cap = rule?.binaryCap { finding.severity = min(finding.severity, cap) }
         guard let context = PathContext.of(path) else { return }
         finding.severity = context.cap(finding.severity, confidence: finding.confidence ?? .medium)
         if context == .testData { finding.confidence = .low }

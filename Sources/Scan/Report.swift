@@ -38,6 +38,24 @@ public struct Report: Codable, Sendable {
         }
     }
 
+    /// Something the scan did not do in full that leaves it complete: an archive inside a layer that could not be
+    /// read (`archive-unreadable`), or a limit of the archive walk reached (`archive-limit`). Never changes the exit code.
+    public struct Warning: Codable, Sendable, Equatable {
+        public var layerIndex: Int?
+        public var kind: String
+        /// The archive's chain path.
+        public var path: String?
+        public var message: String
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(layerIndex, forKey: .layerIndex)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(path, forKey: .path)
+            try c.encode(message, forKey: .message)
+        }
+    }
+
     public struct ImageReport: Codable, Sendable {
         public var reference: String
         public var manifestDigest: String?
@@ -52,9 +70,11 @@ public struct Report: Codable, Sendable {
         public var baselined = 0
         /// Findings left out by the caps (per file, per image): the most severe are reported, these only counted.
         public var truncated = 0
+        /// Archives in layers that could not be read, and limits the archive walk reached.
+        public var warnings: [Warning] = []
 
         enum CodingKeys: String, CodingKey {
-            case reference, manifestDigest, configDigest, platform, layers, findings, errors, suppressed, baselined, truncated
+            case reference, manifestDigest, configDigest, platform, layers, findings, errors, suppressed, baselined, truncated, warnings
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -69,11 +89,13 @@ public struct Report: Codable, Sendable {
             try c.encode(suppressed, forKey: .suppressed)
             try c.encode(baselined, forKey: .baselined)
             try c.encode(truncated, forKey: .truncated)
+            try c.encode(warnings, forKey: .warnings)
         }
 
         /// An image's report; the counts default to none.
         public init(reference: String, manifestDigest: String?, configDigest: String?, platform: String?, layers: [LayerInfo],
-                    findings: [Finding], errors: [ScanError], suppressed: Int = 0, baselined: Int = 0, truncated: Int = 0) {
+                    findings: [Finding], errors: [ScanError], suppressed: Int = 0, baselined: Int = 0, truncated: Int = 0,
+                    warnings: [Warning] = []) {
             self.reference = reference
             self.manifestDigest = manifestDigest
             self.configDigest = configDigest
@@ -84,6 +106,7 @@ public struct Report: Codable, Sendable {
             self.suppressed = suppressed
             self.baselined = baselined
             self.truncated = truncated
+            self.warnings = warnings
         }
 
         /// Reads a report written by this or an earlier version (counts it lacks are zero).
@@ -99,6 +122,7 @@ public struct Report: Codable, Sendable {
             suppressed = try c.decodeIfPresent(Int.self, forKey: .suppressed) ?? 0
             baselined = try c.decodeIfPresent(Int.self, forKey: .baselined) ?? 0
             truncated = try c.decodeIfPresent(Int.self, forKey: .truncated) ?? 0
+            warnings = try c.decodeIfPresent([Warning].self, forKey: .warnings) ?? []
         }
     }
 
@@ -111,6 +135,8 @@ public struct Report: Codable, Sendable {
         public var baselined = 0
         /// Findings beyond the caps (per file, per image): counted, not reported. The most severe are reported.
         public var truncated = 0
+        /// Limits of the archive walk reached (each is also a warning naming the archive): what they stopped was not scanned.
+        public var archiveLimits = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }

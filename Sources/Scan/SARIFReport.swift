@@ -36,6 +36,7 @@ public enum SARIFReport {
         }
         var invocation: [String: Any] = ["executionSuccessful": !report.isIncomplete]
         let notes = report.images.flatMap { $0.errors.map { ["message": ["text": $0.message], "level": "error"] } }
+            + report.images.flatMap { $0.warnings.map { ["message": ["text": "\($0.path ?? ""): \($0.message)"], "level": "warning"] } }
         if !notes.isEmpty { invocation["toolExecutionNotifications"] = notes }
         let sarif: [String: Any] = [
             "version": "2.1.0",

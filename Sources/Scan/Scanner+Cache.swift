@@ -27,7 +27,9 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
         public var details: FindingDetails?
         /// The finding's confidence (nil in results stored before it existed).
         public var confidence: Confidence? = nil
-        /// Hashes of the raw path and of each of its ancestors, for statuses.
+        /// For a member of an archive: the file of the layer that holds it (redacted like `path`).
+        public var archive: String?
+        /// Hashes of the raw path (of the file of the layer, for an archive member) and of each of its ancestors, for statuses.
         var pathKey: PathKey
         var ancestorKeys: [PathKey]
     }
@@ -40,6 +42,8 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
     public var bytes: Int64
     /// Why the layer could not be read to its end; such a result is never stored.
     public var error: String?
+    /// Archives in the layer that could not be read, and limits of the archive walk reached.
+    public var notes: [ArchiveNote]?
     /// Hashes of every path the layer holds (non-directories and directories), of whiteout targets and of
     /// opaque directories.
     var nonDirectories: PathKeySet
@@ -125,13 +129,15 @@ struct PathKeySet: Codable, Sendable, Equatable {
 extension Scanner {
     /// Version of the `LayerScanResult` format and of the rules that build it; bump it when either changes so
     /// results stored by an older build are scanned again rather than misread.
-    static let layerResultVersion = 2
+    static let layerResultVersion = 3
 
     /// What a stored layer result depends on besides the layer: the rule set, the path allowlist and the
     /// result format. Two scanners with the same key produce the same result for the same layer.
     public var layerCacheKey: String {
         let allow = options.pathAllowlist?.patterns.joined(separator: "\n") ?? ""
-        return Redaction.sha256("layer-v\(Self.layerResultVersion)\n\(engine.fingerprint)\n\(allow)")
+        // Whether archives are opened, and how far, changes what a layer yields.
+        let archives = options.archives ? options.archiveLimits.fingerprint : "off"
+        return Redaction.sha256("layer-v\(Self.layerResultVersion)\n\(engine.fingerprint)\n\(allow)\narchives \(archives)")
     }
 
     /// Scans one layer into a result that can be stored. Blocks on the layer's stream and runs a matching thread
@@ -160,16 +166,25 @@ extension Scanner {
                       CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                 f.severity = f.severity.raised
             }
-            PathContext.apply(to: &f, path: hit.path)
+            PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex])
+            let place = hit.outer ?? hit.path
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
                               secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, confidence: f.confidence,
-                              pathKey: PathKey(hit.path), ancestorKeys: LayerPath.ancestors(hit.path).map(PathKey.init)))
+                              archive: hit.outer.map { redact.path($0, within: hit.path) }, pathKey: PathKey(place),
+                              ancestorKeys: LayerPath.ancestors(place).map(PathKey.init)))
         }
         return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
+                               notes: r.notes.isEmpty ? nil : Self.redacted(r.notes, secrets: r.hits.map(\.secret)),
                                nonDirectories: PathKeySet(r.entries.filter { !$0.value }.keys),
                                directories: PathKeySet(r.entries.filter { $0.value }.keys),
                                deletions: PathKeySet(r.deletions), opaques: PathKeySet(r.opaques))
+    }
+
+    /// Notes as they can be stored: an archive's path (or a reason quoting it) can hold a secret found inside it.
+    static func redacted(_ notes: [ArchiveNote], secrets: [String]) -> [ArchiveNote] {
+        let redactor = Redactor(Set(secrets))
+        return notes.map { ArchiveNote(kind: $0.kind, path: redactor.redact($0.path), reason: redactor.redact($0.reason)) }
     }
 
     /// An image's findings from its config (read now) and its layers' results (scanned now or stored), redacted
@@ -202,7 +217,7 @@ extension Scanner {
                                         historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
                                         path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
                                         secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details,
-                                        confidence: hit.confidence))
+                                        confidence: hit.confidence, outerPath: hit.archive))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })

@@ -23,6 +23,14 @@ extension Scanner {
         return results.withLock { $0.map { $0 ?? LayerResult() } }
     }
 
+    /// Whether an archive is worth opening: not when the path allowlist would suppress whatever is found inside it
+    /// (`/usr/share/doc/*/changelog.gz`, man pages: hundreds of megabytes in a Debian image). A member path like no
+    /// other stands for every member: a pattern that tells members apart keeps the archive opened.
+    func archiveWorthOpening(_ path: String) -> Bool {
+        guard let allow = options.pathAllowlist else { return true }
+        return !allow.contains(path + "!/stowaway-member/.env")
+    }
+
     /// File data is read and matched in chunks of this size.
     static let chunkSize = 256 * 1024
 
@@ -31,14 +39,13 @@ extension Scanner {
         // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
         // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
         // threads of their own inside LayerReader, so one layer still keeps two cores busy.
-        // Unsafe buffer: allocated here, freed on return, lent only to the reader and the matcher below.
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
         var matching: LayerMatcher?
-        // A file begun whose matcher has not failed: cut short by the layer, it is still ended.
-        var open = false
+        let walker = ArchiveWalker(limits: options.archiveLimits, enabled: options.archives, worthOpening: archiveWorthOpening)
+        var visitor: LayerVisitor?
         do {
             if options.matchContent { matching = try LayerMatcher(scanner: self) }
+            let files = LayerVisitor(matching: matching)
+            visitor = files
             var onBytes: (@Sendable (Int) -> Void)?
             if let progress = options.progress { onBytes = { progress.add($0) } }
             let source = try layer.blob.open(progress: onBytes)
@@ -60,25 +67,19 @@ extension Scanner {
                 // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
                 guard entry.hasData else { continue }
                 if entry.kind == .file { result.files += 1 }
-                try matching?.file.begin(entry)
-                open = true
-                while true {
-                    let n = try reader.read(into: buffer)
-                    if n == 0 { break }
-                    result.bytes += Int64(n)
-                    do { try matching?.file.feed(UnsafeRawBufferPointer(rebasing: buffer[..<n])) } catch {
-                        open = false
-                        throw error
-                    }
-                }
-                open = false
-                try matching?.collect()
+                files.entry = entry
+                // The file's bytes, and those of every archive it is or holds (`path!/member`), reach the matcher.
+                try walker.walk(path: entry.path, size: entry.size, visitor: files) { try reader.read(into: $0) }
             }
             result.digests = try reader.finish()
         } catch {
             result.error = "\(error)"
             // A layer cut short mid-file (not a matcher failure): what was read of the file still counts.
-            if open { try? matching?.collect() }
+            visitor?.endOpen()
+        }
+        if let visitor {
+            result.bytes = visitor.bytes
+            result.notes = visitor.notes
         }
         if let matching {
             result.hits = matching.hits.items
@@ -88,30 +89,123 @@ extension Scanner {
         return result
     }
 
-    /// A layer's matching: hits of its files, the path allowlist applied and the layer's share of the
-    /// per-image cap kept (no image reports more than that of one layer).
+    /// A layer's matching: hits of its files and of the archive members inside them, the path allowlist applied
+    /// and the layer's share of the per-image cap kept (no image reports more than that of one layer).
+    ///
+    /// One `FileScan` per archive depth: an archive's own bytes are still being matched while its members are. A
+    /// secret found in a member is reported there, not again in the archive's bytes (a stored zip, a plain tar).
     final class LayerMatcher {
         let scanner: Scanner
-        let file: FileScan
+        private var files: [FileScan] = []
+        /// The archive file at each depth: its own hits, held until its members are done.
+        private var held: [[LayerHit]] = []
+        /// Secrets found inside the file at each depth (its members, at any depth below).
+        private var inside: [Set<String>] = []
+        private var outers: [String?] = []
         private(set) var hits: SeverityCap<LayerHit>
         private(set) var suppressed = 0
 
         init(scanner: Scanner) throws {
             self.scanner = scanner
-            file = try FileScan(scanner: scanner)
             hits = SeverityCap(limit: scanner.options.maxFindingsPerImage)
         }
 
-        /// Ends the current file and keeps its hits.
-        func collect() throws {
-            let found = try file.end()
-            hits.truncated += file.truncated
-            for h in found {
+        /// Starts the file at `depth`; `outer` is the file of the layer that holds it, when it is an archive member.
+        func begin(_ entry: LayerEntry, depth: Int, outer: String?) throws {
+            while files.count <= depth {
+                files.append(try FileScan(scanner: scanner))
+                held.append([])
+                inside.append([])
+                outers.append(nil)
+            }
+            held[depth] = []
+            inside[depth] = []
+            outers[depth] = outer
+            try files[depth].begin(entry)
+        }
+
+        func feed(_ chunk: UnsafeRawBufferPointer, depth: Int) throws { try files[depth].feed(chunk) }
+
+        /// Ends the bytes of the file at `depth`; its hits wait for its members.
+        func bytesEnded(depth: Int) throws {
+            let found = try files[depth].end()
+            hits.truncated += files[depth].truncated
+            held[depth] = found.map { h in
+                var h = h
+                h.outer = outers[depth]
+                return h
+            }
+        }
+
+        /// Keeps the hits of the file at `depth` that its members did not already report.
+        func end(depth: Int) {
+            let found = inside[depth]
+            let own = held[depth].filter { $0.secret.isEmpty || !found.contains($0.secret) }
+            held[depth] = []
+            if depth > 0 {
+                inside[depth - 1].formUnion(found)
+                inside[depth - 1].formUnion(own.map(\.secret))
+            }
+            for h in own {
                 if let allow = scanner.options.pathAllowlist, allow.contains(h.path) {
                     suppressed += 1
                     continue
                 }
                 hits.add(h, rank: scanner.engine.severityRanks[h.ruleIndex])
+            }
+        }
+    }
+
+    /// Hands the archive walk's files to the matcher, counts the layer's bytes and keeps the walk's notes.
+    final class LayerVisitor: ArchiveVisitor {
+        let matching: LayerMatcher?
+        /// The layer entry being walked (depth 0).
+        var entry = LayerEntry(path: "/", kind: .file, size: 0)
+        private(set) var bytes: Int64 = 0
+        private(set) var notes: [ArchiveNote] = []
+        /// Per open depth: whether its bytes ended. A matcher that failed is not asked again.
+        private var open: [Bool] = []
+        private var failed = false
+
+        init(matching: LayerMatcher?) { self.matching = matching }
+
+        func begin(path: String, outer: String, depth: Int, size: Int64) throws {
+            let e = depth == 0 ? entry : LayerEntry(path: path, kind: .file, size: size)
+            open.append(false)
+            try guarded { try matching?.begin(e, depth: depth, outer: depth == 0 ? nil : outer) }
+        }
+
+        func bytes(_ chunk: UnsafeRawBufferPointer, depth: Int) throws {
+            if depth == 0 { bytes += Int64(chunk.count) }
+            try guarded { try matching?.feed(chunk, depth: depth) }
+        }
+
+        func bytesEnded(depth: Int) throws {
+            open[depth] = true
+            try guarded { try matching?.bytesEnded(depth: depth) }
+        }
+
+        func end(depth: Int) throws {
+            open.removeLast()
+            matching?.end(depth: depth)
+        }
+
+        func note(_ note: ArchiveNote) { notes.append(note) }
+
+        private func guarded(_ f: () throws -> Void) throws {
+            do { try f() } catch {
+                failed = true
+                throw error
+            }
+        }
+
+        /// After the layer failed mid-file: the files open at that moment end with what was read of them.
+        func endOpen() {
+            guard !failed else { return }
+            while let ended = open.last {
+                let depth = open.count - 1
+                if !ended { try? matching?.bytesEnded(depth: depth) }
+                try? end(depth: depth)
             }
         }
     }
@@ -130,6 +224,8 @@ struct LayerResult {
     var opaques: Set<String> = []
     var files = 0
     var bytes: Int64 = 0
+    /// Limits the archive walk reached and archives it could not read.
+    var notes: [ArchiveNote] = []
     var error: String?
     var digests: LayerReader.Digests?
 }

@@ -40,11 +40,12 @@ extension Scanner {
                           CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                     f.severity = f.severity.raised
                 }
-                PathContext.apply(to: &f, path: hit.path)
+                PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex])
                 f.layerIndex = i
                 f.layerDigest = image.layers[i].digest?.description
                 f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil
                 f.path = hit.path
+                f.outerPath = hit.outer
                 f.line = hit.line
                 f.key = hit.key
                 findings.append(f)
@@ -64,6 +65,7 @@ extension Scanner {
             findings = findings.indices.filter { keep.contains($0) }.map { findings[$0] }
         }
         PathFates.assign(&findings, layers: layers)
+        let findingSecrets = findings.compactMap(\.secret)
 
         if !options.showSecrets {
             // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
@@ -73,7 +75,18 @@ extension Scanner {
             for i in findings.indices {
                 findings[i].secret = nil
                 findings[i].key = findings[i].key.map(redact.key)
+                if let outer = findings[i].outerPath, let p = findings[i].path { findings[i].outerPath = redact.path(outer, within: p) }
                 findings[i].path = findings[i].path.map(redact.path)
+            }
+        }
+        // An archive's path is redacted with every secret of the image: it can hold one found inside it.
+        let warningRedactor = options.showSecrets ? nil : Redactor(Set(findingSecrets))
+        var warnings: [Report.Warning] = []
+        for (i, result) in layers.enumerated() {
+            for n in result.notes {
+                warnings.append(Report.Warning(layerIndex: i, kind: "archive-\(n.kind.rawValue)",
+                                               path: warningRedactor?.redact(n.path) ?? n.path,
+                                               message: warningRedactor?.redact(n.reason) ?? n.reason))
             }
         }
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
@@ -86,7 +99,7 @@ extension Scanner {
         return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
                                   configDigest: image.configDigest?.description, platform: image.platform?.description,
                                   layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined,
-                                  truncated: truncated)
+                                  truncated: truncated, warnings: warnings)
     }
 
 }
@@ -114,6 +127,7 @@ struct Redactor {
 struct PlaceRedactor {
     private var paths: [String: String] = [:]
     private var keys: [String: String] = [:]
+    private var secretsAt: [String: Set<String>] = [:]
 
     init(_ found: [(path: String?, key: String?, secret: String)]) {
         var atPath: [String: Set<String>] = [:], atKey: [String: Set<String>] = [:]
@@ -122,10 +136,13 @@ struct PlaceRedactor {
             if let k = f.key { atKey[k, default: []].insert(f.secret) }
         }
         for (p, s) in atPath { paths[p] = Redactor(s).redact(p) }
+        secretsAt = atPath
         for (k, s) in atKey { keys[k] = Redactor(s).redact(k) }
     }
 
     func path(_ p: String) -> String { paths[p] ?? p }
+    /// A part of the place `chain` (an archive's outer file), redacted with the secrets found at `chain`.
+    func path(_ p: String, within chain: String) -> String { secretsAt[chain].map { Redactor($0).redact(p) } ?? p }
     func key(_ k: String) -> String { keys[k] ?? k }
 }
 
@@ -136,7 +153,7 @@ enum PathFates {
         var byLayer: [Int: [Int]] = [:]
         var relevant: Set<String> = []
         for (i, f) in findings.enumerated() where f.source == .file {
-            guard let layer = f.layerIndex, let path = f.path else { continue }
+            guard let layer = f.layerIndex, let path = f.outerPath ?? f.path else { continue }
             byLayer[layer, default: []].append(i)
             relevant.insert(path)
             for a in LayerPath.ancestors(path) { relevant.insert(a) }
@@ -146,7 +163,7 @@ enum PathFates {
         var deletedAt: [String: Int] = [:], opaqueAt: [String: Int] = [:], entryAt: [String: Int] = [:], fileAt: [String: Int] = [:]
         for j in stride(from: layers.count - 1, through: 0, by: -1) {
             for i in byLayer[j] ?? [] {
-                let path = findings[i].path!
+                let path = findings[i].outerPath ?? findings[i].path!
                 let ancestors = LayerPath.ancestors(path)
                 let deleted = ([deletedAt[path]] + ancestors.flatMap { [deletedAt[$0], opaqueAt[$0]] }).compactMap { $0 }.min()
                 let overwritten = entryAt[path]

@@ -31,6 +31,10 @@ public struct ScanOptions: Sendable {
     public var maxFindingsPerFile = FileMatcher.defaultMaxHits
     /// Findings reported per image at most (file, config and history findings together), likewise.
     public var maxFindingsPerImage = 10_000
+    /// Scan the members of archives found in layers (jar, zip, wheel, tar, tar.gz, ...), recursively.
+    public var archives = true
+    /// How far that goes; what a limit stops is reported, never silent.
+    public var archiveLimits = ArchiveLimits()
 
     public init(showSecrets: Bool = false, pathAllowlist: PathAllowlist? = nil) {
         self.showSecrets = showSecrets
@@ -81,6 +85,7 @@ public final class Scanner: Sendable {
         summary.suppressed = reports.reduce(0) { $0 + $1.suppressed }
         summary.baselined = reports.reduce(0) { $0 + $1.baselined }
         summary.truncated = reports.reduce(0) { $0 + $1.truncated }
+        summary.archiveLimits = results.reduce(0) { $0 + $1.notes.filter { $0.kind == .limit }.count }
         for r in reports {
             for f in r.findings {
                 switch f.severity {

@@ -55,14 +55,38 @@ public struct TextReport {
                 if files.isEmpty { continue }
                 out += "\n" + paint("  layer \(layer.index)", "1") + "  \(layer.digest.map { safe(short($0)) } ?? "")  \(byteCount(layer.size))\n"
                 if let c = layer.createdBy { out += paint("    \(truncate(safe(c), 110))", "2") + "\n" }
+                // Members of an archive come together under it (the file of the layer), each by its path inside.
+                var order: [String] = []
+                var members: [String: [Finding]] = [:]
                 for f in files {
-                    var place = safe(f.path ?? "") + (f.line.map { ":\($0)" } ?? "")
-                    switch f.status {
-                    case .deleted?: place += paint("  [deleted in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
-                    case .overwritten?: place += paint("  [overwritten in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
-                    default: break
+                    if let outer = f.outerPath, let p = f.path, p.hasPrefix(outer) {
+                        if members[outer] == nil { order.append(outer) }
+                        members[outer, default: []].append(f)
+                    } else {
+                        order.append("")
+                        members["", default: []].append(f)
                     }
-                    out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(place)  \(secretText(f))\n"
+                }
+                var loose = 0
+                for key in order {
+                    if key.isEmpty {
+                        let f = members[""]![loose]
+                        loose += 1
+                        out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(safe(f.path ?? ""))\(f.line.map { ":\($0)" } ?? "")\(fate(f))  \(secretText(f))\n"
+                        continue
+                    }
+                    let group = members[key]!
+                    out += "    \(safe(key))\(fate(group[0]))\n"
+                    for f in group {
+                        let inside = String((f.path ?? "").dropFirst(key.count))
+                        out += "      \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(safe(inside))\(f.line.map { ":\($0)" } ?? "")  \(secretText(f))\n"
+                    }
+                }
+            }
+            if !image.warnings.isEmpty {
+                out += "\n" + paint("  archives not read in full", "1;33") + "\n"
+                for w in image.warnings {
+                    out += "    \(w.layerIndex.map { "layer \($0)  " } ?? "")\(safe(w.path ?? ""))  \(safe(w.message))\n"
                 }
             }
             for e in image.errors {
@@ -74,6 +98,7 @@ public struct TextReport {
         let total = s.critical + s.high + s.medium + s.low
         var stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
         if s.suppressed > 0 { stats += "; \(s.suppressed) in allowlisted paths not shown (--no-default-allowlist shows them)" }
+        if s.archiveLimits > 0 { stats += "; \(s.archiveLimits) archive limits reached (see the warnings): what they stopped was not scanned" }
         if s.truncated > 0 { stats += "; \(s.truncated) more beyond the per-file and per-image caps not shown (the most severe are)" }
         if report.isIncomplete {
             out += paint("INCOMPLETE", "1;31") + ": the scan could not read everything (see above); \(total) findings so far. \(stats)\n"
@@ -85,6 +110,15 @@ public struct TextReport {
             out += paint("\(total) finding\(total == 1 ? "" : "s")", "1") + ": \(parts). \(stats)\n"
         }
         return out
+    }
+
+    /// The status of a file finding (an archive member's is its archive's), or nothing when present.
+    private func fate(_ f: Finding) -> String {
+        switch f.status {
+        case .deleted?: return paint("  [deleted in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
+        case .overwritten?: return paint("  [overwritten in layer \(f.removedInLayer ?? -1), still in this layer's blob]", "35")
+        default: return ""
+        }
     }
 
     private func short(_ digest: String) -> String {

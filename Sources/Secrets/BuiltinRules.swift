@@ -69,7 +69,7 @@ public enum BuiltinRules {
         // binaries that merely contain the armour strings (libgnutls, libssl) do not.
         Rule(id: "private-key", description: "Private key", severity: .critical,
              regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
-             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024),
+             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024, binaryCap: .medium),
 
         // Connection strings with a password (the password is the secret)
         Rule(id: "database-url-password", description: "Database URL with a password", severity: .high,

@@ -8,6 +8,8 @@ public struct RawHit: Sendable, Equatable {
     public var start: Int64
     /// 1-based line of the secret's first byte.
     public var line: Int
+    /// Whether the document is binary (a NUL in its first kilobyte; see `Rule.binaryCap`).
+    public var binary: Bool = false
 
     public var end: Int64 { start + Int64(secret.count) }
 }
@@ -326,7 +328,7 @@ public final class FileMatcher {
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }
-        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start)))
+        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start), binary: binaryDocument))
     }
 
     /// The 1-based line of document offset `offset` (inside the buffer), from the block index: at most

@@ -122,9 +122,9 @@ public final class MatchEngine: @unchecked Sendable {
             if r.detector != .regex || !r.supersedes.isEmpty {
                 fields += ["detector:" + r.detector.rawValue, r.supersedes.joined(separator: "\u{1}")]
             }
-            if r.confidence != .high || r.mixedCharacters || r.textOnly || !r.base64Allowlist.isEmpty {
+            if r.confidence != .high || r.mixedCharacters || r.textOnly || !r.base64Allowlist.isEmpty || r.binaryCap != nil {
                 fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : "", r.textOnly ? "text" : "",
-                           r.base64Allowlist.joined(separator: "\u{1}")]
+                           r.base64Allowlist.joined(separator: "\u{1}"), r.binaryCap?.rawValue ?? ""]
             }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }

@@ -100,6 +100,10 @@ public struct Rule: Sendable, Equatable {
     /// PCRE2 patterns matched against the secret decoded from base64 (for secrets that are base64 of
     /// `user:password`): a decoded placeholder (`username:password`, an RFC's example client) is not reported.
     public var base64Allowlist: [String]
+    /// The most severe a finding of this rule is when the document is binary (see `RawHit.binary`): a private key
+    /// compiled into a library (Netty's self-signed fallback, TLS self-tests) is a constant of published code,
+    /// while a deployment's key is a file of its own.
+    public var binaryCap: Severity?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -110,7 +114,8 @@ public struct Rule: Sendable, Equatable {
         allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
-        mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = []
+        mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
+        binaryCap: Severity? = nil
     ) {
         self.id = id
         self.description = description
@@ -131,5 +136,6 @@ public struct Rule: Sendable, Equatable {
         self.mixedCharacters = mixedCharacters
         self.textOnly = textOnly
         self.base64Allowlist = base64Allowlist
+        self.binaryCap = binaryCap
     }
 }

@@ -61,6 +61,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
     @Option(help: "File of secretSHA256 values to leave out, one a line (default: ./.stowawayignore when present).")
     var ignoreFile: String?
+    @OptionGroup(title: "Archives inside layers") var archives: ArchiveOptions
 
     func validate() throws {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
@@ -86,6 +87,7 @@ struct ScanCommand: AsyncParsableCommand {
             let ruleSet = try RuleSet(rulesFile: rules, defaultPathAllowlist: !noDefaultAllowlist)
             for w in ruleSet.warnings { printError("warning: \(w)") }
             var options = ScanOptions(showSecrets: showSecrets, pathAllowlist: ruleSet.pathAllowlist)
+            archives.apply(to: &options)
             var known = Baseline()
             if let baseline { try known.add(report: baseline) }
             if let ignoreFile { try known.add(ignoreFile: ignoreFile) } else if FileManager.default.fileExists(atPath: ".stowawayignore") {

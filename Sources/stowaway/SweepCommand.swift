@@ -52,6 +52,7 @@ struct SweepRunCommand: AsyncParsableCommand {
     @Option(help: "POST a Slack-compatible message to URL when there are new findings (never fails the run).") var webhook: String?
     @Option(help: "Images and layers in flight at once (default: the number of cores).") var jobs: Int?
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
+    @OptionGroup(title: "Archives inside layers") var archives: ArchiveOptions
 
     func validate() throws {
         if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
@@ -77,7 +78,10 @@ struct SweepRunCommand: AsyncParsableCommand {
             let ruleSet = try RuleSet(rulesFile: cfg.rules, defaultPathAllowlist: cfg.defaultAllowlist)
             for w in ruleSet.warnings { printError("warning: \(w)") }
             let store = try await SweepStores.open(db)
-            let scanner = Scan.Scanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
+            var scanOptions = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
+            // Part of the stored layer results' key: a sweep with other archive settings scans layers again.
+            archives.apply(to: &scanOptions)
+            let scanner = Scan.Scanner(engine: ruleSet.engine, options: scanOptions)
             var options = Sweeper.Options()
             if let jobs { options.jobs = jobs }
             options.runName = runName

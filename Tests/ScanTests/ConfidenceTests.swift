@@ -65,7 +65,8 @@ import TestSupport
         #expect(lines.contains { $0.contains("github-token") && $0.contains("checksum valid") && !$0.contains("confidence]") })
     }
 
-    /// The same private key as a leak, as a test fixture and inside an installed package: only the leak is critical.
+    /// The same private key as a leak, as a test fixture, inside an installed package and compiled into a binary:
+    /// only the leak is critical.
     @Test func testDataAndPublishedPackagesAreNotCritical() throws {
         let body = (0..<8).map { _ in FakeSecret.random(64, FakeSecret.alnum + ["+", "/"]) }.joined(separator: "\n")
         let key = "-----BEGIN PRIVATE KEY-----\n\(body)\n-----END PRIVATE KEY-----\n"
@@ -77,7 +78,9 @@ import TestSupport
             history: [.init("COPY . / # buildkit")],
             layers: [.init(files: [.init(path: "app/server.key", content: key),
                                    .init(path: "app/tests/fixtures/server.key", content: key),
-                                   .init(path: "usr/local/lib/python3.12/site-packages/mockserver/ca.key", content: key)])]),
+                                   .init(path: "usr/local/lib/python3.12/site-packages/mockserver/ca.key", content: key),
+                                   // A key compiled into a binary (Netty's classes carry a self-signed fallback).
+                                   .init(path: "app/bin/server", content: "\u{7F}ELF\u{2}\u{1}\u{1}\u{0}\u{0}\u{0}" + key)])]),
             at: path)
         let r = try Run.command(Run.stowaway, ["scan", path, "--format", "json"])
         #expect(r.status == 1, "\(r.stderr)")
@@ -86,6 +89,7 @@ import TestSupport
         #expect(severity("/app/server.key") == "critical")
         #expect(severity("/app/tests/fixtures/server.key") == "low")
         #expect(severity("/usr/local/lib/python3.12/site-packages/mockserver/ca.key") == "medium")
+        #expect(severity("/app/bin/server") == "medium")
         #expect(findings.first { $0["path"] as? String == "/app/tests/fixtures/server.key" }?["confidence"] as? String == "low")
     }
 

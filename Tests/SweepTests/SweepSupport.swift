@@ -5,6 +5,14 @@ import Sweep
 import Testing
 import TestSupport
 
+/// The harness.json that `make test` writes (testdata/registry/harness.py) and $STOWAWAY_REGISTRY names.
+private func harnessDocument() -> [String: Any]? {
+    guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"], let data = FileManager.default.contents(atPath: path) else {
+        return nil
+    }
+    return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+}
+
 /// The registries `make test` starts (testdata/registry/harness.py), from $STOWAWAY_REGISTRY; nil without them,
 /// and the tests that need them are skipped.
 struct SweepHarness: Sendable {
@@ -15,9 +23,7 @@ struct SweepHarness: Sendable {
     var workdir: String
 
     static let shared: SweepHarness? = {
-        guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"], let data = FileManager.default.contents(atPath: path),
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let anon = json["anonymous"] as? [String: Any], let anonHost = anon["host"] as? String,
+        guard let json = harnessDocument(), let anon = json["anonymous"] as? [String: Any], let anonHost = anon["host"] as? String,
               let fly = json["fly"] as? [String: Any], let flyHost = fly["host"] as? String, let flyPassword = fly["password"] as? String,
               let storage = (json["storage"] as? [String: Any])?["anonymous"] as? String,
               let workdir = json["workdir"] as? String else { return nil }
@@ -248,9 +254,7 @@ struct PostgresHarness: Sendable {
     var bin: String
 
     static let shared: PostgresHarness? = {
-        guard let path = ProcessInfo.processInfo.environment["STOWAWAY_REGISTRY"], let data = FileManager.default.contents(atPath: path),
-              let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let pg = json["postgres"] as? [String: Any], let port = pg["port"] as? Int, let user = pg["user"] as? String,
+        guard let json = harnessDocument(), let pg = json["postgres"] as? [String: Any], let port = pg["port"] as? Int, let user = pg["user"] as? String,
               let password = pg["password"] as? String, let bin = pg["bin"] as? String else { return nil }
         return PostgresHarness(host: "127.0.0.1", port: port, user: user, password: password, bin: bin)
     }()

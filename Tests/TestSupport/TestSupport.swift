@@ -5,11 +5,13 @@ import Synchronization
 public enum FakeSecret {
     public static let alnum = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 
-    /// Random characters of `alphabet`, never holding a word that marks example data (see `exampleMarks`).
+    /// Random characters of `alphabet`; a token-sized one (up to 512 characters) never holds a word that marks
+    /// example data (see `exampleMarks`). Longer ones are filler, not secrets, and would almost never pass.
     public static func random(_ count: Int, _ alphabet: [Character] = alnum) -> String {
         var g = SystemRandomNumberGenerator()
         while true {
             let s = String((0..<count).map { _ in alphabet[Int(g.next(upperBound: UInt64(alphabet.count)))] })
+            if count > 512 { return s }
             let lower = s.lowercased()
             if !exampleMarks.contains(where: { lower.contains($0) }) { return s }
         }

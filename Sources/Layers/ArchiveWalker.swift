@@ -1,0 +1,472 @@
+import CArchive
+import Foundation
+
+/// The kinds of archive the walk opens, told by their first bytes (never by name).
+public enum ArchiveKind: String, Sendable {
+    case zip, tar, gzip, zstd, xz, bzip2
+
+    /// Bytes `sniff` wants to see when the file has them.
+    public static let sniffLength = 512
+
+    /// The kind the bytes start like, or nil.
+    public static func sniff(_ b: UnsafeRawBufferPointer) -> ArchiveKind? {
+        func starts(_ m: [UInt8], at offset: Int = 0) -> Bool {
+            guard b.count >= offset + m.count else { return false }
+            for (i, x) in m.enumerated() where b[offset + i] != x { return false }
+            return true
+        }
+        // A local file header: jar, war, ear, whl, egg, nupkg, apk, aar, ipa, xpi all start so.
+        if starts([0x50, 0x4B, 0x03, 0x04]) { return .zip }
+        if starts([0x1F, 0x8B, 0x08]) { return .gzip }
+        if starts([0x28, 0xB5, 0x2F, 0xFD]) { return .zstd }
+        if starts([0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]) { return .xz }
+        // "BZh", the block size, then the first block's magic (the digits of pi): text that starts with BZh is not one.
+        if starts(Array("BZh".utf8)), b.count >= 10, (0x31...0x39).contains(b[3]), starts([0x31, 0x41, 0x59, 0x26, 0x53, 0x59], at: 4) {
+            return .bzip2
+        }
+        if starts(Array("ustar".utf8), at: 257) { return .tar }
+        return nil
+    }
+}
+
+/// Walks a file of a layer and, recursively, the archives it is or holds (zip family, tar, and tar or lone
+/// files compressed with gzip, zstd, xz or bzip2), handing every file's bytes to an `ArchiveVisitor`.
+///
+/// Streamed formats are read by libarchive as their bytes arrive. A zip is read through its central directory
+/// (what the JVM and Python's zipimport read; the local headers alone miss members and can lie), so its bytes
+/// are kept first: in memory within a process-wide budget (`SpillBuffer.memoryBudget`), then in a temporary
+/// file unlinked as soon as it is made, never more than `maxBytesPerFile`. Every limit of `ArchiveLimits`
+/// reached and every archive that cannot be read becomes a note; only a failure of the layer itself (the
+/// pull at depth 0) or of the visitor is thrown.
+public final class ArchiveWalker {
+    public let limits: ArchiveLimits
+    /// false: files are handed over as bytes, no archive is opened.
+    public let enabled: Bool
+    /// Whether the archive at a chain path is worth opening (not when every finding inside would be suppressed).
+    private let worthOpening: (String) -> Bool
+
+    private var layerBytes: Int64 = 0
+    private var layerStopped = false
+    private var fileBytes: Int64 = 0
+    private var fileMembers = 0
+    private var fileStopped = false
+    private var outer = ""
+    private weak var visitor: ArchiveVisitor?
+    /// Libarchive's blocks are pulled into these, one per archive level (released with the walk).
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
+
+    static let blockSize = 256 * 1024
+
+    /// A walker for one layer: the per-layer limit counts from here. `worthOpening` is asked about each archive
+    /// found (by its chain path) before it is opened; one it refuses is handed over as bytes only.
+    public init(limits: ArchiveLimits = ArchiveLimits(), enabled: Bool = true, worthOpening: @escaping (String) -> Bool = { _ in true }) {
+        self.limits = limits
+        self.enabled = enabled
+        self.worthOpening = worthOpening
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
+
+    /// Walks one file of the layer whose bytes `pull` gives (0 at its end): its bytes at depth 0, then the members
+    /// of any archive it is, deeper. Throws only what `pull` or the visitor threw.
+    public func walk(path: String, size: Int64, visitor: ArchiveVisitor,
+                     pull: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        self.visitor = visitor
+        outer = path
+        fileBytes = 0
+        fileMembers = 0
+        fileStopped = false
+        let source = Source(depth: 0, walker: self, pull: { b in
+            do { return try pull(b) } catch { throw Passthrough(error: error) }
+        })
+        do {
+            try walkFile(source, path: path, depth: 0, size: size)
+        } catch let p as Passthrough {
+            throw p.error
+        }
+    }
+
+    // MARK: the walk
+
+    /// A failure of the layer or of the visitor: carried through libarchive and every level untouched.
+    struct Passthrough: Error { var error: Error }
+    /// A limit or a read failure that ends the walk of one archive (`scope` identifies it), of the whole file
+    /// of the layer (`fileScope`) or of the layer's archives (`layerScope`).
+    struct Stop: Error {
+        var scope: ObjectIdentifier?
+        static let fileScope = Stop(scope: nil)
+    }
+
+    private func tell(_ note: ArchiveNote) { visitor?.note(note) }
+
+    private func callVisitor(_ f: (ArchiveVisitor) throws -> Void) throws {
+        guard let visitor else { return }
+        do { try f(visitor) } catch { throw Passthrough(error: error) }
+    }
+
+    func emit(_ chunk: UnsafeRawBufferPointer, depth: Int) throws {
+        try callVisitor { try $0.bytes(chunk, depth: depth) }
+    }
+
+    private func buffer(_ depth: Int) -> UnsafeMutableRawBufferPointer {
+        while buffers.count <= depth { buffers.append(.allocate(byteCount: Self.blockSize, alignment: 16)) }
+        return buffers[depth]
+    }
+
+    private func walkFile(_ source: Source, path: String, depth: Int, size: Int64) throws {
+        try callVisitor { try $0.begin(path: path, outer: outer, depth: depth, size: size) }
+        var bytesEnded = false
+        do {
+            var kind: ArchiveKind?
+            var script = false
+            if enabled && !layerStopped && !fileStopped {
+                try source.fillPeek()
+                kind = source.peek.withUnsafeBytes { ArchiveKind.sniff($0) }
+                if kind != nil && !worthOpening(path) { kind = nil }
+                if kind != nil && depth >= limits.maxDepth {
+                    tell(ArchiveNote(kind: .limit, path: path, reason: "archive nested deeper than \(limits.maxDepth) levels: scanned as bytes, not opened"))
+                    kind = nil
+                }
+                // An executable jar is a launch script with a zip after it: only its end says so.
+                script = kind == nil && depth < limits.maxDepth && source.peek.starts(with: [0x23, 0x21]) && size <= Self.scriptLimit
+                    && worthOpening(path)
+            }
+            switch kind {
+            case nil where script:
+                let spill = try keep(source, path: path, depth: depth, quiet: true)
+                bytesEnded = true
+                try callVisitor { try $0.bytesEnded(depth: depth) }
+                if let spill, spill.endsLikeZip() { try walkZip(spill, path: path, depth: depth) }
+            case nil:
+                try source.drain(into: buffer(depth))
+                bytesEnded = true
+                try callVisitor { try $0.bytesEnded(depth: depth) }
+            case .zip?:
+                let spill = try keep(source, path: path, depth: depth)
+                bytesEnded = true
+                try callVisitor { try $0.bytesEnded(depth: depth) }
+                if let spill { try walkZip(spill, path: path, depth: depth) }
+            case let k?:
+                try walkStream(source, kind: k, path: path, depth: depth)
+                try source.drain(into: buffer(depth))
+                bytesEnded = true
+                try callVisitor { try $0.bytesEnded(depth: depth) }
+            }
+        } catch let e where !(e is Passthrough) {
+            // A stop or failure of an enclosing archive: this file ends here, with what was read of it.
+            if !bytesEnded { try callVisitor { try $0.bytesEnded(depth: depth) } }
+            try callVisitor { try $0.end(depth: depth) }
+            throw e
+        }
+        try callVisitor { try $0.end(depth: depth) }
+    }
+
+    /// Files starting `#!` up to this size are kept, in case a zip follows the script (an executable jar).
+    static let scriptLimit: Int64 = 256 << 20
+
+    /// Reads a zip's bytes whole (handing them on as they pass) into a spill buffer; nil when it is over the
+    /// size limit, which is noted unless `quiet` (a script that may not hold a zip at all).
+    private func keep(_ source: Source, path: String, depth: Int, quiet: Bool = false) throws -> SpillBuffer? {
+        var spill: SpillBuffer? = SpillBuffer(limit: quiet ? min(Self.scriptLimit, limits.maxBytesPerFile) : limits.maxBytesPerFile)
+        let b = buffer(depth)
+        while true {
+            let n = try source.read(into: b)
+            if n == 0 { break }
+            guard let s = spill else { continue }
+            let fits: Bool
+            do { fits = try s.append(UnsafeRawBufferPointer(rebasing: b[..<n])) } catch {
+                tell(ArchiveNote(kind: .unreadable, path: path, reason: "cannot keep the zip to read it: \(error)"))
+                spill = nil
+                continue
+            }
+            if !fits {
+                if !quiet { tell(ArchiveNote(kind: .limit, path: path,
+                                 reason: "zip larger than \(limits.maxBytesPerFile) bytes: scanned as bytes, its members not opened")) }
+                spill = nil
+            }
+        }
+        return spill
+    }
+
+    private func walkZip(_ spill: SpillBuffer, path: String, depth: Int) throws {
+        guard let a = archive_read_new() else { throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory")) }
+        defer { archive_read_free(a) }
+        archive_read_support_format_zip_seekable(a)
+        let box = ZipBox(spill: spill)
+        let ctx = Unmanaged.passUnretained(box).toOpaque()
+        archive_read_set_read_callback(a, zipRead)
+        archive_read_set_seek_callback(a, zipSeek)
+        archive_read_set_skip_callback(a, zipSkip)
+        archive_read_set_callback_data(a, ctx)
+        let archive = Archive(path: path) { box.handed }
+        // The box is only reachable through `ctx` from here: kept alive until libarchive is done with it.
+        try withExtendedLifetime(box) {
+            try members(a, archive: archive, error: { nil }, open: archive_read_open1(a), path: path, depth: depth, rawName: nil)
+        }
+    }
+
+    private func walkStream(_ source: Source, kind: ArchiveKind, path: String, depth: Int) throws {
+        guard let a = archive_read_new() else { throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory")) }
+        defer { archive_read_free(a) }
+        // Named filters only: "all" would include those that run an external program on the bytes.
+        archive_read_support_filter_gzip(a)
+        archive_read_support_filter_zstd(a)
+        archive_read_support_filter_xz(a)
+        archive_read_support_filter_bzip2(a)
+        archive_read_support_format_tar(a)
+        archive_read_support_format_empty(a)
+        var rawName: String?
+        if kind != .tar {
+            // A compressed file that is not a tar is one member: the file's name without its suffix.
+            archive_read_support_format_raw(a)
+            let base = path.split(separator: "/").last.map(String.init) ?? "data"
+            rawName = [".gz", ".zst", ".xz", ".bz2"].first { base.hasSuffix($0) && base.count > $0.count }
+                .map { String(base.dropLast($0.count)) } ?? base
+        }
+        let box = StreamBox(source: source)
+        let ctx = Unmanaged.passUnretained(box).toOpaque()
+        let archive = Archive(path: path) { source.consumed }
+        try withExtendedLifetime(box) {
+            try members(a, archive: archive, error: { box.error }, open: archive_read_open(a, ctx, nil, streamRead, nil),
+                        path: path, depth: depth, rawName: rawName)
+        }
+    }
+
+    /// Walks the members of an open archive. The archive's own stop or read failure is noted and ends it;
+    /// anything else is thrown on.
+    private func members(_ a: OpaquePointer, archive: Archive, error sourceError: @escaping () -> Error?, open: Int32, path: String, depth: Int,
+                         rawName: String?) throws {
+        func failure(_ doing: String) -> Error {
+            if let e = sourceError() { return e }
+            return Failed(archive: ObjectIdentifier(archive), reason: "\(message(a)) (while \(doing))")
+        }
+        do {
+            if open != ARCHIVE_OK && open != ARCHIVE_WARN { throw failure("opening it") }
+            while true {
+                var e: OpaquePointer?
+                let r = archive_read_next_header(a, &e)
+                if r == ARCHIVE_EOF { break }
+                guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let e else { throw failure("reading a member header") }
+                let type = archive_entry_filetype(e)
+                let size = archive_entry_size_is_set(e) != 0 ? max(0, archive_entry_size(e)) : 0
+                guard type == stowaway_ae_ifreg || (type != stowaway_ae_ifdir && size > 0) else { continue }
+                fileMembers += 1
+                if fileMembers > limits.maxMembersPerFile {
+                    fileStopped = true
+                    tell(ArchiveNote(kind: .limit, path: path, reason: "more than \(limits.maxMembersPerFile) members in \(outer): the rest not scanned"))
+                    throw Stop.fileScope
+                }
+                let name: String
+                if let rawName, archive_format(a) == ARCHIVE_FORMAT_RAW {
+                    name = rawName
+                } else {
+                    name = archive_entry_pathname(e).map { String(cString: $0) } ?? ""
+                }
+                let memberPath = path + "!" + LayerPath.normalize(name)
+                let member = Source(depth: depth + 1, walker: self) { [unowned self] b in
+                    let n = archive_read_data(a, b.baseAddress, b.count)
+                    if n < 0 {
+                        if let e = sourceError() { throw e }
+                        throw MemberFailed(archive: ObjectIdentifier(archive), member: memberPath, reason: message(a), fatal: n == Int(ARCHIVE_FATAL))
+                    }
+                    try account(n, archive: archive)
+                    return n
+                }
+                do {
+                    try walkFile(member, path: memberPath, depth: depth + 1, size: size)
+                } catch let m as MemberFailed where m.archive == ObjectIdentifier(archive) {
+                    tell(ArchiveNote(kind: .unreadable, path: m.member, reason: m.reason))
+                    if m.fatal { break }
+                }
+            }
+        } catch let s as Stop where s.scope == ObjectIdentifier(archive) || (depth == 0 && s.scope == nil) {
+            // Noted where it was reached. At depth 0 a stop of the whole file ends here: its bytes are still read.
+        } catch let f as Failed where f.archive == ObjectIdentifier(archive) {
+            tell(ArchiveNote(kind: .unreadable, path: path, reason: f.reason))
+        }
+    }
+
+    /// Counts bytes a member gave against the limits; throws the stop of what a limit ends.
+    private func account(_ n: Int, archive: Archive) throws {
+        let n64 = Int64(n)
+        archive.produced += n64
+        fileBytes += n64
+        layerBytes += n64
+        if layerBytes > limits.maxBytesPerLayer {
+            layerStopped = true
+            fileStopped = true
+            tell(ArchiveNote(kind: .limit, path: archive.path,
+                             reason: "more than \(limits.maxBytesPerLayer) bytes read from archives in this layer: archives after this one scanned as bytes only"))
+            throw Stop.fileScope
+        }
+        if fileBytes > limits.maxBytesPerFile {
+            fileStopped = true
+            tell(ArchiveNote(kind: .limit, path: archive.path,
+                             reason: "more than \(limits.maxBytesPerFile) bytes read from the archives of \(outer): the rest not scanned"))
+            throw Stop.fileScope
+        }
+        if limits.maxRatio > 0, archive.produced > ArchiveLimits.ratioGrace {
+            let stored = max(1, archive.consumed())
+            if archive.produced / stored > Int64(limits.maxRatio) {
+                tell(ArchiveNote(kind: .limit, path: archive.path,
+                                 reason: "compression ratio over \(limits.maxRatio):1 (\(archive.produced) bytes from \(stored)): the rest not scanned"))
+                throw Stop(scope: ObjectIdentifier(archive))
+            }
+        }
+    }
+
+    private func message(_ a: OpaquePointer) -> String {
+        archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
+    }
+
+    /// One archive being walked: what its members gave, and how many of its own bytes were read to give it.
+    final class Archive {
+        let path: String
+        let consumed: () -> Int64
+        var produced: Int64 = 0
+        init(path: String, consumed: @escaping () -> Int64) {
+            self.path = path
+            self.consumed = consumed
+        }
+    }
+
+    struct Failed: Error {
+        var archive: ObjectIdentifier
+        var reason: String
+    }
+
+    struct MemberFailed: Error {
+        var archive: ObjectIdentifier
+        var member: String
+        var reason: String
+        /// libarchive cannot go on to the next member.
+        var fatal: Bool
+    }
+
+    /// The bytes of one file at one depth: a few first bytes kept to sniff, then the rest as pulled; every byte
+    /// read is handed to the visitor on its way.
+    final class Source {
+        let depth: Int
+        unowned let walker: ArchiveWalker
+        let pull: (UnsafeMutableRawBufferPointer) throws -> Int
+        /// Bytes of the file read so far (what an archive at this depth consumed).
+        private(set) var consumed: Int64 = 0
+        private(set) var peek: [UInt8] = []
+        private var peekOffset = 0
+        private var peeked = false
+        private var ended = false
+
+        init(depth: Int, walker: ArchiveWalker, pull: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
+            self.depth = depth
+            self.walker = walker
+            self.pull = pull
+        }
+
+        func fillPeek() throws {
+            guard !peeked else { return }
+            peeked = true
+            var reachedEnd = false
+            peek = try [UInt8](unsafeUninitializedCapacity: ArchiveKind.sniffLength) { b, count in
+                let raw = UnsafeMutableRawBufferPointer(b)
+                while count < raw.count {
+                    let n = try pull(UnsafeMutableRawBufferPointer(rebasing: raw[count...]))
+                    if n == 0 {
+                        reachedEnd = true
+                        break
+                    }
+                    count += n
+                }
+            }
+            if reachedEnd { ended = true }
+        }
+
+        func read(into b: UnsafeMutableRawBufferPointer) throws -> Int {
+            var n = 0
+            if peekOffset < peek.count {
+                n = min(b.count, peek.count - peekOffset)
+                peek.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + peekOffset, byteCount: n) }
+                peekOffset += n
+            } else if !ended {
+                n = try pull(b)
+                if n == 0 { ended = true }
+            }
+            if n == 0 { return 0 }
+            consumed += Int64(n)
+            try walker.emit(UnsafeRawBufferPointer(rebasing: b[..<n]), depth: depth)
+            return n
+        }
+
+        func drain(into b: UnsafeMutableRawBufferPointer) throws {
+            while try read(into: b) > 0 {}
+        }
+    }
+}
+
+/// The context of a streamed archive's read callback: the source, and the error it threw.
+private final class StreamBox {
+    let source: ArchiveWalker.Source
+    // Unsafe buffer: allocated here, freed in deinit; libarchive reads it only until the next callback, and the
+    // box outlives the archive handle (freed first, in the same scope).
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+    var error: Error?
+    init(source: ArchiveWalker.Source) { self.source = source }
+    deinit { buffer.deallocate() }
+}
+
+private func streamRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<StreamBox>.fromOpaque(ctx!).takeUnretainedValue()
+    do {
+        let n = try box.source.read(into: box.buffer)
+        out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
+        return n
+    } catch {
+        box.error = error
+        stowaway_archive_set_error(a, "the archive's bytes could not be read")
+        return -1
+    }
+}
+
+/// The context of a kept zip's callbacks: the bytes, where libarchive is, and how many it was handed.
+private final class ZipBox {
+    let spill: SpillBuffer
+    var position: Int64 = 0
+    var handed: Int64 = 0
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+    init(spill: SpillBuffer) { self.spill = spill }
+    deinit { block.deallocate() }
+}
+
+private func zipRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let n = box.spill.read(at: box.position, into: box.block)
+    if n < 0 {
+        stowaway_archive_set_error(a, "the kept zip could not be read back")
+        return -1
+    }
+    box.position += Int64(n)
+    box.handed += Int64(n)
+    out?.pointee = UnsafeRawPointer(box.block.baseAddress)
+    return n
+}
+
+private func zipSeek(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ offset: Int64, _ whence: Int32) -> Int64 {
+    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let base: Int64
+    switch whence {
+    case SEEK_SET: base = 0
+    case SEEK_CUR: base = box.position
+    case SEEK_END: base = box.spill.count
+    default: return Int64(ARCHIVE_FATAL)
+    }
+    let (target, overflow) = base.addingReportingOverflow(offset)
+    guard !overflow, target >= 0, target <= box.spill.count else { return Int64(ARCHIVE_FATAL) }
+    box.position = target
+    return target
+}
+
+private func zipSkip(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ request: Int64) -> Int64 {
+    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let n = max(0, min(request, box.spill.count - box.position))
+    box.position += n
+    return n
+}
