@@ -59,10 +59,12 @@ demo: build
 	@echo "$$ stowaway scan $(OUT)/demo.tar"
 	@$(DEBUG_BIN)/stowaway scan $(OUT)/demo.tar; rc=$$?; echo "(exit code $$rc)"; [ $$rc -eq 1 ]
 
-# Fixtures the tests read (built once, cached outside git): a clean Debian base image from debootstrap.
+# Fixtures the tests read (built once, cached outside git): a clean Debian base image from debootstrap, with
+# python3 and its test suite, and with Python libraries, Node.js, a JDK, Go and Ruby (clean-image tests).
 fixtures: build
 	@testdata/debian-base.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 	@testdata/debian-python.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
+	@testdata/debian-langs.sh $(CACHE) $(DEBUG_BIN)/stowaway-fixture
 
 # The registries the integration tests talk to, and a PostgreSQL server for the sweep's shared store, run on
 # 127.0.0.1 for the length of the test run (harness.json names them all).

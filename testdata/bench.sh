@@ -158,7 +158,9 @@ for key, label in [("inflate", "inflate (ISA-L / libzstd)"), ("sourceRead", "rea
 print(f"""
 one core
   matcher alone ({match['bytes']/M:.0f} MB of files in memory, {int(match['rules'])} rules)      {match['bytes']/M/match['seconds']:7.1f} MB/s
+    the same without the provider catalogue ({int(match['baselineRules'])} rules)           {match['bytes']/M/match['baselineSeconds']:7.1f} MB/s
   rule set startup: compile cold / cached database          {comp['cold']*1000:7.1f} ms / {comp['warm']*1000:.1f} ms
+    without the provider catalogue ({int(comp['baselineRules'])} rules)                   {comp['baselineCold']*1000:7.1f} ms / {comp['baselineWarm']*1000:.1f} ms
 """)
 PY
 python3 - "$jar_members" "${wall[jars]}" "${rss[jars]}" "${wall[jarsoff]}" "${rss[jarsoff]}" "$cache/bench-jars-report.json" <<'PY'

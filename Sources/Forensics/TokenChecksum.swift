@@ -10,8 +10,9 @@ enum TokenChecksum {
     /// Details of a GitHub or npm token of the checksummed format; nil for anything else.
     static func details(_ text: String) -> FindingDetails? {
         guard let valid = isValid(text), let kind = kinds[String(text.prefix(4))] else { return nil }
+        // A made-up or mistyped token cannot authenticate: it is reported, but not as a critical leak.
         return FindingDetails(summary: valid ? "\(kind), checksum valid" : "\(kind), checksum invalid: probably not a real token",
-                              checksumValid: valid)
+                              checksumValid: valid, rating: valid ? nil : .medium)
     }
 
     /// Whether the checksum matches; nil when `token` is not a 40-character checksummed token.

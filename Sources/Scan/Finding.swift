@@ -31,13 +31,16 @@ public struct Finding: Codable, Sendable, Equatable {
     public var secret: String?
     /// What the secret can do, read offline from it (Fly token scope, JWT claims, ...); only when there is something.
     public var details: FindingDetails? = nil
+    /// How sure the finding is to be a real credential: the rule's, raised to high by a valid checksum and
+    /// lowered by an invalid one. nil only in reports of versions before it (a baseline).
+    public var confidence: Confidence? = nil
     /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names the
     /// whole chain); the text report groups members under it.
     public var outerPath: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
-             removedInLayer, secretSHA256, redacted, secret, details
+             removedInLayer, secretSHA256, redacted, secret, details, confidence
     }
 
     // The contract prints absent values as null rather than leaving keys out.
@@ -59,6 +62,7 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(redacted, forKey: .redacted)
         try c.encode(secret, forKey: .secret)
         try c.encodeIfPresent(details, forKey: .details)
+        try c.encodeIfPresent(confidence, forKey: .confidence)
     }
 
     /// The place, for baselines and SARIF: `layer-N/path` or `config/env/KEY`.
@@ -68,5 +72,16 @@ public struct Finding: Codable, Sendable, Equatable {
         case .history: return "history/\(historyIndex ?? -1)" + (key.map { "/\($0)" } ?? "")
         default: return "config/\(source.rawValue)" + (key.map { "/\($0)" } ?? "")
         }
+    }
+}
+
+extension PathContext {
+    /// Caps `finding`'s severity (and, for test data, its confidence) by what its path says, and by its rule's
+    /// `binaryCap` when the file is binary.
+    static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil) {
+        if binary, let cap = rule?.binaryCap { finding.severity = min(finding.severity, cap) }
+        guard let context = PathContext.of(path) else { return }
+        finding.severity = context.cap(finding.severity, confidence: finding.confidence ?? .medium)
+        if context == .testData { finding.confidence = .low }
     }
 }

@@ -22,6 +22,7 @@ public enum SARIFReport {
                     message += ", \(f.status!.rawValue) in layer \(f.removedInLayer ?? -1) but still in layer \(f.layerIndex ?? -1)'s blob"
                 }
                 var properties: [String: Any] = ["severity": f.severity.rawValue, "source": f.source.rawValue]
+                if let c = f.confidence { properties["confidence"] = c.rawValue }
                 if let d = f.details { properties["details"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(d)) }
                 results.append([
                     "ruleId": f.ruleID,

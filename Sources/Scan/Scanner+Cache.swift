@@ -25,6 +25,8 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
         public var redacted: String
         /// What the secret can do, read offline when it was found (no secret in it).
         public var details: FindingDetails?
+        /// The finding's confidence (nil in results stored before it existed).
+        public var confidence: Confidence? = nil
         /// For a member of an archive: the file of the layer that holds it (redacted like `path`).
         public var archive: String?
         /// Hashes of the raw path (of the file of the layer, for an archive member) and of each of its ancestors, for statuses.
@@ -164,10 +166,11 @@ extension Scanner {
                       CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                 f.severity = f.severity.raised
             }
+            PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex])
             let place = hit.outer ?? hit.path
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
-                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details,
+                              secretSHA256: f.secretSHA256, redacted: f.redacted, details: f.details, confidence: f.confidence,
                               archive: hit.outer.map { redact.path($0, within: hit.path) }, pathKey: PathKey(place),
                               ancestorKeys: LayerPath.ancestors(place).map(PathKey.init)))
         }
@@ -214,7 +217,7 @@ extension Scanner {
                                         historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
                                         path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
                                         secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details,
-                                        outerPath: hit.archive))
+                                        confidence: hit.confidence, outerPath: hit.archive))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })

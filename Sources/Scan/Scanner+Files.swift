@@ -55,7 +55,7 @@ extension Scanner {
             var hits: [LayerHit] = []
             for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
                 hits.append(LayerHit(path: entry.path, line: hit.line, ruleIndex: hit.ruleIndex,
-                                     secret: String(decoding: hit.secret, as: UTF8.self)))
+                                     secret: String(decoding: hit.secret, as: UTF8.self), binary: hit.binary))
             }
             truncated = matcher.truncated
             if let decoder, let content = captured {
@@ -122,4 +122,6 @@ struct LayerHit {
     /// For a member of an archive (`path` is then `/a.jar!/b/c`): the file of the layer that holds it, whose
     /// whiteouts and overwrites decide the status.
     var outer: String?
+    /// Whether the file is binary (`RawHit.binary`).
+    var binary = false
 }

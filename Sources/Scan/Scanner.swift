@@ -104,11 +104,13 @@ public final class Scanner: Sendable {
         let rule = engine.rules[ruleIndex]
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
         let details = Forensics.details(for: secret)
+        var confidence = rule.confidence
+        if let valid = details?.checksumValid { confidence = valid ? .high : .low }
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
                        description: rule.description, source: source,
                        layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
                        status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
-                       redacted: Redaction.redact(secret), secret: secret, details: details)
+                       redacted: Redaction.redact(secret), secret: secret, details: details, confidence: confidence)
     }
 }
 

@@ -25,6 +25,8 @@ public struct TextReport {
 
     private func secretText(_ f: Finding) -> String {
         safe(f.secret ?? f.redacted) + (f.details.map { "  " + paint("(\(safe($0.summary)))", "2") } ?? "")
+            // Only what needs a second look is marked: a prefixed or checksummed token speaks for itself.
+            + (f.confidence.flatMap { $0 < .high ? "  " + paint("[\($0.rawValue) confidence]", "2") : nil } ?? "")
     }
 
     /// Every string that came from the image or a rules file goes through here: nothing it holds reaches the

@@ -8,6 +8,12 @@ public enum BuiltinRules {
     /// then the detectors that are not a regex.
     public static let all: [Rule] = core + providers + detectors
 
+    /// `all` without the provider catalogue's rows: the hand-written rules, for measuring what the catalogue costs.
+    public static let withoutCatalog: [Rule] = {
+        let catalogued = Set(catalog.map(\.id))
+        return all.filter { !catalogued.contains($0.id) }
+    }()
+
     /// Credential files and decoders: rules like any other for `disabledRules`, allowlists and reports.
     static let detectors: [Rule] = [
         Rule(id: "credential-file", description: "Credential file", severity: .low, regex: "", detector: .credentialFile),
@@ -63,11 +69,11 @@ public enum BuiltinRules {
         // binaries that merely contain the armour strings (libgnutls, libssl) do not.
         Rule(id: "private-key", description: "Private key", severity: .critical,
              regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
-             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024),
+             prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024, binaryCap: .medium),
 
         // Connection strings with a password (the password is the secret)
         Rule(id: "database-url-password", description: "Database URL with a password", severity: .high,
              regex: #"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^:/\s"'@]{1,64}:([^@\s"'/:]{4,128})@[A-Za-z0-9.-]{1,253}"#,
-             entropy: 2.5, allowlist: [#"^(?i)(?:pass(?:word)?|secret|pwd|root|admin|user|guest|test|mysecretpassword|postgres)$"#]),
+             entropy: 2.5, allowlist: [#"^(?i)(?:pass(?:word)?|secret|pwd|root|admin|user|guest|test|mysecretpassword|postgres)$"#], confidence: .medium),
     ]
 }

@@ -8,6 +8,8 @@ public struct RawHit: Sendable, Equatable {
     public var start: Int64
     /// 1-based line of the secret's first byte.
     public var line: Int
+    /// Whether the document is binary (a NUL in its first kilobyte; see `Rule.binaryCap`).
+    public var binary: Bool = false
 
     public var end: Int64 { start + Int64(secret.count) }
 }
@@ -45,6 +47,10 @@ public final class FileMatcher {
     static let lineBlock = 1024
     /// Preferred chunk size for callers that fill the buffer directly.
     public static let chunkSize = 256 * 1024
+    /// Bytes at the start of a document in which a NUL makes it binary.
+    static let binaryProbe = 1024
+    /// Whether the current document is binary (see `binaryProbe`).
+    private var binaryDocument = false
     /// Secrets kept per document unless `maxHits` says otherwise.
     public static let defaultMaxHits = 1000
 
@@ -84,6 +90,8 @@ public final class FileMatcher {
     private var openRegion: [Int]
     /// Per rule: the end of the last secret reported, so overlapping windows report it once.
     private var lastEmittedEnd: [Int64]
+    /// The rules whose `lastEmittedEnd` is set in this document.
+    private var emittedRules: [Int] = []
     /// Confirmed secrets that a later, longer secret may still contain.
     private var pending: [RawHit] = []
     /// Secrets settled for good (at most `maxHits`).
@@ -93,6 +101,10 @@ public final class FileMatcher {
     /// The furthest end of a settled secret: a later secret ending at or before it lies inside it.
     private var settledMaxEnd: Int64 = -1
     private var failure: Error?
+    /// Per rule: its compiled regex once this matcher (or the engine) compiled it.
+    private var regexes: [PCRE2Regex?]
+    /// Per rule: whether `regexes` is final (compiled, or the rule has no regex).
+    private var regexTried: [Bool]
 
     init(engine: MatchEngine) throws {
         self.engine = engine
@@ -100,6 +112,17 @@ public final class FileMatcher {
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         openRegion = Array(repeating: -1, count: engine.rules.count)
         lastEmittedEnd = Array(repeating: -1, count: engine.rules.count)
+        regexes = engine.regexes
+        regexTried = engine.regexes.map { $0 != nil }
+    }
+
+    /// Rule `rule`'s regex: the engine's, or compiled by this matcher the first time the rule has a candidate.
+    private func regex(for rule: Int) throws -> PCRE2Regex? {
+        if let r = regexes[rule] { return r }
+        if regexTried[rule] { return nil }
+        regexTried[rule] = true
+        regexes[rule] = try engine.makeRegex(rule)
+        return regexes[rule]
     }
 
     deinit {
@@ -129,13 +152,16 @@ public final class FileMatcher {
         blockLines.append(0)
         for r in regions { openRegion[r.rule] = -1 }
         regions.removeAll(keepingCapacity: true)
-        for i in lastEmittedEnd.indices where lastEmittedEnd[i] >= 0 { lastEmittedEnd[i] = -1 }
+        // Only the rules that emitted: a document costs nothing per rule of the catalogue.
+        for i in emittedRules { lastEmittedEnd[i] = -1 }
+        emittedRules.removeAll(keepingCapacity: true)
         pending.removeAll(keepingCapacity: true)
         settled.removeAll(keepingCapacity: true)
         settledPerRank = [0, 0, 0, 0]
         settledMaxEnd = -1
         truncated = 0
         failure = nil
+        binaryDocument = false
     }
 
     /// Space at the end of the buffer for up to `chunkSize` new bytes; fill it and call `commit`.
@@ -147,6 +173,11 @@ public final class FileMatcher {
     /// Scans `n` bytes just written into `writableSpace()`.
     public func commit(_ n: Int) throws {
         guard n > 0 else { return }
+        if bufferStart == 0 && count < FileMatcher.binaryProbe {
+            // A NUL in the first kilobyte: executables, bytecode, archives, images (see `Rule.textOnly`).
+            let probe = UnsafeRawBufferPointer(start: buffer + count, count: min(n, FileMatcher.binaryProbe - count))
+            if probe.contains(0) { binaryDocument = true }
+        }
         indexLines(from: count, to: count + n)
         let chunk = UnsafeRawBufferPointer(start: buffer + count, count: n)
         count += n
@@ -229,8 +260,7 @@ public final class FileMatcher {
     /// Runs the rule's regex over the region's window. Returns the region again, to resume where a possible
     /// secret reaches the end of the data so far, or nil when it is done.
     private func confirm(_ r: Region, final: Bool) throws -> Region? {
-        let regex = engine.regexes[r.rule]
-        guard let regex else { return nil }
+        guard let regex = try regex(for: r.rule) else { return nil }
         let group = engine.secretGroups[r.rule]
         let ruleID = engine.rules[r.rule].id
         let from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))
@@ -293,10 +323,12 @@ public final class FileMatcher {
 
     private func emit(rule: Int, from start: Int64, to end: Int64) {
         if start < lastEmittedEnd[rule] { return }
+        if binaryDocument && engine.textOnly[rule] { return }
+        if lastEmittedEnd[rule] < 0 { emittedRules.append(rule) }
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }
-        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start)))
+        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start), binary: binaryDocument))
     }
 
     /// The 1-based line of document offset `offset` (inside the buffer), from the block index: at most

@@ -53,6 +53,8 @@ public struct GitleaksConfig: Sendable {
         var entropy: Double?
         var pathScope: String?
         var allow: Effect
+        /// Reported with the rule (`stowaway rules --format json`); they gate nothing (see the type's notes).
+        var keywords: [String] = []
     }
 
     /// What allowlists do in Stowaway's terms.
@@ -158,7 +160,8 @@ public struct GitleaksConfig: Sendable {
                 let rule = Rule(
                     id: d.id, description: d.description ?? d.id, severity: d.severity ?? .high, regex: regex,
                     secretGroup: d.secretGroup, entropy: d.entropy, allowlist: d.allow.secretRegexes,
-                    pathScope: d.pathScope, stopwords: d.allow.stopwords, pathAllowlist: d.allow.paths)
+                    pathScope: d.pathScope, stopwords: d.allow.stopwords, pathAllowlist: d.allow.paths,
+                    confidence: .medium, keywords: d.keywords)
                 if let existing { result[existing] = rule } else { result.append(rule) }
             } else if let existing {
                 var r = result[existing]
@@ -250,10 +253,11 @@ public struct GitleaksConfig: Sendable {
             }
         }
         let description = try Self.string(t, "description", "rule \(id) description").flatMap { $0.isEmpty ? nil : $0 }
-        // Checked, then not used: every rule applies whether or not a keyword is in the file (see the type's notes).
-        _ = try Self.strings(t, "keywords", "rule \(id) keywords")
+        // Kept to be listed, not used to gate: every rule applies whether or not a keyword is in the file (see the
+        // type's notes).
+        let keywords = try Self.strings(t, "keywords", "rule \(id) keywords")
         return Draft(id: id, description: description, severity: severity, regex: regex, secretGroup: secretGroup,
-                     entropy: entropy, pathScope: pathScope, allow: allow)
+                     entropy: entropy, pathScope: pathScope, allow: allow, keywords: keywords)
     }
 
     private mutating func parseAllowlist(_ t: TOMLTable, context: String, ruleID: String, global: Bool) throws -> Effect {

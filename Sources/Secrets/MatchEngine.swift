@@ -1,4 +1,5 @@
 import Core
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,7 +19,8 @@ public final class MatchEngine: @unchecked Sendable {
     /// Whether any rule has a `pathScope` or `pathAllowlist`, i.e. whether `ruleApplies` can ever say no.
     public let hasPathConditions: Bool
     let database: VectorscanDatabase
-    /// Per rule: its compiled regex; nil for rules whose detector is not `.regex`.
+    /// Per rule: its regex compiled up front (a rule set compiled now), else nil: matchers compile it on first
+    /// use (`makeRegex`). Always nil for rules whose detector is not `.regex`.
     let regexes: [PCRE2Regex?]
     /// Per rule, read on every candidate: how far before a match end the secret may start and its capture group.
     let lookBehinds: [Int64]
@@ -28,6 +30,10 @@ public final class MatchEngine: @unchecked Sendable {
     /// The index of the rule of each non-regex detector the rule set has.
     private let detectorRules: [Detector: Int]
     let ruleAllowlists: [[PCRE2Regex]]
+    /// Per rule: its `base64Allowlist`, compiled.
+    let base64Allowlists: [[PCRE2Regex]]
+    /// Per rule: whether it is `textOnly`.
+    let textOnly: [Bool]
     let placeholders: [PCRE2Regex]
     let globalAllowlistRegexes: [PCRE2Regex]
     /// Per rule: its stopwords followed by the global ones, ASCII-lowercased.
@@ -43,6 +49,10 @@ public final class MatchEngine: @unchecked Sendable {
         #"(?i)your[_-]?(?:api[_-]?)?(?:key|token|secret|password)"#,
         #"(?i)x{8,}|\*{6,}|0{16,}|(?:abcdef|123456){2}"#,
         #"\$\{|\{\{|%\(|%s|<[A-Za-z_-]+>"#,
+        // Example values of the specifications every OAuth and JWT library quotes in its documentation and tests:
+        // RFC 6749's access and refresh tokens and client, RFC 5849's nonce, jwt.io's and PyJWT's sample payloads.
+        #"2YotnFZFEjr1zCsicMWpAA|tGzv3JOkF0XG5Qx2TlKWIA|s6BhdRkqt3|gX1fBat3bV|ad180jjd733klru7|kllo9940pd9333jh|wIwn0fIf8HSqy4"#,
+        #"\.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lI|\.eyJzb21lIjoicGF5bG9hZCJ9\."#,
     ]
 
     /// Words that mark a template, written as people write them: all lower or all upper case anywhere
@@ -70,13 +80,17 @@ public final class MatchEngine: @unchecked Sendable {
         if let cache, let cached = cache.load(key: inputs.key) {
             database = cached
             databaseWasCached = true
+            // The cache holds only rule sets whose every regex compiled (below): each matcher compiles a rule's
+            // regex when the rule first has a candidate, so a start from the cache costs no PCRE2 compile for
+            // the hundreds of rules a scan never confirms.
+            regexes = Array(repeating: nil, count: rules.count)
         } else {
             database = try VectorscanDatabase(patterns: inputs.patterns,
                                               ruleIDs: inputs.patterns.map { Int($0.id) < rules.count ? rules[Int($0.id)].id : "(none)" })
             databaseWasCached = false
+            regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
             cache?.store(database, key: inputs.key)
         }
-        regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
         lookBehinds = rules.map { Int64($0.lookBehind) }
         secretGroups = rules.map(\.secretGroup)
         severityRanks = rules.map(\.severity.rank)
@@ -84,6 +98,8 @@ public final class MatchEngine: @unchecked Sendable {
         for (i, r) in rules.enumerated() where r.detector != .regex && detectors[r.detector] == nil { detectors[r.detector] = i }
         detectorRules = detectors
         ruleAllowlists = try rules.map { r in try r.allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (allowlist)") } }
+        base64Allowlists = try rules.map { r in try r.base64Allowlist.map { try PCRE2Regex($0, ruleID: r.id + " (base64 allowlist)") } }
+        textOnly = rules.map(\.textOnly)
         placeholders = try MatchEngine.placeholderPatterns.map { try PCRE2Regex($0, ruleID: "placeholder") }
         globalAllowlistRegexes = try globalAllowlist.map { try PCRE2Regex($0, ruleID: "global allowlist") }
         let global = globalStopwords.map(MatchEngine.lowercased).filter { !$0.isEmpty }
@@ -105,6 +121,10 @@ public final class MatchEngine: @unchecked Sendable {
             }
             if r.detector != .regex || !r.supersedes.isEmpty {
                 fields += ["detector:" + r.detector.rawValue, r.supersedes.joined(separator: "\u{1}")]
+            }
+            if r.confidence != .high || r.mixedCharacters || r.textOnly || !r.base64Allowlist.isEmpty || r.binaryCap != nil {
+                fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : "", r.textOnly ? "text" : "",
+                           r.base64Allowlist.joined(separator: "\u{1}"), r.binaryCap?.rawValue ?? ""]
             }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
@@ -139,6 +159,12 @@ public final class MatchEngine: @unchecked Sendable {
         return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
     }
 
+    /// Rule `index`'s regex, compiled now; nil for a rule whose detector is not `.regex`.
+    func makeRegex(_ index: Int) throws -> PCRE2Regex? {
+        let r = rules[index]
+        return r.detector == .regex ? try PCRE2Regex(r.regex, ruleID: r.id) : nil
+    }
+
     /// A matcher for one thread.
     public func makeMatcher() throws -> FileMatcher {
         try FileMatcher(engine: self)
@@ -171,11 +197,26 @@ public final class MatchEngine: @unchecked Sendable {
     func isAllowed(_ secret: [UInt8], rule index: Int, data: PCRE2MatchData) -> Bool {
         let rule = rules[index]
         if let min = rule.entropy, shannonEntropy(secret) < min { return true }
+        if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
-        return ruleAllowlists[index].contains { $0.matches(text, data: data) }
+        if ruleAllowlists[index].contains(where: { $0.matches(text, data: data) }) { return true }
+        if !base64Allowlists[index].isEmpty, let decoded = Base64.decodeLenient(text) {
+            let plain = String(decoding: decoded, as: UTF8.self)
+            if base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) { return true }
+        }
+        return false
+    }
+
+    static func hasLetterAndDigit(_ secret: [UInt8]) -> Bool {
+        var letter = false, digit = false
+        for b in secret {
+            if b >= 0x30 && b <= 0x39 { digit = true } else if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { letter = true }
+            if letter && digit { return true }
+        }
+        return false
     }
 
     static func lowercased<S: StringProtocol>(_ s: S) -> [UInt8] {

@@ -15,6 +15,27 @@ public enum Severity: String, Codable, Sendable, CaseIterable, Comparable {
     public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
 }
 
+/// How sure a finding is to be a real credential rather than something shaped like one.
+public enum Confidence: String, Codable, Sendable, CaseIterable, Comparable {
+    /// A generic shape (a secret-like name and a random-looking value): often a false alarm.
+    case low
+    /// A provider's keyword next to a body of that provider's shape.
+    case medium
+    /// A token with a distinctive prefix or structure, or one whose checksum holds.
+    case high
+
+    /// 0 for low up to 2 for high.
+    public var rank: Int {
+        switch self {
+        case .low: return 0
+        case .medium: return 1
+        case .high: return 2
+        }
+    }
+
+    public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
+}
+
 /// What finds a rule's secrets. Every detector is a rule of the catalogue: `[extend] disabledRules` removes it,
 /// and its allowlists (a rule's own, or a global one with `targetRules`) apply to what it reports.
 public enum Detector: String, Sendable, CaseIterable {
@@ -63,6 +84,26 @@ public struct Rule: Sendable, Equatable {
     /// Rules whose findings this rule's findings replace when both come from the same bytes: a credential
     /// decoded from a blob supersedes the finding of the blob itself.
     public var supersedes: [String]
+    /// How sure a finding of this rule is (see `Confidence`); checksums may raise or lower it per finding.
+    public var confidence: Confidence
+    /// Literals (ASCII case-insensitive) at least one of which is in the text of every secret the rule finds,
+    /// with its context: a provider's prefix or name. Documentation of the rule and its tests' near misses;
+    /// the Vectorscan pattern already requires them.
+    public var keywords: [String]
+    /// Whether a secret must hold both a letter and a digit: a random body of 16 or more characters from an
+    /// alphabet with both almost always does, while words, numbers and identifiers do not.
+    public var mixedCharacters: Bool
+    /// Whether the rule needs text around a secret to mean anything (a name and an `=`): it is not applied to
+    /// binary documents (a NUL byte in the first kilobyte), whose strings tables and bytecode are full of
+    /// names next to random-looking bytes.
+    public var textOnly: Bool
+    /// PCRE2 patterns matched against the secret decoded from base64 (for secrets that are base64 of
+    /// `user:password`): a decoded placeholder (`username:password`, an RFC's example client) is not reported.
+    public var base64Allowlist: [String]
+    /// The most severe a finding of this rule is when the document is binary (see `RawHit.binary`): a private key
+    /// compiled into a library (Netty's self-signed fallback, TLS self-tests) is a constant of published code,
+    /// while a deployment's key is a file of its own.
+    public var binaryCap: Severity?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -72,7 +113,9 @@ public struct Rule: Sendable, Equatable {
         prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
         allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
-        detector: Detector = .regex, supersedes: [String] = []
+        detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
+        mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
+        binaryCap: Severity? = nil
     ) {
         self.id = id
         self.description = description
@@ -88,5 +131,11 @@ public struct Rule: Sendable, Equatable {
         self.pathAllowlist = pathAllowlist
         self.detector = detector
         self.supersedes = supersedes
+        self.confidence = confidence
+        self.keywords = keywords
+        self.mixedCharacters = mixedCharacters
+        self.textOnly = textOnly
+        self.base64Allowlist = base64Allowlist
+        self.binaryCap = binaryCap
     }
 }

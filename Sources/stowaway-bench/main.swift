@@ -7,8 +7,10 @@ import Secrets
 // stowaway-bench walk IMAGE [--jobs N]    decompress and walk every layer (no matcher); prints seconds and bytes
 // stowaway-bench stages IMAGE [--jobs N]  a full scan with per-stage CPU counters: inflate, hashes, tar walk, matching
 // stowaway-bench blobs IMAGE              each distinct layer blob as `path offset length` (for gzip -dc baselines)
-// stowaway-bench match DIR [MB]           the matcher alone, one thread, over files read into memory first
-// stowaway-bench compile                  time to compile the rule set's Vectorscan/PCRE2 databases
+// stowaway-bench match DIR [MB]           the matcher alone, one thread, over files read into memory first; with and
+//                                         without the provider catalogue
+// stowaway-bench compile                  time to compile the rule set's Vectorscan/PCRE2 databases and to load them
+//                                         from the cache; with and without the provider catalogue
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("stowaway-bench: \(message)\n".utf8))
     exit(2)
@@ -92,8 +94,9 @@ case "match":
         files.append(d)
         total += d.count
     }
-    do {
-        let engine = try MatchEngine(rules: BuiltinRules.all, cache: nil)
+    // The full rule set, then the same run without the provider catalogue: what its rows cost, measured alike.
+    func measure(_ rules: [Rule]) throws -> (seconds: Double, hits: Int, counters: FileMatcher.Counters) {
+        let engine = try MatchEngine(rules: rules, cache: nil)
         let matcher = try engine.makeMatcher()
         var hits = 0
         let start = Date()
@@ -102,10 +105,15 @@ case "match":
             try f.withUnsafeBytes { try matcher.feed($0) }
             hits += try matcher.end().count
         }
-        let seconds = Date().timeIntervalSince(start)
-        let c = matcher.counters
-        print(String(format: "seconds=%.3f bytes=%d files=%d hits=%d rules=%d regions=%d windowBytes=%d",
-                     seconds, total, files.count, hits, engine.rules.count, c.regions, c.windowBytes))
+        return (Date().timeIntervalSince(start), hits, matcher.counters)
+    }
+    do {
+        let full = try measure(BuiltinRules.all)
+        let baseline = try measure(BuiltinRules.withoutCatalog)
+        print(String(format: "seconds=%.3f bytes=%d files=%d hits=%d rules=%d regions=%d windowBytes=%d "
+                     + "baselineSeconds=%.3f baselineRules=%d baselineHits=%d",
+                     full.seconds, total, files.count, full.hits, BuiltinRules.all.count, full.counters.regions,
+                     full.counters.windowBytes, baseline.seconds, BuiltinRules.withoutCatalog.count, baseline.hits))
     } catch { fail("\(error)") }
 
 case "compile":
@@ -114,7 +122,9 @@ case "compile":
     defer { try? FileManager.default.removeItem(atPath: dir) }
     do {
         let (cold, warm) = try DatabaseCache.measureStartup(rules: BuiltinRules.all, cacheDir: dir)
-        print(String(format: "cold=%.4f warm=%.4f rules=%d", cold, warm, BuiltinRules.all.count))
+        let (baseCold, baseWarm) = try DatabaseCache.measureStartup(rules: BuiltinRules.withoutCatalog, cacheDir: dir)
+        print(String(format: "cold=%.4f warm=%.4f rules=%d baselineCold=%.4f baselineWarm=%.4f baselineRules=%d",
+                     cold, warm, BuiltinRules.all.count, baseCold, baseWarm, BuiltinRules.withoutCatalog.count))
     } catch { fail("\(error)") }
 
 default:

@@ -173,7 +173,12 @@ struct RulesCommand: ParsableCommand {
         let engine = ruleSet.engine
         let all = ruleSet.reportableRules
         if format == .json {
-            let list = all.map { ["id": $0.id, "severity": $0.severity.rawValue, "description": $0.description] }
+            let list = all.map { r -> [String: Any] in
+                var entry: [String: Any] = ["id": r.id, "severity": r.severity.rawValue, "description": r.description,
+                                            "confidence": r.confidence.rawValue]
+                if !r.keywords.isEmpty { entry["keywords"] = r.keywords }
+                return entry
+            }
             let obj: [String: Any] = ["rulesetFingerprint": engine.fingerprint, "rules": list]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.prettyPrinted, .sortedKeys])
             FileHandle.standardOutput.write(data + Data("\n".utf8))

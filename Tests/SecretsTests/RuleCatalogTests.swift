@@ -15,14 +15,14 @@ struct RuleCatalogTests {
     static var engine: MatchEngine { get throws { try compiled.get() } }
     static let examples: [CatalogExample] = CatalogExample.all()
 
-    @Test("every rule compiles; ids are unique; the catalogue has at least 150 rules")
+    @Test("every rule compiles; ids are unique; the catalogue has at least 800 rules")
     func catalogueShape() throws {
         let ids = Self.all.map(\.id)
         #expect(Set(ids).count == ids.count, "duplicate ids: \(Dictionary(grouping: ids, by: { $0 }).filter { $1.count > 1 }.keys.sorted())")
-        #expect(ids.count >= 150)
+        #expect(ids.count >= 800)
         for r in Self.rules {
             #expect(!r.description.isEmpty, "\(r.id) has no description")
-            #expect(!(RuleLiterals.byRule[r.id] ?? []).isEmpty, "\(r.id) has no literal in RuleLiterals")
+            #expect(!RuleLiterals.of(r).isEmpty, "\(r.id) has no literal in RuleLiterals or keywords")
             #expect(r.secretGroup == 1, "\(r.id) should capture the secret in group 1")
         }
         _ = try Self.engine
@@ -205,6 +205,8 @@ extension CatalogExample {
         saas(&c)
         ai(&c)
         files(&c)
+        connections(&c)
+        catalogue(&c)
         generic(&c)
         return c.rows
     }
@@ -668,6 +670,11 @@ extension CatalogExample {
         c.fp("openai-api-key", "sk-\(G.A(20))T3BlbkFX\(G.A(20))\n", fix: ("T3BlbkFX", "T3BlbkFJ"))
         c.tp("openai-project-key", "sk-proj-" + G.W(156))
         c.fp("openai-project-key", "sk-proj-\(G.W(20))\n")
+        c.tp("openai-admin-key", "sk-admin-\(G.W(60))T3BlbkFJ\(G.W(60))")
+        c.tp("openai-admin-key", "sk-admin-" + G.W(120))
+        c.fp("openai-admin-key", "sk-admin-\(G.W(10))\n")
+        // An admin key is not a project key.
+        c.fp("openai-project-key", "sk-admin-\(G.W(130))\n", fix: ("sk-admin-", "sk-proj-"))
         c.tp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AA", "ANTHROPIC_API_KEY=@S@\n")
         c.fp("anthropic-api-key", "sk-ant-api03-\(G.W(93))AB\n")
         c.tp("anthropic-admin-key", "sk-ant-admin01-\(G.W(93))AA")
@@ -735,6 +742,10 @@ extension CatalogExample {
         c.fp("authorization-bearer", "curl -H \"Authorization: Bearer $TOKEN\" https://api.corp.test\n")
         c.tp("authorization-basic", G.base64("svc:" + G.A(16)), "Authorization: Basic @S@\n")
         c.fp("authorization-basic", "Authorization: Basic \(G.B(8))\n")
+        // Placeholders and the RFCs' examples, recognised once decoded.
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("username:password"))\n")
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("s6BhdRkqt3:gX1fBat3bV"))\n")
+        c.fp("authorization-basic", "Authorization: Basic \(G.base64("user:pass"))\n")
         c.tp("curl-user-password", G.A(16), "RUN curl -fsSL -u deploy:@S@ https://repo.corp.test/x.tgz\n")
         c.fp("curl-user-password", "RUN curl -fsSL -u deploy:$REPO_PASSWORD https://repo.corp.test/x.tgz\n")
         c.tp("sshpass-password", G.A(14), "sshpass -p '@S@' ssh deploy@host\n")
@@ -750,6 +761,9 @@ extension CatalogExample {
         c.fp("xml-password", "<server><password>{password}</password></server>\n")
         c.tp("jwt", "eyJ\(G.W(30)).eyJ\(G.W(60)).\(G.W(43))")
         c.fp("jwt", "eyJ\(G.W(30)).abc\(G.W(60)).\(G.W(43))\n")
+        // jwt.io's and PyJWT's documentation examples, copied into every JWT library's docs.
+        c.fp("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.\(G.W(43))\n")
+        c.fp("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzb21lIjoicGF5bG9hZCJ9.\(G.W(43))\n")
     }
 
     static func generic(_ c: inout Catalogue) {
@@ -778,6 +792,18 @@ extension CatalogExample {
         c.fp(rule, "SECRET_NAME=projects/123/secrets/db-password2/versions/1\n")
         c.fp(rule, "DEPS = OAUTH2CLIENT_EXTRA_DEPENDENCIES\n")
         c.fp(rule, "    \"code=sdlfkj452&state=ss345asyht&token_type=Bearer\"\n")
+        // Issue 12's false-alarm families: pagination cursors, identifiers, commented-out settings, doctests,
+        // RFC example values, values that name themselves.
+        c.fp(rule, "{\"NextToken\": \"eyJ\(G.B(60))\"}\n")
+        c.fp(rule, "next_page_token = \"\(G.A(24))\"\n")
+        c.fp(rule, "    Next page token: \(G.A(25))\n")
+        c.fp(rule, "kind = V1ServiceAccountTokenProjection\n")
+        c.fp(rule, "flag = OAUTH2-CLIENT-SECRET\n")
+        c.fp(rule, "# jetty.openid.clientSecret=\(value())\n", fix: ("# jetty", "jetty"))
+        c.fp(rule, ">>> client_secret = '\(value())'\n", fix: (">>> client", "client"))
+        c.fp(rule, "    access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example\n")
+        c.fp(rule, "admin_password: 123Abpassword\n")
+        c.fp(rule, "api_token = \(G.base64("{\"page\": 2, \"offset\": \"\(G.A(20))\"}"))\n")
     }
 }
 

@@ -214,7 +214,8 @@ enum RuleLiterals {
         "yandex-api-key": ["AQVN"],
         "yandex-iam-token": ["yandex", "yc_token", "yc-token", "iam_token", "iam-token"],
         "openai-api-key": ["T3BlbkFJ"],
-        "openai-project-key": ["sk-proj-", "sk-svcacct-", "sk-admin-"],
+        "openai-project-key": ["sk-proj-", "sk-svcacct-"],
+        "openai-admin-key": ["sk-admin-"],
         "anthropic-api-key": ["sk-ant-api03-"],
         "anthropic-admin-key": ["sk-ant-admin01-"],
         "huggingface-token": ["hf_"],
@@ -253,5 +254,5 @@ enum RuleLiterals {
         "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth"],
     ]
 
-    static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? [] }
+    static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? rule.keywords }
 }

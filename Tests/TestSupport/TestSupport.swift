@@ -28,7 +28,8 @@ public enum FakeSecret {
     public static func flyBundle() -> String {
         "FlyV1 fm2_" + random(150, alnum + ["+", "/"]) + ",fm2_" + random(120, alnum + ["+", "/"])
     }
-    public static func githubToken() -> String { "ghp_" + random(36) }
+    /// A classic GitHub token whose checksum holds, as GitHub mints them (one with a random tail rates medium).
+    public static func githubToken() -> String { checksummedToken("ghp_") }
     public static func stripeKey() -> String { "sk_live_" + random(32) }
     /// An AWS-like key ID of 16 distinct characters: always above the rule's entropy gate (a random one fails it
     /// about once in 7000), for tests that count every key.
@@ -53,16 +54,20 @@ public enum FakeSecret {
         return text
     }
     public static func awsSecret() -> String { random(40, alnum + ["/", "+"]) }
-    public static func npmToken() -> String { "npm_" + random(36) }
+    /// An npm token whose checksum holds (see `githubToken`).
+    public static func npmToken() -> String { checksummedToken("npm_") }
 
     /// A GitHub (`ghp_`…) or npm (`npm_`) token of the 2021 format whose last 6 characters are the base62 CRC-32 of
     /// the 30 before them, as the services mint them (computed here independently of the code under test).
+    /// CRC-32 (IEEE, reflected) by byte, built once: tests mint tens of thousands of tokens.
+    private static let crcTable: [UInt32] = (0..<256).map { n in
+        (0..<8).reduce(UInt32(n)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+
     public static func checksummedToken(_ prefix: String) -> String {
         let body = random(30)
         var crc: UInt32 = 0xFFFF_FFFF
-        let table: [UInt32] = (0..<256).map { n in
-            (0..<8).reduce(UInt32(n)) { c, _ in c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        }
+        let table = crcTable
         for b in body.utf8 { crc = table[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
         var v = crc ^ 0xFFFF_FFFF
         let digits = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")

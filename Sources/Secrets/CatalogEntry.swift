@@ -1,0 +1,93 @@
+/// One row of the provider catalogue: a provider's credential format as data, from which its rule (regex,
+/// entropy floor, confidence, keywords) is built and, in the tests, its true and false examples.
+public struct CatalogEntry: Sendable {
+    /// What says a token is the provider's.
+    public enum Context: Sendable, Equatable {
+        /// The token's own prefix: it is reported wherever it stands (high confidence).
+        case prefixed
+        /// A name containing one of these keywords, to which the token is assigned (`TWILIO_AUTH_TOKEN=…`,
+        /// `"twilio_token": "…"`, `twilio.token: …`): medium confidence. In a keyword, `_` stands for an
+        /// optional `_`, `-` or `.`, so `new_relic` also matches `NewRelic` and `new-relic`.
+        case keyed([String])
+    }
+
+    public var id: String
+    public var description: String
+    public var severity: Severity
+    public var shape: TokenShape
+    public var context: Context
+    /// Minimum entropy; nil takes the shape's (see `TokenShape.entropyFloor`).
+    public var entropy: Double?
+    /// Secrets matching any of these (PCRE2) are not reported.
+    public var allowlist: [String]
+
+    public init(id: String, description: String, severity: Severity, shape: TokenShape, context: Context,
+                entropy: Double? = nil, allowlist: [String] = []) {
+        self.id = id
+        self.description = description
+        self.severity = severity
+        self.shape = shape
+        self.context = context
+        self.entropy = entropy
+        self.allowlist = allowlist
+    }
+
+    /// The literals whose presence the rule requires: the prefix of a prefixed token, else the keywords.
+    public var keywords: [String] {
+        switch context {
+        case .prefixed: return shape.prefix.map { [$0] } ?? []
+        case .keyed(let words): return words
+        }
+    }
+
+    /// The rule this row stands for.
+    public var rule: Rule {
+        let boundary = shape.boundary
+        switch context {
+        case .prefixed:
+            return Rule(id: id, description: description, severity: severity,
+                        regex: "(?<![" + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
+                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords)
+        case .keyed(let words):
+            let names = words.map(Self.keywordPattern).joined(separator: "|")
+            return Rule(id: id, description: description, severity: severity,
+                        // `NAME=…`, `name: …`, `"name": "…"`, `name := …`, `:name => …`, `<add key="Name" value="…"/>`
+                        regex: "(?i:" + names + ")" + Self.notSecretName
+                            + #"[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:|value\s{0,2}=)\s{0,4}["'`]?("# + shape.pattern
+                            + ")(?![" + boundary + "])",
+                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
+                        mixedCharacters: shape.expectsMixedCharacters)
+        }
+    }
+
+    /// Names that say their value is not a credential, whatever provider they mention: a digest or checksum (a
+    /// SHA-256 is 64 hex like many keys), an identifier, a version, a location.
+    static let notSecretName =
+        #"(?![\w.-]{0,30}?(?i:hash|checksum|digest|sha1|sha256|sha512|md5|etag|commit|version|uuid|url|uri|path|file|[_.-]id(?![a-z])))"#
+
+    /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing (the same in the whole
+    /// keyword), spelt out as separate literals so that Vectorscan's literal prefilter looks for `new_relic`,
+    /// `newrelic`… rather than for `new` and `relic` apart. A short keyword must start the name or follow a
+    /// separator, so `lob` does not fire inside `glob` or `blob`.
+    static func keywordPattern(_ word: String) -> String {
+        let lower = word.lowercased()
+        let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
+        let body = forms.map(TokenShape.escaped).joined(separator: "|")
+        let guarded = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
+        return forms.count == 1 ? guarded + body : guarded + "(?:" + body + ")"
+    }
+}
+
+extension CatalogEntry {
+    /// A token that its prefix identifies.
+    static func token(_ id: String, _ description: String, _ shape: TokenShape, _ severity: Severity = .high,
+                      entropy: Double? = nil) -> CatalogEntry {
+        CatalogEntry(id: id, description: description, severity: severity, shape: shape, context: .prefixed, entropy: entropy)
+    }
+
+    /// A token assigned to a name containing one of `keywords`.
+    static func keyed(_ id: String, _ description: String, _ keywords: [String], _ shape: TokenShape,
+                      _ severity: Severity = .high, entropy: Double? = nil) -> CatalogEntry {
+        CatalogEntry(id: id, description: description, severity: severity, shape: shape, context: .keyed(keywords), entropy: entropy)
+    }
+}

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The text of a credential as its provider documents it: literal parts (a prefix, a separator) and runs of
+/// characters of one alphabet, in order. The catalogue builds each rule's regex, entropy floor and test examples
+/// from it, so a new format is one table row: `"shippo_live_" + .hex(40)`, `.digits(16) + ":" + .hex(32)`.
+public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
+    /// The characters a random run is made of.
+    public enum Alphabet: String, Sendable, CaseIterable {
+        /// `0-9a-f`
+        case hex
+        /// `0-9A-F`
+        case hexUpper
+        /// `0-9a-fA-F`
+        case hexAnyCase
+        /// `0-9`
+        case digits
+        /// `A-Za-z0-9`
+        case alnum
+        /// `a-z0-9`
+        case lowerAlnum
+        /// `A-Z0-9`
+        case upperAlnum
+        /// `A-Za-z0-9_-` (URL-safe base64 without padding)
+        case urlSafe
+        /// `A-Za-z0-9+/` (standard base64; padding is a literal part)
+        case base64
+        /// A lower-case UUID (8-4-4-4-12 hex); the run's length is ignored.
+        case uuid
+        /// A UUID in either case.
+        case uuidAnyCase
+
+        /// The regex of one character (for a UUID, of the whole UUID).
+        public var pattern: String {
+            switch self {
+            case .hex: return "[0-9a-f]"
+            case .hexUpper: return "[0-9A-F]"
+            case .hexAnyCase: return "[0-9a-fA-F]"
+            case .digits: return "[0-9]"
+            case .alnum: return "[A-Za-z0-9]"
+            case .lowerAlnum: return "[a-z0-9]"
+            case .upperAlnum: return "[A-Z0-9]"
+            case .urlSafe: return "[A-Za-z0-9_-]"
+            case .base64: return "[A-Za-z0-9+/]"
+            case .uuid: return "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+            case .uuidAnyCase: return "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+            }
+        }
+
+        /// The characters of the alphabet, for generating examples.
+        public var characters: [Character] {
+            let lower = Array("abcdefghijklmnopqrstuvwxyz"), upper = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), digits = Array("0123456789")
+            switch self {
+            case .hex, .uuid: return digits + Array("abcdef")
+            case .hexUpper: return digits + Array("ABCDEF")
+            case .hexAnyCase, .uuidAnyCase: return digits + Array("abcdefABCDEF")
+            case .digits: return digits
+            case .alnum: return upper + lower + digits
+            case .lowerAlnum: return lower + digits
+            case .upperAlnum: return upper + digits
+            case .urlSafe: return upper + lower + digits + ["_", "-"]
+            case .base64: return upper + lower + digits + ["+", "/"]
+            }
+        }
+
+        /// Bits per character that a random run of this alphabet is above and words, counters and repeated
+        /// characters fall below: entropy judged by character class, not one floor for every shape.
+        var entropyFloor: Double {
+            switch self {
+            case .digits: return 2.5
+            case .hex, .hexUpper, .hexAnyCase, .uuid, .uuidAnyCase: return 3.0
+            case .lowerAlnum, .upperAlnum: return 3.2
+            case .alnum, .urlSafe: return 3.5
+            case .base64: return 3.8
+            }
+        }
+
+        /// The shortest run from which a random one lacking a letter or a digit is rarer than one in a hundred.
+        var mixedFrom: Int? {
+            switch self {
+            case .digits, .uuid, .uuidAnyCase: return nil
+            case .hex, .hexUpper, .hexAnyCase: return 16
+            case .lowerAlnum, .upperAlnum: return 20
+            case .alnum, .urlSafe, .base64: return 28
+            }
+        }
+    }
+
+    /// One part of a token.
+    public enum Segment: Sendable, Equatable {
+        case literal(String)
+        case run(Alphabet, ClosedRange<Int>)
+    }
+
+    public var segments: [Segment]
+
+    public init(segments: [Segment]) { self.segments = segments }
+    public init(stringLiteral value: String) { segments = [.literal(value)] }
+
+    /// A literal part.
+    public static func lit(_ text: String) -> TokenShape { TokenShape(segments: [.literal(text)]) }
+    /// `length` characters of `alphabet`.
+    public static func run(_ alphabet: Alphabet, _ length: Int) -> TokenShape { TokenShape(segments: [.run(alphabet, length...length)]) }
+    /// Between `lengths.lowerBound` and `lengths.upperBound` characters of `alphabet`.
+    public static func run(_ alphabet: Alphabet, _ lengths: ClosedRange<Int>) -> TokenShape { TokenShape(segments: [.run(alphabet, lengths)]) }
+    public static func hex(_ n: Int) -> TokenShape { run(.hex, n) }
+    public static func hex(_ n: ClosedRange<Int>) -> TokenShape { run(.hex, n) }
+    public static func hexUpper(_ n: Int) -> TokenShape { run(.hexUpper, n) }
+    public static func hexAnyCase(_ n: Int) -> TokenShape { run(.hexAnyCase, n) }
+    public static func hexAnyCase(_ n: ClosedRange<Int>) -> TokenShape { run(.hexAnyCase, n) }
+    public static func digits(_ n: Int) -> TokenShape { run(.digits, n) }
+    public static func digits(_ n: ClosedRange<Int>) -> TokenShape { run(.digits, n) }
+    public static func alnum(_ n: Int) -> TokenShape { run(.alnum, n) }
+    public static func alnum(_ n: ClosedRange<Int>) -> TokenShape { run(.alnum, n) }
+    public static func lower(_ n: Int) -> TokenShape { run(.lowerAlnum, n) }
+    public static func lower(_ n: ClosedRange<Int>) -> TokenShape { run(.lowerAlnum, n) }
+    public static func upper(_ n: Int) -> TokenShape { run(.upperAlnum, n) }
+    public static func upper(_ n: ClosedRange<Int>) -> TokenShape { run(.upperAlnum, n) }
+    public static func url(_ n: Int) -> TokenShape { run(.urlSafe, n) }
+    public static func url(_ n: ClosedRange<Int>) -> TokenShape { run(.urlSafe, n) }
+    public static func b64(_ n: Int) -> TokenShape { run(.base64, n) }
+    public static func b64(_ n: ClosedRange<Int>) -> TokenShape { run(.base64, n) }
+    public static var uuid: TokenShape { run(.uuid, 36) }
+    public static var uuidAnyCase: TokenShape { run(.uuidAnyCase, 36) }
+
+    public static func + (a: TokenShape, b: TokenShape) -> TokenShape { TokenShape(segments: a.segments + b.segments) }
+
+    /// The regex of the whole token, without boundaries or a group.
+    public var pattern: String {
+        segments.map { s -> String in
+            switch s {
+            case .literal(let text): return Self.escaped(text)
+            case .run(let a, let n):
+                if a == .uuid || a == .uuidAnyCase { return a.pattern }
+                return a.pattern + (n.lowerBound == n.upperBound ? "{\(n.lowerBound)}" : "{\(n.lowerBound),\(n.upperBound)}")
+            }
+        }.joined()
+    }
+
+    /// The literal the token starts with, if any.
+    public var prefix: String? {
+        if case .literal(let text)? = segments.first { return text }
+        return nil
+    }
+
+    /// The run that carries the token's randomness: the longest.
+    var mainRun: (alphabet: Alphabet, lengths: ClosedRange<Int>)? {
+        var best: (Alphabet, ClosedRange<Int>)?
+        for case .run(let a, let n) in segments where best.map({ n.lowerBound > $0.1.lowerBound }) ?? true {
+            best = (a, (a == .uuid || a == .uuidAnyCase) ? 32...32 : n)
+        }
+        return best
+    }
+
+    /// The characters a token of this shape may not be followed or preceded by (its last run's alphabet).
+    var boundary: String {
+        if case .run(.base64, _)? = segments.last { return "A-Za-z0-9+/=" }
+        if case .literal(let text)? = segments.last, text.hasSuffix("=") { return "A-Za-z0-9+/=" }
+        return "A-Za-z0-9_-"
+    }
+
+    /// Entropy floor of a token (bits per character): the main run's alphabet's, lowered for short runs whose
+    /// entropy cannot reach it.
+    var entropyFloor: Double {
+        guard let main = mainRun else { return 0 }
+        let cap = log2(Double(max(main.lengths.lowerBound, 2))) - 1.0
+        return min(main.alphabet.entropyFloor, (cap * 10).rounded(.down) / 10)
+    }
+
+    /// Whether a real token holds a letter and a digit (see `Rule.mixedCharacters`).
+    var expectsMixedCharacters: Bool {
+        guard let main = mainRun, let from = main.alphabet.mixedFrom else { return false }
+        return main.lengths.lowerBound >= from
+    }
+
+    /// `text` with regex metacharacters escaped.
+    static func escaped(_ text: String) -> String {
+        var out = ""
+        for c in text {
+            if "\\^$.|?*+()[]{}/-~#".contains(c) { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+}

@@ -1,0 +1,111 @@
+import Testing
+@testable import Secrets
+
+/// Examples generated from each catalogue row's shape, and hand-written ones for the connection-string rules.
+extension CatalogExample {
+    /// A random token of `shape`; `shortBy` takes characters off its main (longest) run, `flat` fills every run
+    /// with one repeated character (no entropy).
+    static func sample(_ shape: TokenShape, shortBy: Int = 0, flat: Bool = false) -> String {
+        let main = mainRunIndex(shape)
+        var out = ""
+        for (i, segment) in shape.segments.enumerated() {
+            switch segment {
+            case .literal(let text):
+                out += text
+            case .run(let alphabet, let lengths):
+                let cut = i == main ? shortBy : 0
+                if alphabet == .uuid || alphabet == .uuidAnyCase {
+                    let parts = [8, 4, 4, 4, 12 - cut].map { n in
+                        flat ? String(repeating: "0", count: n) : Gen.rand(n, alphabet == .uuid ? Gen.hex : TokenShape.Alphabet.hexAnyCase.characters)
+                    }
+                    out += parts.joined(separator: "-")
+                } else {
+                    let n = lengths.lowerBound + (lengths.upperBound - lengths.lowerBound) / 3 - cut
+                    let length = cut > 0 ? lengths.lowerBound - cut : n
+                    out += flat ? String(repeating: alphabet.characters[0], count: length) : Gen.rand(length, alphabet.characters)
+                }
+            }
+        }
+        return out
+    }
+
+    static func mainRunIndex(_ shape: TokenShape) -> Int {
+        var best = -1, bestLength = -1
+        for (i, s) in shape.segments.enumerated() {
+            if case .run(let a, let n) = s {
+                let length = (a == .uuid || a == .uuidAnyCase) ? 32 : n.lowerBound
+                if length > bestLength { best = i; bestLength = length }
+            }
+        }
+        return best
+    }
+
+    /// The keyword as an environment variable name part: `new_relic` → `NEW_RELIC`.
+    static func envName(_ keyword: String) -> String {
+        String(keyword.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    /// For every row: the token in two contexts, one character short, without entropy, and (keyed rows) without
+    /// its keyword.
+    static func catalogue(_ c: inout Catalogue) {
+        for e in BuiltinRules.catalog {
+            let token = sample(e.shape)
+            switch e.context {
+            case .prefixed:
+                c.tp(e.id, token, "found @S@ here\n")
+                c.tp(e.id, token, "{\"value\": \"@S@\"}\n")
+                c.fp(e.id, "found \(sample(e.shape, shortBy: 1)) here\n")
+                c.fp(e.id, "found \(sample(e.shape, flat: true)) here\n")
+            case .keyed(let words):
+                let name = envName(words[0])
+                c.tp(e.id, token, "\(name)_CREDENTIAL=@S@\n")
+                c.tp(e.id, token, "  \"\(words[words.count - 1].lowercased())_key\": \"@S@\",\n")
+                c.tp(e.id, token, "<add key=\"\(name)_Setting\" value=\"@S@\" />\n")
+                c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, shortBy: 1))\n")
+                c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, flat: true))\n")
+                c.fp(e.id, "PLAIN_CREDENTIAL=\(token)\n", fix: ("PLAIN", name))
+            }
+        }
+    }
+
+    static func connections(_ c: inout Catalogue) {
+        typealias G = Gen
+        let pw = G.A(6) + "!" + G.A(6)
+        c.tp("adonet-connection-string-password", pw, "Server=tcp:db.corp.test,1433;Database=app;User ID=app;Password=@S@;Encrypt=True;\n")
+        c.tp("adonet-connection-string-password", pw, "\"Data Source=sql01;Initial Catalog=Orders;uid=svc;pwd=@S@\"\n")
+        c.fp("adonet-connection-string-password", "Server=db;Database=app;User ID=app;Password={your_password};\n")
+        c.fp("adonet-connection-string-password", "Server=db;Database=app;Integrated Security=true;Password=%DB_PASSWORD%;\n")
+        c.tp("jdbc-url-password", pw, "spring.datasource.url=jdbc:mysql://db:3306/app?user=app&password=@S@\n")
+        c.tp("jdbc-url-password", pw, "jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=@S@;\n")
+        c.fp("jdbc-url-password", "jdbc:postgresql://db:5432/app?user=app&password=${DB_PASSWORD}\n")
+        c.tp("ldap-bind-password", pw, "binddn cn=reader,dc=corp,dc=test\nbindpw @S@\n")
+        c.tp("ldap-bind-password", pw, "[domain/corp]\nldap_default_authtok = @S@\n")
+        c.fp("ldap-bind-password", "bindpw secret\n")
+        c.tp("sidekiq-license-url", "\(G.H(8)):\(G.H(8))", "source \"https://@S@@enterprise.contribsys.com/\" do\n")
+        c.fp("sidekiq-license-url", "source \"https://enterprise.contribsys.com/\" do\n")
+        c.tp("zapier-webhook-url", "https://hooks.zapier.com/hooks/catch/\(G.D(7))/\(G.LD(7))", "ZAP=@S@/\n")
+        c.fp("zapier-webhook-url", "https://hooks.zapier.com/hooks/catch/123/\n")
+        c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/\(G.H(32))")
+        c.fp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/short\n")
+        c.tp("slack-legacy-workspace-token", "xoxa-" + G.A(40))
+        c.tp("slack-legacy-workspace-token", "xoxr-" + G.A(40))
+        c.fp("slack-legacy-workspace-token", "xoxr-abcdefghijklmnop\n")
+        let id1 = G.uuid(), id2 = G.uuid(), id3 = G.uuid()
+        c.tp("microsoft-teams-legacy-webhook-url", "https://outlook.office.com/webhook/\(id1)@\(id2)/IncomingWebhook/\(G.A(32))/\(id3)")
+        c.fp("microsoft-teams-legacy-webhook-url", "https://outlook.office.com/webhook/\(id1)@\(id2)/IncomingWebhook/\n")
+        c.tp("power-automate-webhook-url",
+             "https://prod-12.westus.logic.azure.com:443/workflows/\(G.H(32))/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=\(G.W(43))")
+        c.fp("power-automate-webhook-url", "https://prod-12.westus.logic.azure.com:443/workflows/\(G.H(32))/triggers/manual/paths/invoke?api-version=2016-06-01\n")
+        c.tp("azure-function-key-url", G.W(54) + "==", "https://fn-orders.azurewebsites.net/api/HttpTrigger1?code=@S@\n")
+        c.fp("azure-function-key-url", "https://fn-orders.azurewebsites.net/api/HttpTrigger1?code=<key>\n")
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJ\(G.W(60)).\(G.W(43))"
+        c.tp("jwt-base64", G.base64(jwt), "token: @S@\n")
+        c.fp("jwt-base64", "value: \(G.base64("eyJhbGciOiJIUzI1NiJ9 and then some plain words that are no token at all"))\n")
+        c.tp("ftp-url-password", pw, "ftp://deploy:@S@@ftp.corp.test/uploads\n")
+        c.fp("ftp-url-password", "ftp://anonymous:guest@ftp.debian.org/debian\n")
+        c.tp("ldap-url-password", pw, "ldaps://cn=admin:@S@@ldap.corp.test:636\n")
+        c.fp("ldap-url-password", "ldap://user:password@ldap.example\n")
+        c.tp("mongodb-connection-string", G.A(8) + ":" + G.A(8), "MONGO_URL=mongodb+srv://app:@S@@cluster0.abcde.mongodb.net/app\n")
+        c.fp("mongodb-connection-string", "mongodb://user:<password>@cluster0.mongodb.net/\n")
+    }
+}
