@@ -33,11 +33,13 @@ case "walk":
     guard args.count >= 2 else { fail("walk needs IMAGE") }
     do {
         let images = try await ImageLoader.load(args[1])
-        var options = ScanOptions()
+        // The rule set and path allowlist `stowaway scan` uses, so archives are opened (or left shut) alike.
+        let ruleSet = try RuleSet()
+        var options = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
         options.matchContent = false
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
         let start = Date()
-        let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: options).scan(images)
+        let report = Scanner(engine: ruleSet.engine, options: options).scan(images)
         let seconds = Date().timeIntervalSince(start)
         if report.isIncomplete { fail("\(args[1]): \(report.images.flatMap(\.errors).map(\.message))") }
         print(String(format: "seconds=%.3f bytes=%lld files=%d layers=%d", seconds, report.summary.bytes, report.summary.files,
@@ -51,9 +53,10 @@ case "stages":
     StageTimes.enable()
     do {
         let images = try await ImageLoader.load(args[1])
-        var options = ScanOptions()
+        let ruleSet = try RuleSet()
+        var options = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
-        let scanner = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: options)
+        let scanner = Scanner(engine: ruleSet.engine, options: options)
         let cpu0 = processCPU()
         let start = Date()
         let report = scanner.scan(images)
