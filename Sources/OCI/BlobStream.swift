@@ -24,7 +24,13 @@ final class BlobStream: ByteSource, Sendable {
     private let readerWakeUp = DispatchSemaphore(value: 0)
     let limit: Int
 
-    init(limit: Int = 4 << 20) { self.limit = limit }
+    /// Bytes buffered before a waiting reader is woken (below `limit / 2`, so a parked producer always has one).
+    let wakeBatch: Int
+
+    init(limit: Int = 4 << 20) {
+        self.limit = limit
+        wakeBatch = min(256 << 10, limit / 4)
+    }
 
     // MARK: consumer (a layer thread)
 
@@ -41,10 +47,18 @@ final class BlobStream: ByteSource, Sendable {
                     s.readerWaiting = true
                     return (.wait, nil)
                 }
-                let n = min(buffer.count, s.chunks[0].readableBytes)
-                s.chunks[0].withUnsafeReadableBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: n) }
-                s.chunks[0].moveReaderIndex(forwardBy: n)
-                if s.chunks[0].readableBytes == 0 { s.chunks.removeFirst() }
+                // As much as the buffer holds, across chunks: the socket delivers tens of KB at a time, and one
+                // chunk per call made the inflate thread come back thousands of times per blob.
+                var n = 0
+                var used = 0
+                while n < buffer.count, used < s.chunks.count {
+                    let k = min(buffer.count - n, s.chunks[used].readableBytes)
+                    s.chunks[used].withUnsafeReadableBytes { buffer.baseAddress!.advanced(by: n).copyMemory(from: $0.baseAddress!, byteCount: k) }
+                    s.chunks[used].moveReaderIndex(forwardBy: k)
+                    n += k
+                    if s.chunks[used].readableBytes == 0 { used += 1 }
+                }
+                s.chunks.removeFirst(used)
                 s.buffered -= n
                 guard s.buffered <= limit / 2, let p = s.producerWaiting else { return (.data(n), nil) }
                 s.producerWaiting = nil
@@ -98,8 +112,11 @@ final class BlobStream: ByteSource, Sendable {
             if s.closed { return (.closed, false) }
             s.chunks.append(b)
             s.buffered += b.readableBytes
-            defer { s.readerWaiting = false }
-            return (s.buffered >= limit ? .full : .accepted, s.readerWaiting)
+            // A waiting reader is woken once a batch is buffered, not for every chunk: one wake-up (a context
+            // switch each) per `wakeBatch` bytes. The end, a failure or a close wake it whatever is buffered.
+            let wake = s.readerWaiting && s.buffered >= wakeBatch
+            if wake { s.readerWaiting = false }
+            return (s.buffered >= limit ? .full : .accepted, wake)
         }
         if wake { readerWakeUp.signal() }
         return result
