@@ -144,12 +144,15 @@ struct SweepStoreTests {
 
         let a = try #require(try await store.claimItem(run: run, worker: "a", lease: 60))
         let b = try #require(try await store.claimItem(run: run, worker: "b", lease: 60))
-        let c = try #require(try await store.claimItem(run: run, worker: "c", lease: 1))
+        let c = try #require(try await store.claimItem(run: run, worker: "c", lease: 60))
         #expect(Set([a, b, c].map(\.item.input)) == Set(items.map(\.input)))
         #expect(try await store.claimItem(run: run, worker: "d", lease: 60) == nil)
         #expect(try await store.itemsLeft(run: run) == 3)
 
-        // c stops renewing: once its lease has run out, d gets its item (a liveness bound, not a timing).
+        // c's last renewal is short and it stops renewing: once that lease has run out, d gets its item (a liveness
+        // bound, not a timing). Claiming with the short lease would let a loaded machine expire it before the
+        // "nothing left for d" check above.
+        try await store.renewLeases(run: run, worker: "c", lease: 1)
         var taken: ClaimedItem?
         let deadline = Date().addingTimeInterval(30)
         while taken == nil && Date() < deadline {
