@@ -137,7 +137,7 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// The patterns handed to Vectorscan and the cache key of the resulting database: the rule-set
     /// fingerprint, a digest of exactly those patterns and flags, the Vectorscan version and the platform.
-    static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32, id: UInt32)], key: String) {
+    public static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32, id: UInt32)], key: String) {
         // Only regex rules go to Vectorscan, each under its rule index; detectors find their secrets otherwise.
         var patterns: [(expression: String, flags: UInt32, id: UInt32)] = []
         for (i, r) in rules.enumerated() where r.detector == .regex {

@@ -225,7 +225,7 @@ extension BuiltinRules {
              regex: #":_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.5, confidence: .medium),
         Rule(id: "npmrc-auth", description: "npm registry basic credentials (_auth / _password) in .npmrc", severity: .high,
              regex: #"(?m)^\s*(?://[^\s=]{1,200}:)?_(?:auth|password)\s{0,4}=\s{0,4}["']?([A-Za-z0-9+/]{12,}={0,2})(?=["'\s]|\z)"#,
-             entropy: 3.0, confidence: .medium),
+             prefilter: #"_(?:auth|password)\s{0,4}=\s{0,4}["']?[A-Za-z0-9+/]{12,}={0,2}"#, entropy: 3.0, confidence: .medium),
         Rule(id: "pypi-upload-token", description: "PyPI upload token", severity: .critical,
              regex: pvToken(#"pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{50,}"#), entropy: 4.0),
         Rule(id: "pypi-test-upload-token", description: "TestPyPI upload token", severity: .medium,

@@ -121,6 +121,16 @@ case "compile":
                      cold, warm, BuiltinRules.all.count, baseCold, baseWarm, BuiltinRules.withoutCatalog.count))
     } catch { fail("\(error)") }
 
+case "patterns":
+    // The Vectorscan patterns of the built-in rule set as JSON lines (expression, flags, id, rule), for studying
+    // the database outside Swift.
+    let rules = BuiltinRules.all
+    for p in MatchEngine.databaseInputs(rules: rules).patterns {
+        let row: [String: Any] = ["expression": p.expression, "flags": p.flags, "id": p.id,
+                                  "rule": Int(p.id) < rules.count ? rules[Int(p.id)].id : ""]
+        if let d = try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]) { print(String(decoding: d, as: UTF8.self)) }
+    }
+
 default:
     fail("unknown mode \(mode)")
 }
