@@ -31,7 +31,8 @@ final class TarStream: @unchecked Sendable {
 
     let input: BlobInput
     let decompressor: Decompressor
-    private let condition = NSCondition()
+    /// One lock, with a condition per waiting role, so that each hand-over wakes only the thread it concerns.
+    private let condition = Handoff()
     // Unsafe pointers: allocated here, freed in deinit, which runs only after the producer thread ended
     // (it holds a reference) and the consumer (LayerReader) released the stream.
     private let buffers: [UnsafeMutableRawBufferPointer]
@@ -132,7 +133,7 @@ final class TarStream: @unchecked Sendable {
     func cancel() {
         condition.lock()
         cancelled = true
-        condition.broadcast()
+        condition.signalAll()
         condition.unlock()
         input.source.close()
     }
@@ -148,7 +149,7 @@ final class TarStream: @unchecked Sendable {
                 ready.removeFirst()
                 if let h = held {
                     free.append(h)
-                    condition.broadcast()
+                    condition.signal(.producer)
                 }
                 held = c.slot
                 return UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])
@@ -158,7 +159,7 @@ final class TarStream: @unchecked Sendable {
                 return nil
             }
             if threaded {
-                condition.wait()
+                condition.wait(.consumer)
             } else {
                 condition.unlock()
                 _ = produce()
@@ -173,17 +174,17 @@ final class TarStream: @unchecked Sendable {
     private func hashMade() {
         condition.lock()
         while true {
-            while made.isEmpty && !producerDone && !cancelled { condition.wait() }
+            while made.isEmpty && !producerDone && !cancelled { condition.wait(.hasher) }
             guard !cancelled, !made.isEmpty else { break }
             let c = made.removeFirst()
             condition.unlock()
             if c.part == .tar { hashTar(UnsafeRawBufferPointer(rebasing: buffers[c.slot][..<c.count])) }
             condition.lock()
             ready.append(c)
-            condition.broadcast()
+            condition.signal(.consumer)
         }
         hasherDone = true
-        condition.broadcast()
+        condition.signal(.consumer)
         condition.unlock()
     }
 
@@ -194,7 +195,7 @@ final class TarStream: @unchecked Sendable {
     /// Fills one buffer and queues it; false once the stream ended, failed, or was cancelled.
     private func produce() -> Bool {
         condition.lock()
-        while free.isEmpty && !cancelled { condition.wait() }
+        while free.isEmpty && !cancelled { condition.wait(.producer) }
         if cancelled || producerDone {
             condition.unlock()
             return false
@@ -239,7 +240,41 @@ final class TarStream: @unchecked Sendable {
             producerDone = true
             failure = error
         }
-        condition.broadcast()
+        if count > 0 && error == nil {
+            condition.signal(hashThread ? .hasher : .consumer)
+        } else {
+            condition.signalAll()
+        }
         return count > 0 && error == nil
     }
+}
+
+/// A mutex with one condition variable per role of `TarStream`'s threads: the producer waits for a free slot,
+/// the hash thread for a made block, the consumer for a ready one. A hand-over signals only the role it
+/// unblocks; one `NSCondition` broadcast woke all three threads for every 256 KB block.
+final class Handoff: @unchecked Sendable {
+    // @unchecked Sendable and unsafe pointers: the mutex and conditions are allocated and initialised here,
+    // destroyed in deinit, never moved; every use goes through the pthread calls, which are thread-safe.
+    enum Role: Int, CaseIterable { case producer, hasher, consumer }
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let conditions = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: Role.allCases.count)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        for i in Role.allCases.indices { pthread_cond_init(conditions + i, nil) }
+    }
+
+    deinit {
+        for i in Role.allCases.indices { pthread_cond_destroy(conditions + i) }
+        pthread_mutex_destroy(mutex)
+        conditions.deallocate()
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+    /// Waits (the lock held) until `role` is signalled; callers re-check their condition in a loop.
+    func wait(_ role: Role) { pthread_cond_wait(conditions + role.rawValue, mutex) }
+    func signal(_ role: Role) { pthread_cond_signal(conditions + role.rawValue) }
+    func signalAll() { for i in Role.allCases.indices { pthread_cond_broadcast(conditions + i) } }
 }

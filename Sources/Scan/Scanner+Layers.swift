@@ -13,8 +13,12 @@ extension Scanner {
         let results = Mutex<[LayerResult?]>(Array(repeating: nil, count: layers.count))
         let next = Counter()
         let workers = min(options.parallelism, layers.count)
+        // Largest blob first: the longest pipeline starts at once and the small layers fill the cores beside it,
+        // rather than a big top layer starting last and running alone at the end. Results keep the image's order.
+        let order = layers.indices.sorted { (layers[$0].size, $1) > (layers[$1].size, $0) }
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while let i = next.take(below: layers.count) {
+            while let k = next.take(below: layers.count) {
+                let i = order[k]
                 let r = scanLayer(layers[i])
                 results.withLock { $0[i] = r }
                 options.progress?.layerDone()
