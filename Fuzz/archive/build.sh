@@ -2,7 +2,7 @@
 # Builds the libFuzzer target for the archive walk (jar, zip, tar, gzip/zstd/xz/bzip2 inside layers), with seeds.
 #   Fuzz/archive/build.sh OUTDIR
 #   OUTDIR/fuzz-archive -max_total_time=120 -malloc_limit_mb=512 OUTDIR/corpus-archive
-# Only the walker's files of Sources/Layers are compiled (no package build), against the system libarchive.
+# Only the walker's files of Sources/Layers are compiled (no package build), against the system libarchive and ISA-L.
 set -euo pipefail
 out=${1:?usage: Fuzz/archive/build.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,9 +10,10 @@ src="$here/../../Sources/Layers"
 mkdir -p "$out/corpus-archive"
 
 swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -module-name ArchiveFuzz \
-  -I "$here/../../Sources/CArchive" \
+  -I "$here/../../Sources/CArchive" -I "$here/../../Sources/CISAL" \
   "$here/main.swift" \
-  "$src/ArchiveLimits.swift" "$src/ArchiveWalker.swift" "$src/SpillBuffer.swift" "$src/LayerEntry.swift" "$src/LayerError.swift" \
+  "$src/ArchiveLimits.swift" "$src/ArchiveWalker.swift" "$src/ZipReader.swift" "$src/SpillBuffer.swift" "$src/LayerEntry.swift" \
+  "$src/LayerError.swift" \
   -o "$out/fuzz-archive" 2> >(grep -v "Cannot export local symbol" >&2)
 
 # Seeds: small archives of every kind the walk opens, nested, and cut short; fresh random content each build.

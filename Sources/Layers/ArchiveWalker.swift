@@ -195,7 +195,7 @@ public final class ArchiveWalker {
     private func walkZip(_ zip: ZipReader, path: String, depth: Int) throws {
         let archive = Archive(path: path) { zip.bytesRead }
         do {
-            for entry in zip.entries where entry.isFile {
+            for (index, entry) in zip.entries.enumerated() where entry.isFile {
                 fileMembers += 1
                 if fileMembers > limits.maxMembersPerFile {
                     fileStopped = true
@@ -203,7 +203,7 @@ public final class ArchiveWalker {
                     throw Stop.fileScope
                 }
                 let memberPath = path + "!" + LayerPath.normalize(entry.name)
-                let stream = zip.open(entry)
+                let stream = zip.open(index)
                 let member = Source(depth: depth + 1, walker: self) { [unowned self] b in
                     let n: Int
                     do { n = try stream.read(into: b) } catch let e as ZipReader.MemberError {

@@ -1,3 +1,4 @@
+import CArchive
 import CISAL
 
 /// A kept zip read through its central directory by us, its members inflated with ISA-L (about three times
@@ -12,7 +13,10 @@ import CISAL
 /// directory or small stored symlink, entries out of range or overlapping. Members come in libarchive's
 /// order (by local header offset), with its checks at the end of each (sizes, CRC-32) and its errors' effect:
 /// the output of the read that meets the error is not handed over, and a deflate stream that cannot go on
-/// ends the zip (libarchive's ARCHIVE_FATAL).
+/// ends the zip (libarchive's ARCHIVE_FATAL). ISA-L and zlib do not judge every corrupt stream alike (ISA-L
+/// takes some Huffman tables zlib refuses), so a member that fails here is handed to libarchive from where it
+/// is: libarchive reads the same member, passes the bytes already handed over, and gives the rest and the
+/// verdict (its note, and whether the zip can go on).
 final class ZipReader {
     /// One member the walk hands over, or passes (a directory or symlink), in libarchive's order.
     struct Entry {
@@ -36,7 +40,7 @@ final class ZipReader {
 
     let entries: [Entry]
     /// Bytes of the zip read so far (headers and member data): what a compression ratio is judged against.
-    private(set) var bytesRead: Int64 = 0
+    fileprivate(set) var bytesRead: Int64 = 0
     private let spill: SpillBuffer
 
     /// Central directories larger than this are left to libarchive (a directory is read whole).
@@ -154,11 +158,11 @@ final class ZipReader {
             var localOffset = offset
             guard zip64(Array(localRest[nameLength...]), uncompressed: &localUncompressed, compressed: &localCompressed,
                         offset: &localOffset) else { return nil }
-            // Where the local header has a value it must be the directory's (libarchive would use the local one).
+            // Where the local header has a value it must be the directory's: libarchive would use the local one
+            // (0xFFFFFFFF without a zip64 field too, in the 3.6 we link).
             let localCRC = l.u32(14)
-            guard localCRC == 0 || localCRC == crc,
-                  localCompressed == 0 || localCompressed == 0xFFFF_FFFF || localCompressed == compressed,
-                  localUncompressed == 0 || localUncompressed == 0xFFFF_FFFF || localUncompressed == uncompressed else { return nil }
+            guard localCRC == 0 || localCRC == crc, localCompressed == 0 || localCompressed == compressed,
+                  localUncompressed == 0 || localUncompressed == uncompressed else { return nil }
             let dataOffset = offset + 30 + Int64(nameLength + localExtraLength)
             guard compressed <= directoryStart - dataOffset else { return nil }
             let entry = Entry(name: String(decoding: name, as: UTF8.self), method: method, crc: crc, compressedSize: compressed,
@@ -238,8 +242,27 @@ final class ZipReader {
 
     // MARK: reading a member
 
-    /// The member `entry`'s bytes, inflated as they are pulled (one stream of a reader at a time).
-    func open(_ entry: Entry) -> Member { Member(reader: self, entry: entry) }
+    /// The bytes of member `index` of `entries`, inflated as they are pulled (one stream of a reader at a time,
+    /// in order).
+    func open(_ index: Int) -> Member { Member(reader: self, entry: entries[index], index: index) }
+
+    /// libarchive on the same zip, opened at the first member that fails here.
+    private var libarchive: Libarchive?
+    private var libarchiveFailed = false
+
+    /// libarchive positioned in member `index` past `skip` bytes, or its error on the way there.
+    fileprivate func libarchive(at index: Int, skip: Int64) -> Result<Libarchive, MemberError> {
+        if libarchive == nil && !libarchiveFailed {
+            libarchive = Libarchive(reader: self)
+            libarchiveFailed = libarchive == nil
+        }
+        guard let l = libarchive else { return .failure(MemberError(reason: "the zip could not be opened again", fatal: true)) }
+        if let e = l.advance(to: index, skip: skip) { return .failure(e) }
+        return .success(l)
+    }
+
+    /// The zip's size in bytes.
+    var size: Int64 { spill.count }
 
     fileprivate func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
         let n = spill.read(at: offset, into: buffer)
@@ -268,9 +291,15 @@ final class ZipReader {
         private var blockFilled = 0
         private var blockUsed = 0
 
-        fileprivate init(reader: ZipReader, entry: Entry) {
+        private let index: Int
+        /// Bytes handed over so far; once a member failed here, libarchive reads it.
+        private var delivered: Int64 = 0
+        private var handedOver: Libarchive?
+
+        fileprivate init(reader: ZipReader, entry: Entry, index: Int) {
             self.reader = reader
             self.entry = entry
+            self.index = index
             state = .allocate(capacity: 1)
             isal_inflate_init(state)
             state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR)
@@ -292,6 +321,24 @@ final class ZipReader {
         /// libarchive's). A deflate member is inflated a block at a time, as libarchive does, so a stream that
         /// turns out corrupt loses the same bytes with either reader.
         func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+            if let l = handedOver { return try l.read(into: out) }
+            do {
+                let n = try readHere(into: out)
+                delivered += Int64(n)
+                return n
+            } catch is MemberError {
+                // libarchive's verdict, and its bytes from where ours stopped.
+                ended = true
+                switch reader.libarchive(at: index, skip: delivered) {
+                case .failure(let e): throw e
+                case .success(let l):
+                    handedOver = l
+                    return try l.read(into: out)
+                }
+            }
+        }
+
+        private func readHere(into out: UnsafeMutableRawBufferPointer) throws -> Int {
             var filled = 0
             if entry.method == 0 {
                 while filled < out.count {
@@ -410,6 +457,112 @@ final class ZipReader {
             }
         }
     }
+}
+
+/// libarchive's seekable zip reader over the same kept bytes, for members that fail in `ZipReader` (rare: the
+/// zip is corrupt). Its headers come in the order of `ZipReader.entries`, directories and symlinks included.
+private final class Libarchive {
+    let archive: OpaquePointer
+    let box: LibarchiveBox
+    /// The header libarchive is at (-1 before the first).
+    private var at = -1
+
+    init?(reader: ZipReader) {
+        guard let a = archive_read_new() else { return nil }
+        archive = a
+        box = LibarchiveBox(reader: reader)
+        guard open() else { return nil }
+    }
+
+    /// Registers the callbacks and reads the central directory; false when libarchive cannot.
+    private func open() -> Bool {
+        let a = archive
+        archive_read_support_format_zip_seekable(a)
+        archive_read_set_read_callback(a, libarchiveRead)
+        archive_read_set_seek_callback(a, libarchiveSeek)
+        archive_read_set_skip_callback(a, libarchiveSkip)
+        // The box is reachable by libarchive only through this pointer; it lives as long as this object, which
+        // frees the archive first (deinit).
+        archive_read_set_callback_data(a, Unmanaged.passUnretained(box).toOpaque())
+        let r = archive_read_open1(a)
+        return r == ARCHIVE_OK || r == ARCHIVE_WARN
+    }
+
+    deinit { archive_read_free(archive) }
+
+    private func message() -> String { archive_error_string(archive).map { String(cString: $0) } ?? "unknown error" }
+
+    /// Moves to header `index` and reads `skip` bytes of its data (already handed over by `ZipReader`).
+    func advance(to index: Int, skip: Int64) -> ZipReader.MemberError? {
+        while at < index {
+            var e: OpaquePointer?
+            let r = archive_read_next_header(archive, &e)
+            guard r == ARCHIVE_OK || r == ARCHIVE_WARN else { return ZipReader.MemberError(reason: message(), fatal: true) }
+            at += 1
+        }
+        var left = skip
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+        defer { scratch.deallocate() }
+        while left > 0 {
+            let n = archive_read_data(archive, scratch.baseAddress, Int(min(left, Int64(scratch.count))))
+            if n < 0 { return ZipReader.MemberError(reason: message(), fatal: n == Int(ARCHIVE_FATAL)) }
+            if n == 0 { break }
+            left -= Int64(n)
+        }
+        return nil
+    }
+
+    func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = archive_read_data(archive, out.baseAddress, out.count)
+        if n < 0 { throw ZipReader.MemberError(reason: message(), fatal: n == Int(ARCHIVE_FATAL)) }
+        return n
+    }
+}
+
+/// The context of libarchive's callbacks: the reader (its bytes, and its count of bytes read) and the position.
+private final class LibarchiveBox {
+    unowned let reader: ZipReader
+    var position: Int64 = 0
+    // Unsafe buffer: allocated here, freed in deinit; libarchive reads it only until its next callback, and the
+    // box outlives the archive handle.
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+    init(reader: ZipReader) { self.reader = reader }
+    deinit { block.deallocate() }
+}
+
+private func libarchiveRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let n = box.reader.fill(box.block, at: box.position)
+    if n < 0 {
+        stowaway_archive_set_error(a, "the kept zip could not be read back")
+        return -1
+    }
+    box.position += Int64(n)
+    out?.pointee = UnsafeRawPointer(box.block.baseAddress)
+    return n
+}
+
+private func libarchiveSeek(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ offset: Int64, _ whence: Int32) -> Int64 {
+    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let size = box.reader.size
+    let base: Int64
+    switch whence {
+    case SEEK_SET: base = 0
+    case SEEK_CUR: base = box.position
+    case SEEK_END: base = size
+    default: return Int64(ARCHIVE_FATAL)
+    }
+    let (target, overflow) = base.addingReportingOverflow(offset)
+    guard !overflow, target >= 0, target <= size else { return Int64(ARCHIVE_FATAL) }
+    box.position = target
+    return target
+}
+
+private func libarchiveSkip(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ request: Int64) -> Int64 {
+    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
+    let n = max(0, min(request, box.reader.size - box.position))
+    box.position += n
+    return n
 }
 
 /// Little-endian fields of a byte array from a base offset; every caller checked the bounds first.
