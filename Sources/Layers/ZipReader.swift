@@ -179,7 +179,8 @@ final class ZipReader {
     }
 
     /// Printable ASCII but the backslash (libarchive turns it into a slash for some writers): the same bytes
-    /// whatever the charset conversion libarchive would apply.
+    /// whatever the charset conversion libarchive would apply. Not even UTF-8 flagged as such: in the C locale
+    /// the process runs in, libarchive cannot convert it and gives an empty name.
     private static func plainName(_ name: [UInt8]) -> Bool {
         !name.isEmpty && name.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }
     }

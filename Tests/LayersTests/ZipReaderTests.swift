@@ -216,17 +216,43 @@ import TestSupport
         var cp437 = try Member("x", text(300))
         cp437.name = Array("caf".utf8) + [0x82] + Array(".txt".utf8)
         cp437.flags = 0
+        let utf8 = try Member("i18n/caf\u{E9}-\u{65E5}\u{672C}.properties", text(100))
         var backslash = try Member("dir\\file.txt", text(100))
         backslash.system = 0
         backslash.external = 0
         let plain = Self.zip([good, try Member("b.txt", text(100))])
-        for bytes in [Self.zip([good, encrypted]), Self.zip([bzip2, good]), Self.zip([good, cp437]), Self.zip([backslash]),
+        for bytes in [Self.zip([good, encrypted]), Self.zip([bzip2, good]), Self.zip([good, cp437]), Self.zip([utf8]), Self.zip([backslash]),
                       Array(plain.prefix(plain.count - 30)), Self.zip([good], prefix: Array("#!/bin/sh\nexec java -jar $0\n".utf8)),
                       Self.zip([good, try Member("b.txt", text(100))], order: [0, 0])] {
             _ = try expectSame(bytes, fast: false)
         }
         let r = try walk(Self.zip([good, cp437]), fast: true)
         #expect(r.lines.contains { $0.hasPrefix("begin 1 /app/x.jar!/caf") }, "\(r.lines)")
+    }
+
+    static func hex(_ s: String) -> [UInt8] {
+        let digits = Array(s.utf8)
+        return stride(from: 0, to: digits.count - 1, by: 2).compactMap { UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16) }
+    }
+
+    /// Zips the fuzzer found: a local header whose sizes are 0xFFFFFFFF without a zip64 field (libarchive 3.6 takes
+    /// them as the sizes: left to it), and a deflate stream ISA-L ends early where zlib refuses its distance code
+    /// (the member is handed to libarchive, whose note and stop the walk gives).
+    @Test func fuzzFoundZipsGiveLibarchivesResult() throws {
+        let localSizes = Self.hex("504b03042d0000000800000021003d2ae314ffffffffffffffff070014006269672e7478740102100092090000000000003e" +
+            "00000000000000edcbb111c0300804b03ed36002ce330e9c61ff11bc44ca57af4eed8040d26d96bc18c0e59bb4e804caf739" +
+            "1daad5b2ca7c3fcdc0c0c0c0c0c0c0c0f06fb8504b01022d032d0000000800000021003d2ae3143e00000092090000070000" +
+            "0000000000000000008001000000006269672e747874504b0506000000000100010035000000770000000000")
+        _ = try expectSame(localSizes, fast: false)
+        let earlyEnd = Self.hex("504b030414000000080047677d5dfceb33673c000000a807000005000000612e747874edcb391580500c04c01e356c0e5e9e" +
+            "9c90c3bf045c50edf483e8904121b69ef6b3af220416de99b7cd2a2a54fc20adc4e702030303030303c35fe103504b030454" +
+            "000000080047677d5d313755012c0000003100000005000000622e74787405c1c11100200803b0bfd3f40a4a1907d0fd5730" +
+            "11a1b0edf3ae6f99b25a2905c8c36485bca281be8e24667d504b0102140314000000080047677d5dfceb33673c000000a807" +
+            "0000050000000000000000000000800100000000612e747874504b0102140314000000080047677d5d313755012c00000031" +
+            "00000005000000000000000000000080015f000000622e747874504b0506000000000200020066000000ae0000000000")
+        let r = try expectSame(earlyEnd, fast: true)
+        #expect(r.notes.map(\.reason) == ["ZIP decompression failed (-3)"], "\(r.notes)")
+        #expect(!r.lines.contains { $0.hasPrefix("begin 1 /app/x.jar!/b.txt") }, "\(r.lines)")
     }
 
     /// A bomb member is stopped by the ratio limit on both paths, noted on the zip, and read no further.
