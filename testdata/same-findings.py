@@ -3,8 +3,9 @@
 
     testdata/same-findings.py OLD_STOWAWAY NEW_STOWAWAY STOWAWAY_FIXTURE
 
-Images: the demo image in every tar format and compression, and layers of multi-megabyte files with secrets at
-their start, middle and end (across the matcher's chunk boundaries). Each finding is compared by rule, path, line,
+Images: the demo image in every tar format and compression, layers of multi-megabyte files with secrets at
+their start, middle and end (across the matcher's chunk boundaries), and a layer of archives (gzip, zip, xz, nested,
+one cut short). Each finding is compared by rule, path, line,
 secret, layer, status and key, with the exit code: fields added to the report by later work do not count, the
 findings themselves do. Exit 1 when any image differs.
 """
@@ -27,6 +28,28 @@ for comp in ["gzip", "zstd", "none"]:
     specs.append((f"big-{comp}", {"format": "oci", "compression": comp, "layers": [
         {"files": [{"path": "a/one.txt", "content": big(1)}, {"path": "a/two.txt", "content": big(2)}]},
         {"files": [{"path": "b/.env", "content": "GITHUB_TOKEN=ghp_" + rand(36) + "\n"}, {"path": "b/three.txt", "content": big(3)}, {"path": "a/.wh.two.txt", "content": ""}]}]}))
+# Archives inside layers (gzip and zip members inflated by ISA-L, libarchive for the rest): secrets in a .tar.gz,
+# a lone .gz, a multi-member .gz, a jar, a jar inside a .tar.gz, a stored zip, a .tar.xz, and a .tar.gz cut short.
+import base64, gzip, io, lzma, tarfile, zipfile
+def tarball(members):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for n, d in members:
+            i = tarfile.TarInfo(n); i.size = len(d); t.addfile(i, io.BytesIO(d))
+    return b.getvalue()
+def zipped(members, method=zipfile.ZIP_DEFLATED):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w", method) as z:
+        for n, d in members: z.writestr(n, d)
+    return b.getvalue()
+def tok(): return ("GITHUB_TOKEN=ghp_" + rand(36) + "\n" + rand(200_000) + "\nAWS_SECRET_ACCESS_KEY=" + rand(40) + "\n").encode()
+jar = zipped([("app.properties", tok()), ("lib/inner.jar", zipped([("inner.properties", tok())]))])
+tgz = gzip.compress(tarball([(".env", tok()), ("lib/app.jar", jar), ("big.txt", rand(300_000).encode())]))
+files = {"opt/bundle.tar.gz": tgz, "var/log/app.log.gz": gzip.compress(tok()), "var/log/two.gz": gzip.compress(tok()) + gzip.compress(tok()),
+         "app/lib/app.jar": jar, "app/lib/stored.zip": zipped([("s.env", tok())], zipfile.ZIP_STORED),
+         "opt/x.tar.xz": lzma.compress(tarball([("x.env", tok())])), "opt/cut.tar.gz": tgz[: len(tgz) * 2 // 3]}
+specs.append(("archives", {"format": "oci", "compression": "gzip", "layers": [
+    {"files": [{"path": p, "bytes": base64.b64encode(d).decode()} for p, d in files.items()]}]}))
 bad = 0
 for name, spec in specs:
     json.dump(spec, open(f"{work}/{name}.json", "w"))

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 
 /// The compressed side of a layer: pulls the blob from its source into one buffer, hashes every byte
 /// read (the blob digest covers all of them, trailing junk included), and lets a decompressor consume
@@ -19,9 +21,10 @@ final class BlobInput {
     /// `buffer[start..<end]` is read but not consumed yet.
     private(set) var start = 0
     private(set) var end = 0
-    /// The last bytes consumed before `buffer[0]` (refills move or drop consumed bytes), oldest first.
-    private var tail: [UInt8] = []
-    private static let tailKept = 8
+    /// Consumed bytes a refill keeps in the buffer before `start`: ISA-L gives back up to 8 bytes it read ahead
+    /// into its bit buffer, possibly in an earlier call, when a member ends; and the gzip trailer check reads the
+    /// last 8 bytes consumed.
+    static let keptBack = 16
 
     init(source: ByteSource, capacity: Int = 256 * 1024) {
         self.source = source
@@ -35,22 +38,25 @@ final class BlobInput {
     /// The unconsumed bytes.
     var pending: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: buffer[start..<end]) }
 
-    /// Marks `n` pending bytes as consumed.
+    /// Marks `n` pending bytes as consumed; a negative `n` gives back up to `canGiveBack` bytes consumed before.
     func consume(_ n: Int) {
-        precondition(n >= 0 && n <= available)
+        precondition(n >= -canGiveBack && n <= available)
         start += n
     }
+
+    /// Consumed bytes still in the buffer, which `consume` may give back.
+    var canGiveBack: Int { min(start, Self.keptBack) }
 
     /// Reads more from the source, keeping what is unconsumed; false at the end of the blob.
     /// Throws the source's error (I/O, network).
     @discardableResult
     func refill() throws -> Bool {
         if atEOF { return false }
-        rememberTail()
-        if start > 0 {
-            let keep = available
-            if keep > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: keep) }
-            start = 0
+        if start > Self.keptBack {
+            let from = start - Self.keptBack
+            let keep = end - from
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + from, byteCount: keep)
+            start = Self.keptBack
             end = keep
         }
         guard end < buffer.count else { return true }
@@ -103,15 +109,8 @@ final class BlobInput {
         return n
     }
 
-    /// The last `n` (at most 8) bytes consumed, oldest first: a gzip trailer just checked by ISA-L.
+    /// The last `n` (at most `keptBack`) bytes consumed, oldest first: a gzip trailer just checked by ISA-L.
     func lastConsumed(_ n: Int) -> [UInt8] {
-        let here = Array(UnsafeRawBufferPointer(rebasing: buffer[..<start]))
-        return Array((tail + here).suffix(n))
-    }
-
-    private func rememberTail() {
-        guard start > 0 else { return }
-        let here = UnsafeRawBufferPointer(rebasing: buffer[max(0, start - Self.tailKept)..<start])
-        tail = Array((tail + here).suffix(Self.tailKept))
+        Array(UnsafeRawBufferPointer(rebasing: buffer[max(0, start - min(n, Self.keptBack))..<start]))
     }
 }

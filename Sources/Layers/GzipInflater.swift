@@ -22,10 +22,18 @@ final class GzipInflater: Decompressor {
     /// Blob offset where the current member began.
     private var memberStart: Int64 = 0
 
-    init(input: BlobInput, layer: String) throws {
+    /// Corrupt data met after some bytes were made is thrown on the next call, so those bytes are not lost (an
+    /// archive inside a file is scanned as far as it inflates; a layer fails whole either way).
+    private let deferErrors: Bool
+    private var deferred: Error?
+
+    init(input: BlobInput, layer: String, deferErrors: Bool = false) throws {
         self.input = input
         self.layer = layer
+        self.deferErrors = deferErrors
         state = .allocate(capacity: 1)
+        // Zeroed first: no field ISA-L's init leaves alone can carry another allocation's bytes.
+        state.initialize(to: inflate_state())
         isal_inflate_init(state)
         state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR_VER)
     }
@@ -36,7 +44,22 @@ final class GzipInflater: Decompressor {
     deinit { state.deallocate() }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let e = deferred {
+            deferred = nil
+            phase = .ended
+            throw e
+        }
         var filled = 0
+        do {
+            return try inflate(into: out, filled: &filled)
+        } catch let e as LayerError where deferErrors && filled > 0 {
+            // Only the data's own faults wait; the source's failures and stops go through at once.
+            deferred = e
+            return filled
+        }
+    }
+
+    private func inflate(into out: UnsafeMutableRawBufferPointer, filled: inout Int) throws -> Int {
         while filled < out.count {
             switch phase {
             case .ended:
@@ -63,8 +86,13 @@ final class GzipInflater: Decompressor {
                 state.pointee.next_out = out.baseAddress!.advanced(by: filled).assumingMemoryBound(to: UInt8.self)
                 state.pointee.avail_out = UInt32(space)
                 let ret = StageTimes.measure(.inflate) { isal_inflate(state) }
+                // Negative when a member ends: ISA-L gives back what it read ahead into its bit buffer, which may
+                // have come from an earlier call's input (still in the buffer: `BlobInput.keptBack`).
                 let consumed = pending.count - Int(state.pointee.avail_in)
                 let made = space - Int(state.pointee.avail_out)
+                guard consumed >= -input.canGiveBack else {
+                    throw corrupt("gzip member \(member): the inflater gave back \(-consumed) bytes it was not given")
+                }
                 input.consume(consumed)
                 filled += made
                 if ret < 0 { throw inflateError(ret) }
