@@ -65,7 +65,8 @@ final class ZipReader {
         let tailStart = size - Int64(tailLength)
         guard let tail = bytes(spill, at: tailStart, count: tailLength, read: &read) else { return nil }
         var found: Int?
-        for i in stride(from: tailLength - 22, through: 0, by: -1) where tail[i] == 0x50 && tail[i + 1] == 0x4B && tail[i + 2] == 5 && tail[i + 3] == 6 {
+        for i in stride(from: tailLength - 22, through: 0, by: -1)
+        where tail[i] == 0x50 && tail[i + 1] == 0x4B && tail[i + 2] == 5 && tail[i + 3] == 6 {
             found = i
             break
         }
@@ -226,6 +227,7 @@ final class ZipReader {
     private static func bytes(_ spill: SpillBuffer, at offset: Int64, count: Int, read: inout Int64) -> [UInt8]? {
         guard offset >= 0, count >= 0, Int64(count) <= spill.count - offset else { return nil }
         var failed = false
+        // Unsafe buffer: the array's own storage, written only within its capacity; `filled` counts what was.
         let out = [UInt8](unsafeUninitializedCapacity: count) { b, filled in
             let raw = UnsafeMutableRawBufferPointer(b)
             while filled < count {
@@ -353,6 +355,7 @@ final class ZipReader {
                     let want = Int(min(Int64(out.count - filled), entry.compressedSize - taken))
                     let n = reader.fill(UnsafeMutableRawBufferPointer(rebasing: out[filled..<(filled + want)]), at: entry.dataOffset + taken)
                     guard n > 0 else { throw MemberError(reason: "Truncated ZIP file data", fatal: true) }
+                    // Unsafe pointer: the `n` bytes just copied into `out`, read by ISA-L during this call only.
                     crc = crc32_gzip_refl(crc, out.baseAddress!.advanced(by: filled).assumingMemoryBound(to: UInt8.self), UInt64(n))
                     taken += Int64(n)
                     consumed = taken
@@ -530,6 +533,8 @@ private final class LibarchiveBox {
     init(reader: ZipReader) { self.reader = reader }
     deinit { block.deallocate() }
 }
+
+// The callbacks' `ctx` is the box `Libarchive` registered: alive while the archive handle is (see `Libarchive`).
 
 private func libarchiveRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
     let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
