@@ -249,6 +249,10 @@ final class ZipReader {
     /// in order).
     func open(_ index: Int) -> Member { Member(reader: self, entry: entries[index], index: index) }
 
+    /// ISA-L's state and the blocks members are inflated through, made at the first deflate member and reused by
+    /// the next ones (members are read one at a time): no allocation per member.
+    fileprivate private(set) lazy var workspace = Workspace()
+
     /// libarchive on the same zip, opened at the first member that fails here.
     private var libarchive: Libarchive?
     private var libarchiveFailed = false
@@ -277,10 +281,8 @@ final class ZipReader {
     final class Member {
         private let reader: ZipReader
         private let entry: Entry
-        // Unsafe pointers, both owned here and freed in deinit: ISA-L's inflate state (about 40 KB, too large
-        // for the stack) and the block of compressed bytes it reads from, lent to ISA-L only during a call.
-        private let state: UnsafeMutablePointer<inflate_state>
-        private let input: UnsafeMutableRawBufferPointer
+        /// The reader's inflate state and buffers, this member's while it is read.
+        private let work: Workspace
         private var inputFilled = 0
         private var inputUsed = 0
         /// Compressed bytes taken from the zip, and handed to ISA-L or copied.
@@ -289,8 +291,6 @@ final class ZipReader {
         private var produced: Int64 = 0
         private var crc: UInt32 = 0
         private var ended = false
-        // Unsafe buffer, owned here and freed in deinit: the inflated block pulls are served from.
-        private let block: UnsafeMutableRawBufferPointer
         private var blockFilled = 0
         private var blockUsed = 0
 
@@ -303,20 +303,13 @@ final class ZipReader {
             self.reader = reader
             self.entry = entry
             self.index = index
-            state = .allocate(capacity: 1)
-            isal_inflate_init(state)
-            state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR)
-            input = .allocate(byteCount: entry.method == 8 ? Int(min(Int64(ArchiveWalker.blockSize), max(1, entry.compressedSize))) : 0,
-                              alignment: 16)
-            block = .allocate(byteCount: entry.method == 8 ? ArchiveWalker.blockSize : 0, alignment: 16)
+            work = reader.workspace
+            if entry.method == 8 {
+                isal_inflate_reset(work.state)
+                work.state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR)
+            }
             // libarchive ends a member with no data at once, unchecked.
             ended = entry.compressedSize == 0
-        }
-
-        deinit {
-            state.deallocate()
-            input.deallocate()
-            block.deallocate()
         }
 
         /// Fills `out` (short only at the member's end, 0 after it), as libarchive's `archive_read_data` does;
@@ -367,7 +360,7 @@ final class ZipReader {
             while filled < out.count {
                 if blockUsed < blockFilled {
                     let n = min(out.count - filled, blockFilled - blockUsed)
-                    (out.baseAddress! + filled).copyMemory(from: block.baseAddress! + blockUsed, byteCount: n)
+                    (out.baseAddress! + filled).copyMemory(from: work.block.baseAddress! + blockUsed, byteCount: n)
                     blockUsed += n
                     filled += n
                 } else if ended {
@@ -386,10 +379,10 @@ final class ZipReader {
         private func inflateBlock() throws {
             blockUsed = 0
             blockFilled = 0
-            while blockFilled < block.count {
+            while blockFilled < work.block.count {
                 if inputUsed == inputFilled && taken < entry.compressedSize {
-                    let want = Int(min(Int64(input.count), entry.compressedSize - taken))
-                    let n = reader.fill(UnsafeMutableRawBufferPointer(rebasing: input[..<want]), at: entry.dataOffset + taken)
+                    let want = Int(min(Int64(work.input.count), entry.compressedSize - taken))
+                    let n = reader.fill(UnsafeMutableRawBufferPointer(rebasing: work.input[..<want]), at: entry.dataOffset + taken)
                     guard n > 0 else {
                         ended = true
                         throw MemberError(reason: "Truncated ZIP file data", fatal: true)
@@ -399,16 +392,16 @@ final class ZipReader {
                     inputUsed = 0
                 }
                 let pending = inputFilled - inputUsed
-                let space = block.count - blockFilled
-                // Unsafe pointers: ISA-L reads `input` and writes into `block` (both owned here) only during this
+                let space = work.block.count - blockFilled
+                // Unsafe pointers: ISA-L reads `input` and writes into `block` (the workspace's) only during this
                 // call, within avail_in and avail_out.
-                state.pointee.next_in = input.baseAddress!.advanced(by: inputUsed).assumingMemoryBound(to: UInt8.self)
-                state.pointee.avail_in = UInt32(pending)
-                state.pointee.next_out = block.baseAddress!.advanced(by: blockFilled).assumingMemoryBound(to: UInt8.self)
-                state.pointee.avail_out = UInt32(space)
-                let ret = isal_inflate(state)
-                let used = pending - Int(state.pointee.avail_in)
-                let made = space - Int(state.pointee.avail_out)
+                work.state.pointee.next_in = work.input.baseAddress!.advanced(by: inputUsed).assumingMemoryBound(to: UInt8.self)
+                work.state.pointee.avail_in = UInt32(pending)
+                work.state.pointee.next_out = work.block.baseAddress!.advanced(by: blockFilled).assumingMemoryBound(to: UInt8.self)
+                work.state.pointee.avail_out = UInt32(space)
+                let ret = isal_inflate(work.state)
+                let used = pending - Int(work.state.pointee.avail_in)
+                let made = space - Int(work.state.pointee.avail_out)
                 inputUsed += used
                 consumed += Int64(used)
                 blockFilled += made
@@ -417,11 +410,11 @@ final class ZipReader {
                     ended = true
                     throw MemberError(reason: "ZIP decompression failed (\(Self.describe(ret)))", fatal: true)
                 }
-                if state.pointee.block_state == ISAL_BLOCK_FINISH {
+                if work.state.pointee.block_state == ISAL_BLOCK_FINISH {
                     ended = true
                     // ISA-L takes input ahead into a bit buffer: whole bytes left there are not the stream's.
-                    consumed -= Int64(max(0, state.pointee.read_in_length) / 8)
-                    crc = state.pointee.crc
+                    consumed -= Int64(max(0, work.state.pointee.read_in_length) / 8)
+                    crc = work.state.pointee.crc
                     try check()
                     return
                 }
@@ -532,6 +525,23 @@ private final class LibarchiveBox {
     let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
     init(reader: ZipReader) { self.reader = reader }
     deinit { block.deallocate() }
+}
+
+/// What a deflate member is inflated with.
+private final class Workspace {
+    // Unsafe pointers, all owned here and freed in deinit: ISA-L's inflate state (about 40 KB, too large for the
+    // stack), the compressed bytes it reads and the block it writes, lent to ISA-L only during a call.
+    let state = UnsafeMutablePointer<inflate_state>.allocate(capacity: 1)
+    let input = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
+
+    init() { isal_inflate_init(state) }
+
+    deinit {
+        state.deallocate()
+        input.deallocate()
+        block.deallocate()
+    }
 }
 
 // The callbacks' `ctx` is the box `Libarchive` registered: alive while the archive handle is (see `Libarchive`).
