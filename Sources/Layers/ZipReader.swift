@@ -45,6 +45,9 @@ final class ZipReader {
 
     /// Central directories larger than this are left to libarchive (a directory is read whole).
     static let maxDirectoryBytes: Int64 = 64 << 20
+    /// Zips of more entries are left to libarchive: the plan holds every entry (the walk stops at
+    /// `maxMembersPerFile`, 100 000 by default, anyway).
+    static let maxEntries: Int64 = 1 << 18
 
     /// Reads the central directory and every local header; nil when the zip is not plain (see the type).
     init?(spill: SpillBuffer) {
@@ -101,7 +104,7 @@ final class ZipReader {
             directorySize = length
             expected = Int64(eocd.u16(10))
         }
-        guard expected > 0, directorySize <= maxDirectoryBytes, expected <= directorySize / 46 else { return nil }
+        guard expected > 0, expected <= maxEntries, directorySize <= maxDirectoryBytes, expected <= directorySize / 46 else { return nil }
         guard let directory = bytes(spill, at: directoryStart, count: Int(directorySize), read: &read) else { return nil }
 
         var entries: [(offset: Int64, end: Int64, entry: Entry)] = []
