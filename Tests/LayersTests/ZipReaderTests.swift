@@ -136,9 +136,10 @@ import TestSupport
     func text(_ n: Int) -> [UInt8] { Array((0..<n / 40).map { _ in FakeSecret.random(39) + "\n" }.joined().utf8) }
 
     /// Both readers on `bytes`: the same lines, and the fast path taken (or not) as `fast` says.
-    func expectSame(_ bytes: [UInt8], fast: Bool, sourceLocation: SourceLocation = #_sourceLocation) throws -> Recorder {
-        let mine = try walk(bytes, fast: true)
-        let theirs = try walk(bytes, fast: false)
+    func expectSame(_ bytes: [UInt8], fast: Bool, limits: ArchiveLimits = ArchiveLimits(),
+                    sourceLocation: SourceLocation = #_sourceLocation) throws -> Recorder {
+        let mine = try walk(bytes, fast: true, limits: limits)
+        let theirs = try walk(bytes, fast: false, limits: limits)
         #expect(try taken(bytes) == fast, sourceLocation: sourceLocation)
         #expect(mine.lines == theirs.lines, "fast: \(mine.lines)\nlibarchive: \(theirs.lines)\n\(theirs.notes)", sourceLocation: sourceLocation)
         return mine
@@ -253,6 +254,23 @@ import TestSupport
         let r = try expectSame(earlyEnd, fast: true)
         #expect(r.notes.map(\.reason) == ["ZIP decompression failed (-3)"], "\(r.notes)")
         #expect(!r.lines.contains { $0.hasPrefix("begin 1 /app/x.jar!/b.txt") }, "\(r.lines)")
+    }
+
+    /// The member and byte limits stop the fast path where they stop libarchive's, with the same notes.
+    @Test func theMemberAndByteLimitsStopAtTheSamePlace() throws {
+        let members = try (0..<6).map { try Member("m\($0).txt", text(3000), method: $0 % 2 == 0 ? 8 : 0) }
+        var few = ArchiveLimits()
+        few.maxMembersPerFile = 3
+        let r = try expectSame(Self.zip(members), fast: true, limits: few)
+        #expect(r.notes.map(\.kind) == [.limit] && r.lines.filter { $0.hasPrefix("begin 1") }.count == 3, "\(r.lines)")
+        // Compressible members: the zip is kept (under the limit), what they inflate to is not.
+        let line = text(120)
+        let repeated = try (0..<6).map { try Member("r\($0).txt", Array((0..<50).map { _ in line }.joined())) }
+        var small = ArchiveLimits()
+        small.maxBytesPerFile = 20_000
+        let b = try expectSame(Self.zip(repeated), fast: true, limits: small)
+        #expect(b.notes.map(\.kind) == [.limit] && b.notes.first?.reason.contains("bytes read from the archives") == true, "\(b.lines)")
+        #expect(b.lines.filter { $0.hasPrefix("begin 1") }.count == 4, "\(b.lines)")
     }
 
     /// A bomb member is stopped by the ratio limit on both paths, noted on the zip, and read no further.
