@@ -16,6 +16,8 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
+// As `stowaway` does: libarchive converts entry names to this locale (see Stowaway.swift).
+setlocale(LC_CTYPE, "C.UTF-8")
 let args = Array(CommandLine.arguments.dropFirst())
 guard let mode = args.first else {
     fail("usage: stowaway-bench walk IMAGE [--jobs N] | stages IMAGE [--jobs N] | blobs IMAGE | match DIR [MB] | compile")

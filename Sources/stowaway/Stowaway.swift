@@ -6,6 +6,16 @@ import Secrets
 import Sweep
 
 @main
+enum Main {
+    static func main() async {
+        // libarchive converts entry names to the C library's locale. In the default "C" locale a zip member whose
+        // name is UTF-8 (the format's flag 11) could not be converted and came out with an empty name, so its
+        // findings pointed at `app.jar!/`. Names are UTF-8 to us everywhere; set before any thread starts.
+        setlocale(LC_CTYPE, "C.UTF-8")
+        await StowawayCommand.main()
+    }
+}
+
 struct StowawayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stowaway",

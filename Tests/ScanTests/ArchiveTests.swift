@@ -217,6 +217,17 @@ import TestSupport
         #expect(text.status == 0 && text.stdout.contains("/app/broken.jar") && !text.stdout.contains("INCOMPLETE"), "\(text.stdout)")
     }
 
+    /// A zip member named in UTF-8 (flag 11, which zip tools set for any non-ASCII name) keeps its name. In the C
+    /// locale libarchive could not convert it, and the finding pointed at `app.jar!/`.
+    @Test func aMemberNamedInUTF8KeepsItsName() throws {
+        let token = FakeSecret.githubToken()
+        let jar = try zip([("conf/café-ключ.properties", text("k=\(token)\n")), ("conf/plain.properties", text("k=\(token)\n"))])
+        let found = try scan(try build([[file("app/lib/app.jar", jar)]]), ["--show-secrets"])
+        #expect(found.status == 1, "\(found.stderr)")
+        #expect(places(found) == ["/app/lib/app.jar!/conf/café-ключ.properties \(token)", "/app/lib/app.jar!/conf/plain.properties \(token)"],
+                "\(places(found))")
+    }
+
     /// A sweep keeps layer results under `layerCacheKey`: a result made with other archive settings is not reused.
     @Test func theStoredLayerKeyFollowsTheArchiveSettings() throws {
         let engine = try MatchEngine(rules: BuiltinRules.all, cache: nil)
