@@ -183,8 +183,9 @@ final class ZipReader {
     }
 
     /// Printable ASCII but the backslash (libarchive turns it into a slash for some writers): the same bytes
-    /// whatever the charset conversion libarchive would apply. Not even UTF-8 flagged as such: in the C locale
-    /// the process runs in, libarchive cannot convert it and gives an empty name.
+    /// whatever the charset conversion libarchive would apply. Not even UTF-8 flagged as such: libarchive
+    /// converts it to the process's locale (C.UTF-8 in the CLI, but C in a test or fuzz process, where it gives an
+    /// empty name), so it is left to libarchive.
     private static func plainName(_ name: [UInt8]) -> Bool {
         !name.isEmpty && name.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }
     }
