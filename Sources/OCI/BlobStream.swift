@@ -17,7 +17,11 @@ final class BlobStream: ByteSource, Sendable {
         var failure: (any Error)?
         var closed = false
         var readerWaiting = false
-        var producerWaiting: CheckedContinuation<Void, Never>?
+        /// Resumes a producer parked until the reader drains to half (an async task's continuation, or an event
+        /// loop's promise).
+        var producerWaiting: (@Sendable () -> Void)?
+        /// Called once when the reader closes the stream (the producer stops its request).
+        var onClose: (@Sendable () -> Void)?
     }
 
     private let state = Mutex(State())
@@ -38,7 +42,7 @@ final class BlobStream: ByteSource, Sendable {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         while true {
-            let (step, producer) = state.withLock { s -> (Step, CheckedContinuation<Void, Never>?) in
+            let (step, producer) = state.withLock { s -> (Step, (@Sendable () -> Void)?) in
                 // Closed by another thread (the layer reader gave up while its inflate thread waited here).
                 if s.closed { return (.failed(CancellationError()), nil) }
                 guard !s.chunks.isEmpty else {
@@ -64,7 +68,7 @@ final class BlobStream: ByteSource, Sendable {
                 s.producerWaiting = nil
                 return (.data(n), p)
             }
-            producer?.resume()
+            producer?()
             switch step {
             case .data(let n): return n
             case .end: return 0
@@ -75,17 +79,20 @@ final class BlobStream: ByteSource, Sendable {
     }
 
     func close() {
-        let (producer, reader) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Bool) in
+        let (producer, reader, onClose) = state.withLock { s -> ((@Sendable () -> Void)?, Bool, (@Sendable () -> Void)?) in
+            let onClose = s.closed ? nil : s.onClose
             s.closed = true
             s.chunks.removeAll()
             s.buffered = 0
             defer {
                 s.producerWaiting = nil
                 s.readerWaiting = false
+                s.onClose = nil
             }
-            return (s.producerWaiting, s.readerWaiting)
+            return (s.producerWaiting, s.readerWaiting, onClose)
         }
-        producer?.resume()
+        producer?()
+        onClose?()
         // The reader may be blocked on another thread (the layer's inflate thread): it must see the close.
         if reader { readerWakeUp.signal() }
     }
@@ -94,21 +101,23 @@ final class BlobStream: ByteSource, Sendable {
 
     /// Hands a buffer to the reader; suspends while too much is waiting. Returns false once the reader closed.
     func push(_ b: ByteBuffer) async -> Bool {
-        switch enqueue(b) {
+        switch offer(b) {
         case .closed: return false
         case .accepted: return true
         case .full:
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                if !park(c) { c.resume() }
+                whenDrained { c.resume() }
             }
             return !isClosed
         }
     }
 
-    private enum Enqueued { case accepted, full, closed }
+    enum Offered { case accepted, full, closed }
 
-    private func enqueue(_ b: ByteBuffer) -> Enqueued {
-        let (result, wake) = state.withLock { s -> (Enqueued, Bool) in
+    /// Hands a buffer to the reader without waiting, for a producer on an event loop: `.full` means it was taken but
+    /// the producer should wait (`whenDrained`) before the next; `.closed`, that the reader is gone.
+    func offer(_ b: ByteBuffer) -> Offered {
+        let (result, wake) = state.withLock { s -> (Offered, Bool) in
             if s.closed { return (.closed, false) }
             s.chunks.append(b)
             s.buffered += b.readableBytes
@@ -122,13 +131,23 @@ final class BlobStream: ByteSource, Sendable {
         return result
     }
 
-    /// Parks the producer until the reader drains to half; false if that already happened (or it closed).
-    private func park(_ c: CheckedContinuation<Void, Never>) -> Bool {
-        state.withLock { s in
+    /// Calls `resume` once the reader has drained to half, or the stream closed; at once if that already happened.
+    func whenDrained(_ resume: @escaping @Sendable () -> Void) {
+        let parked = state.withLock { s in
             guard !s.closed, s.buffered > limit / 2 else { return false }
-            s.producerWaiting = c
+            s.producerWaiting = resume
             return true
         }
+        if !parked { resume() }
+    }
+
+    /// Sets what stops the producer when the reader closes the stream (called at once if it already did).
+    func whenClosed(_ stop: @escaping @Sendable () -> Void) {
+        let closed = state.withLock { s in
+            if !s.closed { s.onClose = stop }
+            return s.closed
+        }
+        if closed { stop() }
     }
 
     /// Whether the reader is done with the stream (the producer stops).

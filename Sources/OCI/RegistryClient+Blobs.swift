@@ -33,56 +33,28 @@ extension RegistryClient {
         let op = Operation(registry: ref.registry, name: "blob \(d.digest)")
         let path = "/v2/\(ref.repository)/blobs/\(d.digest)"
         var budget = RetryBudget(options.retry)
-        var received: Int64 = 0
+        let target = BlobTarget(stream: stream, size: d.size, op: op, progress: progress)
         while true {
+            let before = target.received
             do {
-                let headers = received > 0 ? [("Range", "bytes=\(received)-")] : []
+                let headers = before > 0 ? [("Range", "bytes=\(before)-")] : []
                 let spec = try await registryRequest(host: ref.apiHost, path: path, repository: ref.repository, headers: headers)
-                let (resp, deadline) = try await exchange(spec, op, document: false)
-                var skip: Int64 = 0
-                switch resp.status.code {
-                case 200:
-                    skip = received
-                case 206:
-                    let start = resp.headers.first(name: "Content-Range")?.split(separator: " ").last?
-                        .split(separator: "-").first.flatMap { Int64($0) }
-                    guard received > 0, start == received else {
-                        throw OCIError.registryFailed(registry: op.registry, operation: op.name, failure: .badContentRange(expectedStart: received))
-                    }
-                default:
+                let (resp, deadline) = try await exchange(spec, op, document: false, blob: target)
+                guard [200, 206].contains(resp.status.code), let answer = target.current else {
                     let message = await message(resp, until: deadline)
                     throw try await refusal((Int(resp.status.code), message), op, host: ref.apiHost)
                 }
                 do {
-                    for try await var chunk in resp.body {
-                        if skip > 0 {
-                            let drop = Int(min(skip, Int64(chunk.readableBytes)))
-                            chunk.moveReaderIndex(forwardBy: drop)
-                            skip -= Int64(drop)
-                            if chunk.readableBytes == 0 { continue }
-                        }
-                        let room = d.size - received
-                        if Int64(chunk.readableBytes) > room {
-                            // Byte size + 1 is here: the blob is not what its descriptor says, and reading on
-                            // could go on forever.
-                            if room > 0, let rest = chunk.readSlice(length: Int(room)) {
-                                guard await stream.push(rest) else { return }
-                                progress?(Int(room))
-                            }
-                            throw OCIError.registryFailed(registry: op.registry, operation: op.name,
-                                                          failure: .longerThanDescriptor(size: d.size))
-                        }
-                        let n = chunk.readableBytes
-                        guard await stream.push(chunk) else { return }
-                        received += Int64(n)
-                        progress?(n)
-                        budget.progressed()
-                    }
+                    try await answer.finished()
                 } catch {
+                    if target.received > before { budget.progressed() }
+                    if stream.isClosed { return }
                     throw classify(error, op, answered: true, document: false)
                 }
-                guard received == d.size else {
-                    throw TransientFailure(detail: "the answer ended after \(received) of \(d.size) bytes")
+                if stream.isClosed { return }
+                guard target.received == d.size else {
+                    if target.received > before { budget.progressed() }
+                    throw TransientFailure(detail: "the answer ended after \(target.received) of \(d.size) bytes")
                 }
                 return
             } catch let failure as TransientFailure {

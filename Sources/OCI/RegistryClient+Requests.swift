@@ -129,7 +129,7 @@ extension RegistryClient {
     /// new authorization after a 401 that brings a new challenge. A retryable status throws `TransientFailure`;
     /// any other answer comes back with its body unread, and the instant by which a document must be whole
     /// (counted from when the request went out with its final authorization).
-    func exchange(_ spec: RequestSpec, _ op: Operation, document: Bool) async throws -> (HTTPClientResponse, NIODeadline) {
+    func exchange(_ spec: RequestSpec, _ op: Operation, document: Bool, blob: BlobTarget? = nil) async throws -> (HTTPClientResponse, NIODeadline) {
         let home = Self.origin(spec.url)
         var url = spec.url
         var seen: Set<String> = [url.absoluteString]
@@ -149,7 +149,12 @@ extension RegistryClient {
             let headBy = document ? deadline : .now() + Self.amount(options.timeouts.connect + options.timeouts.silence)
             let resp: HTTPClientResponse
             do {
-                resp = try await http(for: url).execute(req, deadline: headBy)
+                if let blob {
+                    // A blob's body goes from the event loop into its stream (see `BlobRequestDelegate`).
+                    resp = try await executeStreaming(req, url: url, headBy: headBy, delegate: BlobRequestDelegate(target: blob))
+                } else {
+                    resp = try await http(for: url).execute(req, deadline: headBy)
+                }
             } catch {
                 throw classify(error, op, answered: false, document: document)
             }

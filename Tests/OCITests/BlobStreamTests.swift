@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 @testable import OCI
 
@@ -45,5 +46,37 @@ import Testing
         stream.close()
         #expect(await producer.value == false)
         #expect(await stream.push(ByteBuffer(repeating: 1, count: 10)) == false)
+    }
+
+    /// The event loop's side (a registry blob's body): `offer` never waits; `.full` says to wait for `whenDrained`,
+    /// which comes once the reader has taken the stream down to half; a close stops the request through `whenClosed`.
+    @Test(.timeLimit(.minutes(1))) func anEventLoopProducerIsHeldBackUntilTheReaderDrains() async throws {
+        let stream = BlobStream(limit: 1024)
+        #expect(stream.offer(ByteBuffer(repeating: 1, count: 600)) == .accepted)
+        #expect(stream.offer(ByteBuffer(repeating: 2, count: 600)) == .full)
+        let drained = Mutex(false)
+        stream.whenDrained { drained.withLock { $0 = true } }
+        #expect(drained.withLock { $0 } == false)
+        var buffer = [UInt8](repeating: 0, count: 1000)
+        let n = try buffer.withUnsafeMutableBytes { try stream.read(into: $0) }
+        #expect(n == 1000)
+        #expect(drained.withLock { $0 } == true)
+        // Below half already: at once.
+        let atOnce = Mutex(false)
+        stream.whenDrained { atOnce.withLock { $0 = true } }
+        #expect(atOnce.withLock { $0 } == true)
+    }
+
+    @Test func closingStopsTheRequestOnce() {
+        let stream = BlobStream(limit: 1024)
+        let stops = Mutex(0)
+        stream.whenClosed { stops.withLock { $0 += 1 } }
+        stream.close()
+        stream.close()
+        #expect(stops.withLock { $0 } == 1)
+        #expect(stream.offer(ByteBuffer(repeating: 1, count: 10)) == .closed)
+        // A request that starts after the close is stopped at once.
+        stream.whenClosed { stops.withLock { $0 += 1 } }
+        #expect(stops.withLock { $0 } == 2)
     }
 }
