@@ -232,20 +232,11 @@ public final class ArchiveWalker {
 
     private func walkZip(_ spill: SpillBuffer, path: String, depth: Int) throws {
         if fastZips, let reader = ZipReader(spill: spill) { return try walkZip(reader, path: path, depth: depth) }
-        guard let a = archive_read_new() else { throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory")) }
-        defer { archive_read_free(a) }
-        archive_read_support_format_zip_seekable(a)
-        let box = ZipBox(spill: spill)
-        let ctx = Unmanaged.passUnretained(box).toOpaque()
-        archive_read_set_read_callback(a, zipRead)
-        archive_read_set_seek_callback(a, zipSeek)
-        archive_read_set_skip_callback(a, zipSkip)
-        archive_read_set_callback_data(a, ctx)
-        let archive = Archive(path: path) { box.handed }
-        // The box is only reachable through `ctx` from here: kept alive until libarchive is done with it.
-        try withExtendedLifetime(box) {
-            try members(a, archive: archive, error: { nil }, open: archive_read_open1(a), path: path, depth: depth, rawName: nil)
+        guard let zip = SeekableZip(spill: spill) else {
+            throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory"))
         }
+        let archive = Archive(path: path) { zip.handed }
+        try members(zip.archive, archive: archive, error: { nil }, open: zip.opened, path: path, depth: depth, rawName: nil)
     }
 
     private func walkStream(_ source: Source, kind: ArchiveKind, path: String, depth: Int) throws {
@@ -494,47 +485,3 @@ private func streamRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ 
     }
 }
 
-/// The context of a kept zip's callbacks: the bytes, where libarchive is, and how many it was handed.
-private final class ZipBox {
-    let spill: SpillBuffer
-    var position: Int64 = 0
-    var handed: Int64 = 0
-    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
-    init(spill: SpillBuffer) { self.spill = spill }
-    deinit { block.deallocate() }
-}
-
-private func zipRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let n = box.spill.read(at: box.position, into: box.block)
-    if n < 0 {
-        stowaway_archive_set_error(a, "the kept zip could not be read back")
-        return -1
-    }
-    box.position += Int64(n)
-    box.handed += Int64(n)
-    out?.pointee = UnsafeRawPointer(box.block.baseAddress)
-    return n
-}
-
-private func zipSeek(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ offset: Int64, _ whence: Int32) -> Int64 {
-    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let base: Int64
-    switch whence {
-    case SEEK_SET: base = 0
-    case SEEK_CUR: base = box.position
-    case SEEK_END: base = box.spill.count
-    default: return Int64(ARCHIVE_FATAL)
-    }
-    let (target, overflow) = base.addingReportingOverflow(offset)
-    guard !overflow, target >= 0, target <= box.spill.count else { return Int64(ARCHIVE_FATAL) }
-    box.position = target
-    return target
-}
-
-private func zipSkip(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ request: Int64) -> Int64 {
-    let box = Unmanaged<ZipBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let n = max(0, min(request, box.spill.count - box.position))
-    box.position += n
-    return n
-}

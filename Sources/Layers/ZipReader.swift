@@ -39,8 +39,10 @@ final class ZipReader {
     }
 
     let entries: [Entry]
-    /// Bytes of the zip read so far (headers and member data): what a compression ratio is judged against.
-    fileprivate(set) var bytesRead: Int64 = 0
+    /// Bytes of the zip read so far (headers and member data, by this reader and by libarchive after a member failed
+    /// here): what a compression ratio is judged against.
+    var bytesRead: Int64 { ownBytesRead + (libarchive?.zip.handed ?? 0) }
+    private var ownBytesRead: Int64 = 0
     private let spill: SpillBuffer
 
     /// Central directories larger than this are left to libarchive (a directory is read whole).
@@ -55,7 +57,7 @@ final class ZipReader {
         var read: Int64 = 0
         guard let entries = Self.plan(spill, read: &read) else { return nil }
         self.entries = entries
-        bytesRead = read
+        ownBytesRead = read
     }
 
     // MARK: the plan
@@ -264,7 +266,7 @@ final class ZipReader {
     /// libarchive positioned in member `index` past `skip` bytes, or its error on the way there.
     fileprivate func libarchive(at index: Int, skip: Int64) -> Result<Libarchive, MemberError> {
         if libarchive == nil && !libarchiveFailed {
-            libarchive = Libarchive(reader: self)
+            libarchive = Libarchive(spill: spill)
             libarchiveFailed = libarchive == nil
         }
         guard let l = libarchive else { return .failure(MemberError(reason: "the zip could not be opened again", fatal: true)) }
@@ -272,12 +274,9 @@ final class ZipReader {
         return .success(l)
     }
 
-    /// The zip's size in bytes.
-    var size: Int64 { spill.count }
-
     fileprivate func fill(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
         let n = spill.read(at: offset, into: buffer)
-        if n > 0 { bytesRead += Int64(n) }
+        if n > 0 { ownBytesRead += Int64(n) }
         return n
     }
 
@@ -463,50 +462,29 @@ final class ZipReader {
 /// libarchive's seekable zip reader over the same kept bytes, for members that fail in `ZipReader` (rare: the
 /// zip is corrupt). Its headers come in the order of `ZipReader.entries`, directories and symlinks included.
 private final class Libarchive {
-    let archive: OpaquePointer
-    let box: LibarchiveBox
+    let zip: SeekableZip
     /// The header libarchive is at (-1 before the first).
     private var at = -1
 
-    init?(reader: ZipReader) {
-        guard let a = archive_read_new() else { return nil }
-        archive = a
-        box = LibarchiveBox(reader: reader)
-        guard open() else { return nil }
+    init?(spill: SpillBuffer) {
+        guard let zip = SeekableZip(spill: spill), zip.isOpen else { return nil }
+        self.zip = zip
     }
-
-    /// Registers the callbacks and reads the central directory; false when libarchive cannot.
-    private func open() -> Bool {
-        let a = archive
-        archive_read_support_format_zip_seekable(a)
-        archive_read_set_read_callback(a, libarchiveRead)
-        archive_read_set_seek_callback(a, libarchiveSeek)
-        archive_read_set_skip_callback(a, libarchiveSkip)
-        // The box is reachable by libarchive only through this pointer; it lives as long as this object, which
-        // frees the archive first (deinit).
-        archive_read_set_callback_data(a, Unmanaged.passUnretained(box).toOpaque())
-        let r = archive_read_open1(a)
-        return r == ARCHIVE_OK || r == ARCHIVE_WARN
-    }
-
-    deinit { archive_read_free(archive) }
-
-    private func message() -> String { archive_error_string(archive).map { String(cString: $0) } ?? "unknown error" }
 
     /// Moves to header `index` and reads `skip` bytes of its data (already handed over by `ZipReader`).
     func advance(to index: Int, skip: Int64) -> ZipReader.MemberError? {
         while at < index {
             var e: OpaquePointer?
-            let r = archive_read_next_header(archive, &e)
-            guard r == ARCHIVE_OK || r == ARCHIVE_WARN else { return ZipReader.MemberError(reason: message(), fatal: true) }
+            let r = archive_read_next_header(zip.archive, &e)
+            guard r == ARCHIVE_OK || r == ARCHIVE_WARN else { return ZipReader.MemberError(reason: zip.message, fatal: true) }
             at += 1
         }
         var left = skip
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
         defer { scratch.deallocate() }
         while left > 0 {
-            let n = archive_read_data(archive, scratch.baseAddress, Int(min(left, Int64(scratch.count))))
-            if n < 0 { return ZipReader.MemberError(reason: message(), fatal: n == Int(ARCHIVE_FATAL)) }
+            let n = archive_read_data(zip.archive, scratch.baseAddress, Int(min(left, Int64(scratch.count))))
+            if n < 0 { return ZipReader.MemberError(reason: zip.message, fatal: n == Int(ARCHIVE_FATAL)) }
             if n == 0 { break }
             left -= Int64(n)
         }
@@ -514,21 +492,10 @@ private final class Libarchive {
     }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
-        let n = archive_read_data(archive, out.baseAddress, out.count)
-        if n < 0 { throw ZipReader.MemberError(reason: message(), fatal: n == Int(ARCHIVE_FATAL)) }
+        let n = archive_read_data(zip.archive, out.baseAddress, out.count)
+        if n < 0 { throw ZipReader.MemberError(reason: zip.message, fatal: n == Int(ARCHIVE_FATAL)) }
         return n
     }
-}
-
-/// The context of libarchive's callbacks: the reader (its bytes, and its count of bytes read) and the position.
-private final class LibarchiveBox {
-    unowned let reader: ZipReader
-    var position: Int64 = 0
-    // Unsafe buffer: allocated here, freed in deinit; libarchive reads it only until its next callback, and the
-    // box outlives the archive handle.
-    let block = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
-    init(reader: ZipReader) { self.reader = reader }
-    deinit { block.deallocate() }
 }
 
 /// What a deflate member is inflated with.
@@ -546,43 +513,6 @@ private final class Workspace {
         input.deallocate()
         block.deallocate()
     }
-}
-
-// The callbacks' `ctx` is the box `Libarchive` registered: alive while the archive handle is (see `Libarchive`).
-
-private func libarchiveRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
-    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let n = box.reader.fill(box.block, at: box.position)
-    if n < 0 {
-        stowaway_archive_set_error(a, "the kept zip could not be read back")
-        return -1
-    }
-    box.position += Int64(n)
-    out?.pointee = UnsafeRawPointer(box.block.baseAddress)
-    return n
-}
-
-private func libarchiveSeek(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ offset: Int64, _ whence: Int32) -> Int64 {
-    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let size = box.reader.size
-    let base: Int64
-    switch whence {
-    case SEEK_SET: base = 0
-    case SEEK_CUR: base = box.position
-    case SEEK_END: base = size
-    default: return Int64(ARCHIVE_FATAL)
-    }
-    let (target, overflow) = base.addingReportingOverflow(offset)
-    guard !overflow, target >= 0, target <= size else { return Int64(ARCHIVE_FATAL) }
-    box.position = target
-    return target
-}
-
-private func libarchiveSkip(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ request: Int64) -> Int64 {
-    let box = Unmanaged<LibarchiveBox>.fromOpaque(ctx!).takeUnretainedValue()
-    let n = max(0, min(request, box.reader.size - box.position))
-    box.position += n
-    return n
 }
 
 /// Little-endian fields of a byte array from a base offset; every caller checked the bounds first.
