@@ -6,17 +6,12 @@
 set -euo pipefail
 out=${1:?usage: Fuzz/archive/build.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-src="$here/../../Sources/Layers"
 mkdir -p "$out/corpus-archive"
 
-# Nested gzip is inflated by ISA-L (GzipInflater over a BlobInput): those files too, with Core's ByteSource and a
-# stand-in for the blob hash (STOWAWAY_FUZZING leaves out `import Core`).
-swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -module-name ArchiveFuzz -D STOWAWAY_FUZZING \
-  -I "$here/../../Sources/CArchive" -I "$here/../../Sources/CISAL" -I "$here/../../Sources/CZstd" \
-  "$here/main.swift" "$here/stubs.swift" "$here/../../Sources/Core/ByteSource.swift" "$here/../../Sources/Core/CoreError.swift" \
-  "$src/ArchiveLimits.swift" "$src/ArchiveWalker.swift" "$src/ZipReader.swift" "$src/SpillBuffer.swift" "$src/LayerEntry.swift" "$src/LayerError.swift" \
-  "$src/GzipInflater.swift" "$src/BlobInput.swift" "$src/Decompressor.swift" "$src/ZstdDecompressor.swift" "$src/StageTimes.swift" \
-  -lisal -lzstd -o "$out/fuzz-archive" 2> >(grep -v "Cannot export local symbol" >&2)
+# shellcheck source=../walker-sources.sh
+. "$here/../walker-sources.sh"
+swiftc "${walker_flags[@]}" -module-name ArchiveFuzz "$here/main.swift" "${walker_sources[@]}" \
+  -o "$out/fuzz-archive" 2> >(grep -v "Cannot export local symbol" >&2)
 
 # Seeds: small archives of every kind the walk opens, nested, and cut short; fresh random content each build.
 python3 - "$out/corpus-archive" <<'PY'

@@ -6,17 +6,11 @@
 set -euo pipefail
 out=${1:?usage: Fuzz/zipreader/build.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-src="$here/../../Sources/Layers"
 mkdir -p "$out/corpus-zipreader"
 
-# ArchiveWalker inflates nested gzip with ISA-L (GzipInflater over a BlobInput): those files too, with Core's
-# ByteSource and the archive target's stand-in for the blob hash (STOWAWAY_FUZZING leaves out `import Core`).
-swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -module-name ZipReaderFuzz -D STOWAWAY_FUZZING \
-  -I "$here/../../Sources/CArchive" -I "$here/../../Sources/CISAL" -I "$here/../../Sources/CZstd" \
-  "$here/main.swift" "$here/../archive/stubs.swift" "$here/../../Sources/Core/ByteSource.swift" "$here/../../Sources/Core/CoreError.swift" \
-  "$src/ArchiveLimits.swift" "$src/ArchiveWalker.swift" "$src/ZipReader.swift" "$src/SpillBuffer.swift" "$src/LayerEntry.swift" \
-  "$src/LayerError.swift" "$src/GzipInflater.swift" "$src/BlobInput.swift" "$src/Decompressor.swift" "$src/ZstdDecompressor.swift" \
-  "$src/StageTimes.swift" -lisal -lzstd \
+# shellcheck source=../walker-sources.sh
+. "$here/../walker-sources.sh"
+swiftc "${walker_flags[@]}" -module-name ZipReaderFuzz "$here/main.swift" "${walker_sources[@]}" \
   -o "$out/fuzz-zipreader" 2> >(grep -v "Cannot export local symbol" >&2)
 
 # Seeds: small zips the fast path takes (stored, deflated, empty, nested, zip64, directories, a symlink), some it
