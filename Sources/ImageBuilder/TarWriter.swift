@@ -62,6 +62,15 @@ public final class TarWriter {
         guard written == size else { throw LayerError.archive(call: "addFile", reason: "\(path): got \(written) of \(size) bytes") }
     }
 
+    /// A whole tar of `members` (path, bytes) in memory, compressed as asked: archives to put inside test images.
+    public static func archive(_ members: [(String, [UInt8])], compression: Compression = .none) throws -> [UInt8] {
+        var out: [UInt8] = []
+        let w = try TarWriter(compression: compression) { out += $0 }
+        for (path, bytes) in members { try w.addFile(path, bytes: bytes) }
+        _ = try w.finish()
+        return out
+    }
+
     public func addFile(_ path: String, bytes: [UInt8], mode: Int32 = 0o644) throws {
         var offset = 0
         try addFile(path, size: Int64(bytes.count), mode: mode) { buf in

@@ -27,11 +27,7 @@ final class ChunkedSource: ByteSource {
 @Suite struct HiddenDataTests {
     /// A plain tar from our writer, ending at its end-of-archive marker.
     private func tar(_ files: [(String, String)]) throws -> [UInt8] {
-        var blob: [UInt8] = []
-        let w = try TarWriter(compression: .none) { blob.append(contentsOf: $0) }
-        for (path, content) in files { try w.addFile(path, bytes: Array(content.utf8)) }
-        _ = try w.finish()
-        return blob
+        try TarWriter.archive(files.map { ($0.0, Array($0.1.utf8)) })
     }
 
     private func gzip(_ bytes: [UInt8]) throws -> [UInt8] {

@@ -54,13 +54,7 @@ struct NestedGzipTests {
         Array((0..<lines).map { "line \($0) \(FakeSecret.random(40))" }.joined(separator: "\n").utf8)
     }
 
-    func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] {
-        var out: [UInt8] = []
-        let w = try TarWriter(compression: .none) { out += $0 }
-        for (name, content) in members { try w.addFile(name, bytes: content) }
-        _ = try w.finish()
-        return out
-    }
+    func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] { try TarWriter.archive(members) }
 
     func gzip(_ bytes: [UInt8]) throws -> [UInt8] { try ZipWriter.compress(bytes, filter: "gzip") }
 

@@ -26,13 +26,7 @@ import TestSupport
         return z.finish()
     }
 
-    func tarGz(_ members: [(String, [UInt8])]) throws -> [UInt8] {
-        var out: [UInt8] = []
-        let w = try TarWriter(compression: .gzip) { out += $0 }
-        for (name, content) in members { try w.addFile(name, bytes: content) }
-        _ = try w.finish()
-        return out
-    }
+    func tarGz(_ members: [(String, [UInt8])]) throws -> [UInt8] { try TarWriter.archive(members, compression: .gzip) }
 
     func file(_ path: String, _ bytes: [UInt8]) -> ImageSpec.File { ImageSpec.File(path: path, bytes: Data(bytes)) }
 
@@ -240,13 +234,7 @@ import TestSupport
         #expect(Scanner(engine: engine, options: ScanOptions()).layerCacheKey == keys[0])
     }
 
-    func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] {
-        var out: [UInt8] = []
-        let w = try TarWriter(compression: .none) { out += $0 }
-        for (name, content) in members { try w.addFile(name, bytes: content) }
-        _ = try w.finish()
-        return out
-    }
+    func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] { try TarWriter.archive(members) }
 
     /// Tar plain and compressed every way, and lone compressed files, each told by its bytes.
     @Test func tarsAndLoneFilesCompressedEveryWayAreOpened() throws {
