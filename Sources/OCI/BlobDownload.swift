@@ -54,7 +54,6 @@ final class BlobRequestDelegate: HTTPClientResponseDelegate {
         var end: Result<Void, Error>?
         var endWaiter: CheckedContinuation<Void, Error>?
         var otherBytes = 0
-        var task: HTTPClient.Task<Void>?
     }
 
     let target: BlobTarget
@@ -72,7 +71,6 @@ final class BlobRequestDelegate: HTTPClientResponseDelegate {
     /// Ties the delegate to its request: the request is cancelled when the reader closes the stream, or when
     /// whoever reads a non-blob body stops early.
     func attach(_ task: HTTPClient.Task<Void>) {
-        state.withLock { $0.task = task }
         other.onTermination = { @Sendable _ in task.cancel() }
         target.stream.whenClosed { task.cancel() }
     }
@@ -195,7 +193,6 @@ final class BlobRequestDelegate: HTTPClientResponseDelegate {
             defer {
                 s.headWaiter = nil
                 s.endWaiter = nil
-                s.task = nil
             }
             return (s.head!, s.headWaiter, s.end!, s.endWaiter)
         }

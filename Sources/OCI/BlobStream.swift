@@ -3,9 +3,9 @@ import Foundation
 import NIOCore
 import Synchronization
 
-/// Bridges an HTTP body (pushed by an async task) to the blocking `ByteSource` the layer reader pulls from.
-/// At most `limit` bytes wait in between: the producer suspends until the reader catches up, so memory
-/// stays bounded however large the blob.
+/// Bridges an HTTP body (offered on the event loop, `BlobRequestDelegate`) to the blocking `ByteSource` the layer
+/// reader pulls from. At most `limit` bytes wait in between: the producer stops reading until the reader catches
+/// up, so memory stays bounded however large the blob.
 ///
 /// All state sits behind one `Mutex`. The single reader blocks on a semaphore, which is signalled exactly once
 /// for each time it announced (under the lock) that it is about to wait, so no wake-up is lost or left over.
@@ -17,8 +17,7 @@ final class BlobStream: ByteSource, Sendable {
         var failure: (any Error)?
         var closed = false
         var readerWaiting = false
-        /// Resumes a producer parked until the reader drains to half (an async task's continuation, or an event
-        /// loop's promise).
+        /// Resumes a producer parked until the reader drains to half (`whenDrained`).
         var producerWaiting: (@Sendable () -> Void)?
         /// Called once when the reader closes the stream (the producer stops its request).
         var onClose: (@Sendable () -> Void)?
@@ -97,20 +96,7 @@ final class BlobStream: ByteSource, Sendable {
         if reader { readerWakeUp.signal() }
     }
 
-    // MARK: producer (an async task)
-
-    /// Hands a buffer to the reader; suspends while too much is waiting. Returns false once the reader closed.
-    func push(_ b: ByteBuffer) async -> Bool {
-        switch offer(b) {
-        case .closed: return false
-        case .accepted: return true
-        case .full:
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                whenDrained { c.resume() }
-            }
-            return !isClosed
-        }
-    }
+    // MARK: producer (the event loop)
 
     enum Offered { case accepted, full, closed }
 

@@ -80,3 +80,17 @@ import Testing
         #expect(stops.withLock { $0 } == 2)
     }
 }
+
+extension BlobStream {
+    /// An async producer's hand-over, as the tests drive the stream: suspends while it is full; false once the
+    /// reader closed it.
+    func push(_ b: ByteBuffer) async -> Bool {
+        switch offer(b) {
+        case .closed: return false
+        case .accepted: return true
+        case .full:
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in whenDrained { c.resume() } }
+            return !isClosed
+        }
+    }
+}
