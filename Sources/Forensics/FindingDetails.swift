@@ -106,10 +106,16 @@ public struct FlyDetails: Codable, Sendable, Equatable {
         }
     }
 
+    /// Apps listed in `apps` at most; `appCount` counts them all.
+    public static let maxApps = 100
+
     public var scope: Scope
     /// Fly's internal organization ID.
     public var organization: UInt64?
+    /// The first `maxApps` apps the token names, by ID.
     public var apps: [App]
+    /// How many apps the token names in all.
+    public var appCount: Int
     /// The actions allowed on the organization's resources outside `apps`, letters in the order r w c d C.
     public var access: String?
     /// The earliest end of validity over the token and its discharges (ISO 8601, UTC); null: none.
@@ -122,11 +128,12 @@ public struct FlyDetails: Codable, Sendable, Equatable {
     public var discharged: Bool?
 
     /// Fly details; absent values encode as null.
-    public init(scope: Scope, organization: UInt64? = nil, apps: [App] = [], access: String? = nil, expires: String? = nil,
-                expired: Bool = false, tokenID: String? = nil, discharged: Bool? = nil) {
+    public init(scope: Scope, organization: UInt64? = nil, apps: [App] = [], appCount: Int? = nil, access: String? = nil,
+                expires: String? = nil, expired: Bool = false, tokenID: String? = nil, discharged: Bool? = nil) {
         self.scope = scope
         self.organization = organization
         self.apps = apps
+        self.appCount = appCount ?? apps.count
         self.access = access
         self.expires = expires
         self.expired = expired
@@ -135,7 +142,7 @@ public struct FlyDetails: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case scope, organization, apps, access, expires, expired, tokenID, discharged
+        case scope, organization, apps, appCount, access, expires, expired, tokenID, discharged
     }
 
     // Absent values are null rather than missing, like the rest of the report.
@@ -144,11 +151,26 @@ public struct FlyDetails: Codable, Sendable, Equatable {
         try c.encode(scope, forKey: .scope)
         try c.encode(organization, forKey: .organization)
         try c.encode(apps, forKey: .apps)
+        try c.encode(appCount, forKey: .appCount)
         try c.encode(access, forKey: .access)
         try c.encode(expires, forKey: .expires)
         try c.encode(expired, forKey: .expired)
         try c.encode(tokenID, forKey: .tokenID)
         try c.encode(discharged, forKey: .discharged)
+    }
+
+    // Reports written before `appCount` existed lack it: it is then the length of `apps`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scope = try c.decode(Scope.self, forKey: .scope)
+        organization = try c.decodeIfPresent(UInt64.self, forKey: .organization)
+        apps = try c.decode([App].self, forKey: .apps)
+        appCount = try c.decodeIfPresent(Int.self, forKey: .appCount) ?? apps.count
+        access = try c.decodeIfPresent(String.self, forKey: .access)
+        expires = try c.decodeIfPresent(String.self, forKey: .expires)
+        expired = try c.decode(Bool.self, forKey: .expired)
+        tokenID = try c.decodeIfPresent(String.self, forKey: .tokenID)
+        discharged = try c.decodeIfPresent(Bool.self, forKey: .discharged)
     }
 }
 

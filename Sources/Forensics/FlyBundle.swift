@@ -100,6 +100,8 @@ struct Verdict {
     var boundScope: FlyDetails.Scope
     var organization: UInt64?
     var apps: [FlyDetails.App] = []
+    /// Every app the token names, of which `apps` holds the first `FlyDetails.maxApps`.
+    var appCount = 0
     var access: String?
     var expiresAt: Int64?
     var expired = false
@@ -147,6 +149,15 @@ struct Verdict {
             }
         }
         for c in p.caveats + matched.flatMap(\.caveats) {
+            // An IfPresent holding a caveat that cannot be read may grant anything on the resources it names:
+            // it is left out, so the token is rated as if it allowed all that the readable caveats allow.
+            if case .ifPresent(let ifs, _) = c {
+                let blind = ifs.flatMap(\.flattened).compactMap(\.unreadableType)
+                if !blind.isEmpty {
+                    unreadable += blind
+                    continue
+                }
+            }
             switch c {
             case .organization(let id, let mask):
                 if !orgs.contains(id) { orgs.append(id) }
@@ -173,7 +184,10 @@ struct Verdict {
         case let (nil, i?): appMasks = i
         case (nil, nil): appMasks = nil
         }
-        apps = (appMasks ?? [:]).sorted { $0.key < $1.key }.map { FlyDetails.App(id: $0.key, access: Access.letters($0.value & base)) }
+        let allApps = (appMasks ?? [:]).sorted { $0.key < $1.key }
+        appCount = allApps.count
+        // A token may list thousands of apps: a finding carries the first few and the count.
+        apps = allApps.prefix(FlyDetails.maxApps).map { FlyDetails.App(id: $0.key, access: Access.letters($0.value & base)) }
         // With a top-level Apps caveat every request must name one of those apps: nothing else in the org.
         let outside = topApps != nil ? 0 : base & elseMask
         access = Access.letters(outside)
@@ -187,7 +201,7 @@ struct Verdict {
             boundScope = .machineExec
         } else if mutations.contains("issueCertificate") {
             boundScope = .ssh
-        } else if mutations.contains("addWireGuardPeer") || (wireguardFeature && apps.isEmpty) {
+        } else if mutations.contains("addWireGuardPeer") || (wireguardFeature && appCount == 0) {
             boundScope = .wireguard
         } else if !apps.isEmpty {
             boundScope = .app
@@ -239,18 +253,23 @@ struct Verdict {
     }
 
     var findingDetails: FindingDetails {
-        let fly = FlyDetails(scope: scope, organization: organization, apps: apps, access: access,
+        let fly = FlyDetails(scope: scope, organization: organization, apps: apps, appCount: appCount, access: access,
                              expires: expiresAt.map(UnixTime.iso8601), expired: expired, tokenID: tokenID, discharged: discharged)
         return FindingDetails(summary: summary, fly: fly, rating: rating)
     }
+
+    /// Apps named in the summary at most; the rest are counted.
+    static let appsInSummary = 10
 
     /// "org-wide write token for org 48213, no expiry".
     var summary: String {
         let org = organization.map { "org \($0)" } ?? "an unnamed org"
         let outside = access ?? ""
         func appList() -> String {
-            apps.map { ($0.id == 0 ? "every app" : "app \($0.id)") + " (\($0.access.isEmpty ? "no access" : $0.access))" }
-                .joined(separator: ", ")
+            let named = apps.prefix(Self.appsInSummary)
+                .map { ($0.id == 0 ? "every app" : "app \($0.id)") + " (\($0.access.isEmpty ? "no access" : $0.access))" }
+            let more = appCount - named.count
+            return (named + (more > 0 ? ["\(more) more app\(more == 1 ? "" : "s")"] : [])).joined(separator: ", ")
         }
         let rest: String
         switch outside {

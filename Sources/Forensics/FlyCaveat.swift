@@ -114,6 +114,14 @@ enum FlyCaveat: Sendable, Equatable {
         return out
     }
 
+    /// The type of a caveat whose effect cannot be read offline (undocumented or malformed), else nil.
+    var unreadableType: UInt64? {
+        switch self {
+        case .unknown(let t), .malformed(let t): return t
+        default: return nil
+        }
+    }
+
     /// This caveat and every caveat nested in it (IfPresent).
     var flattened: [FlyCaveat] {
         if case .ifPresent(let ifs, _) = self { return [self] + ifs.flatMap(\.flattened) }

@@ -6,13 +6,6 @@ import OCI
 import Secrets
 import Synchronization
 
-import Dispatch
-import Foundation
-import Layers
-import OCI
-import Secrets
-import Synchronization
-
 /// Options that change what a scan reports.
 public struct ScanOptions: Sendable {
     /// Put the secret itself in reports (otherwise only its redacted prefix and SHA-256).
@@ -48,6 +41,8 @@ public struct ScanOptions: Sendable {
 public final class Scanner: Sendable {
     public let engine: MatchEngine
     public let options: ScanOptions
+    /// What each distinct secret can do, decoded once: a hostile file may repeat one large token a thousand times.
+    private let decoded = DetailsMemo()
 
     public init(engine: MatchEngine, options: ScanOptions = ScanOptions()) {
         self.engine = engine
@@ -103,7 +98,7 @@ public final class Scanner: Sendable {
     func finding(_ ruleIndex: Int, secret: String, source: FindingSource) -> Finding {
         let rule = engine.rules[ruleIndex]
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
-        let details = Forensics.details(for: secret)
+        let details = decoded.details(for: secret)
         var confidence = rule.confidence
         if let valid = details?.checksumValid { confidence = valid ? .high : .low }
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
@@ -153,5 +148,27 @@ final class Counter: Sendable {
             v += 1
             return v - 1
         }
+    }
+}
+
+/// Forensic details by secret, for a run's distinct secrets. Bounded by the bytes of the secrets it holds: past
+/// that it starts afresh, which costs only decoding again.
+final class DetailsMemo: Sendable {
+    private struct State {
+        var memo: [String: FindingDetails?] = [:]
+        var bytes = 0
+    }
+    private let state = Mutex(State())
+    static let byteLimit = 4 << 20
+
+    func details(for secret: String) -> FindingDetails? {
+        if let known = state.withLock({ $0.memo[secret] }) { return known }
+        let d = Forensics.details(for: secret)
+        state.withLock { s in
+            if s.bytes + secret.utf8.count > Self.byteLimit { s = State() }
+            s.memo[secret] = d
+            s.bytes += secret.utf8.count
+        }
+        return d
     }
 }

@@ -33,7 +33,7 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly("FlyV1 " + t.token())
         #expect(json == [
             "summary": "org-wide write token for org \(org), no expiry",
-            "fly": ["scope": "organization", "organization": org, "apps": [] as [Any], "access": "rwcdC", "expires": NSNull(),
+            "fly": ["scope": "organization", "organization": org, "apps": [] as [Any], "appCount": 0, "access": "rwcdC", "expires": NSNull(),
                     "expired": false, "tokenID": t.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .critical)
@@ -45,7 +45,7 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly(t.token(label: "fm1r"))
         #expect(json == [
             "summary": "read-only token for org \(org), no expiry",
-            "fly": ["scope": "readonly", "organization": org, "apps": [] as [Any], "access": "r", "expires": NSNull(),
+            "fly": ["scope": "readonly", "organization": org, "apps": [] as [Any], "appCount": 0, "access": "r", "expires": NSNull(),
                     "expired": false, "tokenID": t.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .medium)
@@ -58,7 +58,7 @@ func iso(_ seconds: Int64) -> String {
         let day = String(iso(end).prefix(10))
         #expect(json == [
             "summary": "app token for org \(org): app \(app) (rwcdC), rest of the org read-only, expires \(day)",
-            "fly": ["scope": "app", "organization": org, "apps": [["id": app, "access": "rwcdC"]], "access": "r", "expires": iso(end),
+            "fly": ["scope": "app", "organization": org, "apps": [["id": app, "access": "rwcdC"]], "appCount": 1, "access": "r", "expires": iso(end),
                     "expired": false, "tokenID": p.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .high)
@@ -87,7 +87,7 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly("FlyV1 \(p.token()),\(dis.token())")
         #expect(json == [
             "summary": "app token for org \(org): app \(app) (rwcdC), rest of the org read-only, expired \(iso(end).prefix(10))",
-            "fly": ["scope": "app", "organization": org, "apps": [["id": app, "access": "rwcdC"]], "access": "r", "expires": iso(end),
+            "fly": ["scope": "app", "organization": org, "apps": [["id": app, "access": "rwcdC"]], "appCount": 1, "access": "r", "expires": iso(end),
                     "expired": true, "tokenID": p.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .low)
@@ -108,10 +108,45 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly(t.token())
         #expect(json == [
             "summary": "Fly token with caveat type 9999 that cannot be read offline; at most: org-wide write token for org \(org), no expiry",
-            "fly": ["scope": "unknown", "organization": org, "apps": [] as [Any], "access": "rwcdC", "expires": NSNull(),
+            "fly": ["scope": "unknown", "organization": org, "apps": [] as [Any], "appCount": 0, "access": "rwcdC", "expires": NSNull(),
                     "expired": false, "tokenID": t.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .critical, "caveats only narrow: the known ones bound the power")
+    }
+
+    @Test(arguments: [(UInt64(9_999), Pack.arr([.uint(1)])), (3, .str("not an app map")), (0, .null)])
+    func anIfPresentWhosePowerCannotBeReadIsRatedByWhatTheRestAllows(inner: UInt64, body: Pack) throws {
+        // Outside the IfPresent, nothing; inside it, whatever the unreadable caveat grants on its resources.
+        var t = FakeFly.orgToken(org: org)
+        t.add(FakeFly.ifPresent([(inner, body)], else: 0))
+        let (json, d) = try fly(t.token())
+        #expect(d.rating == .critical, "what cannot be read is rated as if it allowed all the readable caveats allow")
+        let summary = try #require(json["summary"] as? String)
+        #expect(summary.hasPrefix("Fly token with caveat type \(inner) that cannot be read offline; at most: org-wide write token"),
+                "\(summary)")
+        #expect((json["fly"] as? NSDictionary)?["scope"] as? String == "unknown")
+
+        // The same IfPresent fully readable and granting nothing still allows nothing.
+        var plain = FakeFly.orgToken(org: org)
+        plain.add(FakeFly.ifPresent([FakeFly.features(["wg": 0])], else: 0))
+        #expect(try fly(plain.token()).details.rating == .low)
+    }
+
+    @Test func aTokenNamingThousandsOfAppsCarriesTheFirstHundredAndTheCount() throws {
+        var grants: [UInt64: UInt64] = [:]
+        for id in 1...11_000 { grants[UInt64(id)] = 3 }
+        var t = FakeFly.orgToken(org: org)
+        t.add(FakeFly.apps(grants))
+        let (json, d) = try fly(t.token())
+        let fly = try #require(json["fly"] as? NSDictionary)
+        #expect((fly["apps"] as? NSArray)?.count == 100)
+        #expect(fly["appCount"] as? Int == 11_000)
+        #expect((fly["apps"] as? NSArray)?.firstObject as? NSDictionary == ["id": 1, "access": "rw"])
+        let summary = try #require(json["summary"] as? String)
+        #expect(summary.hasPrefix("app token for org \(org): app 1 (rw), app 2 (rw), "))
+        #expect(summary.contains("app 10 (rw), 10990 more apps, nothing else"), "\(summary)")
+        #expect(summary.utf8.count < 400)
+        #expect(d.rating == .high)
     }
 
     @Test func machineExecSSHAndWireGuardTokensAreRecognised() throws {
@@ -170,7 +205,7 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly(dis.token(label: "fm1a"))
         #expect(json == [
             "summary": "Fly discharge token without its permission token: not usable on its own",
-            "fly": ["scope": "unknown", "organization": NSNull(), "apps": [] as [Any], "access": NSNull(), "expires": NSNull(),
+            "fly": ["scope": "unknown", "organization": NSNull(), "apps": [] as [Any], "appCount": 0, "access": NSNull(), "expires": NSNull(),
                     "expired": false, "tokenID": dis.tokenID, "discharged": NSNull()] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == .low)
@@ -180,7 +215,7 @@ func iso(_ seconds: Int64) -> String {
         let (json, d) = try fly(FakeSecret.flyToken())
         #expect(json == [
             "summary": "Fly user token (fo1_): acts as its user in every organization; expiry not readable offline",
-            "fly": ["scope": "user", "organization": NSNull(), "apps": [] as [Any], "access": NSNull(), "expires": NSNull(),
+            "fly": ["scope": "user", "organization": NSNull(), "apps": [] as [Any], "appCount": 0, "access": NSNull(), "expires": NSNull(),
                     "expired": false, "tokenID": NSNull(), "discharged": NSNull()] as NSDictionary,
         ] as NSDictionary)
         #expect(d.rating == nil)

@@ -62,7 +62,7 @@ import TestSupport
         let day = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(s.deployEnd)))
         #expect(env["details"] as? NSDictionary == [
             "summary": "app token for org \(s.org): app \(s.app) (rwcdC), rest of the org read-only, expires \(day.prefix(10))",
-            "fly": ["scope": "app", "organization": s.org, "apps": [["id": s.app, "access": "rwcdC"]], "access": "r", "expires": day,
+            "fly": ["scope": "app", "organization": s.org, "apps": [["id": s.app, "access": "rwcdC"]], "appCount": 1, "access": "r", "expires": day,
                     "expired": false, "tokenID": s.deploy.tokenID, "discharged": true] as NSDictionary,
         ] as NSDictionary)
 

@@ -27,8 +27,8 @@ import Secrets
     }
 
     /// Scans with the CLI under a liveness bound (a hung scan is killed and fails the test) and measures peak RSS.
-    func scan(_ image: String, _ extra: [String] = []) throws -> Outcome {
-        let r = try Run.command("/usr/bin/timeout", ["600", "/usr/bin/time", "-f", "peak-rss-kb=%M", Run.stowaway, "scan", image,
+    func scan(_ image: String, _ extra: [String] = [], deadline: Int = 600) throws -> Outcome {
+        let r = try Run.command("/usr/bin/timeout", ["\(deadline)", "/usr/bin/time", "-f", "peak-rss-kb=%M", Run.stowaway, "scan", image,
                                                      "--format", "json"] + extra)
         let rss = r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("peak-rss-kb=") ? Int($0.dropFirst(12)) : nil }.last
         let json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
@@ -141,5 +141,32 @@ import Secrets
         let user = try #require(walk.strings.first?.1)
         let reference = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["config"] as? [String: Any])
         #expect(user == reference["User"] as? String)
+    }
+
+    /// One Fly token naming 11,000 apps, 300 times in one file of a 30 KB zstd layer: each distinct secret is
+    /// decoded once and a finding carries the first apps and their count, so memory and the report stay small
+    /// (this was 810 MB at a hundred copies, past 4 GB at a thousand).
+    @Test func aLargeFlyTokenRepeatedInOneFileIsDecodedOnceAndBounded() throws {
+        var grants: [UInt64: UInt64] = [:]
+        for id in 1...11_000 { grants[UInt64(id)] = 31 }
+        var t = FakeFly.orgToken(org: UInt64.random(in: 1...9_999_999))
+        t.add(FakeFly.apps(grants))
+        let line = "FLY_API_TOKEN=FlyV1 \(t.token())\n"
+        let img = try build(ImageSpec(format: .docker25, compression: "zstd", layers: [
+            .init(files: [.init(path: "app/tokens.env", content: line, repeatCount: 300),
+                          .init(path: "app/other.env", content: "GITHUB_TOKEN=\(FakeSecret.githubToken())\n")]),
+        ]))
+        let out = try scan(img, deadline: 60)
+        #expect(out.status == 1, "\(out.stderr)")
+        let fly = out.findings.filter { ($0["path"] as? String) == "/app/tokens.env" }
+        #expect(fly.count == 300, "every copy reported")
+        #expect(!fly.isEmpty)
+        for f in fly.prefix(5) {
+            let details = try #require((f["details"] as? [String: Any])?["fly"] as? [String: Any])
+            #expect((details["apps"] as? [Any])?.count == 100)
+            #expect(details["appCount"] as? Int == 11_000)
+        }
+        #expect(out.findings.contains { ($0["path"] as? String) == "/app/other.env" }, "the rest of the layer is scanned")
+        #expect(out.peakRSSMB < 300, "peak RSS \(out.peakRSSMB) MB")
     }
 }
