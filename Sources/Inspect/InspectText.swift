@@ -108,7 +108,7 @@ public struct InspectText {
             out += paint("Deleted in layer \(last.layer).", "1;35")
             if let holder = copies.last {
                 out += " Its bytes are still in the blob of layer\(copies.count == 1 ? "" : "s") \(list(copies)): "
-                    + "stowaway cat \(safe(r.image)) \(safe(r.path)) --layer \(holder)\n"
+                    + "stowaway cat \(safe(ShellWord.quote(r.image))) \(safe(ShellWord.quote(r.path))) --layer \(holder)\n"
             } else {
                 out += "\n"
             }

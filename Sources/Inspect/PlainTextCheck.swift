@@ -1,5 +1,5 @@
-/// Decides, chunk by chunk, whether bytes are plain text that is safe to write to a terminal: valid UTF-8
-/// with no control character but tab, newline and carriage return, and no C1 control (U+0080 to U+009F,
+/// Decides, chunk by chunk, whether bytes are plain text that is safe to write to a terminal: strictly valid UTF-8
+/// (no overlong form, no surrogate, nothing past U+10FFFF) with no control character but tab, newline and carriage return, and no C1 control (U+0080 to U+009F,
 /// which some terminals obey as escape sequences). A file in an image is attacker-controlled: `cat` to a
 /// terminal writes only what passes.
 ///
@@ -18,8 +18,16 @@ public final class PlainTextCheck {
         for b in chunk {
             if pending > 0 {
                 guard b & 0xC0 == 0x80 else { return false }
-                // U+0080...U+009F is C2 80...C2 9F.
-                if lead == 0xC2 && b <= 0x9F { return false }
+                // The second byte's range after some leads (RFC 3629): E0 and F0 would make overlong forms, ED a
+                // surrogate (U+D800...U+DFFF), F4 a scalar past U+10FFFF; C2 80...C2 9F is a C1 control.
+                switch lead {
+                case 0xC2: if b <= 0x9F { return false }
+                case 0xE0: if b < 0xA0 { return false }
+                case 0xED: if b > 0x9F { return false }
+                case 0xF0: if b < 0x90 { return false }
+                case 0xF4: if b > 0x8F { return false }
+                default: break
+                }
                 lead = 0
                 pending -= 1
                 continue

@@ -89,6 +89,29 @@ struct DeletedFileImage {
         #expect(piped.stdout == Data("Welcome\n\u{1B}]52;c;cGF5bG9hZA==\u{07}\n".utf8))
     }
 
+    /// Only strictly valid UTF-8 reaches a terminal: an overlong form (E0 82 9B is ESC spelt in three bytes, which
+    /// a lax decoder turns into a real escape), a surrogate or a scalar past U+10FFFF is refused like binary.
+    @Test func malformedUTF8IsNotWrittenToATerminal() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/image.tar"
+        let bad: [String: [UInt8]] = ["overlong-esc": [0xE0, 0x82, 0x9B], "overlong-slash": [0xC0, 0xAF], "overlong4": [0xF0, 0x80, 0x80, 0x9B],
+                                      "surrogate": [0xED, 0xA0, 0x80], "past-max": [0xF4, 0x90, 0x80, 0x80], "c1": [0xC2, 0x9B]]
+        let good = "Grüße, 한국어, € and 😀 \u{10FFFD}\n"
+        var files = bad.map { ImageSpec.File(path: "bad/\($0.key)", bytes: Data("ok ".utf8 + $0.value + Array("[2J\n".utf8))) }
+        files.append(.init(path: "good.txt", content: good))
+        try ImageBuilder.build(ImageSpec(format: .docker25, compression: "none", layers: [.init(files: files)]), at: path)
+        for name in bad.keys.sorted() {
+            let tty = try Run.onTerminal(["cat", path, "/bad/\(name)"])
+            #expect(tty.status == 2, "\(name)")
+            #expect(String(decoding: tty.output, as: UTF8.self).contains("not plain text"), "\(name)")
+            #expect(!tty.output.contains(0x9B) && !tty.output.contains(0x82), "\(name): no byte of it reaches the terminal")
+        }
+        let ok = try Run.onTerminal(["cat", path, "/good.txt"])
+        #expect(ok.status == 0)
+        #expect(String(decoding: ok.output, as: UTF8.self).contains("한국어, € and 😀"))
+    }
+
     /// Links resolve inside the image only: an absolute target is the image's root, `..` stops there, and a
     /// loop ends with an error instead of a hang.
     @Test func linksNeverLeaveTheImageAndLoopsEnd() throws {

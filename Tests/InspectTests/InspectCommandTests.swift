@@ -116,6 +116,30 @@ import TestSupport
         try compareWithGolden(sample.normalise(log.stdout), "trace-log.txt")
     }
 
+    /// The `stowaway cat` that `trace` suggests for a deleted file, pasted into a shell as it is printed, reads
+    /// that file back and runs nothing the path spells (`$(…)`, backquotes, `;`, quotes).
+    @Test func theSuggestedCatCommandIsSafeToPaste() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let image = dir + "/my image's.tar"
+        let names = ["app/$(touch pwned-a).env", "app/`touch pwned-b`", "app/x;touch pwned-c", "app/it's \"q\" $HOME"]
+        try ImageBuilder.build(ImageSpec(format: .docker25, compression: "none", layers: [
+            .init(files: names.map { .init(path: $0, content: "content of \($0)\n") }),
+            .init(files: names.map { n in .init(path: "app/.wh." + n.dropFirst(4), content: "") }),
+        ]), at: image)
+        for name in names {
+            let trace = try Run.command(Run.stowaway, ["trace", image, "/" + name, "--quiet"])
+            #expect(trace.status == 0, "\(trace.stderr)")
+            let line = try #require(trace.stdout.split(separator: "\n").first { $0.contains("stowaway cat ") }, "\(trace.stdout)")
+            let command = String(line[line.range(of: "stowaway cat ")!.lowerBound...])
+            let pasted = try Run.command("/bin/sh", ["-c", "cd \"$TEST_DIR\" && stowaway() { \"$STOWAWAY_BIN\" \"$@\"; }; " + command],
+                                         environment: ["TEST_DIR": dir, "STOWAWAY_BIN": Run.stowaway])
+            #expect(pasted.stdout == "content of \(name)\n", "\(command): \(pasted.stderr)")
+        }
+        let made = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(!made.contains { $0.hasPrefix("pwned") }, "\(made)")
+    }
+
     @Test(arguments: [
         (["files", "--layer", "7"], "no layer 7: it has 4 layers, 0 to 3"),
         (["trace", "/app/nothing"], "/app/nothing is in no layer of the image"),
