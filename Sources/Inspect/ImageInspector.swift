@@ -84,23 +84,35 @@ public struct ImageInspector: Sendable {
     public func files(layer: Int?, glob: PathGlob? = nil) throws -> FilesReport {
         if let layer { try checkLayer(layer) }
         let top = layer ?? layerCount - 1
-        let all = try listings(Array(0..<(top + 1)))
-        var tree = MergedTree()
+        var all = try listings(Array(0..<(top + 1)))
+        for i in all.indices { all[i].dropPathIndex() }
         var entries: [FilesReport.Entry] = []
-        if let layer {
-            for l in all.dropLast() { _ = tree.apply(l) }
-            let changes = tree.apply(all[layer])
-            let kept = Set(changes.entries.map(\.entry.path))
-            entries = changes.entries.map { Self.row($0.entry, layer: layer, change: $0.change) }
-            for r in changes.removals where r.via != nil && !kept.contains(r.entry.path) {
-                entries.append(Self.row(r.entry, layer: layer, change: .deleted))
+        // Each listing is let go once applied, and rows are made straight from the tree, which goes before
+        // sorting: a listing of a million files is held about twice, not four times.
+        do {
+            var tree = MergedTree()
+            for i in all.indices.dropLast() { tree.apply(all[i], listingEntries: false); all[i] = all[i].emptied() }
+            var last: LayerListing? = all.removeLast()
+            if let layer, let top = last {
+                let changes = tree.apply(top)
+                last = nil
+                let kept = Set(changes.entries.map(\.entry.path))
+                entries = changes.entries.map { Self.row($0.entry, layer: layer, change: $0.change) }
+                for r in changes.removals where r.via != nil && !kept.contains(r.entry.path) {
+                    entries.append(Self.row(r.entry, layer: layer, change: .deleted))
+                }
+            } else {
+                if let top = last { tree.apply(top, listingEntries: false) }
+                last = nil
+                tree.forEachEntryInPathOrder { e, l, change in
+                    if glob?.matches(e.path) ?? true { entries.append(Self.row(e, layer: l, change: change)) }
+                }
             }
-        } else {
-            for l in all { _ = tree.apply(l) }
-            entries = tree.entries().map { Self.row($0.entry, layer: $0.layer, change: $0.change) }
         }
-        if let glob { entries.removeAll { !glob.matches($0.path) } }
-        entries.sort { Self.pathOrder($0.path, $1.path) }
+        if layer != nil {
+            if let glob { entries.removeAll { !glob.matches($0.path) } }
+            entries.sort { Self.pathOrder($0.path, $1.path) }
+        }
         return FilesReport(image: name, layer: layer, glob: glob?.pattern, entries: entries)
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `stowaway layers`: one row per layer, the history entries that made no layer, and the wasted space.
 public struct LayersReport: Codable, Sendable {
     /// One layer: what was shipped and what made it.
@@ -84,6 +86,29 @@ public struct FilesReport: Codable, Sendable {
         try c.encode(layer, forKey: .layer)
         try c.encodeIfPresent(glob, forKey: .glob)
         try c.encode(entries, forKey: .entries)
+    }
+}
+
+extension FilesReport {
+    /// The report as pretty-printed JSON with sorted keys, byte for byte what `JSONEncoder` writes for it, a piece
+    /// at a time: the entries are encoded one by one, so a listing of a million files is never one document in
+    /// memory.
+    public func writeJSON(to emit: (String) throws -> Void) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var shell = self
+        shell.entries = []
+        let skeleton = String(decoding: try enc.encode(shell), as: UTF8.self)
+        let empty = "\"entries\" : [\n\n  ]"
+        guard !entries.isEmpty, let hole = skeleton.range(of: empty) else { return try emit(skeleton + "\n") }
+        try emit(String(skeleton[..<hole.lowerBound]) + "\"entries\" : [\n")
+        for (i, e) in entries.enumerated() {
+            // An entry sits two levels deep: every line of its own document is indented by four spaces.
+            let own = String(decoding: try enc.encode(e), as: UTF8.self)
+            let indented = own.split(separator: "\n", omittingEmptySubsequences: false).map { "    " + $0 }.joined(separator: "\n")
+            try emit(indented + (i == entries.count - 1 ? "\n" : ",\n"))
+        }
+        try emit("  ]" + String(skeleton[hole.upperBound...]) + "\n")
     }
 }
 

@@ -65,23 +65,34 @@ public struct InspectText {
 
     /// The entries with their change, mode, size and layer, and a count by change.
     public func render(_ r: FilesReport) -> String {
-        var out = paint(safe(r.image), "1") + "  " + (r.layer.map { "layer \($0)" } ?? "merged filesystem")
-            + (r.glob.map { "  paths matching \(safe($0))" } ?? "") + "\n\n"
-        guard !r.entries.isEmpty else { return out + "No entries.\n" }
-        var table = Table(["CHANGE", "MODE", "SIZE", "LAYER", "PATH"], right: [2, 3])
-        for e in r.entries {
+        var out = ""
+        render(r) { out += $0 }
+        return out
+    }
+
+    /// The same, a piece at a time: a listing of a million files is never one string.
+    public func render(_ r: FilesReport, to emit: (String) throws -> Void) rethrows {
+        try emit(paint(safe(r.image), "1") + "  " + (r.layer.map { "layer \($0)" } ?? "merged filesystem")
+            + (r.glob.map { "  paths matching \(safe($0))" } ?? "") + "\n\n")
+        guard !r.entries.isEmpty else { return try emit("No entries.\n") }
+        func cells(_ e: FilesReport.Entry) -> [Cell] {
             var path = safe(e.path)
             if let t = e.linkTarget { path += e.type == .hardlink ? "  (hard link to \(safe(t)))" : " -> \(safe(t))" }
             let size = e.type == .file || e.type == .hardlink ? byteCount(e.size) : "-"
-            table.rows.append(Row(cells: [Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(Self.lsMode(e.type, UInt32(e.mode, radix: 8) ?? 0)),
-                                          Cell(size), Cell("\(e.layer)"), Cell(path)]))
+            return [Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(Self.lsMode(e.type, UInt32(e.mode, radix: 8) ?? 0)),
+                    Cell(size), Cell("\(e.layer)"), Cell(path)]
         }
-        out += table.render(self)
-        let counts = [Change.added, .modified, .deleted].compactMap { c -> String? in
-            let n = r.entries.filter { $0.change == c }.count
-            return n > 0 ? "\(n) \(c.rawValue)" : nil
+        var table = Table(["CHANGE", "MODE", "SIZE", "LAYER", "PATH"], right: [2, 3])
+        // Widths first (the path, last, pads nothing), then a row at a time.
+        for e in r.entries { table.widen(Array(cells(e).dropLast())) }
+        try emit(table.line(table.header.map { Cell($0) }, rowPaint: "1", text: self))
+        var counts: [Change: Int] = [:]
+        for e in r.entries {
+            counts[e.change, default: 0] += 1
+            try emit(table.line(cells(e), rowPaint: nil, text: self))
         }
-        return out + "\n\(r.entries.count) entr\(r.entries.count == 1 ? "y" : "ies"): \(counts.joined(separator: ", ")).\n"
+        let said = [Change.added, .modified, .deleted].compactMap { c in counts[c].map { "\($0) \(c.rawValue)" } }
+        try emit("\n\(r.entries.count) entr\(r.entries.count == 1 ? "y" : "ies"): \(said.joined(separator: ", ")).\n")
     }
 
     // MARK: trace
@@ -197,26 +208,36 @@ public struct InspectText {
             self.right = Set(right)
         }
 
+        /// Widths grown to hold `cells` (a row not kept in `rows`).
+        mutating func widen(_ cells: [Cell]) {
+            if widths.isEmpty { widths = header.map(\.count) }
+            for (i, c) in cells.enumerated() where i < widths.count { widths[i] = max(widths[i], c.text.count) }
+        }
+
+        private var widths: [Int] = []
+
+        /// One line at the widths seen so far.
+        func line(_ all: [Cell], rowPaint: String?, text: InspectText, indent: String = "") -> String {
+            let widths = self.widths.isEmpty ? header.map(\.count) : self.widths
+            // Empty cells at the end would only be padding.
+            var cells = all[...]
+            while cells.count > 1, cells.last?.text.isEmpty == true { cells = cells.dropLast() }
+            var parts: [String] = []
+            for (i, c) in cells.enumerated() {
+                let last = i == cells.count - 1
+                let pad = String(repeating: " ", count: max(0, (i < widths.count ? widths[i] : 0) - c.text.count))
+                let body = c.paint.map { text.paint(c.text, $0) } ?? c.text
+                parts.append(right.contains(i) ? pad + body : last ? body : body + pad)
+            }
+            let line = parts.joined(separator: "  ")
+            return indent + (rowPaint.map { text.paint(line, $0) } ?? line) + "\n"
+        }
+
         func render(_ text: InspectText, indent: String = "") -> String {
-            var widths = header.map(\.count)
-            for row in rows {
-                for (i, c) in row.cells.enumerated() where i < widths.count { widths[i] = max(widths[i], c.text.count) }
-            }
-            func format(_ all: [Cell], rowPaint: String?) -> String {
-                // Empty cells at the end would only be padding.
-                var cells = all[...]
-                while cells.count > 1, cells.last?.text.isEmpty == true { cells = cells.dropLast() }
-                var parts: [String] = []
-                for (i, c) in cells.enumerated() {
-                    let last = i == cells.count - 1
-                    let pad = String(repeating: " ", count: max(0, widths[i] - c.text.count))
-                    let body = c.paint.map { text.paint(c.text, $0) } ?? c.text
-                    parts.append(right.contains(i) ? pad + body : last ? body : body + pad)
-                }
-                let line = parts.joined(separator: "  ")
-                return indent + (rowPaint.map { text.paint(line, $0) } ?? line) + "\n"
-            }
-            return format(header.map { Cell($0) }, rowPaint: "1") + rows.map { format($0.cells, rowPaint: $0.paint) }.joined()
+            var sized = self
+            for row in rows { sized.widen(row.cells) }
+            return sized.line(header.map { Cell($0) }, rowPaint: "1", text: text, indent: indent)
+                + rows.map { sized.line($0.cells, rowPaint: $0.paint, text: text, indent: indent) }.joined()
         }
     }
 }

@@ -57,6 +57,13 @@ public struct LayerListing: Sendable {
 
     init(index: Int) { self.index = index }
 
+    /// Lets go of the index by path once reading is done, for a caller that never asks `entry(_:)` (a million
+    /// paths are tens of MB): `entry(_:)` then finds nothing.
+    mutating func dropPathIndex() { positions = [:] }
+
+    /// The same layer with nothing listed: what a caller keeps once it has applied this one.
+    func emptied() -> LayerListing { LayerListing(index: index) }
+
     /// The entry at a path, if this layer has one.
     public func entry(_ path: String) -> ListedEntry? { positions[path].map { entries[$0] } }
 

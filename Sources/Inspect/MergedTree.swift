@@ -62,8 +62,10 @@ struct MergedTree {
 
     func exists(_ path: String) -> Bool { lookup(path) != nil }
 
-    /// Applies one layer; returns its entries' changes and everything it removed or replaced below.
-    mutating func apply(_ listing: LayerListing) -> LayerChanges {
+    /// Applies one layer; returns its entries' changes (unless `listingEntries` is false: a layer of a million
+    /// files need not be copied when only the result counts) and everything it removed or replaced below.
+    @discardableResult
+    mutating func apply(_ listing: LayerListing, listingEntries: Bool = true) -> LayerChanges {
         let layer = listing.index
         var changes = LayerChanges()
         var removedPaths = Set<String>()
@@ -123,7 +125,7 @@ struct MergedTree {
             nodes[cur].entry = e
             nodes[cur].layer = layer
             nodes[cur].change = change
-            changes.entries.append((e, change))
+            if listingEntries { changes.entries.append((e, change)) }
         }
         return changes
     }
@@ -131,12 +133,29 @@ struct MergedTree {
     /// Every entry of the filesystem with the layer it comes from and how that layer changed it.
     func entries() -> [(entry: ListedEntry, layer: Int, change: Change)] {
         var out: [(entry: ListedEntry, layer: Int, change: Change)] = []
+        forEachEntry { out.append(($0, $1, $2)) }
+        return out
+    }
+
+    /// The same, one at a time, in path order (`ImageInspector.pathOrder`: a directory right before what it
+    /// holds, names by their bytes), so a listing needs no sort of its own.
+    func forEachEntryInPathOrder(_ body: (ListedEntry, Int, Change) throws -> Void) rethrows {
         var stack = [0]
         while let i = stack.popLast() {
-            if let e = nodes[i].entry { out.append((e, nodes[i].layer, nodes[i].change)) }
+            if let e = nodes[i].entry { try body(e, nodes[i].layer, nodes[i].change) }
+            // Pushed last-first, so the smallest name comes off the stack next.
+            let sorted = nodes[i].children.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            stack.append(contentsOf: sorted.reversed().map(\.value))
+        }
+    }
+
+    /// The same, one at a time, in no particular order.
+    func forEachEntry(_ body: (ListedEntry, Int, Change) throws -> Void) rethrows {
+        var stack = [0]
+        while let i = stack.popLast() {
+            if let e = nodes[i].entry { try body(e, nodes[i].layer, nodes[i].change) }
             stack.append(contentsOf: nodes[i].children.values)
         }
-        return out
     }
 
     enum Resolution: Equatable {

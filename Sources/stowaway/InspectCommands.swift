@@ -121,7 +121,15 @@ struct FilesCommand: AsyncParsableCommand {
             var inspector = ImageInspector(image: image, name: name)
             inspector.progress = output.makeProgress()
             let report = try inspector.files(layer: layer, glob: glob)
-            return try output.render(report) { $0.render(report) }
+            // Written as it is rendered: a million entries never make one document in memory.
+            var out = StandardOutput()
+            if output.json {
+                try report.writeJSON { try out.write($0) }
+            } else {
+                try InspectText(colour: output.colour).render(report) { try out.write($0) }
+            }
+            try out.flush()
+            return Data()
         })
     }
 }
@@ -182,6 +190,21 @@ struct CatCommand: AsyncParsableCommand {
             }
             return Data()
         })
+    }
+}
+
+/// Text for standard output, gathered into writes of about 64 KB.
+private struct StandardOutput {
+    private var pending: [UInt8] = []
+
+    mutating func write(_ s: String) throws {
+        pending += s.utf8
+        if pending.count >= 1 << 16 { try flush() }
+    }
+
+    mutating func flush() throws {
+        try pending.withUnsafeBytes { try writeAll($0) }
+        pending.removeAll(keepingCapacity: true)
     }
 }
 

@@ -116,6 +116,32 @@ import TestSupport
         try compareWithGolden(sample.normalise(log.stdout), "trace-log.txt")
     }
 
+    /// A listing of 300,000 files is written as it is rendered, never as one document: memory stays near what the
+    /// merged tree itself needs (it was 830 MB at a million files), and the JSON is whole and in path order.
+    @Test func aListingOfManyFilesIsStreamed() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let count = 300_000
+        let files = (0..<count).map { ImageSpec.File(path: String(format: "d%02d/f%07d", $0 % 40, $0), content: "") }
+        let image = dir + "/image.tar"
+        try ImageBuilder.build(ImageSpec(format: .docker25, compression: "gzip", layers: [.init(files: files)]), at: image)
+        for format in ["json", "text"] {
+            let r = try Run.command("/usr/bin/timeout", ["60", "/usr/bin/time", "-f", "peak-rss-kb=%M", Run.stowaway, "files", image,
+                                                         "--format", format, "--quiet"])
+            #expect(r.status == 0, "\(format): \(r.stderr)")
+            let rss = try #require(r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("peak-rss-kb=") ? Int($0.dropFirst(12)) : nil }.last)
+            #expect(rss / 1024 < 160, "\(format): peak RSS \(rss / 1024) MB")
+            if format == "json" {
+                let paths = try JSONDocument.object(r.stdout).objects("entries").compactMap { $0["path"] as? String }
+                #expect(paths.count == count)
+                #expect(paths.first == "/d00/f0000000" && paths.last == "/d39/f0299999")
+                #expect(paths == paths.sorted(), "in path order")
+            } else {
+                #expect(r.stdout.hasSuffix("\n\(count) entries: \(count) added.\n"), "\(r.stdout.suffix(200))")
+            }
+        }
+    }
+
     /// The `stowaway cat` that `trace` suggests for a deleted file, pasted into a shell as it is printed, reads
     /// that file back and runs nothing the path spells (`$(…)`, backquotes, `;`, quotes).
     @Test func theSuggestedCatCommandIsSafeToPaste() throws {
