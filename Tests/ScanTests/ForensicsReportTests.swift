@@ -44,6 +44,23 @@ import TestSupport
         var secrets: [String] { [envBundle, labelToken, configTokens, jwt, github] }
     }
 
+    /// A token whose power sits in an IfPresent with a caveat that cannot be read offline is rated by what the
+    /// readable caveats allow (here, all of the org): `--fail-on medium` fails the build, as it must.
+    @Test func anUnreadableIfPresentFailsTheBuild() throws {
+        var t = FakeFly.orgToken(org: UInt64.random(in: 1...9_999_999))
+        t.add(FakeFly.ifPresent([(UInt64.random(in: 40...999), .arr([.uint(7)]))], else: 0))
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ImageBuilder.build(ImageSpec(format: .docker25, compression: "gzip", layers: [
+            .init(files: [.init(path: "app/.env", content: "FLY_API_TOKEN=\"FlyV1 \(t.token())\"\n")])]), at: dir + "/image.tar")
+        let r = try Run.command(Run.stowaway, ["scan", dir + "/image.tar", "--format", "json", "--fail-on", "medium"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let f = try #require(try JSONDocument.findings(r.stdout).first { $0["ruleID"] as? String == "flyio-macaroon-bundle" })
+        #expect(f["severity"] as? String == "critical")
+        let summary = (f["details"] as? [String: Any])?["summary"] as? String ?? ""
+        #expect(summary.contains("cannot be read offline; at most: org-wide write token"), "\(summary)")
+    }
+
     @Test func jsonCarriesDetailsAndSeverityFollowsTheDecodedPower() throws {
         let s = try Sample()
         defer { try? FileManager.default.removeItem(atPath: s.dir) }
