@@ -47,27 +47,32 @@ public struct ImageInspector: Sendable {
     /// One row per layer, the history entries that made no layer, and the bytes later layers delete or
     /// replace. Reads every layer. `findings` (layer → count) comes from a scan when asked for.
     public func layers(findings: [Int: Int]? = nil) throws -> LayersReport {
-        let all = try listings(Array(0..<layerCount))
-        var tree = MergedTree()
-        var wasted: [LayersReport.WastedFile] = []
-        for listing in all {
-            for r in tree.apply(listing).removals where r.entry.type == .file && r.entry.size > 0 {
-                wasted.append(.init(path: r.entry.path, size: r.entry.size, layer: r.layer, removedInLayer: r.removedIn))
-            }
-            for s in listing.shadowed where s.type == .file && s.size > 0 {
-                wasted.append(.init(path: s.path, size: s.size, layer: listing.index, removedInLayer: listing.index))
-            }
-        }
-        // Largest first; then bottom layer first, then by path.
-        wasted.sort { a, b in
-            a.size != b.size ? a.size > b.size : a.layer != b.layer ? a.layer < b.layer : Self.pathOrder(a.path, b.path)
-        }
+        var all = try listings(Array(0..<layerCount))
         let rows = all.map { l -> LayersReport.Layer in
             let ref = image.layers[l.index]
             let made = createdBy(layer: l.index)
             return .init(index: l.index, digest: ref.digest?.description, diffID: ref.diffID?.description, size: ref.size,
                          uncompressedSize: l.digests?.uncompressedSize ?? 0, files: l.fileCount, createdBy: made.text,
                          historyIndex: made.index, findings: findings.map { $0[l.index] ?? 0 })
+        }
+        var wasted: [LayersReport.WastedFile] = []
+        // Only removals count here: listings are applied without copying their entries and let go once applied.
+        do {
+            var tree = MergedTree()
+            for i in all.indices {
+                all[i].dropPathIndex()
+                for r in tree.apply(all[i], listingEntries: false).removals where r.entry.type == .file && r.entry.size > 0 {
+                    wasted.append(.init(path: r.entry.path, size: r.entry.size, layer: r.layer, removedInLayer: r.removedIn))
+                }
+                for s in all[i].shadowed where s.type == .file && s.size > 0 {
+                    wasted.append(.init(path: s.path, size: s.size, layer: all[i].index, removedInLayer: all[i].index))
+                }
+                all[i] = all[i].emptied()
+            }
+        }
+        // Largest first; then bottom layer first, then by path.
+        wasted.sort { a, b in
+            a.size != b.size ? a.size > b.size : a.layer != b.layer ? a.layer < b.layer : Self.pathOrder(a.path, b.path)
         }
         let madeLayers = Set(image.config.historyIndexForLayer.compactMap { $0 })
         let empty = history.indices.filter { !madeLayers.contains($0) }.map { LayersReport.HistoryRow(historyIndex: $0, createdBy: history[$0]) }
