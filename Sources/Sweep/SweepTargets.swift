@@ -56,7 +56,8 @@ public struct TargetExpander: Sendable {
         self.pageSize = pageSize
     }
 
-    /// The Fly.io images of every `[[fly]]` organisation (discovered first: their registry hosts need clients).
+    /// The Fly.io images of every `[[fly]]` organisation (discovered first: their registry hosts need clients),
+    /// and the token of each organisation for the Fly registry hosts only.
     public func flyItems(environment: [String: String] = ProcessInfo.processInfo.environment) async -> (items: [SweepItem], failures: [ListingFailure], tokens: [String: String]) {
         var items: [SweepItem] = []
         var failures: [ListingFailure] = []
@@ -66,8 +67,9 @@ public struct TargetExpander: Sendable {
                 let token = try FlyMachines.token(env: org.tokenEnv, what: "\(config.path): fly org \(org.org)", environment: environment)
                 let api = FlyMachines(apiURL: org.apiURL, token: token)
                 for d in try await api.deployed(org: org.org) {
-                    // Fly's registry takes the same token, as user x.
-                    tokens[d.reference.registry] = token
+                    // Fly's registry takes the same token, as user x; no other host ever gets it. Anyone who can
+                    // start a machine in the org chooses its image's registry, so that name is the attacker's.
+                    if Self.isFlyRegistry(d.reference.registry, environment: environment) { tokens[d.reference.registry] = token }
                     items.append(SweepItem(reference: d.reference, input: d.input, platforms: org.platforms, apps: d.apps, machines: d.machines))
                 }
             } catch {
@@ -75,6 +77,12 @@ public struct TargetExpander: Sendable {
             }
         }
         return (items, failures, tokens)
+    }
+
+    /// Whether a Fly org's token may go to `host`: registry.fly.io, or the host `FLY_REGISTRY_HOST` names (as for
+    /// `scan`).
+    static func isFlyRegistry(_ host: String, environment: [String: String]) -> Bool {
+        CredentialStore(environment: environment).isFlyRegistry(host)
     }
 
     /// The items of every `[[target]]`, listing registries through `client(registry)`.

@@ -11,6 +11,9 @@
           F.log, one line each.
   webhook --port-file F --out FILE [--fail-first N]
           Accepts POSTs; appends each body (one JSON document a line) to FILE. The first N answer 500.
+  registry --port-file F --log FILE
+          A registry that wants Basic credentials: every request is answered 401 with a Basic challenge, and
+          logged as "METHOD PATH AUTHORIZATION" ("-" when none came): what a foreign host would be sent.
   proxy   --port-file F --upstream HOST:PORT --hold-file PATH --log FILE
           Forwards GET and HEAD to a registry on 127.0.0.1 and logs "METHOD PATH" a line. While PATH exists,
           a blob request whose digest is listed in it waits (at most 120 s) before being forwarded, and
@@ -111,6 +114,28 @@ def webhook(args):
     serve(Handler, args.port_file, args.max_seconds)
 
 
+def registry(args):
+    class Handler(Quiet):
+        def answer(self):
+            append(args.log, f"{self.command} {self.path} {self.headers.get('Authorization', '-')}")
+            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="standin"')
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self):
+            self.answer()
+
+        def do_HEAD(self):
+            self.answer()
+
+    serve(Handler, args.port_file, args.max_seconds)
+
+
 def proxy(args):
     upstream_host, upstream_port = args.upstream.rsplit(":", 1)
 
@@ -175,11 +200,13 @@ def main():
     x.add_argument("--upstream", required=True)
     x.add_argument("--hold-file", required=True)
     x.add_argument("--log", required=True)
-    for s in (f, w, x):
+    r = sub.add_parser("registry")
+    r.add_argument("--log", required=True)
+    for s in (f, w, x, r):
         s.add_argument("--port-file", required=True)
         s.add_argument("--max-seconds", type=float, default=900)
     args = p.parse_args()
-    {"fly": fly, "webhook": webhook, "proxy": proxy}[args.cmd](args)
+    {"fly": fly, "webhook": webhook, "proxy": proxy, "registry": registry}[args.cmd](args)
 
 
 if __name__ == "__main__":
