@@ -37,7 +37,11 @@ public struct Webhook: Sendable {
         var text = "Stowaway sweep run \(report.run.id): \(new.count) new secret finding\(new.count == 1 ? "" : "s") "
             + "(\(bySeverity.joined(separator: ", "))) in \(report.images.scanned) images"
         for f in new.prefix(maxListed) {
-            text += "\n• \(f.finding.severity.rawValue) \(f.finding.ruleID) in \(f.image) at \(SweepReport.place(f.finding)) (\(f.finding.redacted))"
+            // Image paths, places and previews come from registries and images: inert for Slack (`<!channel>`
+            // would notify everyone, a newline would forge a line).
+            let e = MessageText.slack
+            text += "\n• \(f.finding.severity.rawValue) \(e(f.finding.ruleID)) in \(e(f.image)) at \(e(SweepReport.place(f.finding))) "
+                + "(\(e(f.finding.redacted)))"
         }
         if new.count > maxListed { text += "\n… and \(new.count - maxListed) more" }
         return ["text": text]
