@@ -6,27 +6,78 @@ import Foundation
 extension RegistryClient {
     /// Pages followed at most per listing: a registry that keeps answering `next` cannot hold a sweep forever.
     public static let maxListPages = 10_000
-    /// Bytes read at most from one page of a listing.
-    static let maxListPageBytes = 16 << 20
+    /// Bytes read at most from one page of a listing (a registry's own page of 1000 names of 255 characters is a
+    /// quarter of a MiB).
+    public static let maxListPageBytes = 8 << 20
 
-    /// Every repository name of the registry at `registry` (`host[:port]`, `docker.io` for Docker Hub), in the
-    /// order the registry lists them. `pageSize` sends `n=` on the first request (the registry's links carry
-    /// it on). Throws `OCIError` naming the registry and the URL that failed.
-    public func catalog(registry: String, pageSize: Int? = nil) async throws -> [String] {
-        struct Page: Decodable { var repositories: [String]? }
-        // A token registry grants the catalog only to this scope, which no repository name can spell.
-        let pages: [Page] = try await listPages(registry: registry, path: "/v2/_catalog", pageSize: pageSize,
-                                                scope: "registry:catalog:*")
-        return pages.flatMap { $0.repositories ?? [] }
+    /// What one registry's listings (its catalog and every repository's tags) may take in one sweep, together:
+    /// pages fetched, names read, and names kept (only those are held past their page).
+    public struct ListingBudget: Sendable {
+        /// Pages a registry's listings may still fetch.
+        public var pages: Int
+        /// Names they may still read.
+        public var read: Int
+        /// Names they may still keep.
+        public var names: Int
+
+        /// The defaults: 100,000 pages, 1,000,000 names read and 100,000 kept per registry.
+        public static let perRegistry = ListingBudget(pages: 100_000, read: 1_000_000, names: 100_000)
+
+        public init(pages: Int, read: Int, names: Int) {
+            self.pages = pages
+            self.read = read
+            self.names = names
+        }
     }
 
-    /// Every tag of `repository` at `registry`, in the order the registry lists them (an unknown repository
-    /// throws its 404; a repository with no tags returns none).
-    public func tags(registry: String, repository: String, pageSize: Int? = nil) async throws -> [String] {
+    /// A listing read page by page: the names kept, and why it stopped before the registry's last page (a limit
+    /// reached, or an error after the first page), nil when it read every page.
+    public struct Listing: Sendable {
+        public var names: [String] = []
+        public var pages = 0
+        public var cutShort: String?
+    }
+
+    /// Every repository name of the registry at `registry` (`host[:port]`, `docker.io` for Docker Hub) that `keep`
+    /// accepts, in the order the registry lists them, read one page at a time within `budget` (which it spends).
+    /// `pageSize` sends `n=` on the first request (the registry's links carry it on). Throws `OCIError` naming
+    /// the registry and the URL when the first page cannot be read, or `CancellationError`.
+    public func catalog(registry: String, pageSize: Int? = nil, budget: inout ListingBudget,
+                        keep: (String) -> Bool = { _ in true }) async throws -> Listing {
+        struct Page: Decodable { var repositories: [String]? }
+        // A token registry grants the catalog only to this scope, which no repository name can spell.
+        return try await listPages(registry: registry, path: "/v2/_catalog", pageSize: pageSize, scope: "registry:catalog:*",
+                                   budget: &budget, keep: keep) { (page: Page) in page.repositories ?? [] }
+    }
+
+    /// Every tag of `repository` at `registry` that `keep` accepts, in the order the registry lists them, within
+    /// `budget` (an unknown repository throws its 404; a repository with no tags returns none).
+    public func tags(registry: String, repository: String, pageSize: Int? = nil, budget: inout ListingBudget,
+                     keep: (String) -> Bool = { _ in true }) async throws -> Listing {
         struct Page: Decodable { var tags: [String]? }
-        let pages: [Page] = try await listPages(registry: registry, path: "/v2/\(repository)/tags/list", pageSize: pageSize,
-                                                scope: repository)
-        return pages.flatMap { $0.tags ?? [] }
+        return try await listPages(registry: registry, path: "/v2/\(repository)/tags/list", pageSize: pageSize, scope: repository,
+                                   budget: &budget, keep: keep) { (page: Page) in page.tags ?? [] }
+    }
+
+    /// Every repository name of the registry (within the default per-registry budget); throws when the listing
+    /// was cut short, so a caller that wants all of it never gets part of it unknowingly.
+    public func catalog(registry: String, pageSize: Int? = nil) async throws -> [String] {
+        var budget = ListingBudget.perRegistry
+        let listing = try await catalog(registry: registry, pageSize: pageSize, budget: &budget)
+        if let reason = listing.cutShort {
+            throw OCIError.registryFailed(registry: registry, operation: "catalog", failure: .answered(status: 200, message: reason))
+        }
+        return listing.names
+    }
+
+    /// Every tag of `repository` (within the default per-registry budget); throws when the listing was cut short.
+    public func tags(registry: String, repository: String, pageSize: Int? = nil) async throws -> [String] {
+        var budget = ListingBudget.perRegistry
+        let listing = try await tags(registry: registry, repository: repository, pageSize: pageSize, budget: &budget)
+        if let reason = listing.cutShort {
+            throw OCIError.registryFailed(registry: registry, operation: "tags of \(repository)", failure: .answered(status: 200, message: reason))
+        }
+        return listing.names
     }
 
     /// The manifest or index `ref` names, with its media type and digest (checked against the reference's
@@ -35,31 +86,85 @@ extension RegistryClient {
         try await manifest(ref, reference: ref.manifestReference)
     }
 
-    /// Follows `Link` pagination from `path`, decoding each page; a `next` link to another origin is refused
-    /// (credentials go only to the registry), and so is a link already followed (a loop).
-    private func listPages<Page: Decodable>(registry: String, path: String, pageSize: Int?, scope: String) async throws -> [Page] {
+    /// Follows `Link` pagination from `path`, one page at a time: each page is decoded, its names offered to
+    /// `keep`, and dropped before the next is fetched, so only the names kept are held. A `next` link to another
+    /// origin is refused (credentials go only to the registry), and so is a link already followed (a loop). A
+    /// limit reached, or a failure after the first page, ends the listing with what it has and says why.
+    private func listPages<Page: Decodable>(registry: String, path: String, pageSize: Int?, scope: String, budget: inout ListingBudget,
+                                            keep: (String) -> Bool, names: (Page) -> [String]) async throws -> Listing {
         let host = registry == "docker.io" ? "registry-1.docker.io" : registry
         let what = scope.contains(":") ? "catalog" : "tags of \(scope)"
         var next: String? = path + (pageSize.map { "?n=\($0)" } ?? "")
         var seen = Set<String>()
-        var pages: [Page] = []
+        var listing = Listing()
         while let current = next {
+            try Task.checkCancellation()
+            guard seen.insert(current).inserted else {
+                listing.cutShort = "the registry's pagination loops back to a page already read"
+                break
+            }
+            guard listing.pages < Self.maxListPages else {
+                listing.cutShort = "stopped after \(listing.pages) pages: the limit of \(Self.maxListPages) pages per listing"
+                break
+            }
+            guard budget.pages > 0 else {
+                listing.cutShort = "stopped after \(listing.pages) pages: the registry's listings reached the limit of "
+                    + "\(ListingBudget.perRegistry.pages) pages per registry"
+                break
+            }
+            budget.pages -= 1
             let op = Operation(registry: registry, name: "\(what) (\(current.prefix(200)))")
-            guard seen.insert(current).inserted, pages.count < Self.maxListPages else {
-                throw OCIError.registryFailed(registry: registry, operation: op.name,
-                                              failure: .answered(status: 200, message: "pagination loops or exceeds \(Self.maxListPages) pages"))
-            }
-            let spec = try await registryRequest(host: host, path: current, repository: scope)
-            let answer = try await fetch(spec, op, limit: Self.maxListPageBytes, ok: [200])
-            guard answer.status == 200 else { throw try await refusal((answer.status, answer.message), op, host: host) }
+            let page: Page
+            let link: [String]
             do {
-                pages.append(try JSONDecoder().decode(Page.self, from: answer.body))
-            } catch {
-                throw OCIError.invalidJSON(what: "\(registry) \(op.name)", reason: "\(error)")
+                let spec = try await registryRequest(host: host, path: current, repository: scope)
+                let answer = try await fetch(spec, op, limit: Self.maxListPageBytes, ok: [200])
+                guard answer.status == 200 else { throw try await refusal((answer.status, answer.message), op, host: host) }
+                do {
+                    page = try JSONDecoder().decode(Page.self, from: answer.body)
+                } catch {
+                    throw OCIError.invalidJSON(what: "\(registry) \(op.name)", reason: "\(error)")
+                }
+                link = answer.headers["Link"]
+            } catch let e as OCIError where listing.pages > 0 {
+                if case .registryFailed(_, _, .tooLarge) = e {
+                    listing.cutShort = "page \(listing.pages + 1) is larger than the limit of \(Self.maxListPageBytes >> 20) MiB per page"
+                } else {
+                    listing.cutShort = "page \(listing.pages + 1) could not be read: \(e)"
+                }
+                break
+            } catch let e as OCIError {
+                if case .registryFailed(_, _, .tooLarge) = e {
+                    throw OCIError.registryFailed(registry: registry, operation: op.name, failure: .answered(
+                        status: 200, message: "the first page is larger than the limit of \(Self.maxListPageBytes >> 20) MiB per page"))
+                }
+                throw e
             }
-            next = try Self.nextPage(answer.headers["Link"], after: current, base: try await baseURL(host), registry: registry, op: op)
+            listing.pages += 1
+            for name in names(page) {
+                guard budget.read > 0 else {
+                    listing.cutShort = "stopped after \(listing.pages) pages: the registry's listings reached the limit of "
+                        + "\(ListingBudget.perRegistry.read) names read per registry"
+                    return listing
+                }
+                budget.read -= 1
+                guard keep(name) else { continue }
+                guard budget.names > 0 else {
+                    listing.cutShort = "stopped at \(listing.names.count) names: the registry's listings reached the limit of "
+                        + "\(ListingBudget.perRegistry.names) names per registry"
+                    return listing
+                }
+                budget.names -= 1
+                listing.names.append(name)
+            }
+            do {
+                next = try Self.nextPage(link, after: current, base: try await baseURL(host), registry: registry, op: op)
+            } catch {
+                listing.cutShort = "\(error)"
+                break
+            }
         }
-        return pages
+        return listing
     }
 
     /// The path and query of the `rel="next"` link among `Link` header values, resolved against the page it came

@@ -22,6 +22,9 @@ public struct FlyMachines: Sendable {
 
     /// Answers larger than this are refused rather than read into memory.
     static let maxAnswerBytes = 32 << 20
+    /// Seconds one answer may take, from the request sent to its last byte; an answer not whole by then is not
+    /// asked for again (a server that drips once drips again).
+    static let answerSeconds = 30.0
 
     /// A client for `apiURL` with `token` (a `FlyV1 …` macaroon bundle is sent as is, anything else as Bearer).
     public init(apiURL: String = SweepConfig.defaultFlyAPI, token: String) {
@@ -51,8 +54,26 @@ public struct FlyMachines: Sendable {
         return (answer.apps ?? []).map(\.name)
     }
 
-    /// Every image the app's machines run, one entry per distinct image.
+    /// A machine or an app that could not be read: one failure of its own, the others are still swept.
+    public struct Failure: Sendable, Equatable {
+        /// `app NAME` or `app NAME machine ID`.
+        public var what: String
+        public var error: String
+    }
+
+    /// Every image the app's machines run, one entry per distinct image; throws on the first machine whose
+    /// image cannot be named (`scan --fly-app`, which scans one app and fails as a whole).
     public func deployed(app: String) async throws -> [Deployed] {
+        let (out, failures) = try await discover(app: app)
+        if let f = failures.first {
+            throw SweepError.fly(what: "app \(app)", url: "\(apiURL)/v1/apps/\(app)/machines", status: 200, message: f.error)
+        }
+        return out
+    }
+
+    /// Every image the app's machines run, one entry per distinct image, and the machines whose image could not be
+    /// named, each a failure of its own; throws when the app's machines cannot be listed at all.
+    public func discover(app: String) async throws -> (deployed: [Deployed], failures: [Failure]) {
         guard Self.isAppName(app) else {
             throw SweepError.fly(what: "app \(app.prefix(80))", url: apiURL, status: nil, message: "not a Fly app name")
         }
@@ -65,6 +86,7 @@ public struct FlyMachines: Sendable {
         }
         let machines: [Machine] = try await get("/v1/apps/\(app)/machines", what: "app \(app)")
         var out: [Deployed] = []
+        var failures: [Failure] = []
         for m in machines {
             let input: String
             if let r = m.image_ref, let repo = r.repository, !repo.isEmpty {
@@ -77,8 +99,9 @@ public struct FlyMachines: Sendable {
             }
             let ref: Reference
             do { ref = try Reference(input) } catch {
-                throw SweepError.fly(what: "app \(app)", url: "\(apiURL)/v1/apps/\(app)/machines", status: 200,
-                                     message: "machine \(m.id.prefix(40)) runs an image with an invalid reference: \(error)")
+                failures.append(Failure(what: "app \(app) machine \(m.id.prefix(40))",
+                                        error: "machine \(m.id.prefix(40)) runs an image with an invalid reference: \(error)"))
+                continue
             }
             // The same image by digest is one entry, whichever tag each machine names it by.
             if let i = out.firstIndex(where: { Self.identity($0.reference) == Self.identity(ref) }) {
@@ -87,14 +110,29 @@ public struct FlyMachines: Sendable {
                 out.append(Deployed(reference: ref, input: input, apps: [app], machines: [m.id]))
             }
         }
-        return out
+        return (out, failures)
     }
 
     /// Every image an organisation runs: its apps' machines, images run by several apps merged into one entry.
-    public func deployed(org: String) async throws -> [Deployed] {
+    /// An app that cannot be read (a bad name, an error listing its machines) or a machine whose image cannot be
+    /// named is a failure of its own; throws only when the organisation's apps cannot be listed. Stops early,
+    /// with what it has, when the task is cancelled (a stop request).
+    public func deployed(org: String) async throws -> (deployed: [Deployed], failures: [Failure]) {
         var out: [Deployed] = []
+        var failures: [Failure] = []
         for app in try await apps(org: org) {
-            for d in try await deployed(app: app) {
+            if Task.isCancelled { break }
+            let found: [Deployed]
+            do {
+                let d = try await discover(app: app)
+                found = d.deployed
+                failures += d.failures
+            } catch {
+                if Task.isCancelled { break }
+                failures.append(Failure(what: "app \(app.prefix(80))", error: "\(error)"))
+                continue
+            }
+            for d in found {
                 if let i = out.firstIndex(where: { Self.identity($0.reference) == Self.identity(d.reference) }) {
                     out[i].apps += d.apps.filter { !out[i].apps.contains($0) }
                     out[i].machines += d.machines.filter { !out[i].machines.contains($0) }
@@ -103,7 +141,7 @@ public struct FlyMachines: Sendable {
                 }
             }
         }
-        return out
+        return (out, failures)
     }
 
     /// An image by digest when there is one, whichever tag names it.
@@ -125,10 +163,18 @@ public struct FlyMachines: Sendable {
             req.method = .GET
             req.headers.add(name: "Authorization", value: authorization)
             req.headers.add(name: "Accept", value: "application/json")
-            let resp: HTTPClientResponse
+            let answer: (code: Int, body: ByteBuffer?)?
             do {
-                resp = try await HTTPClient.shared.execute(req, timeout: .seconds(60))
+                let request = req
+                answer = try await Deadline.within(seconds: Self.answerSeconds) {
+                    let resp = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(Self.answerSeconds)))
+                    // An answer too large is nil: its status still says whether a retry may help.
+                    return (Int(resp.status.code), try? await resp.body.collect(upTo: Self.maxAnswerBytes))
+                }
+            } catch is CancellationError {
+                throw CancellationError()
             } catch {
+                if Task.isCancelled { throw CancellationError() }
                 if attempt < 4 {
                     try await Task.sleep(nanoseconds: UInt64(attempt) * 500_000_000)
                     attempt += 1
@@ -136,11 +182,12 @@ public struct FlyMachines: Sendable {
                 }
                 throw SweepError.fly(what: what, url: url, status: nil, message: "\(error)")
             }
-            let code = Int(resp.status.code)
-            let body: ByteBuffer
-            do {
-                body = try await resp.body.collect(upTo: Self.maxAnswerBytes)
-            } catch {
+            guard let answer else {
+                throw SweepError.fly(what: what, url: url, status: nil, message: "no whole answer within \(Int(Self.answerSeconds)) s")
+            }
+            let code = answer.code
+            guard let body = answer.body else {
+                if Task.isCancelled { throw CancellationError() }
                 throw SweepError.fly(what: what, url: url, status: code, message: "answer unreadable or larger than \(Self.maxAnswerBytes) bytes")
             }
             if [429, 500, 502, 503, 504].contains(code), attempt < 4 {

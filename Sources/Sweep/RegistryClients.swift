@@ -18,7 +18,7 @@ struct RegistryClients: Sendable {
     static func options(config: SweepConfig, flyTokens: [String: String], environment: [String: String]) throws -> [(String, RegistryOptions)] {
         var out: [(String, RegistryOptions)] = []
         var hosts = config.registries.map(\.host)
-        hosts += flyTokens.keys.sorted().filter { !hosts.contains($0) }
+        hosts += flyTokens.keys.sorted().filter { !hosts.contains($0) && TargetExpander.isFlyRegistry($0, environment: environment) }
         for host in hosts {
             var o = RegistryOptions()
             o.credentials = CredentialStore(environment: environment)
@@ -30,7 +30,8 @@ struct RegistryClients: Sendable {
                     throw SweepError.missingCredential(what: "\(config.path): registry \(host)", variables: [variable])
                 }
                 o.credentials.explicit = Credential(kind: .basic(username: user, password: password), source: "\(variable) (\(config.path))")
-            } else if let token = flyTokens[host] {
+            } else if let token = flyTokens[host], TargetExpander.isFlyRegistry(host, environment: environment) {
+                // Checked here too: a shared run's hosts come from the store, written by whichever worker expanded it.
                 o.credentials.explicit = Credential(kind: .basic(username: "x", password: token), source: "the Fly.io org token")
             }
             out.append((host, o))

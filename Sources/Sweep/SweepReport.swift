@@ -109,10 +109,11 @@ public struct SweepReport: Codable, Sendable {
     }
 
     /// A summary a team pastes into a ticket: counts, a table of new findings, then the open and resolved ones.
+    /// Every string from outside (images, places, previews, app names, error text) goes in through `MessageText`,
+    /// so none of it becomes a link, an image, HTML or a table cell of its own.
     public func markdown() -> String {
-        func cell(_ s: String) -> String {
-            TerminalText.escape(s).replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'")
-        }
+        let cell = MessageText.markdownCode
+        let text = MessageText.markdown
         var out = "## Stowaway sweep, run \(run.id)\n\n"
         out += "- Status: \(run.status.rawValue), \(Self.isoDate(run.startedAt)) to \(Self.isoDate(run.finishedAt))\n"
         if let name = run.name {
@@ -125,15 +126,15 @@ public struct SweepReport: Codable, Sendable {
         out += "- Rule set: `\(run.ruleset.prefix(16))`\n"
         if !images.failed.isEmpty {
             out += "\n### Could not be scanned\n\n| Image | Error |\n|---|---|\n"
-            for f in images.failed { out += "| `\(cell(f.image))` | \(cell(f.error)) |\n" }
+            for f in images.failed { out += "| `\(cell(f.image))` | \(text(f.error)) |\n" }
         }
         for (title, list) in [("New findings", findings.new), ("Still open", findings.open), ("Resolved in this run", findings.resolved)]
         where !list.isEmpty {
             out += "\n### \(title)\n\n| Severity | Rule | Image | Place | Secret (redacted) |\n|---|---|---|---|---|\n"
             for f in list {
                 var image = "`\(cell(f.image))`"
-                if let app = f.app { image += " (app \(cell(app)))" }
-                out += "| \(f.finding.severity.rawValue) | \(cell(f.finding.ruleID)) | \(image) | `\(cell(Self.place(f.finding)))` | `\(cell(f.finding.redacted))` |\n"
+                if let app = f.app { image += " (app \(text(app)))" }
+                out += "| \(f.finding.severity.rawValue) | \(text(f.finding.ruleID)) | \(image) | `\(cell(Self.place(f.finding)))` | `\(cell(f.finding.redacted))` |\n"
             }
         }
         return out

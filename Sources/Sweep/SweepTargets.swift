@@ -41,6 +41,15 @@ public struct SweepItem: Sendable, Equatable {
 public struct ListingFailure: Sendable, Equatable {
     public var what: String
     public var error: String
+    /// The repository (`registry/repository`) whose tags were listed only in part: some of its images were not
+    /// looked at, so it is not judged (nothing of it is resolved) in this run.
+    public var partial: String?
+
+    public init(what: String, error: String, partial: String? = nil) {
+        self.what = what
+        self.error = error
+        self.partial = partial
+    }
 }
 
 /// Turns the config's targets into items: catalog and tag listings filtered by globs or a regex and cut to the
@@ -56,53 +65,86 @@ public struct TargetExpander: Sendable {
         self.pageSize = pageSize
     }
 
-    /// The Fly.io images of every `[[fly]]` organisation (discovered first: their registry hosts need clients).
+    /// The Fly.io images of every `[[fly]]` organisation (discovered first: their registry hosts need clients),
+    /// and the token of each organisation for the Fly registry hosts only. Stops early when cancelled.
     public func flyItems(environment: [String: String] = ProcessInfo.processInfo.environment) async -> (items: [SweepItem], failures: [ListingFailure], tokens: [String: String]) {
         var items: [SweepItem] = []
         var failures: [ListingFailure] = []
         var tokens: [String: String] = [:]
         for org in config.fly {
+            if Task.isCancelled { break }
             do {
                 let token = try FlyMachines.token(env: org.tokenEnv, what: "\(config.path): fly org \(org.org)", environment: environment)
                 let api = FlyMachines(apiURL: org.apiURL, token: token)
-                for d in try await api.deployed(org: org.org) {
-                    // Fly's registry takes the same token, as user x.
-                    tokens[d.reference.registry] = token
+                let discovered = try await api.deployed(org: org.org)
+                failures += discovered.failures.map { ListingFailure(what: "fly org \(org.org) \($0.what)", error: $0.error) }
+                for d in discovered.deployed {
+                    // Fly's registry takes the same token, as user x; no other host ever gets it. Anyone who can
+                    // start a machine in the org chooses its image's registry, so that name is the attacker's.
+                    if Self.isFlyRegistry(d.reference.registry, environment: environment) { tokens[d.reference.registry] = token }
                     items.append(SweepItem(reference: d.reference, input: d.input, platforms: org.platforms, apps: d.apps, machines: d.machines))
                 }
             } catch {
+                if Task.isCancelled { break }
                 failures.append(ListingFailure(what: "fly org \(org.org)", error: "\(error)"))
             }
         }
         return (items, failures, tokens)
     }
 
-    /// The items of every `[[target]]`, listing registries through `client(registry)`.
+    /// Whether a Fly org's token may go to `host`: registry.fly.io, or the host `FLY_REGISTRY_HOST` names (as for
+    /// `scan`).
+    static func isFlyRegistry(_ host: String, environment: [String: String]) -> Bool {
+        CredentialStore(environment: environment).isFlyRegistry(host)
+    }
+
+    /// The items of every `[[target]]`, listing registries through `client(registry)`. Listings are read page by
+    /// page and bounded per registry (`RegistryClient.ListingBudget`); one cut short is a failure naming the
+    /// limit, and the sweep goes on with the names it got. Stops early, with what it has, when the task is
+    /// cancelled (a stop request).
     public func targetItems(client: (String) -> RegistryClient) async -> (items: [SweepItem], failures: [ListingFailure]) {
         var items: [SweepItem] = []
         var failures: [ListingFailure] = []
+        var budgets: [String: RegistryClient.ListingBudget] = [:]
         for target in config.targets {
+            if Task.isCancelled { break }
             switch target {
             case .image(let t):
                 items.append(SweepItem(reference: t.reference, input: t.input, platforms: t.platforms))
             case .repositories(let t):
                 let c = client(t.registry)
+                var budget = budgets[t.registry] ?? .perRegistry
+                defer { budgets[t.registry] = budget }
                 let repositories: [String]
                 do {
-                    let all = try await c.catalog(registry: t.registry, pageSize: t.pageSize ?? pageSize)
-                    repositories = all.filter { name in t.repositories.map { $0.contains { $0.matches(name) } } ?? true }
+                    let listing = try await c.catalog(registry: t.registry, pageSize: t.pageSize ?? pageSize, budget: &budget) { name in
+                        t.repositories.map { $0.contains { $0.matches(name) } } ?? true
+                    }
+                    repositories = listing.names
+                    if let reason = listing.cutShort {
+                        failures.append(ListingFailure(what: "\(t.registry) catalog", error: "listing cut short (\(reason)); "
+                            + "sweeping the \(listing.names.count) matching repositories listed before it"))
+                    }
                 } catch {
+                    if Task.isCancelled { break }
                     failures.append(ListingFailure(what: "\(t.registry) catalog", error: "\(error)"))
                     continue
                 }
                 let matches = t.tags.matcher()
                 for repository in repositories {
+                    if Task.isCancelled { break }
+                    let whole = "\(t.registry)/\(repository)"
                     do {
-                        let tags = try await c.tags(registry: t.registry, repository: repository, pageSize: t.pageSize ?? pageSize)
-                        var chosen = tags.filter(matches).sorted(by: >)
+                        let listing = try await c.tags(registry: t.registry, repository: repository, pageSize: t.pageSize ?? pageSize,
+                                                       budget: &budget, keep: matches)
+                        if let reason = listing.cutShort {
+                            failures.append(ListingFailure(what: whole, error: "tag listing cut short (\(reason)); "
+                                + "sweeping the \(listing.names.count) matching tags listed before it", partial: whole))
+                        }
+                        var chosen = listing.names.sorted(by: >)
                         if let n = t.newest { chosen = Array(chosen.prefix(n)) }
                         for tag in chosen.sorted() {
-                            let input = "\(t.registry)/\(repository):\(tag)"
+                            let input = "\(whole):\(tag)"
                             do {
                                 items.append(SweepItem(reference: try Reference(input), input: input, platforms: t.platforms))
                             } catch {
@@ -110,7 +152,8 @@ public struct TargetExpander: Sendable {
                             }
                         }
                     } catch {
-                        failures.append(ListingFailure(what: "\(t.registry)/\(repository)", error: "\(error)"))
+                        if Task.isCancelled { break }
+                        failures.append(ListingFailure(what: whole, error: "\(error)"))
                     }
                 }
             }

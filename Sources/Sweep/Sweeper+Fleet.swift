@@ -88,10 +88,13 @@ extension Sweeper {
                 return (expansion, expandedHere)
             case .yours:
                 let expander = TargetExpander(config: config, pageSize: options.pageSize)
-                let fly = await expander.flyItems(environment: options.environment)
+                let environment = options.environment
+                let fly = await stoppable { await expander.flyItems(environment: environment) }
                 let listed = try await RegistryClients.with(config: config, flyTokens: fly.tokens, environment: options.environment) { clients in
-                    await expander.targetItems(client: clients.client)
+                    await stoppable { await expander.targetItems(client: { clients.client($0) }) }
                 }
+                // Stopped while listing: a part of the listing must not become the run's whole list of items.
+                if stop.requested { return nil }
                 let items = TargetExpander.unique(listed.items + fly.items)
                 var flyHosts: [String: String] = [:]
                 for (host, token) in fly.tokens {

@@ -38,6 +38,8 @@ public final class Sweeper: Sendable {
     public let options: Options
     /// Set from a signal handler; checked before anything new starts.
     public let stop = StopRequest()
+    /// The configs this run's images hold.
+    let configs = ConfigBudget()
 
     /// A sweep of `config` into `store` with `scanner`'s rules (its own `showSecrets` is ignored: nothing a
     /// sweep reports or stores carries a secret).
@@ -56,14 +58,25 @@ public final class Sweeper: Sendable {
         _ = try RegistryClients.options(config: config, flyTokens: [:], environment: options.environment)
         let runID = try await store.beginRun(ruleset: scanner.engine.fingerprint, startedAt: started)
         let expander = TargetExpander(config: config, pageSize: options.pageSize)
-        let fly = await expander.flyItems(environment: options.environment)
+        let environment = options.environment
+        let fly = await stoppable { await expander.flyItems(environment: environment) }
         let outcome = try await RegistryClients.with(config: config, flyTokens: fly.tokens, environment: options.environment) { clients in
-            let listed = await expander.targetItems(client: clients.client)
-            let items = TargetExpander.unique(listed.items + fly.items)
+            let listed = await stoppable { await expander.targetItems(client: { clients.client($0) }) }
+            // Stopped while listing: nothing starts (`sweep` checks too), and the run is closed as interrupted.
+            let items = stop.requested ? [] : TargetExpander.unique(listed.items + fly.items)
             let results = try await process(items, run: runID, clients: clients)
             return (results, fly.failures + listed.failures)
         }
         return try await finish(run: runID, started: started, results: outcome.0, listingFailures: outcome.1)
+    }
+
+    /// Runs `body` (a listing, a discovery) in a task of its own that a stop request cancels at once: a signal
+    /// must not wait for an endless catalog or a slow Machines API. What it had found by then is returned.
+    func stoppable<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await body() }
+        let handler = stop.onRequest { task.cancel() }
+        defer { stop.remove(handler) }
+        return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
     }
 
     // MARK: images
@@ -110,8 +123,17 @@ public final class Sweeper: Sendable {
     /// Layers scanned, layers from the store, bytes fetched: filled in by `process` for `finish`.
     let layerCounts = Mutex<(Int, Int, Int64)>((0, 0, 0))
 
-    /// One image: its manifest, then either its stored findings or a resolution and its layers' results.
+    /// One image: its manifest, then either its stored findings or a resolution and its layers' results. Its
+    /// configs are held within the run's `ConfigBudget` until it is done.
     func sweep(_ item: SweepItem, run: Int64, client: RegistryClient, layers: LayerBroker, fetched: ByteCount) async -> ItemResult {
+        let lease = ConfigLease(configs)
+        let result = await sweep(item, run: run, client: client, layers: layers, fetched: fetched, lease: lease)
+        await lease.release()
+        return result
+    }
+
+    private func sweep(_ item: SweepItem, run: Int64, client: RegistryClient, layers: LayerBroker, fetched: ByteCount,
+                       lease: ConfigLease) async -> ItemResult {
         var result = ItemResult(item: item)
         if stop.requested { return result }
         do {
@@ -124,7 +146,7 @@ public final class Sweeper: Sendable {
                 return result
             }
             let source = PrefetchedSource(base: RegistrySource(item.reference, input: item.input, client: client),
-                                          root: manifest, fetched: fetched)
+                                          root: manifest, fetched: fetched, lease: lease)
             var images: [Image] = []
             var misses: [String] = []
             for choice in item.platforms {
@@ -187,7 +209,9 @@ public final class Sweeper: Sendable {
         report.images.cached = t.cached
         // A repository is judged only when every one of its images was read in a run that ran to its end:
         // otherwise a finding it did not see may simply not have been looked at.
-        let changes = try await store.recordFindings(run: run, seen: t.findings, covered: interrupted ? [] : t.covered)
+        // A repository whose tags were listed only in part had images nobody looked at.
+        let covered = t.covered.subtracting(listingFailures.compactMap(\.partial))
+        let changes = try await store.recordFindings(run: run, seen: t.findings, covered: interrupted ? [] : covered)
         report.findings.new = t.ordered(changes.new)
         report.findings.open = t.ordered(changes.open)
         report.findings.resolved = Self.ordered(changes.resolved.map(\.finding))
@@ -278,16 +302,48 @@ public final class Sweeper: Sendable {
     }
 }
 
-/// A stop asked for by a signal: nothing new starts once it is set.
+/// A stop asked for by a signal: nothing new starts once it is set, and work that may take without end (a
+/// listing, a discovery) is cancelled through the handlers registered with `onRequest`.
 public final class StopRequest: Sendable {
-    private let flag = Mutex(false)
+    private struct State {
+        var requested = false
+        var next = 0
+        var handlers: [Int: @Sendable () -> Void] = [:]
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
-    /// Asks the sweep to stop after the work in flight.
-    public func request() { flag.withLock { $0 = true } }
+    /// Asks the sweep to stop after the work in flight; runs (once) every handler registered.
+    public func request() {
+        let handlers = state.withLock { s -> [@Sendable () -> Void] in
+            guard !s.requested else { return [] }
+            s.requested = true
+            return Array(s.handlers.values)
+        }
+        for h in handlers { h() }
+    }
 
-    public var requested: Bool { flag.withLock { $0 } }
+    public var requested: Bool { state.withLock { $0.requested } }
+
+    /// Registers `handler` to run when a stop is requested (at once if it already was); returns its key for
+    /// `remove`.
+    @discardableResult
+    public func onRequest(_ handler: @escaping @Sendable () -> Void) -> Int {
+        let (key, already) = state.withLock { s -> (Int, Bool) in
+            s.next += 1
+            if !s.requested { s.handlers[s.next] = handler }
+            return (s.next, s.requested)
+        }
+        if already { handler() }
+        return key
+    }
+
+    /// Forgets a handler.
+    public func remove(_ key: Int) {
+        _ = state.withLock { $0.handlers.removeValue(forKey: key) }
+    }
 }
 
 /// Why an image failed, when no module's error says it.
@@ -309,6 +365,7 @@ struct PrefetchedSource: ImageSource {
     let base: RegistrySource
     let root: (data: Data, mediaType: String?, digest: Digest)
     let fetched: ByteCount
+    let lease: ConfigLease
 
     var displayName: String { base.displayName }
 
@@ -317,9 +374,13 @@ struct PrefetchedSource: ImageSource {
     }
 
     func document(_ d: Descriptor, kind: DocumentKind) async throws -> Data {
-        let data = try await base.document(d, kind: kind)
-        if kind == .config { fetched.add(data.count) }
-        return data
+        guard kind == .config else { return try await base.document(d, kind: kind) }
+        let base = self.base, fetched = self.fetched
+        return try await lease.config(d) {
+            let data = try await base.document(d, kind: .config)
+            fetched.add(data.count)
+            return data
+        }
     }
 
     func layerBlob(_ d: Descriptor) throws -> LayerBlob {

@@ -9,6 +9,9 @@ public struct Webhook: Sendable {
     public let url: String
     /// Places listed before "and N more".
     public static let maxListed = 5
+    /// Seconds one attempt may take, from the request sent to the last byte of its answer (three attempts and
+    /// their pauses: at most 33 s in all; an attempt that runs out of time is the last).
+    public static let attemptSeconds = 10.0
 
     /// Throws `SweepError.webhook` when `url` is not http(s); the message names only scheme and host, since
     /// webhook URLs carry their secret in the path.
@@ -37,7 +40,11 @@ public struct Webhook: Sendable {
         var text = "Stowaway sweep run \(report.run.id): \(new.count) new secret finding\(new.count == 1 ? "" : "s") "
             + "(\(bySeverity.joined(separator: ", "))) in \(report.images.scanned) images"
         for f in new.prefix(maxListed) {
-            text += "\n• \(f.finding.severity.rawValue) \(f.finding.ruleID) in \(f.image) at \(SweepReport.place(f.finding)) (\(f.finding.redacted))"
+            // Image paths, places and previews come from registries and images: inert for Slack (`<!channel>`
+            // would notify everyone, a newline would forge a line).
+            let e = MessageText.slack
+            text += "\n• \(f.finding.severity.rawValue) \(e(f.finding.ruleID)) in \(e(f.image)) at \(e(SweepReport.place(f.finding))) "
+                + "(\(e(f.finding.redacted)))"
         }
         if new.count > maxListed { text += "\n… and \(new.count - maxListed) more" }
         return ["text": text]
@@ -55,12 +62,23 @@ public struct Webhook: Sendable {
             req.headers.add(name: "Content-Type", value: "application/json")
             req.body = .bytes(ByteBuffer(bytes: body))
             do {
-                let resp = try await HTTPClient.shared.execute(req, timeout: .seconds(10))
-                _ = try? await resp.body.collect(upTo: 64 * 1024)
-                if (200..<300).contains(resp.status.code) { return }
-                last = "answered \(resp.status.code)"
+                let request = req
+                // The whole exchange is bounded, its body included: a listener that claims a length and drips it
+                // must not keep the process from exiting.
+                let status = try await Deadline.within(seconds: Self.attemptSeconds) {
+                    let resp = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(Self.attemptSeconds)))
+                    _ = try? await resp.body.collect(upTo: 64 * 1024)
+                    return resp.status.code
+                }
+                guard let status else {
+                    // A listener that drips once drips again: not retried.
+                    last = "no whole answer within \(Int(Self.attemptSeconds)) s"
+                    break
+                }
+                if (200..<300).contains(status) { return }
+                last = "answered \(status)"
                 // A client error will not change on a retry, except rate limiting.
-                if (400..<500).contains(resp.status.code) && resp.status.code != 429 { break }
+                if (400..<500).contains(status) && status != 429 { break }
             } catch {
                 last = "\(error)"
             }

@@ -206,7 +206,8 @@ struct SweepRegistryTests {
             api_url = "http://\(api.host)"
             token_env = "ACME_FLY_TOKEN"
             """)
-        let r = try run.sweep(env: ["ACME_FLY_TOKEN": token])
+        // The harness's Fly-like registry is the configured Fly registry host: only it gets the org token.
+        let r = try run.sweep(env: ["ACME_FLY_TOKEN": token, "FLY_REGISTRY_HOST": h.flyHost])
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.report.int("images", "scanned") == 1, "one digest however many machines run it")
         let f = r.report.findings("new")

@@ -8,9 +8,19 @@
                                                   "image_ref": {"registry", "repository", "tag", "digest", "labels"}}]
           Every request must carry `Authorization: Bearer T` (else 401 {"error": "..."}). The fixture is
           {"orgs": {"ORG": ["app", ...]}, "machines": {"app": [machine, ...]}}. Requests are appended to
-          F.log, one line each.
-  webhook --port-file F --out FILE [--fail-first N]
+          F.log, one line each. With --drip, every answer sends its headers and then one byte of its body
+          every --drip seconds.
+  webhook --port-file F --out FILE [--fail-first N] [--drip S]
           Accepts POSTs; appends each body (one JSON document a line) to FILE. The first N answer 500.
+          With --drip, the answer claims `Content-Length: 1000` and sends one byte every S seconds.
+  registry --port-file F --log FILE
+          A registry that wants Basic credentials: every request is answered 401 with a Basic challenge, and
+          logged as "METHOD PATH AUTHORIZATION" ("-" when none came): what a foreign host would be sent.
+  catalog --port-file F --log FILE [--page-bytes N] [--names N] [--delay S]
+          A registry whose catalog never ends: GET /v2/_catalog answers a page of N names (or, with
+          --page-bytes, names padded out to about that many bytes) and a `Link: <...>; rel="next"` to the
+          next page, forever, after waiting S seconds; every tag list is empty. Pages served ("page N") and tag
+          lists asked for ("tags NAME") are logged.
   proxy   --port-file F --upstream HOST:PORT --hold-file PATH --log FILE
           Forwards GET and HEAD to a registry on 127.0.0.1 and logs "METHOD PATH" a line. While PATH exists,
           a blob request whose digest is listed in it waits (at most 120 s) before being forwarded, and
@@ -70,6 +80,11 @@ def fly(args):
     log = args.port_file + ".log"
 
     class Handler(Quiet):
+        def send_json(self, code, obj):
+            if args.drip:
+                return drip_body(self, code, json.dumps(obj).encode(), args.drip)
+            return Quiet.send_json(self, code, obj)
+
         def do_GET(self):
             append(log, f"GET {self.path}")
             if self.headers.get("Authorization") != f"Bearer {args.token}":
@@ -106,7 +121,88 @@ def webhook(args):
             if fail:
                 return self.send_json(500, {"error": "try again"})
             append(args.out, body.decode("utf-8", "replace").replace("\n", " "))
+            if args.drip:
+                return drip_body(self, 200, b'{"ok": true}', args.drip, length=1000)
             self.send_json(200, {"ok": True})
+
+    serve(Handler, args.port_file, args.max_seconds)
+
+
+def drip_body(handler, code, body, seconds, length=None):
+    handler.send_response(code)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(length if length is not None else len(body)))
+    handler.end_headers()
+    handler.wfile.flush()
+    try:
+        for i in range(len(body)):
+            handler.wfile.write(body[i:i + 1])
+            handler.wfile.flush()
+            time.sleep(seconds)
+        while True:  # claimed more than there is: keep the connection open, sending nothing
+            time.sleep(seconds)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
+def registry(args):
+    class Handler(Quiet):
+        def answer(self):
+            append(args.log, f"{self.command} {self.path} {self.headers.get('Authorization', '-')}")
+            body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="standin"')
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_GET(self):
+            self.answer()
+
+        def do_HEAD(self):
+            self.answer()
+
+    serve(Handler, args.port_file, args.max_seconds)
+
+
+def catalog(args):
+    state = {"page": 0}
+    lock = threading.Lock()
+
+    class Handler(Quiet):
+        def do_GET(self):
+            url = urllib.parse.urlsplit(self.path)
+            if url.path == "/v2/" or url.path == "/v2":
+                return self.send_json(200, {})
+            if url.path == "/v2/_catalog":
+                with lock:
+                    state["page"] += 1
+                    page = state["page"]
+                append(args.log, f"page {page}")
+                if args.delay:
+                    time.sleep(args.delay)
+                if args.page_bytes:
+                    stem = f"p{page}/" + "n" * 200
+                    count = max(1, args.page_bytes // (len(stem) + 12))
+                else:
+                    stem, count = f"p{page}/n", args.names
+                body = ('{"repositories":[' + ",".join(f'"{stem}{i}"' for i in range(count)) + "]}").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Link", f'</v2/_catalog?last=p{page}&n={count}>; rel="next"')
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                return
+            if url.path.endswith("/tags/list"):
+                append(args.log, f"tags {url.path[4:-10]}")
+                return self.send_json(200, {"name": url.path[4:-10], "tags": []})
+            return self.send_json(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "unknown"}]})
 
     serve(Handler, args.port_file, args.max_seconds)
 
@@ -168,18 +264,27 @@ def main():
     f = sub.add_parser("fly")
     f.add_argument("--token", required=True)
     f.add_argument("--fixture", required=True)
+    f.add_argument("--drip", type=float, default=0)
     w = sub.add_parser("webhook")
     w.add_argument("--out", required=True)
     w.add_argument("--fail-first", type=int, default=0)
+    w.add_argument("--drip", type=float, default=0)
+    r = sub.add_parser("registry")
+    r.add_argument("--log", required=True)
+    c = sub.add_parser("catalog")
+    c.add_argument("--log", required=True)
+    c.add_argument("--page-bytes", type=int, default=0)
+    c.add_argument("--names", type=int, default=100)
+    c.add_argument("--delay", type=float, default=0)
     x = sub.add_parser("proxy")
     x.add_argument("--upstream", required=True)
     x.add_argument("--hold-file", required=True)
     x.add_argument("--log", required=True)
-    for s in (f, w, x):
+    for s in (f, w, x, r, c):
         s.add_argument("--port-file", required=True)
         s.add_argument("--max-seconds", type=float, default=900)
     args = p.parse_args()
-    {"fly": fly, "webhook": webhook, "proxy": proxy}[args.cmd](args)
+    {"fly": fly, "webhook": webhook, "proxy": proxy, "registry": registry, "catalog": catalog}[args.cmd](args)
 
 
 if __name__ == "__main__":
