@@ -189,11 +189,13 @@ extension Scanner {
 
     /// An image's findings from its config (read now) and its layers' results (scanned now or stored), redacted
     /// whatever `showSecrets` says, with the statuses `scan` gives. `layers` is in the image's layer order.
-    /// What cannot be read (the config, a layer that failed) is in `errors`.
-    public func findings(of image: Image, layers: [LayerScanResult]) -> (findings: [Finding], errors: [Report.ScanError], suppressed: Int) {
+    /// What cannot be read (the config, a layer that failed) is in `errors`. `config`, when given, is this
+    /// image's `configResult(of:)`, worked out once for every image that names the same config.
+    public func findings(of image: Image, layers: [LayerScanResult],
+                         config known: ConfigResult? = nil) -> (findings: [Finding], errors: [Report.ScanError], suppressed: Int) {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
-        let config = configFindings(image.config, shownHistory: [])
+        let config = known ?? configResult(of: image)
         var own = config.findings
         if let e = config.error { errors.append(.init(layerIndex: nil, message: "config: \(e)")) }
         do {

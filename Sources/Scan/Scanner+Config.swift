@@ -4,8 +4,9 @@ import Secrets
 
 /// The image config and history: environment, labels, commands, history lines, annotations and the rest.
 extension Scanner {
-    /// Findings of an image config, shared by the images that name it.
-    struct ConfigResult {
+    /// Findings of an image config, shared by the images that name it (a sweep keeps one per config digest
+    /// for its run: `configResult(of:)`, then `findings(of:layers:config:)`).
+    public struct ConfigResult: Sendable {
         var findings: [Finding] = []
         /// How many of `findings` come before the history (where an image's annotations go, in report order).
         var beforeHistory = 0
@@ -28,6 +29,9 @@ extension Scanner {
             return r
         }
     }
+
+    /// What an image's config holds, as `findings(of:layers:)` reports it.
+    public func configResult(of image: Image) -> ConfigResult { configFindings(image.config, shownHistory: []) }
 
     func configFindings(_ config: ImageConfig, shownHistory: Set<Int>) -> ConfigResult {
         var result = ConfigResult()

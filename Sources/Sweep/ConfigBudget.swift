@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Scan
 import Synchronization
 
 /// The image configs a run's images hold at once, bounded in bytes, and each fetched once per digest while any
@@ -95,5 +96,24 @@ final class ConfigLease: Sendable {
             return (h.bytes, h.digests)
         }
         if bytes > 0 || !digests.isEmpty { await budget.release(bytes, digests: digests) }
+    }
+}
+
+/// What each config digest of a run holds, worked out once: forty tags of one image name one config, and its
+/// walk (every string, decoded and matched) is the costly part of a cached image. Bounded in entries; past
+/// that it starts afresh, which costs only walking again.
+actor ConfigFindingsMemo {
+    static let maxEntries = 1024
+    private var results: [Digest: Task<Scan.Scanner.ConfigResult, Never>] = [:]
+
+    /// `image`'s config findings, from `scanner` unless an image naming the same config asked first.
+    func result(for image: Image, scanner: Scan.Scanner) async -> Scan.Scanner.ConfigResult {
+        guard let digest = image.configDigest else { return scanner.configResult(of: image) }
+        if let known = results[digest] { return await known.value }
+        if results.count >= Self.maxEntries { results = [:] }
+        // Detached: the walk runs off this actor, which stays free to hand out results.
+        let work = Task.detached { scanner.configResult(of: image) }
+        results[digest] = work
+        return await work.value
     }
 }

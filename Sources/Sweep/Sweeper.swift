@@ -40,6 +40,8 @@ public final class Sweeper: Sendable {
     public let stop = StopRequest()
     /// The configs this run's images hold.
     let configs = ConfigBudget()
+    /// Their findings, once per config digest.
+    let configFindings = ConfigFindingsMemo()
 
     /// A sweep of `config` into `store` with `scanner`'s rules (its own `showSecrets` is ignored: nothing a
     /// sweep reports or stores carries a secret).
@@ -178,7 +180,8 @@ public final class Sweeper: Sendable {
                     guard case .result(let r)? = answer else { return ItemResult(item: item) }
                     scanned.append(r)
                 }
-                let (found, errors, _) = scanner.findings(of: image, layers: scanned)
+                let config = await configFindings.result(for: image, scanner: scanner)
+                let (found, errors, _) = scanner.findings(of: image, layers: scanned, config: config)
                 if let e = errors.first {
                     throw SweepFailure(message: (e.layerIndex.map { "layer \($0): " } ?? "") + e.message)
                 }

@@ -18,7 +18,23 @@ import TestSupport
 
     var log: String { h.workdir + "/logs/anonymous.log" }
 
-    func logSize() -> Int { FileManager.default.contents(atPath: log)?.count ?? 0 }
+    /// Where the access log ends once the requests of the command before have all been logged. A request the
+    /// client gave up on early (a blob it had read enough of) is logged when the registry notices, which on a
+    /// loaded machine can be after the next command has started: the log must be quiet for half a second first.
+    func logSize() -> Int {
+        var size = FileManager.default.contents(atPath: log)?.count ?? 0
+        var quietSince = Date()
+        let deadline = Date().addingTimeInterval(10)
+        while Date().timeIntervalSince(quietSince) < 0.5 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+            let now = FileManager.default.contents(atPath: log)?.count ?? 0
+            if now != size {
+                size = now
+                quietSince = Date()
+            }
+        }
+        return size
+    }
 
     /// How many times each layer blob was fetched (`GET …/blobs/DIGEST`) since `offset` in the access log.
     ///
