@@ -1,4 +1,5 @@
 import CArchive
+import CISAL
 #if !STOWAWAY_FUZZING
 import Core
 #endif
@@ -75,7 +76,27 @@ public final class ArchiveWalker {
         self.worthOpening = worthOpening
     }
 
-    deinit { buffers.forEach { $0.deallocate() } }
+    /// ISA-L's inflate state and the compressed-side buffer for gzip at each archive level, made once and lent to the
+    /// inflater of each file: man page directories hold thousands of small .gz files, and an 85 KB state plus a
+    /// 64 KB buffer made and freed for each let glibc's heap grow by fragments (110 MB more for 16,000 of them).
+    // Unsafe pointers: allocated here, freed in deinit; lent to one inflater at a time per level, which is gone
+    // before the next file of that level starts (walkStream's locals).
+    private var gzipWork: [(state: UnsafeMutablePointer<inflate_state>, input: UnsafeMutableRawBufferPointer)] = []
+
+    private func gzipWork(_ depth: Int) -> (state: UnsafeMutablePointer<inflate_state>, input: UnsafeMutableRawBufferPointer) {
+        while gzipWork.count <= depth {
+            gzipWork.append((.allocate(capacity: 1), .allocate(byteCount: 64 << 10, alignment: 64)))
+        }
+        return gzipWork[depth]
+    }
+
+    deinit {
+        buffers.forEach { $0.deallocate() }
+        for w in gzipWork {
+            w.state.deallocate()
+            w.input.deallocate()
+        }
+    }
 
     /// Walks one file of the layer whose bytes `pull` gives (0 at its end): its bytes at depth 0, then the members
     /// of any archive it is, deeper. Throws only what `pull` or the visitor threw.
@@ -321,9 +342,11 @@ public final class ArchiveWalker {
     private func inflate(_ source: Source, kind: ArchiveKind, path: String) throws -> InflatedStream {
         switch kind {
         case .gzip where nativeGzip:
-            let input = BlobInput(source: WalkedBytes(source), capacity: 64 << 10)
+            // Lent per level: one file at a time is inflated at each depth, and the inflater is gone before the next.
+            let work = gzipWork(source.depth)
+            let input = BlobInput(source: WalkedBytes(source), buffer: work.input)
             input.hashing = false
-            return GzipInflatedStream(try GzipInflater(input: input, layer: path, deferErrors: true))
+            return GzipInflatedStream(try GzipInflater(input: input, layer: path, deferErrors: true, state: work.state))
         case .xz:
             return try XzInflatedStream(memoryLimit: limits.maxDecoderMemory) { try source.read(into: $0) }
         default:
