@@ -262,11 +262,17 @@ public final class ArchiveWalker {
         // Before any reader reads the directory (libarchive's keeps all of it in memory, whatever its size).
         switch ZipDirectory.survey(spill, limit: limits.maxMembersPerFile) {
         case .plain: break
-        case let .tooManyMembers(declared, counted):
+        case let .tooManyMembers(declared, counted, directory):
+            // Only the first records are planned (never handed to libarchive, which would read the whole directory).
             let says = counted > limits.maxMembersPerFile ? "holds more than \(limits.maxMembersPerFile) entries" : "declares \(declared) entries"
+            guard let reader = ZipReader(spill: spill, lenient: true, directory: directory) else {
+                tell(ArchiveNote(kind: .limit, path: path,
+                                 reason: "zip \(says), over the member limit of \(limits.maxMembersPerFile) (--archive-max-members): scanned as bytes, its members not opened"))
+                return
+            }
             tell(ArchiveNote(kind: .limit, path: path,
-                             reason: "zip \(says), over the member limit of \(limits.maxMembersPerFile) (--archive-max-members): scanned as bytes, its members not opened"))
-            return
+                             reason: "zip \(says), over the member limit of \(limits.maxMembersPerFile) (--archive-max-members): only its first \(limits.maxMembersPerFile) directory entries read"))
+            return try walkZip(reader, path: path, depth: depth)
         case let .overlapping(member, inside):
             tell(ArchiveNote(kind: .unreadable, path: path,
                              reason: "hostile zip: member \"\(member)\" starts inside the bytes of \"\(inside)\" (an overlapping zip bomb): scanned as bytes, its members not opened"))

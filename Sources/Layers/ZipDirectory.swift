@@ -11,16 +11,17 @@
 /// Reads at most `limit + 1` directory records, a block at a time, and keeps two numbers per record.
 enum ZipDirectory {
     /// The verdict on a zip.
-    enum Survey: Equatable {
+    enum Survey {
         /// Nothing found against the zip (it may still be corrupt: the reader that opens it says so).
         case plain
-        /// More members than the limit: `declared` by the end record or `counted` (at least) in the directory.
-        case tooManyMembers(declared: Int64, counted: Int)
+        /// More members than the limit: `declared` by the end record or `counted` (at least) in the directory. The
+        /// first `limit` records are `directory` (its start and length), for a reader to take those members alone.
+        case tooManyMembers(declared: Int64, counted: Int, directory: (start: Int64, length: Int64))
         /// The local header of `member` starts inside the bytes of `inside`.
         case overlapping(member: String, inside: String)
     }
 
-    /// The survey of the zip `spill` holds, with `limit` members at most.
+    /// The survey of the zip `spill` holds, with `limit` members at most (more is reported before an overlap).
     static func survey(_ spill: SpillBuffer, limit: Int) -> Survey {
         survey(count: spill.count, limit: limit) { offset, buffer in spill.read(at: offset, into: buffer) }
     }
@@ -29,7 +30,6 @@ enum ZipDirectory {
     static func survey(count size: Int64, limit: Int, read: @escaping (Int64, UnsafeMutableRawBufferPointer) -> Int) -> Survey {
         let reader = Reader(size: size, read: read)
         guard let end = reader.endRecord() else { return .plain }
-        if end.declared > Int64(limit) { return .tooManyMembers(declared: end.declared, counted: 0) }
 
         // The records, as libarchive walks them: from the directory's start until a record that is not one.
         var spans: [(start: Int64, end: Int64, record: Int64)] = []
@@ -37,7 +37,7 @@ enum ZipDirectory {
         var counted = 0
         while let h = reader.bytes(at: p, count: 46), h.u32(0) == 0x0201_4B50 {
             counted += 1
-            if counted > limit { return .tooManyMembers(declared: end.declared, counted: counted) }
+            if counted > limit { break }
             let nameLength = Int64(h.u16(28)), extraLength = Int64(h.u16(30)), commentLength = Int64(h.u16(32))
             let recordLength: Int64 = 46 + nameLength + extraLength + commentLength
             var compressed = UInt64(h.u32(20))
@@ -54,6 +54,11 @@ enum ZipDirectory {
             let (memberEnd, o3) = dataEnd.addingReportingOverflow(Int64(clamping: compressed))
             if !(o1 || o2 || o3), start >= 0 { spans.append((start, memberEnd, p)) }
             p += recordLength
+        }
+        let prefix = (start: end.directoryStart, length: p - end.directoryStart)
+        // The limit first: a reader plans the first records alone, and refuses them if they share bytes.
+        if counted > limit || end.declared > Int64(limit) {
+            return .tooManyMembers(declared: end.declared, counted: counted, directory: prefix)
         }
         spans.sort { ($0.start, $0.end) < ($1.start, $1.end) }
         var reach: (end: Int64, record: Int64) = (-1, 0)

@@ -58,11 +58,15 @@ final class ZipReader {
     /// `lenient` is for a zip libarchive could not open at all: an entry that is not plain (bad zip64 or extra
     /// fields, encryption, another method, a local header that disagrees) is passed with its reason in `rejected`
     /// instead of leaving the whole zip; the end record and the directory's framing must still be sound.
-    init?(spill: SpillBuffer, lenient: Bool = false) {
+    ///
+    /// `directory` (lenient only) is the part of the directory to plan from: the first records of a zip with more
+    /// members than the walk takes (`ZipDirectory.Survey.tooManyMembers`), so the rest is never read.
+    init?(spill: SpillBuffer, lenient: Bool = false, directory: (start: Int64, length: Int64)? = nil) {
         self.spill = spill
         var read: Int64 = 0
         var rejected: [(name: String, reason: String)] = []
-        guard let entries = Self.plan(spill, read: &read, lenient: lenient, rejected: &rejected) else { return nil }
+        guard let entries = Self.plan(spill, read: &read, lenient: lenient || directory != nil, directory: directory,
+                                      rejected: &rejected) else { return nil }
         self.entries = entries
         self.rejected = rejected
         ownBytesRead = read
@@ -70,7 +74,8 @@ final class ZipReader {
 
     // MARK: the plan
 
-    private static func plan(_ spill: SpillBuffer, read: inout Int64, lenient: Bool, rejected: inout [(name: String, reason: String)]) -> [Entry]? {
+    private static func plan(_ spill: SpillBuffer, read: inout Int64, lenient: Bool, directory part: (start: Int64, length: Int64)?,
+                             rejected: inout [(name: String, reason: String)]) -> [Entry]? {
         let size = spill.count
         guard size >= 22 else { return nil }
         // libarchive looks for the end record in the last 16 KiB only, and takes the last signature there.
@@ -113,6 +118,11 @@ final class ZipReader {
             directoryStart = start
             directorySize = length
             expected = Int64(eocd.u16(10))
+        }
+        if let part {
+            directoryStart = part.start
+            directorySize = part.length
+            expected = part.length / 46
         }
         guard expected > 0 || lenient, expected <= maxEntries, directorySize <= maxDirectoryBytes, expected <= directorySize / 46 else { return nil }
         guard let directory = bytes(spill, at: directoryStart, count: Int(directorySize), read: &read) else { return nil }
