@@ -328,7 +328,7 @@ public final class ArchiveWalker {
             }
             let member = Source(depth: depth + 1, walker: self) { [unowned self] b in
                 let n: Int
-                do { n = try inflated.read(into: b) } catch let f as InflateFailed {
+                do { n = try inflated.readFull(into: b) } catch let f as InflateFailed {
                     if f.limit { tell(ArchiveNote(kind: .limit, path: path, reason: f.reason)) }
                     throw MemberFailed(archive: ObjectIdentifier(archive), member: memberPath, reason: f.reason, fatal: true, noted: f.limit)
                 }

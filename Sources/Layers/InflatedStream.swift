@@ -186,6 +186,30 @@ final class PeekedStream {
         head = Array(b[..<filled])
     }
 
+    private var deferred: Error?
+
+    /// Fills `out` whole (short only at the stream's end), whatever sizes the decompressor gives: a member's bytes
+    /// then come in the same reads from every decompressor, so limits stop at the same byte. An error met after some
+    /// bytes is thrown on the next call, so those bytes are handed over first.
+    func readFull(into out: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let e = deferred {
+            deferred = nil
+            throw e
+        }
+        var filled = 0
+        while filled < out.count {
+            let n: Int
+            do { n = try read(into: UnsafeMutableRawBufferPointer(rebasing: out[filled...])) } catch {
+                if filled == 0 { throw error }
+                deferred = error
+                break
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
+    }
+
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if headOffset < head.count {
             let n = min(out.count, head.count - headOffset)
