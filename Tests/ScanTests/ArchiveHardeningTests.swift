@@ -205,7 +205,8 @@ import TestSupport
             for i in 0..<16_000 {
                 let line = "page \(i) \(FakeSecret.random(16))\n"
                 let page = text(String(repeating: line, count: 40) + (i == 7_777 ? "T=\(token)\n" : ""))
-                let dir = oneDirectory ? "usr/local/man/man1" : "usr/local/man/d\(i)"
+                // Under another prefix than /usr/share/man (whose archives the path allowlist leaves unopened).
+                let dir = oneDirectory ? "opt/man/man1" : "opt/man/d\(i)"
                 files.append(file("\(dir)/page\(i).1.gz", try ZipWriter.compress(page, filter: "gzip")))
             }
             // An uncompressed layer: the walk's own allocations are then the only ones per file.
@@ -214,7 +215,7 @@ import TestSupport
         let one = try scan(try image(oneDirectory: true), ["--show-secrets"])
         let separate = try scan(try image(oneDirectory: false), ["--show-secrets"])
         #expect(one.status == 1 && separate.status == 1, "\(one.stderr) \(separate.stderr)")
-        #expect(places(one) == ["/usr/local/man/man1/page7777.1.gz!/page7777.1 \(token)"])
+        #expect(places(one) == ["/opt/man/man1/page7777.1.gz!/page7777.1 \(token)"])
         #expect(one.peakRSSMB <= separate.peakRSSMB + 15, "one directory \(one.peakRSSMB) MB, separate directories \(separate.peakRSSMB) MB")
         #expect(one.peakRSSMB < 75, "peak RSS \(one.peakRSSMB) MB")
     }
