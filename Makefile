@@ -9,7 +9,7 @@ DEBUG_BIN := .build/debug
 RELEASE_BIN := .build/release
 
 # Debian packages the build, the tests and the benchmarks need.
-APT_PACKAGES := libarchive-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
+APT_PACKAGES := libarchive-dev liblzma-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
                 python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
                 libsqlite3-dev postgresql
 

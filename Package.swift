@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // xz inside layers is decoded here rather than by libarchive, whose xz filter allows 1 GiB of decoder memory.
+        .systemLibrary(name: "CLZMA", pkgConfig: "liblzma", providers: [.apt(["liblzma-dev"])]),
 
         // Digests and hashing, byte sources, encodings: what OCI, Layers and Secrets share.
         .target(name: "Core", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -35,7 +37,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "Core"]),
+        .target(name: "Layers", dependencies: ["CArchive", "CISAL", "CZstd", "CLZMA", "Core"]),
         .target(name: "Secrets", dependencies: [
             "Core", "CVectorscan", "CPCRE2",
             .product(name: "Crypto", package: "swift-crypto"),

@@ -6,9 +6,9 @@ fuzz_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 walker_sources=(
   "$fuzz_root/Fuzz/archive/stubs.swift" "$fuzz_root/Sources/Core/ByteSource.swift" "$fuzz_root/Sources/Core/CoreError.swift"
 )
-for f in ArchiveLimits ArchiveWalker ZipReader SeekableZip SpillBuffer LayerEntry LayerError GzipInflater BlobInput Decompressor \
+for f in ArchiveLimits ArchiveWalker ZipReader ZipDirectory InflatedStream SeekableZip SpillBuffer LayerEntry LayerError GzipInflater BlobInput Decompressor \
          ZstdDecompressor StageTimes; do
   walker_sources+=("$fuzz_root/Sources/Layers/$f.swift")
 done
 walker_flags=(-swift-version 6 -sanitize=fuzzer,address -parse-as-library -O -g -D STOWAWAY_FUZZING
-  -I "$fuzz_root/Sources/CArchive" -I "$fuzz_root/Sources/CISAL" -I "$fuzz_root/Sources/CZstd" -lisal -lzstd)
+  -I "$fuzz_root/Sources/CArchive" -I "$fuzz_root/Sources/CISAL" -I "$fuzz_root/Sources/CZstd" -I "$fuzz_root/Sources/CLZMA" -lisal -lzstd -llzma)

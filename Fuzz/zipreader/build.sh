@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target for the zip fast path (Sources/Layers/ZipReader.swift, ISA-L inflate), with seeds.
+# Builds the libFuzzer target for the zip fast path (Sources/Layers/ZipReader.swift, ISA-L inflate) and the directory
+# survey run before any zip reader (Sources/Layers/ZipDirectory.swift: hostile counts and offsets), with seeds.
 #   Fuzz/zipreader/build.sh OUTDIR
 #   OUTDIR/fuzz-zipreader -max_total_time=120 -malloc_limit_mb=512 OUTDIR/corpus-zipreader
 # Only the walker's files of Sources/Layers are compiled (no package build), against the system libarchive and ISA-L.
@@ -41,6 +42,38 @@ seeds = {
     "zip64.zip": z([("big.txt", text(50))], zip64=True), "symlink.zip": b.getvalue(), "zeros.zip": z([("zeros", bytes(1 << 20))]),
     "bzip2.zip": z([("a.txt", text(10))], zipfile.ZIP_BZIP2),
 }
+# Hostile directories (issue 18), written field by field: counts past the member limit (declared, or records past
+# the declared count), members sharing bytes (one local header named by every entry; Fifield's quoted overlap with a
+# stored kernel), one member with a zip64 size of 2^64-1 or an incomplete AES field beside a sound one.
+import struct, zlib
+def raw(locals_, centrals, declared, zip64=False):
+    body = b"".join(locals_); cd = b"".join(centrals); z = body + cd
+    if zip64 or declared > 0xFFFF:
+        at = len(z)
+        z += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, declared, declared, len(cd), len(body))
+        z += struct.pack("<IIQI", 0x07064B50, 0, at, 1)
+        return z + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return z + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, declared, declared, len(cd), len(body), 0)
+def lh(name, data, method=0, flags=0, size=None):
+    n = len(data) if size is None else size
+    return struct.pack("<IHHHIIIIHH", 0x04034B50, 20, flags, method, 0, zlib.crc32(data), n, n, len(name), 0) + name + data
+def ch(name, offset, size, crc=0, method=0, flags=0, extra=b"", mode=0o100644, big=False):
+    s = 0xFFFFFFFF if big else size
+    return struct.pack("<IHHHHIIIIHHHHHII", 0x02014B50, 0x0314, 20, flags, method, 0, crc, s, s, len(name), len(extra), 0, 0, 0,
+                       mode << 16, offset) + name + extra
+good = text(); kernel = b"A" * 4096
+seeds["many-declared.zip"] = raw([lh(b"d/", b"")], [ch(b"d/", 0, 0, mode=0o40755)] * 3, 5000000, zip64=True)
+seeds["many-records.zip"] = raw([lh(b"d/", b"")], [ch(b"d/", 0, 0, mode=0o40755)] * 1200, 1, zip64=True)
+seeds["same-header.zip"] = raw([lh(b"k", kernel)], [ch(b"k%d" % i, 0, len(kernel)) for i in range(20)], 20)
+names = [b"f%03d" % i for i in range(20)]; hl = 30 + 4
+seeds["fifield-stored.zip"] = raw([lh(n, b"", size=(19 - i) * hl + len(kernel)) for i, n in enumerate(names)] + [kernel],
+                                  [ch(n, i * hl, (19 - i) * hl + len(kernel)) for i, n in enumerate(names)], 20)
+bad = lh(b"bad.bin", b"nothing here\n"); g = lh(b"good.txt", good)
+seeds["zip64-max-size.zip"] = raw([bad, g], [ch(b"bad.bin", 0, 13, extra=struct.pack("<HHQQ", 1, 16, 2**64 - 1, 13), big=True),
+                                             ch(b"good.txt", len(bad), len(good), crc=zlib.crc32(good))], 2)
+aes = lh(b"bad.bin", b"nothing here\n", method=99, flags=1)
+seeds["aes-incomplete.zip"] = raw([aes, g], [ch(b"bad.bin", 0, 13, method=99, flags=1, extra=struct.pack("<HHH", 0x9901, 2, 2)),
+                                             ch(b"good.txt", len(aes), len(good), crc=zlib.crc32(good))], 2)
 seeds.update({k + ".cut": v[: len(v) * 2 // 3] for k, v in list(seeds.items())})
 for k, v in list(seeds.items()):
     if not k.endswith(".cut") and len(v) > 60:

@@ -53,14 +53,8 @@ func walk(_ data: UnsafePointer<UInt8>?, _ size: Int, fast: Bool) -> Recorder {
     return r
 }
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    let spill = SpillBuffer(limit: 1 << 30)
-    if size > 0, let data {
-        guard (try? spill.append(UnsafeRawBufferPointer(start: data, count: size))) == true else { return 0 }
-    }
-    guard let reader = ZipReader(spill: spill) else { return 0 }
-    // Every member read to its end (or its error), in odd-sized pulls, bounded.
+/// Every member of a plan read to its end (or its error), in odd-sized pulls, bounded.
+func readMembers(_ reader: ZipReader, _ size: Int) {
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 7919, alignment: 1)
     defer { out.deallocate() }
     var total = 0
@@ -82,6 +76,27 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
         require(reader.bytesRead <= Int64(size) * 4 + (1 << 20), "read \(reader.bytesRead) of a \(size)-byte zip")
     }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let spill = SpillBuffer(limit: 1 << 30)
+    if size > 0, let data {
+        guard (try? spill.append(UnsafeRawBufferPointer(start: data, count: size))) == true else { return 0 }
+    }
+    // The directory survey (member limit, overlapping members) runs on every zip before any reader: bounded work,
+    // and an overlap it reports is one the fast path would refuse too.
+    let survey = ZipDirectory.survey(spill, limit: 1000)
+    if case .overlapping = survey { require(ZipReader(spill: spill) == nil, "the survey found an overlap the fast path takes") }
+    if case .tooManyMembers(_, _, let part) = survey, let capped = ZipReader(spill: spill, lenient: true, directory: part) {
+        require(capped.entries.count <= 1000, "a capped plan took \(capped.entries.count) entries")
+        readMembers(capped, size)
+    }
+    if case .tooManyMembers(_, let counted, _) = survey { require(counted <= 1001, "the survey counted \(counted) records") }
+    // The lenient plan (used when libarchive gives up on the whole directory): its members too lie inside the zip.
+    if let lenient = ZipReader(spill: spill, lenient: true) { readMembers(lenient, size) }
+    guard let reader = ZipReader(spill: spill) else { return 0 }
+    readMembers(reader, size)
     // Only inputs that are zips as a layer file (the walk sniffs the local header signature) go through the walk.
     guard size >= 4, let data, data[0] == 0x50, data[1] == 0x4B, data[2] == 3, data[3] == 4 else { return 0 }
     let mine = walk(data, size, fast: true), theirs = walk(data, size, fast: false)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How far the walk into archives found in a layer goes. Each limit makes a bomb harmless: what it stops is
 /// reported as an `ArchiveNote` of kind `.limit`, never dropped in silence, and the rest of the image is scanned.
 public struct ArchiveLimits: Sendable, Equatable {
@@ -15,13 +17,39 @@ public struct ArchiveLimits: Sendable, Equatable {
     public var maxRatio = 200
     /// Bytes an archive may give before its ratio is judged: small, very compressible files are ordinary.
     public static let ratioGrace: Int64 = 16 << 20
+    /// Memory one xz decoder may take (its dictionary, mostly): a header can ask for 1 GiB, xz -9 needs 65 MiB.
+    public var maxDecoderMemory: UInt64 = 128 << 20
+    /// Uncompressed bytes read from archive members in all the layers of one scan together (`scan`, not the
+    /// per-layer results a sweep stores).
+    public var maxBytesPerImage: Int64 = 8 << 30
 
     /// The defaults above.
     public init() {}
 
     /// A stable text of the limits, for cache keys: results made under other limits are not reused.
     public var fingerprint: String {
-        "depth=\(maxDepth),file=\(maxBytesPerFile),layer=\(maxBytesPerLayer),members=\(maxMembersPerFile),ratio=\(maxRatio)"
+        "depth=\(maxDepth),file=\(maxBytesPerFile),layer=\(maxBytesPerLayer),members=\(maxMembersPerFile),ratio=\(maxRatio),xzmem=\(maxDecoderMemory)"
+    }
+}
+
+/// The bytes archive members may still give in one scan, shared by the walkers of its layers (which run in parallel):
+/// `ArchiveLimits.maxBytesPerImage`, counted down.
+public final class ArchiveBudget: Sendable {
+    private let left: Mutex<Int64>
+    public let limit: Int64
+
+    /// A budget of `limit` bytes.
+    public init(limit: Int64) {
+        self.limit = limit
+        left = Mutex(limit)
+    }
+
+    /// Takes `n` bytes; false once the budget is spent (and for every call after).
+    func take(_ n: Int64) -> Bool {
+        left.withLock { left in
+            left -= n
+            return left >= 0
+        }
     }
 }
 

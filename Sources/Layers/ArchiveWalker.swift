@@ -1,4 +1,5 @@
 import CArchive
+import CISAL
 #if !STOWAWAY_FUZZING
 import Core
 #endif
@@ -48,6 +49,7 @@ public final class ArchiveWalker {
     /// Whether the archive at a chain path is worth opening (not when every finding inside would be suppressed).
     private let worthOpening: (String) -> Bool
 
+    private let budget: ArchiveBudget?
     private var layerBytes: Int64 = 0
     private var layerStopped = false
     private var fileBytes: Int64 = 0
@@ -65,13 +67,36 @@ public final class ArchiveWalker {
 
     /// A walker for one layer: the per-layer limit counts from here. `worthOpening` is asked about each archive
     /// found (by its chain path) before it is opened; one it refuses is handed over as bytes only.
-    public init(limits: ArchiveLimits = ArchiveLimits(), enabled: Bool = true, worthOpening: @escaping (String) -> Bool = { _ in true }) {
+    /// `budget`, when given, is shared with the walkers of the other layers of the scan (`maxBytesPerImage`).
+    public init(limits: ArchiveLimits = ArchiveLimits(), enabled: Bool = true, budget: ArchiveBudget? = nil,
+                worthOpening: @escaping (String) -> Bool = { _ in true }) {
         self.limits = limits
+        self.budget = budget
         self.enabled = enabled
         self.worthOpening = worthOpening
     }
 
-    deinit { buffers.forEach { $0.deallocate() } }
+    /// ISA-L's inflate state and the compressed-side buffer for gzip at each archive level, made once and lent to the
+    /// inflater of each file: man page directories hold thousands of small .gz files, and an 85 KB state plus a
+    /// 64 KB buffer made and freed for each let glibc's heap grow by fragments (110 MB more for 16,000 of them).
+    // Unsafe pointers: allocated here, freed in deinit; lent to one inflater at a time per level, which is gone
+    // before the next file of that level starts (walkStream's locals).
+    private var gzipWork: [(state: UnsafeMutablePointer<inflate_state>, input: UnsafeMutableRawBufferPointer)] = []
+
+    private func gzipWork(_ depth: Int) -> (state: UnsafeMutablePointer<inflate_state>, input: UnsafeMutableRawBufferPointer) {
+        while gzipWork.count <= depth {
+            gzipWork.append((.allocate(capacity: 1), .allocate(byteCount: 64 << 10, alignment: 64)))
+        }
+        return gzipWork[depth]
+    }
+
+    deinit {
+        buffers.forEach { $0.deallocate() }
+        for w in gzipWork {
+            w.state.deallocate()
+            w.input.deallocate()
+        }
+    }
 
     /// Walks one file of the layer whose bytes `pull` gives (0 at its end): its bytes at depth 0, then the members
     /// of any archive it is, deeper. Throws only what `pull` or the visitor threw.
@@ -200,6 +225,9 @@ public final class ArchiveWalker {
     /// The members of a zip our own reader took (`ZipReader`), walked exactly as `members` walks libarchive's.
     private func walkZip(_ zip: ZipReader, path: String, depth: Int) throws {
         let archive = Archive(path: path) { zip.bytesRead }
+        for r in zip.rejected {
+            tell(ArchiveNote(kind: .unreadable, path: path + "!" + LayerPath.normalize(r.name), reason: r.reason))
+        }
         do {
             for (index, entry) in zip.entries.enumerated() where entry.isFile {
                 fileMembers += 1
@@ -231,53 +259,141 @@ public final class ArchiveWalker {
     }
 
     private func walkZip(_ spill: SpillBuffer, path: String, depth: Int) throws {
+        // Before any reader reads the directory (libarchive's keeps all of it in memory, whatever its size).
+        switch ZipDirectory.survey(spill, limit: limits.maxMembersPerFile) {
+        case .plain: break
+        case let .tooManyMembers(declared, counted, directory):
+            // Only the first records are planned (never handed to libarchive, which would read the whole directory).
+            let says = counted > limits.maxMembersPerFile ? "holds more than \(limits.maxMembersPerFile) entries" : "declares \(declared) entries"
+            guard let reader = ZipReader(spill: spill, lenient: true, directory: directory) else {
+                tell(ArchiveNote(kind: .limit, path: path,
+                                 reason: "zip \(says), over the member limit of \(limits.maxMembersPerFile) (--archive-max-members): scanned as bytes, its members not opened"))
+                return
+            }
+            tell(ArchiveNote(kind: .limit, path: path,
+                             reason: "zip \(says), over the member limit of \(limits.maxMembersPerFile) (--archive-max-members): only its first \(limits.maxMembersPerFile) directory entries read"))
+            return try walkZip(reader, path: path, depth: depth)
+        case let .overlapping(member, inside):
+            tell(ArchiveNote(kind: .unreadable, path: path,
+                             reason: "hostile zip: member \"\(member)\" starts inside the bytes of \"\(inside)\" (an overlapping zip bomb): scanned as bytes, its members not opened"))
+            return
+        }
         if fastZips, let reader = ZipReader(spill: spill) { return try walkZip(reader, path: path, depth: depth) }
+        if !SeekableZip.readsDirectory(spill), let reader = ZipReader(spill: spill, lenient: true) {
+            // libarchive gives up on the whole directory for one bad entry (a zip64 size past 2^63, a malformed AES
+            // field) where unzip and Python read the others: each bad entry is a note, the others are scanned.
+            return try walkZip(reader, path: path, depth: depth)
+        }
         guard let zip = SeekableZip(spill: spill) else {
             throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory"))
         }
         let archive = Archive(path: path) { zip.handed }
-        try members(zip.archive, archive: archive, error: { nil }, open: zip.opened, path: path, depth: depth, rawName: nil)
+        try members(zip.archive, archive: archive, error: { nil }, open: zip.opened, path: path, depth: depth)
     }
 
     private func walkStream(_ source: Source, kind: ArchiveKind, path: String, depth: Int) throws {
+        let archive = Archive(path: path) { source.consumed }
+        guard kind != .tar else {
+            return try walkTar(archive: archive, path: path, depth: depth) { try source.read(into: $0) }
+        }
+        // Compressed: the decompressed bytes' first block says tar or lone file (see `InflatedStream`).
+        let inflated: PeekedStream
+        do {
+            inflated = PeekedStream(try inflate(source, kind: kind, path: path))
+            try inflated.peek(512)
+        } catch let f as InflateFailed {
+            tell(ArchiveNote(kind: f.limit ? .limit : .unreadable, path: path, reason: f.reason))
+            return
+        } catch let e as LayerError {
+            // A decompressor that could not start (a bad gzip header, no memory): this file is unreadable, not the layer.
+            tell(ArchiveNote(kind: .unreadable, path: path, reason: "\(e)"))
+            return
+        }
+        if inflated.startsWithTarHeader {
+            return try walkTar(archive: archive, path: path, depth: depth) { b in
+                do { return try inflated.read(into: b) } catch let f as InflateFailed { throw TarSourceFailed(reason: f.reason, limit: f.limit) }
+            }
+        }
+        // A lone compressed file is one member: the file's name without its suffix.
+        let base = path.split(separator: "/").last.map(String.init) ?? "data"
+        let name = [".gz", ".zst", ".xz", ".bz2"].first { base.hasSuffix($0) && base.count > $0.count }
+            .map { String(base.dropLast($0.count)) } ?? base
+        let memberPath = path + "!" + LayerPath.normalize(name)
+        do {
+            fileMembers += 1
+            if fileMembers > limits.maxMembersPerFile {
+                fileStopped = true
+                tell(ArchiveNote(kind: .limit, path: path, reason: "more than \(limits.maxMembersPerFile) members in \(outer): the rest not scanned"))
+                throw Stop.fileScope
+            }
+            let member = Source(depth: depth + 1, walker: self) { [unowned self] b in
+                let n: Int
+                do { n = try inflated.readFull(into: b) } catch let f as InflateFailed {
+                    if f.limit { tell(ArchiveNote(kind: .limit, path: path, reason: f.reason)) }
+                    throw MemberFailed(archive: ObjectIdentifier(archive), member: memberPath, reason: f.reason, fatal: true, noted: f.limit)
+                }
+                try account(n, archive: archive)
+                return n
+            }
+            try walkFile(member, path: memberPath, depth: depth + 1, size: 0)
+        } catch let m as MemberFailed where m.archive == ObjectIdentifier(archive) {
+            if !m.noted { tell(ArchiveNote(kind: .unreadable, path: m.member, reason: m.reason)) }
+        } catch let s as Stop where s.scope == ObjectIdentifier(archive) || (depth == 0 && s.scope == nil) {
+            // Noted where it was reached, as in `members`.
+        }
+    }
+
+    /// The decompressor of a compressed file's bytes: gzip by ISA-L (as layers are, about three times libarchive's
+    /// zlib filter), xz by liblzma under `maxDecoderMemory`, zstd and bzip2 by libarchive's filters.
+    private func inflate(_ source: Source, kind: ArchiveKind, path: String) throws -> InflatedStream {
+        switch kind {
+        case .gzip where nativeGzip:
+            // Lent per level: one file at a time is inflated at each depth, and the inflater is gone before the next.
+            let work = gzipWork(source.depth)
+            let input = BlobInput(source: WalkedBytes(source), buffer: work.input)
+            input.hashing = false
+            return GzipInflatedStream(try GzipInflater(input: input, layer: path, deferErrors: true, state: work.state))
+        case .xz:
+            return try XzInflatedStream(memoryLimit: limits.maxDecoderMemory) { try source.read(into: $0) }
+        default:
+            return try FilterInflatedStream(kind: kind) { try source.read(into: $0) }
+        }
+    }
+
+    /// The tar bytes' source failed on bad compressed data (or a decoder limit): the tar is unreadable, not the layer.
+    struct TarSourceFailed: Error {
+        var reason: String
+        var limit: Bool
+    }
+
+    /// Walks a tar whose bytes `read` gives (the file's own, or its decompressed bytes) with libarchive's tar reader.
+    private func walkTar(archive: Archive, path: String, depth: Int, read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) throws {
         guard let a = archive_read_new() else { throw Passthrough(error: LayerError.archive(call: "archive_read_new", reason: "out of memory")) }
         defer { archive_read_free(a) }
-        // Named filters only: "all" would include those that run an external program on the bytes.
-        archive_read_support_filter_gzip(a)
-        archive_read_support_filter_zstd(a)
-        archive_read_support_filter_xz(a)
-        archive_read_support_filter_bzip2(a)
         archive_read_support_format_tar(a)
         archive_read_support_format_empty(a)
-        var rawName: String?
-        if kind != .tar {
-            // A compressed file that is not a tar is one member: the file's name without its suffix.
-            archive_read_support_format_raw(a)
-            let base = path.split(separator: "/").last.map(String.init) ?? "data"
-            rawName = [".gz", ".zst", ".xz", ".bz2"].first { base.hasSuffix($0) && base.count > $0.count }
-                .map { String(base.dropLast($0.count)) } ?? base
-        }
-        // gzip, the common case (.tar.gz, .gz), is inflated by ISA-L as layers are, about three times as fast as
-        // libarchive's zlib filter; libarchive reads the tar (or the raw member) from what it makes.
-        var inflater: GzipInflater?
-        if kind == .gzip && nativeGzip {
-            let input = BlobInput(source: WalkedBytes(source), capacity: 64 << 10)
-            input.hashing = false
-            inflater = try GzipInflater(input: input, layer: path, deferErrors: true)
-        }
-        let box = StreamBox(source: source, inflater: inflater)
+        let box = StreamBox(read: read)
         let ctx = Unmanaged.passUnretained(box).toOpaque()
-        let archive = Archive(path: path) { source.consumed }
+        let scope = ObjectIdentifier(archive)
+        // A decoder limit ends this tar where it was reached: noted once as a limit, not as corrupt data.
+        let sourceError: () -> Error? = { [unowned self] in
+            guard let limit = box.limit else { return box.error }
+            if !box.limitNoted {
+                box.limitNoted = true
+                tell(ArchiveNote(kind: .limit, path: path, reason: limit))
+            }
+            return Stop(scope: scope)
+        }
         try withExtendedLifetime(box) {
-            try members(a, archive: archive, error: { box.error }, open: archive_read_open(a, ctx, nil, streamRead, nil),
-                        path: path, depth: depth, rawName: rawName)
+            try members(a, archive: archive, error: sourceError, open: archive_read_open(a, ctx, nil, streamRead, nil),
+                        path: path, depth: depth)
         }
     }
 
     /// Walks the members of an open archive. The archive's own stop or read failure is noted and ends it;
     /// anything else is thrown on.
-    private func members(_ a: OpaquePointer, archive: Archive, error sourceError: @escaping () -> Error?, open: Int32, path: String, depth: Int,
-                         rawName: String?) throws {
+    private func members(_ a: OpaquePointer, archive: Archive, error sourceError: @escaping () -> Error?, open: Int32, path: String,
+                         depth: Int) throws {
         func failure(_ doing: String) -> Error {
             if let e = sourceError() { return e }
             return Failed(archive: ObjectIdentifier(archive), reason: "\(message(a)) (while \(doing))")
@@ -298,12 +414,7 @@ public final class ArchiveWalker {
                     tell(ArchiveNote(kind: .limit, path: path, reason: "more than \(limits.maxMembersPerFile) members in \(outer): the rest not scanned"))
                     throw Stop.fileScope
                 }
-                let name: String
-                if let rawName, archive_format(a) == ARCHIVE_FORMAT_RAW {
-                    name = rawName
-                } else {
-                    name = archive_entry_pathname(e).map { String(cString: $0) } ?? ""
-                }
+                let name = archive_entry_pathname(e).map { String(cString: $0) } ?? ""
                 let memberPath = path + "!" + LayerPath.normalize(name)
                 let member = Source(depth: depth + 1, walker: self) { [unowned self] b in
                     let n = archive_read_data(a, b.baseAddress, b.count)
@@ -339,6 +450,13 @@ public final class ArchiveWalker {
             fileStopped = true
             tell(ArchiveNote(kind: .limit, path: archive.path,
                              reason: "more than \(limits.maxBytesPerLayer) bytes read from archives in this layer: archives after this one scanned as bytes only"))
+            throw Stop.fileScope
+        }
+        if let budget, !budget.take(n64) {
+            layerStopped = true
+            fileStopped = true
+            tell(ArchiveNote(kind: .limit, path: archive.path,
+                             reason: "more than \(budget.limit) bytes read from archives in this image, every layer together: archives after this one scanned as bytes only"))
             throw Stop.fileScope
         }
         if fileBytes > limits.maxBytesPerFile {
@@ -383,6 +501,8 @@ public final class ArchiveWalker {
         var reason: String
         /// libarchive cannot go on to the next member.
         var fatal: Bool
+        /// Already noted (as a limit) where it happened.
+        var noted = false
     }
 
     /// The bytes of one file at one depth: a few first bytes kept to sniff, then the rest as pulled; every byte
@@ -451,31 +571,30 @@ private final class WalkedBytes: ByteSource {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try source.read(into: buffer) }
 }
 
-/// The context of a streamed archive's read callback: the source (or the inflater reading it), and the error the
-/// source threw.
+/// The context of a tar's read callback: where its bytes come from, and the error that threw (a decoder limit that
+/// stopped it is kept apart, to be noted as a limit rather than as corrupt data).
 private final class StreamBox {
-    let source: ArchiveWalker.Source
-    let inflater: GzipInflater?
+    let read: (UnsafeMutableRawBufferPointer) throws -> Int
     // Unsafe buffer: allocated here, freed in deinit; libarchive reads it only until the next callback, and the
     // box outlives the archive handle (freed first, in the same scope).
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveWalker.blockSize, alignment: 16)
     var error: Error?
-    init(source: ArchiveWalker.Source, inflater: GzipInflater?) {
-        self.source = source
-        self.inflater = inflater
-    }
+    var limit: String?
+    var limitNoted = false
+    init(read: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) { self.read = read }
     deinit { buffer.deallocate() }
 }
 
 private func streamRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
     let box = Unmanaged<StreamBox>.fromOpaque(ctx!).takeUnretainedValue()
     do {
-        let n = try box.inflater?.read(into: box.buffer) ?? box.source.read(into: box.buffer)
+        let n = try box.read(box.buffer)
         out?.pointee = UnsafeRawPointer(box.buffer.baseAddress)
         return n
-    } catch LayerError.corrupt(_, let reason) where box.inflater != nil {
-        // The gzip data itself is bad: this archive is unreadable (noted), not the layer.
-        stowaway_archive_set_error(a, reason)
+    } catch let f as ArchiveWalker.TarSourceFailed {
+        // The compressed data itself is bad: this archive is unreadable (noted), not the layer.
+        if f.limit { box.limit = f.reason }
+        stowaway_archive_set_error(a, f.reason)
         return -1
     } catch {
         // The file's own bytes could not be read (the layer failed, or a limit stopped it): passed on as it is.
@@ -484,4 +603,3 @@ private func streamRead(_ a: OpaquePointer?, _ ctx: UnsafeMutableRawPointer?, _ 
         return -1
     }
 }
-

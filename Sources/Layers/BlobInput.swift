@@ -16,8 +16,10 @@ final class BlobInput {
     /// The source's own failure, kept so it wins over a decompressor's reaction to missing bytes.
     private(set) var sourceError: Error?
 
-    // Unsafe pointer: allocated here, freed in deinit, never handed out beyond a decompressor call.
+    // Unsafe pointer: allocated here and freed in deinit, or lent by the caller (who frees it after this object is
+    // gone); never handed out beyond a decompressor call.
     let buffer: UnsafeMutableRawBufferPointer
+    private let ownsBuffer: Bool
     /// `buffer[start..<end]` is read but not consumed yet.
     private(set) var start = 0
     private(set) var end = 0
@@ -29,9 +31,19 @@ final class BlobInput {
     init(source: ByteSource, capacity: Int = 256 * 1024) {
         self.source = source
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 64)
+        ownsBuffer = true
     }
 
-    deinit { buffer.deallocate() }
+    /// An input reading into `buffer`, which the caller keeps alive longer than this object and frees itself (a
+    /// walker reuses one per archive level: a buffer made and freed for each of thousands of small files let the
+    /// allocator's heap grow by fragments).
+    init(source: ByteSource, buffer: UnsafeMutableRawBufferPointer) {
+        self.source = source
+        self.buffer = buffer
+        ownsBuffer = false
+    }
+
+    deinit { if ownsBuffer { buffer.deallocate() } }
 
     var available: Int { end - start }
 

@@ -13,8 +13,10 @@ final class GzipInflater: Decompressor {
     private(set) var hasTrailingData = false
     private let input: BlobInput
     private let layer: String
-    // Unsafe pointer: ISA-L's inflate state (about 40 KB, too large for the stack), owned and freed here.
+    // Unsafe pointer: ISA-L's inflate state (about 85 KB, too large for the stack), owned and freed here, or lent by
+    // the caller (who frees it after this object is gone).
     private let state: UnsafeMutablePointer<inflate_state>
+    private let ownsState: Bool
     private enum Phase { case header, body, ended }
     private var phase = Phase.header
     /// Members begun so far; the current one, 1-based, in messages.
@@ -27,12 +29,15 @@ final class GzipInflater: Decompressor {
     private let deferErrors: Bool
     private var deferred: Error?
 
-    init(input: BlobInput, layer: String, deferErrors: Bool = false) throws {
+    /// `state`, when given, is a lent inflate state (initialised here again), reused by a walker for each of its
+    /// small files rather than made and freed for each.
+    init(input: BlobInput, layer: String, deferErrors: Bool = false, state lent: UnsafeMutablePointer<inflate_state>? = nil) throws {
         self.input = input
         self.layer = layer
         self.deferErrors = deferErrors
-        state = .allocate(capacity: 1)
-        // Zeroed first: no field ISA-L's init leaves alone can carry another allocation's bytes.
+        state = lent ?? .allocate(capacity: 1)
+        ownsState = lent == nil
+        // Zeroed first: no field ISA-L's init leaves alone can carry another allocation's (or file's) bytes.
         state.initialize(to: inflate_state())
         isal_inflate_init(state)
         state.pointee.crc_flag = UInt32(ISAL_GZIP_NO_HDR_VER)
@@ -41,7 +46,7 @@ final class GzipInflater: Decompressor {
     /// Output worth handing over before the next read from the source.
     static let handOverAt = 64 * 1024
 
-    deinit { state.deallocate() }
+    deinit { if ownsState { state.deallocate() } }
 
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int {
         if let e = deferred {

@@ -32,6 +32,16 @@ final class SeekableZip {
     /// Whether the central directory was read.
     var isOpen: Bool { opened == ARCHIVE_OK || opened == ARCHIVE_WARN }
 
+    /// Whether libarchive reads the directory of the zip `spill` holds: it does so at the first header, and gives up
+    /// on the whole zip for one bad entry (a zip64 size past 2^63, an incomplete AES field). A probe of its own, freed
+    /// before the zip is opened again to be walked.
+    static func readsDirectory(_ spill: SpillBuffer) -> Bool {
+        guard let probe = SeekableZip(spill: spill), probe.isOpen else { return false }
+        var e: OpaquePointer?
+        let r = archive_read_next_header(probe.archive, &e)
+        return r == ARCHIVE_OK || r == ARCHIVE_WARN || r == ARCHIVE_EOF
+    }
+
     /// Bytes of the zip handed to libarchive so far: what a compression ratio is judged against.
     var handed: Int64 { box.handed }
 

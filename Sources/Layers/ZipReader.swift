@@ -39,6 +39,8 @@ final class ZipReader {
     }
 
     let entries: [Entry]
+    /// Entries a lenient reader passes, each with why (never any for a strict one).
+    let rejected: [(name: String, reason: String)]
     /// Bytes of the zip read so far (headers and member data, by this reader and by libarchive after a member failed
     /// here): what a compression ratio is judged against.
     var bytesRead: Int64 { ownBytesRead + (libarchive?.zip.handed ?? 0) }
@@ -52,17 +54,28 @@ final class ZipReader {
     static let maxEntries: Int64 = 1 << 18
 
     /// Reads the central directory and every local header; nil when the zip is not plain (see the type).
-    init?(spill: SpillBuffer) {
+    ///
+    /// `lenient` is for a zip libarchive could not open at all: an entry that is not plain (bad zip64 or extra
+    /// fields, encryption, another method, a local header that disagrees) is passed with its reason in `rejected`
+    /// instead of leaving the whole zip; the end record and the directory's framing must still be sound.
+    ///
+    /// `directory` (lenient only) is the part of the directory to plan from: the first records of a zip with more
+    /// members than the walk takes (`ZipDirectory.Survey.tooManyMembers`), so the rest is never read.
+    init?(spill: SpillBuffer, lenient: Bool = false, directory: (start: Int64, length: Int64)? = nil) {
         self.spill = spill
         var read: Int64 = 0
-        guard let entries = Self.plan(spill, read: &read) else { return nil }
+        var rejected: [(name: String, reason: String)] = []
+        guard let entries = Self.plan(spill, read: &read, lenient: lenient || directory != nil, directory: directory,
+                                      rejected: &rejected) else { return nil }
         self.entries = entries
+        self.rejected = rejected
         ownBytesRead = read
     }
 
     // MARK: the plan
 
-    private static func plan(_ spill: SpillBuffer, read: inout Int64) -> [Entry]? {
+    private static func plan(_ spill: SpillBuffer, read: inout Int64, lenient: Bool, directory part: (start: Int64, length: Int64)?,
+                             rejected: inout [(name: String, reason: String)]) -> [Entry]? {
         let size = spill.count
         guard size >= 22 else { return nil }
         // libarchive looks for the end record in the last 16 KiB only, and takes the last signature there.
@@ -101,12 +114,17 @@ final class ZipReader {
             guard eocd.u16(4) == 0, eocd.u16(6) == 0, eocd.u16(8) == eocd.u16(10) else { return nil }
             let length = Int64(eocd.u32(12)), start = Int64(eocd.u32(16))
             // No bytes before the zip nor between its directory and end record: libarchive would shift offsets.
-            guard start + length == eocdAt else { return nil }
+            guard start + length == eocdAt || (lenient && start + length < eocdAt) else { return nil }
             directoryStart = start
             directorySize = length
             expected = Int64(eocd.u16(10))
         }
-        guard expected > 0, expected <= maxEntries, directorySize <= maxDirectoryBytes, expected <= directorySize / 46 else { return nil }
+        if let part {
+            directoryStart = part.start
+            directorySize = part.length
+            expected = part.length / 46
+        }
+        guard expected > 0 || lenient, expected <= maxEntries, directorySize <= maxDirectoryBytes, expected <= directorySize / 46 else { return nil }
         guard let directory = bytes(spill, at: directoryStart, count: Int(directorySize), read: &read) else { return nil }
 
         var entries: [(offset: Int64, end: Int64, entry: Entry)] = []
@@ -125,12 +143,26 @@ final class ZipReader {
             var offset = Int64(h.u32(42))
             let next = p + 46 + nameLength + extraLength + commentLength
             guard next <= directory.count else { return nil }
+            let at = p
+            p = next
+            let name = Array(directory[(at + 46)..<(at + 46 + nameLength)])
+            let shown = String(decoding: name, as: UTF8.self)
+            /// In a lenient plan, passes this entry with its reason; in a strict one, leaves the whole zip.
+            func reject(_ reason: String) -> Bool {
+                guard lenient else { return false }
+                rejected.append((shown, reason))
+                return true
+            }
             // Encrypted (traditional, strong, or a hidden directory), or a method we do not inflate.
-            guard flags & 0x2041 == 0, method == 0 || method == 8 else { return nil }
-            let name = Array(directory[(p + 46)..<(p + 46 + nameLength)])
-            guard plainName(name) else { return nil }
-            guard zip64(Array(directory[(p + 46 + nameLength)..<(p + 46 + nameLength + extraLength)]),
-                        uncompressed: &uncompressed, compressed: &compressed, offset: &offset) else { return nil }
+            guard flags & 0x2041 == 0 else { if reject("encrypted member: not scanned") { continue } else { return nil } }
+            guard method == 0 || method == 8 else {
+                if reject("compression method \(method) not supported here: not scanned") { continue } else { return nil }
+            }
+            guard plainName(name) || lenient else { return nil }
+            guard zip64(Array(directory[(at + 46 + nameLength)..<(at + 46 + nameLength + extraLength)]),
+                        uncompressed: &uncompressed, compressed: &compressed, offset: &offset, lenient: lenient) else {
+                if reject("malformed zip64 extra field (a size or offset past 2^63 or cut short): not scanned") { continue } else { return nil }
+            }
 
             // The type as libarchive works it out: Unix mode bits, the MS-DOS directory bit, a trailing slash.
             var mode: UInt32
@@ -138,7 +170,7 @@ final class ZipReader {
             case 3: mode = external >> 16
             case 0:
                 // libarchive versions differ on an MS-DOS directory bit without a slash: left to libarchive.
-                guard external & 0x10 == 0 || name.last == UInt8(ascii: "/") else { return nil }
+                guard external & 0x10 == 0 || name.last == UInt8(ascii: "/") || lenient else { return nil }
                 mode = external & 0x10 != 0 ? 0o040775 : 0o100664
             default: mode = 0
             }
@@ -148,36 +180,43 @@ final class ZipReader {
             }
             let type = mode & 0o170000
             // A symlink's target is read by libarchive at its header (and can fail there): only small stored ones.
-            if type == 0o120000 { guard method == 0, compressed <= 64 * 1024 else { return nil } }
-            guard type == 0o100000 || type == 0o040000 || type == 0o120000 else { return nil }
+            if type == 0o120000 && !(method == 0 && compressed <= 64 * 1024) {
+                if lenient { continue } else { return nil }
+            }
+            guard type == 0o100000 || type == 0o040000 || type == 0o120000 else { if lenient { continue } else { return nil } }
 
             // The local header: libarchive takes the name, method, flags and sizes from it.
+            let badLocal = "its local header is missing or disagrees with the central directory: not scanned"
             guard offset >= 0, offset <= directoryStart - 30,
-                  let local = bytes(spill, at: offset, count: 30, read: &read) else { return nil }
+                  let local = bytes(spill, at: offset, count: 30, read: &read) else { if reject(badLocal) { continue } else { return nil } }
             let l = Bytes(local, from: 0)
-            guard l.u32(0) == 0x0403_4B50, l.u16(6) & 0x2041 == 0, l.u16(8) == method else { return nil }
+            guard l.u32(0) == 0x0403_4B50, l.u16(6) & 0x2041 == 0, l.u16(8) == method else { if reject(badLocal) { continue } else { return nil } }
             let localNameLength = Int(l.u16(26)), localExtraLength = Int(l.u16(28))
             guard localNameLength == nameLength, offset + 30 + Int64(nameLength + localExtraLength) <= directoryStart,
                   let localRest = bytes(spill, at: offset + 30, count: nameLength + localExtraLength, read: &read),
-                  Array(localRest[..<nameLength]) == name else { return nil }
+                  Array(localRest[..<nameLength]) == name else { if reject(badLocal) { continue } else { return nil } }
             var localCompressed = Int64(l.u32(18)), localUncompressed = Int64(l.u32(22))
             var localOffset = offset
             guard zip64(Array(localRest[nameLength...]), uncompressed: &localUncompressed, compressed: &localCompressed,
-                        offset: &localOffset) else { return nil }
+                        offset: &localOffset, lenient: lenient) else {
+                if reject("malformed zip64 extra field in its local header: not scanned") { continue } else { return nil }
+            }
             // Where the local header has a value it must be the directory's: libarchive would use the local one
             // (0xFFFFFFFF without a zip64 field too, in the 3.6 we link).
             let localCRC = l.u32(14)
             guard localCRC == 0 || localCRC == crc, localCompressed == 0 || localCompressed == compressed,
-                  localUncompressed == 0 || localUncompressed == uncompressed else { return nil }
+                  localUncompressed == 0 || localUncompressed == uncompressed else { if reject(badLocal) { continue } else { return nil } }
             let dataOffset = offset + 30 + Int64(nameLength + localExtraLength)
-            guard compressed <= directoryStart - dataOffset else { return nil }
-            let entry = Entry(name: String(decoding: name, as: UTF8.self), method: method, crc: crc, compressedSize: compressed,
+            guard compressed <= directoryStart - dataOffset else {
+                if reject("its data would run past the central directory: not scanned") { continue } else { return nil }
+            }
+            let entry = Entry(name: shown, method: method, crc: crc, compressedSize: compressed,
                               size: uncompressed, dataOffset: dataOffset, isFile: type == 0o100000)
             entries.append((offset, dataOffset + compressed, entry))
-            guard entries.count <= expected else { return nil }
-            p = next
+            guard entries.count <= expected || lenient else { return nil }
+            guard entries.count <= maxEntries else { return nil }
         }
-        guard entries.count == expected else { return nil }
+        guard entries.count == expected || lenient else { return nil }
         // libarchive's seekable reader goes by local header offset; entries sharing bytes are left to it.
         entries.sort { $0.offset < $1.offset }
         for k in entries.indices.dropFirst() where entries[k].offset < entries[k - 1].end { return nil }
@@ -194,14 +233,16 @@ final class ZipReader {
 
     /// Walks an extra field as libarchive does: false when it is malformed or names the entry otherwise
     /// (an Info-ZIP Unicode path), else the zip64 sizes and offset replace their 0xFFFFFFFF placeholders.
-    private static func zip64(_ extra: [UInt8], uncompressed: inout Int64, compressed: inout Int64, offset: inout Int64) -> Bool {
+    private static func zip64(_ extra: [UInt8], uncompressed: inout Int64, compressed: inout Int64, offset: inout Int64,
+                              lenient: Bool = false) -> Bool {
         var p = 0
         while extra.count - p >= 4 {
             let b = Bytes(extra, from: p)
             let id = b.u16(0), length = Int(b.u16(2))
             p += 4
             guard length <= extra.count - p else { return false }
-            if id == 0x7075 { return false }
+            // A lenient plan keeps the directory's name.
+            if id == 0x7075 && !lenient { return false }
             if id == 0x0001 {
                 var q = p, left = length
                 for field in 0..<3 {

@@ -16,10 +16,12 @@ extension Scanner {
         // Largest blob first: the longest pipeline starts at once and the small layers fill the cores beside it,
         // rather than a big top layer starting last and running alone at the end. Results keep the image's order.
         let order = layers.indices.sorted { (layers[$0].size, $1) > (layers[$1].size, $0) }
+        // Archive bytes are bounded per scan too: many small layers of bombs each under the per-layer limit add up.
+        let budget = ArchiveBudget(limit: options.archiveLimits.maxBytesPerImage)
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let k = next.take(below: layers.count) {
                 let i = order[k]
-                let r = scanLayer(layers[i])
+                let r = scanLayer(layers[i], archiveBudget: budget)
                 results.withLock { $0[i] = r }
                 options.progress?.layerDone()
             }
@@ -38,13 +40,16 @@ extension Scanner {
     /// File data is read and matched in chunks of this size.
     static let chunkSize = 256 * 1024
 
-    func scanLayer(_ layer: LayerRef) -> LayerResult {
+    /// `archiveBudget`: the scan's archive bytes shared with its other layers (none for a result a sweep stores, which
+    /// must depend on the layer alone).
+    func scanLayer(_ layer: LayerRef, archiveBudget: ArchiveBudget? = nil) -> LayerResult {
         var result = LayerResult()
         // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
         // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
         // threads of their own inside LayerReader, so one layer still keeps two cores busy.
         var matching: LayerMatcher?
-        let walker = ArchiveWalker(limits: options.archiveLimits, enabled: options.archives, worthOpening: archiveWorthOpening)
+        let walker = ArchiveWalker(limits: options.archiveLimits, enabled: options.archives, budget: archiveBudget,
+                                   worthOpening: archiveWorthOpening)
         var visitor: LayerVisitor?
         do {
             if options.matchContent { matching = try LayerMatcher(scanner: self) }

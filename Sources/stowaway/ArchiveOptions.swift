@@ -10,6 +10,9 @@ struct ArchiveOptions: ParsableArguments {
     var archiveMaxBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerFile)
     @Option(help: ArgumentHelp("Uncompressed bytes read from archives in one layer (default 4G).", valueName: "BYTES"))
     var archiveLayerBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerLayer)
+    @Option(help: ArgumentHelp("Uncompressed bytes read from archives in all the layers of one scan together (default 8G).",
+                               valueName: "BYTES"))
+    var archiveImageBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerImage)
     @Option(help: "Archive members read in one file of a layer, every level together (default 100000).")
     var archiveMaxMembers = ScanOptions().archiveLimits.maxMembersPerFile
     @Option(help: "Compression ratio past which an archive is left as a bomb (default 200; 0: no check).")
@@ -27,6 +30,7 @@ struct ArchiveOptions: ParsableArguments {
         options.archiveLimits.maxDepth = archiveDepth
         options.archiveLimits.maxBytesPerFile = archiveMaxBytes.bytes
         options.archiveLimits.maxBytesPerLayer = archiveLayerBytes.bytes
+        options.archiveLimits.maxBytesPerImage = archiveImageBytes.bytes
         options.archiveLimits.maxMembersPerFile = archiveMaxMembers
         options.archiveLimits.maxRatio = archiveMaxRatio
     }
