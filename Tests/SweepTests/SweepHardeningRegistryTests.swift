@@ -21,16 +21,7 @@ struct SweepHardeningRegistryTests {
         let api = try StandIn(["fly", "--token", token, "--fixture", fixture])
         defer { api.stop() }
         let run = try SweepRun()
-        try run.write("""
-            [[registry]]
-            host = "\(h.anonymous)"
-            insecure = true
-
-            [[fly]]
-            org = "acme"
-            api_url = "http://\(api.host)"
-            token_env = "ACME_FLY_TOKEN"
-            """)
+        try run.writeFlyOrg(api: api.host, registry: h.anonymous)
         let r = try run.sweep(env: ["ACME_FLY_TOKEN": token])
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.report.int("images", "scanned") == 1, "the good machine's image is scanned: \(r.report)")

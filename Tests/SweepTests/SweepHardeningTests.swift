@@ -31,16 +31,7 @@ import TestSupport
         ])
         defer { api.stop() }
         let run = try SweepRun()
-        try run.write("""
-            [[registry]]
-            host = "\(foreign.host)"
-            insecure = true
-
-            [[fly]]
-            org = "acme"
-            api_url = "http://\(api.host)"
-            token_env = "ACME_FLY_TOKEN"
-            """)
+        try run.writeFlyOrg(api: api.host, registry: foreign.host)
         let r = try run.sweep(env: ["ACME_FLY_TOKEN": token])
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.report.failed.count == 2, "both images fail on the registry's 401: \(r.report.failed)")
@@ -121,12 +112,7 @@ import TestSupport
         let api = try flyAPI(token: token, app: "slow-app", machines: [], drip: 1)
         defer { api.stop() }
         let run = try SweepRun()
-        try run.write("""
-            [[fly]]
-            org = "acme"
-            api_url = "http://\(api.host)"
-            token_env = "ACME_FLY_TOKEN"
-            """)
+        try run.writeFlyOrg(api: api.host)
         let r = try boundedSweep(run, env: ["ACME_FLY_TOKEN": token])
         #expect(r.finished, "the sweep waited on a dripping Machines API past 60 s")
         #expect(r.status == 2, "\(r.stderr)")
@@ -152,12 +138,7 @@ import TestSupport
                 """)
         } else {
             server = try flyAPI(token: token, app: "slow-app", machines: [], drip: 1)
-            try run.write("""
-                [[fly]]
-                org = "acme"
-                api_url = "http://\(server.host)"
-                token_env = "ACME_FLY_TOKEN"
-                """)
+            try run.writeFlyOrg(api: server.host)
         }
         defer { server.stop() }
         let output = run.dir + "/stopped.json"
@@ -189,12 +170,7 @@ import TestSupport
         let api = try StandIn(["fly", "--token", token, "--fixture", fixture])
         defer { api.stop() }
         let run = try SweepRun()
-        try run.write("""
-            [[fly]]
-            org = "acme"
-            api_url = "http://\(api.host)"
-            token_env = "ACME_FLY_TOKEN"
-            """)
+        try run.writeFlyOrg(api: api.host)
         let r = try Run.command(Run.stowaway, ["sweep", "--config", run.config, "--db", run.db, "--format", "markdown", "--quiet"],
                                 environment: run.environment.merging(["ACME_FLY_TOKEN": token]) { $1 })
         #expect(r.status == 2, "\(r.stderr)")

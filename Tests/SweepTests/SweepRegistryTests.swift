@@ -196,16 +196,7 @@ struct SweepRegistryTests {
         defer { api.stop() }
 
         let run = try SweepRun()
-        try run.write("""
-            [[registry]]
-            host = "\(h.flyHost)"
-            insecure = true
-
-            [[fly]]
-            org = "acme"
-            api_url = "http://\(api.host)"
-            token_env = "ACME_FLY_TOKEN"
-            """)
+        try run.writeFlyOrg(api: api.host, registry: h.flyHost)
         // The harness's Fly-like registry is the configured Fly registry host: only it gets the org token.
         let r = try run.sweep(env: ["ACME_FLY_TOKEN": token, "FLY_REGISTRY_HOST": h.flyHost])
         #expect(r.status == 1, "\(r.stderr)")

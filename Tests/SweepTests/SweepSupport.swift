@@ -121,6 +121,17 @@ struct SweepRun {
         try toml.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
+    /// A sweep of the Fly.io org `acme` through the Machines API stand-in at `api` (token in `ACME_FLY_TOKEN`),
+    /// with the registry at `registry` (plain HTTP) configured when given.
+    func writeFlyOrg(api: String, registry: String? = nil) throws {
+        try write((registry.map { "[[registry]]\nhost = \"\($0)\"\ninsecure = true\n\n" } ?? "") + """
+            [[fly]]
+            org = "acme"
+            api_url = "http://\(api)"
+            token_env = "ACME_FLY_TOKEN"
+            """)
+    }
+
     /// A sweep of a registry's repositories under `prefix`.
     func writeRegistry(_ host: String, prefix: String, extra: String = "") throws {
         try write("""
