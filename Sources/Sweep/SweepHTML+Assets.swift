@@ -27,7 +27,7 @@ extension SweepHTML {
     svg{width:100%;height:auto;display:block}
     .grid{stroke:var(--line);stroke-width:1}
     .ya{font-size:10px;fill:var(--mute);text-anchor:end}
-    .xa{font-size:10px;fill:var(--mute);text-anchor:middle}
+    .xa{font-size:10px;fill:var(--mute);text-anchor:middle}.xa.end{text-anchor:end}.xa.start{text-anchor:start}
     .line{fill:none;stroke-width:2;stroke-linejoin:round}
     .pt{fill:#fff;stroke-width:2}
     .total{stroke:#1d2330}
@@ -41,6 +41,7 @@ extension SweepHTML {
     table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line)}
     th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);vertical-align:top}
     thead th{background:#eef0f4;font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--mute);position:sticky;top:0}
+    thead th{white-space:nowrap}
     thead button{all:unset;cursor:pointer}
     thead button::after{content:" \\2195";opacity:.35}
     th[aria-sort=ascending] button::after{content:" \\2191";opacity:1}

@@ -102,7 +102,8 @@ public enum SweepHTML {
         }
         let labels = n <= 1 ? [0] : Array(Set((0..<6).map { $0 * (n - 1) / 5 })).sorted()
         for i in labels where i < n {
-            out += "<text class=\"xa\" x=\"\(f(x(i)))\" y=\"\(f(hgt - 8))\">\(shortDate(dates[i]))</text>\n"
+            let anchor = n > 1 && i == n - 1 ? " end" : n > 1 && i == 0 ? " start" : ""
+            out += "<text class=\"xa\(anchor)\" x=\"\(f(x(i)))\" y=\"\(f(hgt - 8))\">\(shortDate(dates[i]))</text>\n"
         }
         for s in series.reversed() {
             let pts = s.values.enumerated().map { "\(f(x($0.offset))),\(f(y($0.element)))" }.joined(separator: " ")
