@@ -146,5 +146,5 @@ printf '[[target]]\nimage = "127.0.0.1:1/none:v1"\n' > "$work/page.toml"
 python3 testdata/sweep-page/bench-store.py "$work/page.db" 10000 30
 /usr/bin/time -f "%e %M" -o "$work/time-page" "$bin/stowaway" sweep report --db "$work/page.db" --format html \
   --output "$work/page.html" || [ $? -eq 1 ]
-read -r page_s page_kb < "$work/time-page"
+read -r page_s page_kb < <(tail -n 1 "$work/time-page")
 echo "sweep page: $(stat -c %s "$work/page.html") bytes for 10000 findings over 30 runs, written in $page_s s (peak RSS $page_kb KB)"

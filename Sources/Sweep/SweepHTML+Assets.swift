@@ -46,11 +46,14 @@ extension SweepHTML {
     thead button::after{content:" \\2195";opacity:.35}
     th[aria-sort=ascending] button::after{content:" \\2191";opacity:1}
     th[aria-sort=descending] button::after{content:" \\2193";opacity:1}
-    tr.img th{background:#f9fafb;font-weight:500}
-    td.w{word-break:break-all;max-width:380px}
+    tr.img th{background:#f9fafb;font:500 12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
+    tr.f td:nth-child(5){word-break:break-all;max-width:380px}
     .sv{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff}
     .sv.critical{background:var(--crit)}.sv.high{background:var(--high)}.sv.medium{background:var(--med)}.sv.low{background:var(--low)}
-    td.st.new{color:var(--crit);font-weight:600}td.st.resolved{color:var(--good)}
+    tr.f td:first-child{font-weight:650;border-left:4px solid}
+    tr.f.c td:first-child{color:var(--crit)}tr.f.h td:first-child{color:var(--high)}tr.f.m td:first-child{color:var(--med)}tr.f.l td:first-child{color:var(--low)}
+    tr.f.n td:nth-child(2){color:var(--crit);font-weight:600}tr.f.r td:nth-child(2){color:var(--good)}
+    tr.f td:nth-child(7){font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
     #filters{display:flex;flex-wrap:wrap;gap:10px 18px;align-items:center;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:8px 12px}
     #filters[hidden]{display:none}
     fieldset{border:0;margin:0;padding:0;display:flex;gap:8px;align-items:center}
@@ -81,7 +84,7 @@ extension SweepHTML {
         var group = document.getElementById('f-group').value, rule = document.getElementById('f-rule').value;
         var shown = 0;
         rows.forEach(function (r) {
-          var ok = sev[r.dataset.s] && st[r.dataset.t] && (!rule || r.cells[2].textContent === rule) &&
+          var ok = sev[r.cells[0].textContent] && st[r.cells[1].textContent] && (!rule || r.cells[2].textContent === rule) &&
             (!group || r.closest('section.grp').dataset.g === group);
           r.hidden = !ok;
           if (ok) shown++;

@@ -168,7 +168,7 @@ public enum SweepHTML {
             out += "<section class=\"grp\" data-g=\"\(h(g))\"><h3>\(h(g)) \(counts)</h3>\n"
             out += "<table class=\"fnd\"><thead><tr>"
             for (i, c) in ["Severity", "Status", "Rule", "Layer", "Where", "First seen", "Secret (redacted)", "What it can do"].enumerated() {
-                out += "<th><button type=\"button\" data-k=\"\(i)\">\(c)</button>"
+                out += "<th><button data-k=\(i)>\(c)</button>"
             }
             out += "</tr></thead>\n"
             let images = Dictionary(grouping: list) { $0.f.image }
@@ -177,10 +177,10 @@ public enum SweepHTML {
                     ($0.f.finding.layerIndex ?? -1, $1.f.finding.severity.rank, SweepReport.place($0.f.finding))
                         < ($1.f.finding.layerIndex ?? -1, $0.f.finding.severity.rank, SweepReport.place($1.f.finding))
                 }
-                let digest = items.first?.f.manifestDigest.map { " <small>\(h($0))</small>" } ?? ""
+                let digest = items.first?.f.manifestDigest.map { " <small>@\(h(String($0.dropFirst(7).prefix(12))))</small>" } ?? ""
                 var machines = ""
                 if let m = items.first?.f.machines, !m.isEmpty { machines = " <small>machines \(h(m.joined(separator: ", ")))</small>" }
-                out += "<tbody><tr class=\"img\"><th colspan=\"8\"><code>\(h(image))</code>\(digest)\(machines)</th></tr>\n"
+                out += "<tbody><tr class=img><th colspan=8>\(h(image))\(digest)\(machines)\n"
                 for row in items { findingRow(row, page, &out) }
                 out += "</tbody>\n"
             }
@@ -192,12 +192,11 @@ public enum SweepHTML {
     static func findingRow(_ row: Row, _ page: SweepPage, _ out: inout String) {
         let f = row.f.finding
         let sev = f.severity.rawValue
-        out += "<tr class=\"f\" data-s=\"\(sev)\" data-t=\"\(row.status)\"><td><span class=\"sv \(sev)\">\(sev)</span>"
-            + "<td class=\"st \(row.status)\">\(row.status)<td>\(h(f.ruleID))<td>\(f.layerIndex.map(String.init) ?? "")"
-        out += "<td class=\"w\">" + h(where_(f))
-        out += "<td>\(page.firstSeen[row.f.key].map(dateOnly) ?? "")<td><code>\(h(f.redacted))</code><td>"
+        // Kept short (10,000 rows stay under 2 MB): fixed keywords unquoted, cells and rows closed by the parser.
+        out += "<tr class=\"f \(sev.prefix(1)) \(row.status.prefix(1))\"><td>\(sev)<td>\(row.status)<td>\(h(f.ruleID))<td>\(f.layerIndex.map(String.init) ?? "")<td>" + h(where_(f))
+        out += "<td>\(page.firstSeen[row.f.key].map(dateOnly) ?? "")<td>\(h(f.redacted))<td>"
         if let d = f.details { out += h(d.summary) }
-        out += "</tr>\n"
+        out += "\n"
     }
 
     /// Where, for people: the path with its line and whether a later layer deleted it, or the config entry.
