@@ -154,9 +154,10 @@ public enum SweepHTML {
             out += "<label><input type=\"checkbox\" name=\"st\" id=\"f-st-\(s)\" value=\"\(s)\" checked> \(s)</label>"
         }
         out += "</fieldset><label>App or repository <select id=\"f-group\"><option value=\"\">all</option>"
-        for g in order { out += "<option value=\"\(h(g))\">\(h(g))</option>" }
+        // An option's value is its text; the end tag is implied by the next option.
+        for g in order { out += "<option>\(h(g))" }
         out += "</select></label><label>Rule <select id=\"f-rule\"><option value=\"\">all</option>"
-        for rule in rules { out += "<option value=\"\(h(rule))\">\(h(rule))</option>" }
+        for rule in rules { out += "<option>\(h(rule))" }
         out += "</select></label><output id=\"f-count\">\(rows.count) findings</output></form>\n"
         if rows.isEmpty { out += "<p class=\"none\">No findings in this run.</p>\n" }
         for g in order {
