@@ -11,7 +11,10 @@ RELEASE_BIN := .build/release
 # Debian packages the build, the tests and the benchmarks need.
 APT_PACKAGES := libarchive-dev liblzma-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev isal zstd xz-utils bzip2 pkg-config \
                 python3 skopeo umoci docker-registry apache2-utils curl bc debootstrap time openssl openssh-client \
-                libsqlite3-dev postgresql
+                libsqlite3-dev postgresql chromium chromium-driver python3-venv
+# PyPI packages of the sweep page's browser and Prometheus checks (testdata/sweep-page/check.py), in $(VENV).
+VENV := .build/venv
+PIP_PACKAGES := selenium prometheus_client
 
 .PHONY: all deps build release install demo test fixtures fuzz bench clean
 
@@ -26,6 +29,8 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import selenium, prometheus_client' 2>/dev/null || $(VENV)/bin/pip install -q $(PIP_PACKAGES)
 
 build: deps
 	$(SWIFT) build

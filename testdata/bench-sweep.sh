@@ -139,3 +139,12 @@ print(f"fleet, 2 workers:  {s2:.2f} s, {scans(two)} layer scans ({' + '.join(str
       f"{images(two)} images ({' + '.join(str(r['images']['scanned']) for r in two)})")
 print(f"fleet, 2 workers / 1 worker: {100 * s2 / s1:.1f} % of the wall-clock")
 PY
+
+# The morning page: `sweep report --format html` of a store of 10,000 findings over 30 runs (goal: under 2 MB).
+printf '[[target]]\nimage = "127.0.0.1:1/none:v1"\n' > "$work/page.toml"
+"$bin/stowaway" sweep --config "$work/page.toml" --db "$work/page.db" --quiet >/dev/null 2>&1 || true
+python3 testdata/sweep-page/bench-store.py "$work/page.db" 10000 30
+/usr/bin/time -f "%e %M" -o "$work/time-page" "$bin/stowaway" sweep report --db "$work/page.db" --format html \
+  --output "$work/page.html" || [ $? -eq 1 ]
+read -r page_s page_kb < <(tail -n 1 "$work/time-page")
+echo "sweep page: $(stat -c %s "$work/page.html") bytes for 10000 findings over 30 runs, written in $page_s s (peak RSS $page_kb KB)"

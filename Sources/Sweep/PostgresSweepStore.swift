@@ -317,6 +317,22 @@ public final class PostgresSweepStore: SweepStore {
             """).compactMap(Self.storedFinding)
     }
 
+    public func findings(aliveSince run: Int64) async throws -> [StoredFinding] {
+        try await select("""
+            SELECT \(unescaped: Self.findingColumns) FROM sweep_finding WHERE resolved_in_run IS NULL OR resolved_in_run >= \(run)
+            ORDER BY repository, rule_id, place
+            """).compactMap(Self.storedFinding)
+    }
+
+    public func failures(run: Int64) async throws -> [SweepReport.Failed] {
+        try await select("""
+            SELECT image, error FROM sweep_run_image WHERE run_id = \(run) AND outcome = 'failed' ORDER BY image
+            """).map { row in
+            let (image, error) = try row.decode((String, String?).self)
+            return SweepReport.Failed(image: image, error: error ?? "unknown error")
+        }
+    }
+
     private static let findingColumns = "repository, secret_sha256, rule_id, place, first_seen_run, last_seen_run, resolved_in_run, detail"
 
     private static func storedFinding(_ row: PostgresRow) throws -> StoredFinding? {

@@ -81,6 +81,8 @@ public struct SweepConfig: Sendable {
     public var rules: String?
     /// Whether the default path allowlist applies (top-level `default_allowlist`, default true).
     public var defaultAllowlist = true
+    /// Where to write the HTML page after every run (top-level `html`, relative to the config's directory).
+    public var html: String?
 
     /// The Machines API Fly documents; tests point `api_url` at a local server.
     public static let defaultFlyAPI = "https://api.machines.dev"
@@ -105,10 +107,11 @@ public struct SweepConfig: Sendable {
             throw SweepError.config(path: path, key: "line \(e.source.begin.line)", reason: "invalid TOML: \(e.description)")
         }
         let r = Reader(path: path)
-        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist"], in: nil)
+        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist", "html"], in: nil)
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         rules = try r.string(root, "rules", in: nil).map { Self.resolve($0, in: dir) }
         defaultAllowlist = try r.bool(root, "default_allowlist", in: nil) ?? true
+        html = try r.string(root, "html", in: nil).map { Self.resolve($0, in: dir) }
 
         for (i, t) in try r.tables(root, "registry").enumerated() {
             let at = "registry[\(i + 1)]"

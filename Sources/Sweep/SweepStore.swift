@@ -46,6 +46,11 @@ public protocol SweepStore: Sendable {
     func recordFindings(run: Int64, seen: [SweepFinding], covered: Set<String>) async throws -> FindingChanges
     /// Findings not resolved, most severe first, at most `limit`.
     func openFindings(limit: Int) async throws -> [StoredFinding]
+    /// Every finding not resolved before run `run` (open now, or resolved in it or later), for reports of a past
+    /// run and the trend charts.
+    func findings(aliveSince run: Int64) async throws -> [StoredFinding]
+    /// The images run `run` could not read, with their one-line reasons.
+    func failures(run: Int64) async throws -> [SweepReport.Failed]
 
     // MARK: shared runs
 

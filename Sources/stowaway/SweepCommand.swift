@@ -9,6 +9,8 @@ import Sweep
 /// Report formats of a sweep.
 enum SweepFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, sarif, markdown
+    /// Only `sweep report`: they need the store's history (see SweepCommand+Page.swift).
+    case html, prometheus
 }
 
 /// `stowaway sweep`: a group whose default is the sweep itself, so `sweep --config FILE` runs one and
@@ -58,6 +60,9 @@ struct SweepRunCommand: AsyncParsableCommand {
         if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
         if lease < 2 || lease > 86_400 { throw ValidationError("--lease must be between 2 and 86400 seconds") }
         if let runName { try Self.validateRunName(runName) }
+        if format == .html || format == .prometheus {
+            throw ValidationError("--format \(format.rawValue) is for `sweep report`; set html = \"FILE\" in the config for a page after every run")
+        }
     }
 
     /// A run name is printed and stored: printable, one line, not empty, at most 200 characters.
@@ -98,6 +103,7 @@ struct SweepRunCommand: AsyncParsableCommand {
             let signals = StopSignals(sweeper.stop)
             let report = try await sweeper.run()
             signals.cancel()
+            await SweepPageFile.afterRun(path: cfg.html, report: report, runName: runName, store: store)
             await store.shutdown()
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 
@@ -130,6 +136,7 @@ struct SweepRunCommand: AsyncParsableCommand {
         case .text: data = Data(report.text().utf8)
         case .markdown: data = Data(report.markdown().utf8)
         case .sarif: data = try SARIFReport.render(Self.scanReport(report), rules: rules) + Data("\n".utf8)
+        case .html, .prometheus: throw ValidationError("--format \(format.rawValue) needs the store: use `sweep report`")
         }
         if let output {
             try data.write(to: URL(fileURLWithPath: output))
@@ -247,24 +254,31 @@ struct SweepHistoryCommand: AsyncParsableCommand {
 struct SweepReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "The whole report of a shared run (--run NAME), or what is done so far.",
+        abstract: "The report of the last run, of run --id N, or of a shared run (--run NAME); also as an HTML page or Prometheus metrics.",
         discussion: """
         The same report a sweep prints, for every image of the run whichever worker swept it. While some of its \
         images are not done, run.status is "incomplete" and the report holds the images done so far. \
         Exit codes: 2 the run is incomplete, an image could not be scanned, or the store cannot be read; else 1 a \
-        finding new in the run at or above --fail-on; else 0.
+        finding new in the run at or above --fail-on; else 0. \
+        --format html writes one self-contained page (the run, trends over the last --trend-runs runs, every \
+        finding with filters); --format prometheus the node_exporter textfile format (see docs/sweep.md).
         """
     )
 
-    @Option(help: "The store the workers used: a postgres:// URL or an SQLite file path.") var db: String
-    @Option(name: .customLong("run"), help: "The shared run's name.") var runName: String
-    @Option(help: "Report format: text, json, sarif or markdown.") var format: SweepFormat = .text
+    @Option(help: "The store: a postgres:// URL or an SQLite file path (default: the sweep's default file).") var db: String?
+    @Option(name: .customLong("run"), help: "The shared run's name.") var runName: String?
+    @Option(name: .customLong("id"), help: "The run's number (as `sweep history` lists it); default: the last finished run.")
+    var runID: Int64?
+    @Option(help: "Report format: text, json, sarif, markdown, html or prometheus.") var format: SweepFormat = .text
+    @Option(help: "Runs in the HTML page's trend charts (1 to \(SweepPage.maxTrendRuns)).") var trendRuns = SweepPage.defaultTrendRuns
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
     var failOn: Severity = .low
 
     func validate() throws {
-        try SweepRunCommand.validateRunName(runName)
+        if let runName { try SweepRunCommand.validateRunName(runName) }
+        if runName != nil && runID != nil { throw ValidationError("--run and --id name two runs: give one") }
+        if trendRuns < 1 || trendRuns > SweepPage.maxTrendRuns { throw ValidationError("--trend-runs must be between 1 and \(SweepPage.maxTrendRuns)") }
     }
 
     func run() async throws {
@@ -274,11 +288,22 @@ struct SweepReportCommand: AsyncParsableCommand {
     private func execute() async -> Int32 {
         do {
             let store = try await SweepStores.open(db, create: false)
-            let report = try await Sweeper.sharedReport(name: runName, store: store)
-            await store.shutdown()
-            try SweepRunCommand.emit(report, format: format, rules: format == .sarif ? try RuleSet().reportableRules : [], output: output)
+            let report: SweepReport
+            if let runName {
+                report = try await Sweeper.sharedReport(name: runName, store: store)
+            } else {
+                report = try await SweepPage.report(run: runID, store: store)
+            }
+            if format == .html || format == .prometheus {
+                let page = try await SweepPage.build(report: report, store: store, runs: trendRuns)
+                await store.shutdown()
+                try SweepPageFile.write(SweepPageFile.render(page, format: format), to: output)
+            } else {
+                await store.shutdown()
+                try SweepRunCommand.emit(report, format: format, rules: format == .sarif ? try RuleSet().reportableRules : [], output: output)
+            }
             if report.run.status == .incomplete {
-                printError("run \(TerminalText.escape(runName)) is incomplete: \(report.run.itemsDone ?? 0) of \(report.run.itemsTotal ?? 0) images done")
+                printError("run \(TerminalText.escape(report.run.name ?? String(report.run.id))) is incomplete: \(report.run.itemsDone ?? 0) of \(report.run.itemsTotal ?? 0) images done")
             }
             return report.exitCode(failOn: failOn)
         } catch {
