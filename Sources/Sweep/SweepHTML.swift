@@ -168,9 +168,8 @@ public enum SweepHTML {
             }.joined(separator: " ")
             out += "<section class=\"grp\" data-g=\"\(h(g))\"><h3>\(h(g)) \(counts)</h3>\n"
             out += "<table class=\"fnd\"><thead><tr>"
-            for (i, c) in ["Severity", "Status", "Rule", "Layer", "Where", "First seen", "Secret (redacted)", "What it can do"].enumerated() {
-                out += "<th><button data-k=\(i)>\(c)</button>"
-            }
+            // Plain headers: the script makes them sort buttons.
+            for c in ["Severity", "Status", "Rule", "Layer", "Where", "First seen", "Secret (redacted)", "What it can do"] { out += "<th>\(c)" }
             out += "</tr></thead>\n"
             let images = Dictionary(grouping: list) { $0.f.image }
             for image in images.keys.sorted() {

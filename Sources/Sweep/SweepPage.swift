@@ -85,12 +85,25 @@ public struct SweepPage: Sendable {
     /// `Sweeper.sharedReport` makes it; for a run of its own, the findings first seen in it (new), seen in it
     /// and before (open) and resolved in it, with the images it could not read. Throws `SweepError.store` when
     /// there is no such run.
-    public static func report(run id: Int64?, store: any SweepStore) async throws -> SweepReport {
+    /// `yyyy-MM-dd` of `date` in UTC, as `--date` takes it.
+    public static func utcDay(_ date: Date) -> String {
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
+        return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
+    }
+
+    public static func report(run id: Int64?, day: String? = nil, store: any SweepStore) async throws -> SweepReport {
         let all = try await store.runs(limit: 1_000_000)
         let pick: RunRecord?
-        if let id { pick = all.first { $0.id == id } } else { pick = all.first { $0.finishedAt != nil } }
+        if let id {
+            pick = all.first { $0.id == id }
+        } else if let day {
+            pick = all.first { $0.finishedAt != nil && Self.utcDay($0.startedAt) == day }
+        } else {
+            pick = all.first { $0.finishedAt != nil }
+        }
         guard let record = pick else {
-            throw SweepError.store(path: store.location, reason: id.map { "no run \($0)" } ?? "no finished run yet")
+            let reason = id.map { "no run \($0)" } ?? day.map { "no finished run started on \($0) (UTC)" } ?? "no finished run yet"
+            throw SweepError.store(path: store.location, reason: reason)
         }
         if let name = record.name { return try await Sweeper.sharedReport(name: name, store: store) }
         let r = record.id

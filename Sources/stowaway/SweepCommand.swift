@@ -254,7 +254,7 @@ struct SweepHistoryCommand: AsyncParsableCommand {
 struct SweepReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "The report of the last run, of run --id N, or of a shared run (--run NAME); also as an HTML page or Prometheus metrics.",
+        abstract: "The report of the last run, of run --id N, of a day (--date), or of a shared run (--run NAME); also as an HTML page or Prometheus metrics.",
         discussion: """
         The same report a sweep prints, for every image of the run whichever worker swept it. While some of its \
         images are not done, run.status is "incomplete" and the report holds the images done so far. \
@@ -269,6 +269,7 @@ struct SweepReportCommand: AsyncParsableCommand {
     @Option(name: .customLong("run"), help: "The shared run's name.") var runName: String?
     @Option(name: .customLong("id"), help: "The run's number (as `sweep history` lists it); default: the last finished run.")
     var runID: Int64?
+    @Option(help: ArgumentHelp("The last finished run started on this day (UTC).", valueName: "YYYY-MM-DD")) var date: String?
     @Option(help: "Report format: text, json, sarif, markdown, html or prometheus.") var format: SweepFormat = .text
     @Option(help: "Runs in the HTML page's trend charts (1 to \(SweepPage.maxTrendRuns)).") var trendRuns = SweepPage.defaultTrendRuns
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
@@ -277,7 +278,10 @@ struct SweepReportCommand: AsyncParsableCommand {
 
     func validate() throws {
         if let runName { try SweepRunCommand.validateRunName(runName) }
-        if runName != nil && runID != nil { throw ValidationError("--run and --id name two runs: give one") }
+        if [runName != nil, runID != nil, date != nil].filter({ $0 }).count > 1 { throw ValidationError("--run, --id and --date each name a run: give one") }
+        if let date, date.wholeMatch(of: /[0-9]{4}-[0-9]{2}-[0-9]{2}/) == nil {
+            throw ValidationError("--date takes a day as YYYY-MM-DD (UTC), not '\(TerminalText.escape(date))'")
+        }
         if trendRuns < 1 || trendRuns > SweepPage.maxTrendRuns { throw ValidationError("--trend-runs must be between 1 and \(SweepPage.maxTrendRuns)") }
     }
 
@@ -292,7 +296,7 @@ struct SweepReportCommand: AsyncParsableCommand {
             if let runName {
                 report = try await Sweeper.sharedReport(name: runName, store: store)
             } else {
-                report = try await SweepPage.report(run: runID, store: store)
+                report = try await SweepPage.report(run: runID, day: date, store: store)
             }
             if format == .html || format == .prometheus {
                 let page = try await SweepPage.build(report: report, store: store, runs: trendRuns)

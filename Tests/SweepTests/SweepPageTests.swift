@@ -88,6 +88,20 @@ struct SweepPageTests {
         let doc = try JSONDocument.object(second.stdout)
         #expect(doc.int("run", "id") == 2)
         #expect(doc.findings("new").count == 1 && doc.findings("open").count == 1, "\(second.stdout)")
+
+        // By date (UTC): the last run started that day; a day without runs is one line and exit 2.
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd"
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.locale = Locale(identifier: "en_US_POSIX")
+        let today = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--date", f.string(from: Date()), "--format", "json"],
+                                    environment: run.environment)
+        #expect(try JSONDocument.object(today.stdout).int("run", "id") == 3, "\(today.stderr)")
+        let none = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--date", "2001-02-03"], environment: run.environment)
+        #expect(none.status == 2 && none.stdout.isEmpty)
+        #expect(none.stderr.contains("no finished run started on 2001-02-03"), "\(none.stderr)")
+        let bad = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--date", "yesterday"], environment: run.environment)
+        #expect(bad.status == 64 && bad.stderr.contains("--date"), "\(bad.stderr)")
     }
 
     @Test func aStoreWithoutRunsIsAOneLineErrorWithExitCode2AndNoPage() throws {
