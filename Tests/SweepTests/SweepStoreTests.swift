@@ -43,6 +43,10 @@ struct SweepStoreTests {
         #expect(Set(c3.resolved.map(\.key)) == [seen(a, repo: "r/one").key, seen(b, repo: "r/two").key])
         #expect(c3.resolved.allSatisfy { $0.resolvedInRun == r3 })
         #expect(try await store.openFindings(limit: 10).isEmpty)
+        // What `sweep report --id` reads of a past run: the findings still open then, or resolved by it.
+        let alive = try await store.findings(aliveSince: r3)
+        #expect(Set(alive.map(\.key)) == [seen(a, repo: "r/one").key, seen(b, repo: "r/two").key] && alive.allSatisfy { $0.resolvedInRun == r3 })
+        #expect(try await store.findings(aliveSince: r3 + 1).isEmpty)
 
         // Seen again after being resolved: new again (a regression), and open once more.
         let r4 = try await store.beginRun(ruleset: "rs", startedAt: Date())
