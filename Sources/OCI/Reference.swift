@@ -11,6 +11,8 @@ public struct Reference: Sendable, Equatable, CustomStringConvertible {
     public init(_ text: String) throws {
         guard !text.isEmpty, !text.contains(" "), text.count <= 512 else { throw OCIError.invalidReference(text, reason: "empty or malformed") }
         var rest = Substring(text)
+        // skopeo's and containers-transports' spelling of a registry reference.
+        if rest.hasPrefix("docker://") { rest = rest.dropFirst("docker://".count) }
         if let at = rest.firstIndex(of: "@") {
             let text = String(rest[rest.index(after: at)...])
             guard let d = try? Digest(text) else {

@@ -307,10 +307,15 @@ extension RegistryClient {
         }
         if case ChannelError.connectTimeout = error { return fail(.connectTimeout(seconds: t.connect)) }
         if error is NIOSSLError || error is BoringSSLError || "\(type(of: error))".contains("SSL") {
-            var reason = "\(error)"
-            if reason.contains("CERTIFICATE_VERIFY_FAILED") || reason.contains("certificate") {
-                reason = "the server's certificate is not trusted (\(error)); use --ca-file PEM, or --insecure-registry "
+            let said = Self.tlsReason(error)
+            let reason: String
+            if said.contains("WRONG_VERSION_NUMBER") || said.contains("HTTP_REQUEST") {
+                reason = "the registry answered in plain HTTP, not TLS; if it is meant to, use --insecure-registry \(op.registry)"
+            } else if said.contains("CERTIFICATE_VERIFY_FAILED") || said.lowercased().contains("certificate") {
+                reason = "the server's certificate is not trusted (\(said)); use --ca-file PEM, or --insecure-registry "
                     + "\(op.registry) for a test registry"
+            } else {
+                reason = "the TLS handshake failed (\(said))"
             }
             return OCIError.tls(registry: op.registry, reason: reason)
         }
@@ -321,6 +326,23 @@ extension RegistryClient {
             return TransientFailure(detail: "the connection was reset")
         }
         return fail(.network(reason: "\(error)"))
+    }
+
+    /// What a TLS error says, for people: BoringSSL's reason names (`WRONG_VERSION_NUMBER`), never a type dump or
+    /// the source path of the library's build that its description carries.
+    static func tlsReason(_ error: Error) -> String {
+        let text = "\(error)"
+        let names = text.matches(of: /OPENSSL_internal:([A-Z0-9_]+)/).map { String($0.output.1) }
+        if !names.isEmpty { return Array(NSOrderedSet(array: names)).compactMap { $0 as? String }.joined(separator: ", ") }
+        if let e = error as? NIOSSLError {
+            switch e {
+            case .handshakeFailed: return "handshake failed"
+            case .uncleanShutdown: return "the connection closed during the handshake"
+            default: break
+            }
+        }
+        // Whatever else: without file paths, on one short line.
+        return String(text.replacing(/\s+at\s+\/\S+/, with: "").prefix(200))
     }
 
     /// A URL as messages show it: scheme, host and path (no query, no user info).

@@ -14,6 +14,8 @@ import Testing
         ("localhost:5000/team/app", "localhost:5000", "team/app", "latest", nil),
         ("127.0.0.1:5000/app@\(digest)", "127.0.0.1:5000", "app", nil, digest),
         ("ghcr.io/org/app:v1@\(digest)", "ghcr.io", "org/app", nil, digest),
+        ("docker://registry.fly.io/my-app:v2", "registry.fly.io", "my-app", "v2", nil),
+        ("docker://alpine", "docker.io", "library/alpine", "latest", nil),
     ] as [(String, String, String, String?, String?)])
     func parses(text: String, registry: String, repository: String, tag: String?, digest: String?) throws {
         let r = try Reference(text)

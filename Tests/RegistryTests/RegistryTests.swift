@@ -210,12 +210,24 @@ let cleanHome: [String: String] = {
         #expect(bad.stderr.contains("config.json (auths)") && bad.stderr.contains(s.host), "\(bad.stderr)")
     }
 
+    /// A registry that speaks plain HTTP, reached as HTTPS: one line that names it and the flag to use, with no
+    /// library type dump and no source path of our build.
+    @Test func aPlainHTTPRegistryReachedOverTLSSaysWhichFlagToUse() throws {
+        let a = try h["anonymous"].host
+        let r = try scan(["docker://\(a)/plain/app:v1"])
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("plain HTTP") && r.stderr.contains("--insecure-registry \(a)"), "\(r.stderr)")
+        #expect(!r.stderr.contains(".build") && !r.stderr.contains("BoringSSL") && !r.stderr.contains("NIOSSL"), "\(r.stderr)")
+    }
+
     @Test func tlsWithAGeneratedCA() throws {
         let s = try h["tls"]
         try h.push("docker-archive:\(planted.path)", to: "tls", as: "secure/app:v1")
         let refused = try scan(["\(s.host)/secure/app:v1"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("TLS") && refused.stderr.contains(s.host), "\(refused.stderr)")
+        #expect(refused.stderr.contains("--ca-file") && !refused.stderr.contains(".build"), "\(refused.stderr)")
         #expect(refused.stderr.split(separator: "\n").count == 1)
 
         let trusted = try scan(["\(s.host)/secure/app:v1", "--ca-file", s.ca!])
