@@ -137,6 +137,8 @@ public struct Report: Codable, Sendable {
         public var truncated = 0
         /// Limits of the archive walk reached (each is also a warning naming the archive): what they stopped was not scanned.
         public var archiveLimits = 0
+        /// Findings of severities `--severity` left out of the report: counted, not reported.
+        public var filtered = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }
@@ -148,6 +150,21 @@ public struct Report: Codable, Sendable {
 
     /// Whether anything could not be read.
     public var isIncomplete: Bool { images.contains { !$0.errors.isEmpty } }
+
+    /// Only the findings of `levels`; the others are counted in `summary.filtered` and out of the severity counts.
+    public func keeping(_ levels: Set<Severity>) -> Report {
+        var r = self
+        for i in r.images.indices {
+            let before = r.images[i].findings.count
+            r.images[i].findings.removeAll { !levels.contains($0.severity) }
+            r.summary.filtered += before - r.images[i].findings.count
+        }
+        if !levels.contains(.critical) { r.summary.critical = 0 }
+        if !levels.contains(.high) { r.summary.high = 0 }
+        if !levels.contains(.medium) { r.summary.medium = 0 }
+        if !levels.contains(.low) { r.summary.low = 0 }
+        return r
+    }
 
     /// Findings at or above `threshold`.
     public func count(atLeast threshold: Severity) -> Int {

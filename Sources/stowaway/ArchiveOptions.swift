@@ -5,17 +5,17 @@ import Scan
 struct ArchiveOptions: ParsableArguments {
     @Flag(help: "Do not look inside archives found in layers (jar, war, zip, wheel, tar, tar.gz, .gz, ...): scan them as bytes.")
     var noArchives = false
-    @Option(help: "Archive levels opened below a file of a layer (default 4).") var archiveDepth = ScanOptions().archiveLimits.maxDepth
-    @Option(help: ArgumentHelp("Uncompressed bytes read from the archives of one file of a layer (default 1G).", valueName: "BYTES"))
+    @Option(help: "Archive levels opened below a file of a layer.") var archiveDepth = ScanOptions().archiveLimits.maxDepth
+    @Option(help: ArgumentHelp("Uncompressed bytes read from the archives of one file of a layer.", valueName: "BYTES"))
     var archiveMaxBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerFile)
-    @Option(help: ArgumentHelp("Uncompressed bytes read from archives in one layer (default 4G).", valueName: "BYTES"))
+    @Option(help: ArgumentHelp("Uncompressed bytes read from archives in one layer.", valueName: "BYTES"))
     var archiveLayerBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerLayer)
-    @Option(help: ArgumentHelp("Uncompressed bytes read from archives in all the layers of one scan together (default 8G).",
+    @Option(help: ArgumentHelp("Uncompressed bytes read from archives in all the layers of one scan together.",
                                valueName: "BYTES"))
     var archiveImageBytes = ByteSize(ScanOptions().archiveLimits.maxBytesPerImage)
-    @Option(help: "Archive members read in one file of a layer, every level together (default 100000).")
+    @Option(help: "Archive members read in one file of a layer, every level together.")
     var archiveMaxMembers = ScanOptions().archiveLimits.maxMembersPerFile
-    @Option(help: "Compression ratio past which an archive is left as a bomb (default 200; 0: no check).")
+    @Option(help: "Compression ratio past which an archive is left as a bomb (0: no check).")
     var archiveMaxRatio = ScanOptions().archiveLimits.maxRatio
 
     func validate() throws {

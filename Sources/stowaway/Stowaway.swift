@@ -29,9 +29,57 @@ struct StowawayCommand: AsyncParsableCommand {
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, sarif
+
+    /// `JSON` as well as `json`.
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
-extension Severity: ExpressibleByArgument {}
+/// `CRITICAL` as the text report prints it, as well as `critical`.
+extension Severity: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
+/// The severities `--severity` keeps: a comma list, any case (`HIGH,critical`).
+struct SeverityList: ExpressibleByArgument {
+    var levels: Set<Severity>
+
+    init?(argument: String) {
+        var levels = Set<Severity>()
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let s = Severity(argument: part.trimmingCharacters(in: .whitespaces)) else { return nil }
+            levels.insert(s)
+        }
+        self.levels = levels
+    }
+}
+
+/// Where one `--output` goes: `PATH` takes the `--format` report, `FORMAT=PATH` (json=report.json) that format's.
+struct OutputTarget: ExpressibleByArgument {
+    var format: OutputFormat?
+    var path: String
+
+    init?(argument: String) {
+        if let eq = argument.firstIndex(of: "="), let f = OutputFormat(argument: String(argument[..<eq])) {
+            format = f
+            path = String(argument[argument.index(after: eq)...])
+        } else {
+            format = nil
+            path = argument
+        }
+        if path.isEmpty { return nil }
+    }
+}
+
+/// Flags CI users set once for every step: `STOWAWAY_FORMAT`, `STOWAWAY_OUTPUT`, `STOWAWAY_FAIL_ON`,
+/// `STOWAWAY_SEVERITY`, `STOWAWAY_INSECURE_REGISTRY` (comma list) and `STOWAWAY_TIMEOUT`; a flag on the command
+/// line wins.
+enum Environment {
+    static func value<T: ExpressibleByArgument>(_ name: String, flag: String, _ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> T? {
+        guard let text = environment[name], !text.isEmpty else { return nil }
+        guard let v = T(argument: text) else { throw ValidationError("\(name)='\(TerminalText.escape(text))' is not a valid value for \(flag)") }
+        return v
+    }
+}
 
 struct ScanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,28 +92,38 @@ struct ScanCommand: AsyncParsableCommand {
         Registry credentials, first match wins: --username with --password-stdin; for registry.fly.io \
         FLY_ACCESS_TOKEN or FLY_API_TOKEN (username x); the Docker config ($DOCKER_CONFIG or \
         ~/.docker/config.json: auths, credHelpers, credsStore).
-        Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the scan could not be completed.
+        --severity narrows what is reported; --fail-on judges every finding, reported or not.
+        Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the scan could not be completed, 64 a usage \
+        error (an unknown flag or a bad value).
         """
     )
 
     @Argument(help: "The image to scan (or none, with --fly-app).") var image: String = ""
     @Option(help: "Scan every image the Fly.io app's machines run (Machines API; FLY_API_TOKEN).") var flyApp: String?
-    @Option(help: "Report format: text, json or sarif.") var format: OutputFormat = .text
-    @Option(help: "Write the report to FILE instead of standard output.") var output: String?
+    @Option(name: .shortAndLong, help: "Report format: text, json or sarif (default text; STOWAWAY_FORMAT).") var format: OutputFormat?
+    @Option(name: .shortAndLong, help: ArgumentHelp("""
+        Write the report to PATH instead of standard output, or FORMAT=PATH: that format's report to PATH as well \
+        (repeatable: -o json=report.json -o sarif=report.sarif; STOWAWAY_OUTPUT).
+        """, valueName: "[FORMAT=]PATH")) var output: [OutputTarget] = []
     @Option(help: "os/arch[/variant] of a multi-platform image, or all.") var platform: String?
-    @Option(help: "Lowest severity that makes the exit code 1: critical, high, medium or low.") var failOn: Severity = .low
+    @Option(help: "Lowest severity that makes the exit code 1: critical, high, medium or low, any case (default low; STOWAWAY_FAIL_ON).")
+    var failOn: Severity?
+    @Option(help: ArgumentHelp("Report only these severities, a comma list (HIGH,CRITICAL; STOWAWAY_SEVERITY).", valueName: "LIST"))
+    var severity: SeverityList?
     @Flag(help: "Put the secrets themselves in the report (they are redacted by default).") var showSecrets = false
     @Flag(help: "Never colour the text report.") var noColor = false
     @Flag(help: "Also report findings in paths known to hold public test material (distro shared libraries, /usr/share/doc, test suites).")
     var noDefaultAllowlist = false
     @Option(help: "Registry username (with --password-stdin).") var username: String?
     @Flag(help: "Read the registry password or token from standard input.") var passwordStdin = false
-    @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable).") var insecureRegistry: [String] = []
+    @Option(help: "Allow plain HTTP or unverified TLS for this registry HOST[:PORT] (repeatable; STOWAWAY_INSECURE_REGISTRY, a comma list).")
+    var insecureRegistry: [String] = []
     @Option(help: "PEM file of CA certificates to trust for registries.") var caFile: String?
     @Option(help: ArgumentHelp("""
         How long a registry may take to connect, to answer, to send a manifest, config or token whole, or sit \
-        silent mid-blob; retrying 429s, 5xx and dropped connections (at most 5 attempts) stops after 4 × this.
-        """, valueName: "SECONDS")) var timeout: Double = 30
+        silent mid-blob; retrying 429s, 5xx and dropped connections (at most 5 attempts) stops after 4 × this \
+        (default 30; STOWAWAY_TIMEOUT).
+        """, valueName: "SECONDS")) var timeout: Double?
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
     @Option(help: "Rules from a gitleaks-format TOML file ([extend] useDefault keeps the built-ins).") var rules: String?
     @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
@@ -77,7 +135,32 @@ struct ScanCommand: AsyncParsableCommand {
         if passwordStdin && username == nil { throw ValidationError("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw ValidationError("--username needs --password-stdin") }
         if image.isEmpty == (flyApp == nil) { throw ValidationError("give an IMAGE, or --fly-app NAME") }
-        if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
+        let s = try settings()
+        if !(s.timeout > 0 && s.timeout <= 86_400) { throw ValidationError("--timeout must be a number of seconds above 0 (at most 86400)") }
+        if s.outputs.filter({ $0.format == nil }).count > 1 {
+            throw ValidationError("more than one --output PATH: give the others a format (-o json=PATH)")
+        }
+    }
+
+    /// The flags with the environment filled in where a flag was not given.
+    struct Settings {
+        var format: OutputFormat
+        var outputs: [OutputTarget]
+        var failOn: Severity
+        var severity: Set<Severity>?
+        var insecureRegistry: [String]
+        var timeout: Double
+    }
+
+    func settings(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+        let envOutput: OutputTarget? = try Environment.value("STOWAWAY_OUTPUT", flag: "--output", environment)
+        let envInsecure = environment["STOWAWAY_INSECURE_REGISTRY"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        return Settings(format: try format ?? Environment.value("STOWAWAY_FORMAT", flag: "--format", environment) ?? .text,
+                        outputs: output.isEmpty ? envOutput.map { [$0] } ?? [] : output,
+                        failOn: try failOn ?? Environment.value("STOWAWAY_FAIL_ON", flag: "--fail-on", environment) ?? .low,
+                        severity: try (severity ?? Environment.value("STOWAWAY_SEVERITY", flag: "--severity", environment))?.levels,
+                        insecureRegistry: insecureRegistry.isEmpty ? envInsecure.filter { !$0.isEmpty } : insecureRegistry,
+                        timeout: try timeout ?? Environment.value("STOWAWAY_TIMEOUT", flag: "--timeout", environment) ?? 30)
     }
 
     func run() async throws {
@@ -93,6 +176,7 @@ struct ScanCommand: AsyncParsableCommand {
 
     private func execute() async -> Int32 {
         do {
+            let settings = try settings()
             let choice = try platform.map(PlatformChoice.init) ?? .host
             let ruleSet = try RuleSet(rulesFile: rules, defaultPathAllowlist: !noDefaultAllowlist)
             for w in ruleSet.warnings { printError("warning: \(w)") }
@@ -115,9 +199,9 @@ struct ScanCommand: AsyncParsableCommand {
                 var targets = [(Reference, String)]()
                 if let flyApp { targets = try await FlyMachines.images(app: flyApp) } else { targets = [(try Reference(image), image)] }
                 var registry = RegistryOptions()
-                registry.insecureHosts = Set(insecureRegistry)
+                registry.insecureHosts = Set(settings.insecureRegistry)
                 registry.caFile = caFile
-                registry.setTimeout(timeout)
+                registry.setTimeout(settings.timeout)
                 if let username {
                     let password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
                         .trimmingCharacters(in: .newlines)
@@ -130,30 +214,45 @@ struct ScanCommand: AsyncParsableCommand {
                     return await scanner.scanOffThePool(images)
                 }
             }
-            return try emit(report, rules: ruleSet.reportableRules)
+            return try emit(report, rules: ruleSet.reportableRules, settings)
         } catch {
             printError("\(error)")
             return 2
         }
     }
 
-    private func emit(_ report: Report, rules: [Rule]) throws -> Int32 {
-        let data: Data
-        switch format {
-        case .json:
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            data = try enc.encode(report) + Data("\n".utf8)
-        case .sarif:
-            data = try SARIFReport.render(report, rules: rules) + Data("\n".utf8)
-        case .text:
-            let tty = output == nil && isatty(1) != 0 && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-            data = Data(TextReport(colour: tty, failOn: failOn).render(report).utf8)
-        }
-        if let path = output {
-            try data.write(to: URL(fileURLWithPath: path))
-        } else {
-            FileHandle.standardOutput.write(data)
+    private func emit(_ full: Report, rules: [Rule], _ settings: Settings) throws -> Int32 {
+        // --severity narrows what is reported; --fail-on judges every finding, shown or not.
+        let report = settings.severity.map { full.keeping($0) } ?? full
+        // The --format report to standard output or to the one plain --output PATH, and each FORMAT=PATH beside it.
+        let main = settings.outputs.first { $0.format == nil }?.path
+        var destinations: [(OutputFormat, String?)] = [(settings.format, main)]
+        for o in settings.outputs { if let f = o.format { destinations.append((f, o.path)) } }
+        var rendered: [String: Data] = [:]
+        for (format, path) in destinations {
+            let colour = path == nil && isatty(1) != 0 && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            let key = "\(format.rawValue) \(colour)"
+            let data: Data
+            if let known = rendered[key] { data = known } else {
+                switch format {
+                case .json:
+                    let enc = JSONEncoder()
+                    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                    data = try enc.encode(report) + Data("\n".utf8)
+                case .sarif:
+                    data = try SARIFReport.render(report, rules: rules) + Data("\n".utf8)
+                case .text:
+                    data = Data(TextReport(colour: colour, failOn: settings.failOn).render(report).utf8)
+                }
+                rendered[key] = data
+            }
+            if let path {
+                do { try data.write(to: URL(fileURLWithPath: path)) } catch {
+                    throw ValidationError("cannot write the \(format.rawValue) report to \(path): \((error as NSError).localizedDescription)")
+                }
+            } else {
+                FileHandle.standardOutput.write(data)
+            }
         }
         if report.isIncomplete {
             // One line on stderr, the first failure; the report lists every one of them.
@@ -164,14 +263,21 @@ struct ScanCommand: AsyncParsableCommand {
             }
             return 2
         }
-        return report.count(atLeast: failOn) > 0 ? 1 : 0
+        return full.count(atLeast: settings.failOn) > 0 ? 1 : 0
     }
 }
 
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rules", abstract: "Print the rule set: id, severity, description.")
 
-    @Option(help: "text or json.") var format: OutputFormat = .text
+    /// What `rules` prints: a list, not a report, so no SARIF.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+
+        init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+    }
+
+    @Option(name: .shortAndLong, help: "text or json.") var format: Format = .text
     @Option(help: "Rules from a gitleaks-format TOML file.") var rules: String?
 
     func run() throws {
