@@ -45,6 +45,12 @@ extension CatalogExample {
         String(keyword.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
+    /// The keyword as a camelCase identifier part: `new_relic` → `newRelic`.
+    static func camelName(_ keyword: String) -> String {
+        let parts = keyword.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+        return parts.enumerated().map { i, p in i == 0 ? String(p) : p.prefix(1).uppercased() + p.dropFirst() }.joined()
+    }
+
     /// For every row: the token in two contexts, one character short, without entropy, and (keyed rows) without
     /// its keyword.
     static func catalogue(_ c: inout Catalogue) {
@@ -61,6 +67,17 @@ extension CatalogExample {
                 c.tp(e.id, token, "\(name)_CREDENTIAL=@S@\n")
                 c.tp(e.id, token, "  \"\(words[words.count - 1].lowercased())_key\": \"@S@\",\n")
                 c.tp(e.id, token, "<add key=\"\(name)_Setting\" value=\"@S@\" />\n")
+                // Keyword proximity: the keyword inside identifiers of every casing and syntax, with the token a
+                // few characters on (the same line, or the next for a YAML key).
+                let camel = camelName(words[0]), snake = words[words.count - 1].lowercased()
+                c.tp(e.id, token, "var \(camel)Value string = \"@S@\"\n")
+                c.tp(e.id, token, "<\(camel)Value>@S@</\(camel)Value>\n")
+                c.tp(e.id, token, "<\(camel)>\n    @S@\n</\(camel)>\n")
+                c.tp(e.id, token, "{\\\"\(snake)\\\":\\\"@S@\\\"}\n")
+                c.tp(e.id, token, "[DEBUG] \(words[0]) client ready, using API_KEY=@S@\n")
+                c.tp(e.id, token, "cli --\(snake.replacing("_", with: "-")) @S@ --verbose\n")
+                c.tp(e.id, token, "\(snake):\n  api_token: @S@\n")
+                c.tp(e.id, token, "\(words[0]) SECRET @S@\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, shortBy: 1))\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, flat: true))\n")
                 c.fp(e.id, "PLAIN_CREDENTIAL=\(token)\n", fix: ("PLAIN", name))
