@@ -816,6 +816,25 @@ extension CatalogExample {
         c.fp(rule, "    access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example\n")
         c.fp(rule, "admin_password: 123Abpassword\n")
         c.fp(rule, "api_token = \(G.base64("{\"page\": 2, \"offset\": \"\(G.A(20))\"}"))\n")
+        // Every way a name is given a value (issue 19): camelCase, XML elements, escaped JSON, log lines,
+        // `.properties`, `.ini`, `export`, CLI flags, R's `<-`, a space.
+        c.tp(rule, value(), "var moderationToken string = \"@S@\"\n")
+        c.tp(rule, value(), "<apiToken>@S@</apiToken>\n")
+        c.tp(rule, value(), "{\\\"awsSecretKey\\\":\\\"@S@\\\"}\n")
+        c.tp(rule, value(), "[DEBUG] Using API_KEY=@S@ for the request\n")
+        c.tp(rule, value(), "[service]\nclient_secret = @S@\n")
+        c.tp(rule, value(), "deploy --api-key @S@ --region eu\n")
+        c.tp(rule, value(), "api_token <- \"@S@\"\n")
+        c.tp(rule, value(), "acme token - '@S@'\n")
+        // A value of one case only is refused unless it holds digits; code and words score nothing.
+        c.fp(rule, "api_token: \(G.rand(24, Gen.lower))\n")
+        c.fp(rule, "token = getAccessTokenForService(ctx)\n")
+        c.fp(rule, "secret_key: SomeLongerIdentifierName\n")
+        c.fp(rule, "api_key <- abcdef123456abcdef\n")
+
+        let weak = "generic-secret-weak"
+        c.tp(weak, G.A(12) + G.D(2) + "Qx", "[DEBUG] Using Key=@S@\n")
+        c.fp(weak, "key = \"sshd_config.d\"\n")
     }
 }
 
