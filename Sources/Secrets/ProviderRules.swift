@@ -223,7 +223,7 @@ extension BuiltinRules {
 
         // Package registries
         Rule(id: "npmrc-auth-token", description: "npm registry auth token in .npmrc", severity: .high,
-             regex: #":_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.5, confidence: .medium),
+             regex: #"(?<![A-Za-z0-9])_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.0, confidence: .medium),
         Rule(id: "npmrc-auth", description: "npm registry basic credentials (_auth / _password) in .npmrc", severity: .high,
              regex: #"(?m)^\s*(?://[^\s=]{1,200}:)?_(?:auth|password)\s{0,4}=\s{0,4}["']?([A-Za-z0-9+/]{12,}={0,2})(?=["'\s]|\z)"#,
              prefilter: #"_(?:auth|password)\s{0,4}=\s{0,4}["']?[A-Za-z0-9+/]{12,}={0,2}"#, entropy: 3.0, confidence: .medium),

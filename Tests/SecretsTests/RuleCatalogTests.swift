@@ -446,6 +446,7 @@ extension CatalogExample {
         c.tp("readme-api-key", "rdme_" + G.LD(70))
         c.fp("readme-api-key", "rdme_\(G.LD(20))\n")
         c.tp("npmrc-auth-token", G.uuid(), "//registry.npmjs.org/:_authToken=@S@\n")
+        c.tp("npmrc-auth-token", G.uuid(), "registry=https://npm.corp.test/\n_authToken=@S@\n")
         c.fp("npmrc-auth-token", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
         c.tp("npmrc-auth", G.B(32), "_auth=@S@\n")
         c.fp("npmrc-auth", "_auth=\(G.B(6))\n")
