@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 1
+    public static let version = 2
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
@@ -94,7 +94,7 @@ public enum SecretScore {
         var segments: [[UInt8]] = [[]]
         for (i, b) in value.enumerated() {
             let prev = i > 0 ? value[i - 1] : 0
-            if b == 0x2E || b == 0x5F || b == 0x2D || b == 0x3A || b == 0x2F {
+            if !isLetter(b) && !isDigit(b) {
                 segments.append([])
             } else if b >= 0x41 && b <= 0x5A && prev >= 0x61 && prev <= 0x7A {
                 segments.append([b])
@@ -106,7 +106,8 @@ public enum SecretScore {
         let wordy = parts.filter(isWord)
         let letters = value.filter(isLetter).count
         let wordLetters = wordy.reduce(0) { $0 + $1.count }
-        return parts.count >= 2 && letters > 0 && Double(wordLetters) >= Double(letters) * 0.8
+        let digits = value.filter(isDigit).count
+        return letters > 0 && Double(wordLetters) >= Double(letters) * 0.8 && (parts.count >= 2 || digits <= 2)
     }
 
     /// SHA-256 digests of credentials published as examples that every copy of some software carries: Azurite's
@@ -162,7 +163,8 @@ public enum SecretScore {
     }
 
     /// Whether `part` reads as a word of an identifier: three or more letters in one case (or capitalised), a
-    /// quarter of them vowels, no more than three consonants in a row. Random letters seldom manage all of it.
+    /// sixth of them vowels, no more than four consonants in a row (`String`, `strength`). Random letters of a
+    /// token, cut at its case changes, seldom manage all of it.
     static func isWord(_ part: [UInt8]) -> Bool {
         guard part.count >= 3, part.allSatisfy(isLetter) else { return false }
         let upper = part.filter { $0 <= 0x5A }.count
@@ -174,10 +176,10 @@ public enum SecretScore {
                 consonants = 0
             } else {
                 consonants += 1
-                if consonants > 3 { return false }
+                if consonants > 4 { return false }
             }
         }
-        return vowels * 4 >= part.count
+        return vowels > 0 && vowels * 6 >= part.count
     }
 
     static func alphabetSize(lower: Int, upper: Int, digit: Int, other: Int, hexOnly: Bool) -> Int {
