@@ -146,7 +146,10 @@ extension BuiltinRules {
              regex: pvGenericStart + #"(?:"# + pvSecretName + #"|(?<![A-Za-z])key(?![a-z])|credential)"# + pvNotSecretSuffix
                  + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvGenericValue,
              entropy: 3.0,
-             allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, minimumScore: SecretScore.weak),
+             // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64
+             // env values) and report for what it holds, not a random value.
+             allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
+             minimumScore: SecretScore.weak),
     ]
 
     private static let pvGenericAllowlist: [String] = [
