@@ -51,14 +51,32 @@ public struct CatalogEntry: Sendable {
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             return Rule(id: id, description: description, severity: severity,
-                        // `NAME=…`, `name: …`, `"name": "…"`, `name := …`, `:name => …`, `<add key="Name" value="…"/>`
-                        regex: "(?i:" + names + ")" + Self.notSecretName
-                            + #"[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:|value\s{0,2}=)\s{0,4}["'`]?("# + shape.pattern
-                            + ")(?![" + boundary + "])",
+                        regex: "(?i:" + names + ")" + Self.notSecretName + Self.proximity
+                            + #"(?<![./A-Za-z0-9_+-])("# + shape.pattern + ")(?![" + boundary + "])" + Self.notAName,
+                        lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64),
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
-                        mixedCharacters: shape.expectsMixedCharacters)
+                        // A binary's strings table puts provider names near random-looking bytes by the thousand.
+                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low)
         }
     }
+
+    /// What may stand between a provider's keyword and its token: up to `proximityLimit` characters on the
+    /// keyword's line, or on the next when the keyword's line ends opening a value (`:`, `>`, `=`, `{`, `[`,
+    /// `(`): a YAML parent key, an XML element. Any next line would join unrelated lines of a listing (a package
+    /// description naming a provider, then its `Description-md5`). That covers every way a name is given a
+    /// value (`NAME=…`, `name: …`, `"name": "…"`, `\"name\":\"…\"` in escaped JSON, `name := …`, `:name => …`, `name <- …`,
+    /// `<nameToken>…</nameToken>`, `<add key="Name" value="…"/>`, `--name-key …`, `[DEBUG] name key=…`, a YAML key
+    /// whose value is on the next line) without a pattern per syntax: the token must still be a whole token of
+    /// the row's shape (nothing of its alphabet, nor `.` or `/`, on either side) and pass the row's entropy floor.
+    static let proximity =
+        "(?:[^\\r\\n]{0,\(proximityLimit)}?[:>={\\[(][\"']?[ \\t]{0,4}\\r?\\n)?[^\\r\\n]{0,\(proximityLimit)}?"
+
+    /// After a token: not a name being given a value (`api_token:` on the line under a YAML key), so that the
+    /// search goes on to the value.
+    static let notAName = #"(?!["']?[ \t]{0,2}[:=])"#
+
+    /// How many characters of a line may separate a keyword from its token (see `proximity`).
+    public static let proximityLimit = 48
 
     /// Names that say their value is not a credential, whatever provider they mention: a digest or checksum (a
     /// SHA-256 is 64 hex like many keys), an identifier, a version, a location.
@@ -68,13 +86,16 @@ public struct CatalogEntry: Sendable {
     /// A keyword as a case-insensitive name fragment: `_` may be `_`, `-`, `.` or nothing (the same in the whole
     /// keyword), spelt out as separate literals so that Vectorscan's literal prefilter looks for `new_relic`,
     /// `newrelic`… rather than for `new` and `relic` apart. A short keyword must start the name or follow a
-    /// separator, so `lob` does not fire inside `glob` or `blob`.
+    /// separator, so `lob` does not fire inside `glob` or `blob`; no keyword may go on in lower case.
     static func keywordPattern(_ word: String) -> String {
         let lower = word.lowercased()
         let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
         let body = forms.map(TokenShape.escaped).joined(separator: "|")
         let guarded = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
-        return forms.count == 1 ? guarded + body : guarded + "(?:" + body + ")"
+        // Nor may it run on into a longer lower-case word (`crypto_com` in `crypto-common`); `cryptoComKey`,
+        // `CRYPTO_COM_KEY` and `crypto_com_key` still name it.
+        let ended = "(?-i:(?![a-z]))"
+        return (forms.count == 1 ? guarded + body : guarded + "(?:" + body + ")") + ended
     }
 }
 

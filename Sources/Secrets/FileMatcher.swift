@@ -386,7 +386,7 @@ public final class FileMatcher {
     /// secret starts inside it) to `settled`, dropping those inside a longer one.
     private func settle(all: Bool) {
         guard !pending.isEmpty else { return }
-        let survivors = Self.dropContained(pending, ranks: engine.severityRanks, coveredUpTo: settledMaxEnd)
+        let survivors = Self.dropContained(pending, ranks: engine.spanRanks, coveredUpTo: settledMaxEnd)
         pending.removeAll(keepingCapacity: true)
         for h in survivors {
             if all || h.start < bufferStart {
@@ -415,7 +415,8 @@ public final class FileMatcher {
     }
 
     /// The hits not inside another: a hit is dropped when another spans it and is longer, or spans exactly
-    /// the same bytes and is more severe (then the earlier rule, then the earlier hit), or when it ends at or
+    /// the same bytes and ranks higher (`MatchEngine.spanRanks`: more severe, a generic rule below any other;
+    /// then the earlier rule, then the earlier hit), or when it ends at or
     /// before `coveredUpTo` (a settled secret that starts before it). O(n log n); survivors in document order.
     static func dropContained(_ hits: [RawHit], ranks: [Int], coveredUpTo: Int64 = -1) -> [RawHit] {
         let order = hits.indices.sorted { a, b in
@@ -443,7 +444,7 @@ public final class FileMatcher {
     }
 
     static func dropContained(_ hits: [RawHit], rules: [Rule]) -> [RawHit] {
-        dropContained(hits, ranks: rules.map(\.severity.rank))
+        dropContained(hits, ranks: rules.map { $0.minimumScore == nil ? $0.severity.rank : -1 })
     }
 }
 

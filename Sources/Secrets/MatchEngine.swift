@@ -27,6 +27,9 @@ public final class MatchEngine: @unchecked Sendable {
     let secretGroups: [Int]
     /// Per rule: its severity's `rank` (0 low … 3 critical), for caps that keep the most severe.
     public let severityRanks: [Int]
+    /// Per rule: which of two rules reporting the same bytes keeps them (higher wins): the severity rank, except
+    /// that a rule judging the value alone (`minimumScore`) yields to any rule that knows the format.
+    let spanRanks: [Int]
     /// The index of the rule of each non-regex detector the rule set has.
     private let detectorRules: [Detector: Int]
     let ruleAllowlists: [[PCRE2Regex]]
@@ -94,6 +97,7 @@ public final class MatchEngine: @unchecked Sendable {
         lookBehinds = rules.map { Int64($0.lookBehind) }
         secretGroups = rules.map(\.secretGroup)
         severityRanks = rules.map(\.severity.rank)
+        spanRanks = rules.map { $0.minimumScore == nil ? $0.severity.rank : -1 }
         var detectors: [Detector: Int] = [:]
         for (i, r) in rules.enumerated() where r.detector != .regex && detectors[r.detector] == nil { detectors[r.detector] = i }
         detectorRules = detectors
@@ -126,6 +130,7 @@ public final class MatchEngine: @unchecked Sendable {
                 fields += ["confidence:" + r.confidence.rawValue, r.mixedCharacters ? "mixed" : "", r.textOnly ? "text" : "",
                            r.base64Allowlist.joined(separator: "\u{1}"), r.binaryCap?.rawValue ?? ""]
             }
+            if let score = r.minimumScore { fields += ["score:" + String(score) + "/v" + String(SecretScore.version)] }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
@@ -198,6 +203,8 @@ public final class MatchEngine: @unchecked Sendable {
         let rule = rules[index]
         if let min = rule.entropy, shannonEntropy(secret) < min { return true }
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
+        if let floor = rule.minimumScore, SecretScore.of(secret) < floor { return true }
+        if SecretScore.isPublishedExample(secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }

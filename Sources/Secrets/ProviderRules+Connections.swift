@@ -54,6 +54,25 @@ extension BuiltinRules {
         Rule(id: "ldap-url-password", description: "Password in an LDAP URL", severity: .high,
              regex: #"(?i)\bldaps?://[^:/\s"'@]{1,128}:([^@\s"'/]{4,128})@[A-Za-z0-9.-]{1,253}"#,
              entropy: 2.5, allowlist: pvPasswordPlaceholders, confidence: .medium, keywords: ["ldap://", "ldaps://"]),
+        // An Authorization header with any scheme (`Token`, `Bot`, `SSWS`, `ApiKey`, `GenieKey`…; `Bearer` and `Basic`
+        // have rules of their own), as a header line, a JSON or YAML key, or a code argument.
+        Rule(id: "authorization-scheme-token", description: "Credential in an Authorization header (any scheme)", severity: .medium,
+             regex: #"(?i:(?:proxy-)?authorization)["']?\s{0,4}[:=,]\s{0,4}["']?(?i:(?!bearer|basic)[A-Za-z][A-Za-z-]{1,24})\s{1,4}([A-Za-z0-9._~+/:-]{16,512}={0,2})(?![A-Za-z0-9._~+/=:-])"#,
+             entropy: 3.0, confidence: .medium, keywords: ["authorization"], minimumScore: SecretScore.weak),
+        // A credential in a query string (`?access_token=…`, `&api_key=…`): the value must look random.
+        Rule(id: "query-string-token", description: "Token or key in a URL query string", severity: .medium,
+             regex: #"[?&](?i:access[_-]?token|auth[_-]?token|api[_-]?key|apikey|token|secret|client[_-]?secret|password|private[_-]?token)=([A-Za-z0-9._~%+/-]{16,256})(?![A-Za-z0-9._~%+/=-])"#,
+             entropy: 3.0, confidence: .low, keywords: ["token=", "key=", "secret=", "password="], minimumScore: SecretScore.strong),
+        // Password hashes outside a shadow or htpasswd file (SQL seeds, YAML users, application configs): bcrypt,
+        // MD5-, SHA-256- and SHA-512-crypt, Argon2. Low: a hash has to be cracked before it is a password.
+        Rule(id: "password-hash", description: "Password hash (bcrypt, sha-crypt, md5-crypt, Argon2)", severity: .low,
+             regex: #"(?<![A-Za-z0-9./$])(\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53}|\$[156]\$(?:rounds=\d{1,9}\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{22,86}|\$argon2(?:id|i|d)\$v=\d{1,3}\$m=\d{1,9},t=\d{1,4},p=\d{1,3}\$[A-Za-z0-9+/]{11,64}\$[A-Za-z0-9+/]{16,128})(?![./A-Za-z0-9$])"#,
+             entropy: 3.0, keywords: ["$2a$", "$2b$", "$2y$", "$1$", "$5$", "$6$", "$argon2"]),
+        // An Azure storage account key given to a name rather than inside a connection string.
+        Rule(id: "azure-storage-key-assigned", description: "Azure storage account key (assigned in code or config)", severity: .critical,
+             regex: pvAssigned(#"(?<![A-Za-z_])account_?key|storage_?(?:account_?)?key|azure_?storage|SharedKeyCredential"#, #"[A-Za-z0-9+/]{86}=="#,
+                               end: #"(?![A-Za-z0-9+/=])"#),
+             entropy: 4.5, confidence: .medium, keywords: ["accountkey", "storagekey", "azure_storage", "SharedKeyCredential"]),
         Rule(id: "mongodb-connection-string", description: "Password in a MongoDB connection string", severity: .high,
              regex: #"(?i)\bmongodb(?:\+srv)?://[^:/\s"'@]{1,64}:([^@\s"'/]{4,128})@[A-Za-z0-9.,:-]{1,400}"#,
              entropy: 2.5, allowlist: pvPasswordPlaceholders, confidence: .medium, keywords: ["mongodb://", "mongodb+srv://"]),

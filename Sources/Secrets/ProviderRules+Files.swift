@@ -120,30 +120,52 @@ extension BuiltinRules {
     private static let pvNotSecretSuffix =
         #"(?![\w.-]{0,20}?(?:name|url|uri|path|file|type|len|length|size|count|endpoint|expir|header|ttl|format|prefix|kind|method|mode|provider|label|version|dir|field|param|policy|hash|id(?![a-z])|_id|timeout|enabled|required|source|ref|arn))"#
 
+    /// How a value is given to a secret-like name: `=`, `:`, `:=`, `::=`, `.=`, `?=`, `=>`, `<-`, after a type
+    /// (`var apiToken string = …`), with quotes (JSON's escaped ones too); an XML element (`<apiToken>…`, the
+    /// value on the next line too); `<add key="…" value="…"/>`; a call's next argument (`setProperty("API_TOKEN",
+    /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
+    private static let pvGenericSeparator =
+        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+    /// The value of a generic finding and what may follow it.
+    private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
+    /// What comes before the name: not inside a word, a doctest or REPL transcript (`>>> client_secret = '…'`)
+    /// nor a commented-out setting (`# jetty.openid.clientSecret=…`): documentation by construction.
+    private static let pvGenericStart = #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )[A-Za-z0-9_.-]{0,40}?"#
+
     static let providerGeneric: [Rule] = [
+        // A detector that scores rather than a regex: the regex only finds a secret-like name and a value; the
+        // value must look random for its alphabet (`SecretScore`), and placeholders, code and published
+        // examples score nothing.
         Rule(id: "generic-secret-assignment", description: "Secret-like value assigned to a secret-like name", severity: .medium,
-             // Not in doctest or REPL transcripts (`>>> client_secret = '…'`) nor on commented-out settings
-             // (`# jetty.openid.clientSecret=…`): documentation by construction.
-             regex: #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )[A-Za-z0-9_.-]{0,40}?"# + pvSecretName + pvNotSecretSuffix +
-                 #"[A-Za-z0-9_.-]{0,20}?["']?\s{0,3}(?:=|:=|=>|:)\s{0,3}["'`]?"# +
-                 #"(?=[^\s"'`]{0,127}[0-9])(?=[^\s"'`]{0,127}[A-Za-z])([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]]|\z)"#,
-             entropy: 3.5,
-             allowlist: [
-                 // identifiers, dotted references, paths, URLs, versions
-                 #"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_]*)+$"#,
-                 #"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+$"#, #"^[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)+$"#,
-                 #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+"#,
-                 // test fixtures and placeholders the global filter does not know
-                 #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
-                 // keychain / secret manager references and hash-function names
-                 #"(?i)^(?:sha|md5|hmac|aes|rsa|hs|rs|es)[-_]?\d+$"#, #"^(?:arn|secret|vault|op|env|ssm):|^projects/"#,
-                 // URNs, Maven coordinates, URL-encoded URLs, format verbs, {name} templates
-                 #"(?i)^urn:|ietf:params:|^https?%3A|:\d+(?:\.\d+)+$|%[vdqxXTp]|^\{[A-Za-z_]+\}$"#,
-                 // CamelCase and CONSTANT-CASE identifiers (`V1ServiceAccountTokenProjection`, `OAUTH2-CLIENT-SECRET`)
-                 #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+$"#,
-                 // a value that spells out what it stands for, base64 JSON without dots (a pagination cursor, not a JWT)
-                 #"(?i)passw(?:or)?d|secret|token"#, #"^eyJ[A-Za-z0-9+/=_-]*$"#,
-             ],
-             confidence: .low, textOnly: true),
+             regex: pvGenericStart + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvGenericValue,
+             entropy: 3.0,
+             allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, minimumScore: SecretScore.strong),
+        // The same with weaker signals: a bare `key`, or a value less random than the strong floor. Low severity:
+        // worth a look, not an alarm.
+        Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,
+             regex: pvGenericStart + #"(?:"# + pvSecretName + #"|(?<![A-Za-z])key(?![a-z])|credential)"# + pvNotSecretSuffix
+                 + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvGenericValue,
+             entropy: 3.0,
+             // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64
+             // env values) and report for what it holds, not a random value.
+             allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
+             minimumScore: SecretScore.weak),
+    ]
+
+    private static let pvGenericAllowlist: [String] = [
+        // identifiers, dotted references, paths, URLs, versions
+        #"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_]*)+$"#,
+        #"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+$"#, #"^[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)+$"#,
+        #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+"#,
+        // test fixtures and placeholders the global filter does not know
+        #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
+        // keychain / secret manager references and hash-function names
+        #"(?i)^(?:sha|md5|hmac|aes|rsa|hs|rs|es)[-_]?\d+$"#, #"^(?:arn|secret|vault|op|env|ssm):|^projects/"#,
+        // URNs, Maven coordinates, URL-encoded URLs, format verbs, {name} templates
+        #"(?i)^urn:|ietf:params:|^https?%3A|:\d+(?:\.\d+)+$|%[vdqxXTp]|^\{[A-Za-z_]+\}$"#,
+        // CamelCase and CONSTANT-CASE identifiers (`V1ServiceAccountTokenProjection`, `OAUTH2-CLIENT-SECRET`)
+        #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+$"#,
+        // a value that spells out what it stands for, base64 JSON without dots (a pagination cursor, not a JWT)
+        #"(?i)passw(?:or)?d|secret|token"#, #"^eyJ[A-Za-z0-9+/=_-]*$"#,
     ]
 }

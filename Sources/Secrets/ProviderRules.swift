@@ -20,10 +20,11 @@ extension BuiltinRules {
         #"(?<![A-Za-z0-9+/_-])("# + body + #")(?![A-Za-z0-9+/=])"#
     }
 
-    /// A value assigned to a name containing `keyword` (case-insensitive): env files, YAML, JSON, shell,
-    /// properties, Ruby/PHP hashes. `keyword` is a regex fragment; up to 30 name characters may follow it.
+    /// A token near a name containing `keyword` (case-insensitive): env files, YAML, JSON (escaped too), XML
+    /// elements, shell, CLI flags, log lines, properties, Ruby/PHP hashes (see `CatalogEntry.proximity`).
+    /// `keyword` is a regex fragment; the token must be whole (no token character, `.` or `/` before it).
     static func pvAssigned(_ keyword: String, _ body: String, end: String = #"(?![A-Za-z0-9_-])"#) -> String {
-        "(?i:" + keyword + #")[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:)\s{0,4}["'`]?("# + body + ")" + end
+        "(?i:" + keyword + ")" + CatalogEntry.notSecretName + CatalogEntry.proximity + #"(?<![A-Za-z0-9_./+-])("# + body + ")" + end + CatalogEntry.notAName
     }
 
     static let pvUUID = #"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"#
@@ -222,7 +223,7 @@ extension BuiltinRules {
 
         // Package registries
         Rule(id: "npmrc-auth-token", description: "npm registry auth token in .npmrc", severity: .high,
-             regex: #":_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.5, confidence: .medium),
+             regex: #"(?<![A-Za-z0-9])_authToken\s{0,4}=\s{0,4}["']?([A-Za-z0-9._~+/=-]{20,})(?=["'\s]|\z)"#, entropy: 3.0, confidence: .medium),
         Rule(id: "npmrc-auth", description: "npm registry basic credentials (_auth / _password) in .npmrc", severity: .high,
              regex: #"(?m)^\s*(?://[^\s=]{1,200}:)?_(?:auth|password)\s{0,4}=\s{0,4}["']?([A-Za-z0-9+/]{12,}={0,2})(?=["'\s]|\z)"#,
              prefilter: #"_(?:auth|password)\s{0,4}=\s{0,4}["']?[A-Za-z0-9+/]{12,}={0,2}"#, entropy: 3.0, confidence: .medium),

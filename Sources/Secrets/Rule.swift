@@ -104,6 +104,9 @@ public struct Rule: Sendable, Equatable {
     /// compiled into a library (Netty's self-signed fallback, TLS self-tests) is a constant of published code,
     /// while a deployment's key is a file of its own.
     public var binaryCap: Severity?
+    /// The least `SecretScore` a secret must reach: for generic rules, which know nothing of a provider's format and
+    /// so must judge the value itself (placeholder, code, or random-looking).
+    public var minimumScore: Double?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -115,7 +118,7 @@ public struct Rule: Sendable, Equatable {
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
-        binaryCap: Severity? = nil
+        binaryCap: Severity? = nil, minimumScore: Double? = nil
     ) {
         self.id = id
         self.description = description
@@ -137,5 +140,6 @@ public struct Rule: Sendable, Equatable {
         self.textOnly = textOnly
         self.base64Allowlist = base64Allowlist
         self.binaryCap = binaryCap
+        self.minimumScore = minimumScore
     }
 }

@@ -140,6 +140,16 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         }.joined()
     }
 
+    /// The most characters a token of this shape has.
+    public var maxLength: Int {
+        segments.reduce(0) { total, s in
+            switch s {
+            case .literal(let text): return total + text.utf8.count
+            case .run(let a, let n): return total + ((a == .uuid || a == .uuidAnyCase) ? 36 : n.upperBound)
+            }
+        }
+    }
+
     /// The literal the token starts with, if any.
     public var prefix: String? {
         if case .literal(let text)? = segments.first { return text }

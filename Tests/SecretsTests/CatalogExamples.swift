@@ -45,6 +45,12 @@ extension CatalogExample {
         String(keyword.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 
+    /// The keyword as a camelCase identifier part: `new_relic` → `newRelic`.
+    static func camelName(_ keyword: String) -> String {
+        let parts = keyword.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber })
+        return parts.enumerated().map { i, p in i == 0 ? String(p) : p.prefix(1).uppercased() + p.dropFirst() }.joined()
+    }
+
     /// For every row: the token in two contexts, one character short, without entropy, and (keyed rows) without
     /// its keyword.
     static func catalogue(_ c: inout Catalogue) {
@@ -61,6 +67,17 @@ extension CatalogExample {
                 c.tp(e.id, token, "\(name)_CREDENTIAL=@S@\n")
                 c.tp(e.id, token, "  \"\(words[words.count - 1].lowercased())_key\": \"@S@\",\n")
                 c.tp(e.id, token, "<add key=\"\(name)_Setting\" value=\"@S@\" />\n")
+                // Keyword proximity: the keyword inside identifiers of every casing and syntax, with the token a
+                // few characters on (the same line, or the next for a YAML key).
+                let camel = camelName(words[0]), snake = words[words.count - 1].lowercased()
+                c.tp(e.id, token, "var \(camel)Value string = \"@S@\"\n")
+                c.tp(e.id, token, "<\(camel)Value>@S@</\(camel)Value>\n")
+                c.tp(e.id, token, "<\(camel)>\n    @S@\n</\(camel)>\n")
+                c.tp(e.id, token, "{\\\"\(snake)\\\":\\\"@S@\\\"}\n")
+                c.tp(e.id, token, "[DEBUG] \(words[0]) client ready, using API_KEY=@S@\n")
+                c.tp(e.id, token, "cli --\(snake.replacing("_", with: "-")) @S@ --verbose\n")
+                c.tp(e.id, token, "\(snake):\n  api_token: @S@\n")
+                c.tp(e.id, token, "\(words[0]) SECRET @S@\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, shortBy: 1))\n")
                 c.fp(e.id, "\(name)_CREDENTIAL=\(sample(e.shape, flat: true))\n")
                 c.fp(e.id, "PLAIN_CREDENTIAL=\(token)\n", fix: ("PLAIN", name))
@@ -105,7 +122,27 @@ extension CatalogExample {
         c.fp("ftp-url-password", "ftp://anonymous:guest@ftp.debian.org/debian\n")
         c.tp("ldap-url-password", pw, "ldaps://cn=admin:@S@@ldap.corp.test:636\n")
         c.fp("ldap-url-password", "ldap://user:password@ldap.example\n")
+        c.tp("authorization-scheme-token", G.A(40), "curl -H \"Authorization: Token @S@\" https://api.corp.test/\n")
+        c.tp("authorization-scheme-token", G.W(20) + "." + G.W(6) + "." + G.W(27), "headers = {\"Authorization\": \"Bot @S@\"}\n")
+        c.tp("authorization-scheme-token", "00" + G.W(40), "Authorization: SSWS @S@\n")
+        c.tp("authorization-scheme-token", G.H(32), "req.Header.Set(\"Authorization\", \"GenieKey @S@\")\n")
+        c.fp("authorization-scheme-token", "Authorization: Token %s\n")
+        c.fp("authorization-scheme-token", "Authorization: Token {{ api_token_value_here }}\n")
+        c.tp("query-string-token", G.A(32), "GET https://api.corp.test/v1/items?limit=5&access_token=@S@ HTTP/1.1\n")
+        c.tp("query-string-token", G.H(40), "curl 'https://api.corp.test/search?api_key=@S@&q=1'\n")
+        c.fp("query-string-token", "https://api.corp.test/v1/items?token=abcdefghijklmnopqrstuvwx\n")
+        c.fp("query-string-token", "https://api.corp.test/v1/items?token=YOUR_TOKEN_HERE_12345\n")
+        let salt = G.rand(16, Gen.alnum + Array("./"))
+        c.tp("password-hash", "$2b$12$" + G.rand(53, Gen.alnum + Array("./")), "INSERT INTO users VALUES ('admin', '@S@');\n")
+        c.tp("password-hash", "$6$" + salt + "$" + G.rand(86, Gen.alnum + Array("./")), "users:\n  - name: ops\n    passwd: \"@S@\"\n")
+        c.tp("password-hash", "$argon2id$v=19$m=65536,t=3,p=4$" + G.B(22) + "$" + G.B(43), "hash = \"@S@\"\n")
+        c.fp("password-hash", "format: $2b$12$ followed by the salt and hash\n")
+        let storageKey = G.B(86) + "=="
+        c.tp("azure-storage-key-assigned", storageKey, "AZURE_STORAGE_KEY=@S@\n")
+        c.tp("azure-storage-key-assigned", storageKey, "cred = StorageSharedKeyCredential(\"acct\", \"@S@\")\n")
+        c.fp("azure-storage-key-assigned", "AZURE_STORAGE_KEY=\(G.B(40))==\n")
         c.tp("mongodb-connection-string", G.A(8) + ":" + G.A(8), "MONGO_URL=mongodb+srv://app:@S@@cluster0.abcde.mongodb.net/app\n")
+        c.tp("mongodb-connection-string", G.A(8) + ":" + G.A(8), "mongodb://app:@S@@h1.corp.test:27017,h2.corp.test:27018/db?replicaSet=rs0\n")
         c.fp("mongodb-connection-string", "mongodb://user:<password>@cluster0.mongodb.net/\n")
     }
 }

@@ -81,7 +81,19 @@ struct PrecisionTests {
         #expect(TokenShape.hex(32).entropyFloor == 3.0)
         #expect(TokenShape.b64(86).entropyFloor == 3.8)
         #expect(TokenShape.upper(8).entropyFloor == 2.0)
-        #expect(CatalogEntry.keywordPattern("new_relic") == #"(?:new_relic|new\-relic|new\.relic|newrelic)"#)
-        #expect(CatalogEntry.keywordPattern("lob") == "(?<![A-Za-z0-9])lob")
+        #expect(CatalogEntry.keywordPattern("new_relic") == #"(?:new_relic|new\-relic|new\.relic|newrelic)(?-i:(?![a-z]))"#)
+        #expect(CatalogEntry.keywordPattern("lob") == "(?<![A-Za-z0-9])lob(?-i:(?![a-z]))")
+    }
+
+    @Test func keywordsDoNotRunOnIntoLongerWordsNorJoinUnrelatedLines() throws {
+        let token = Gen.H(32)
+        #expect(try ruleIDs(Array("MIXPANEL_API_SECRET=\(token)\n".utf8)) == ["mixpanel-api-secret"])
+        #expect(try ruleIDs(Array("mixpanelApiSecret: \"\(token)\"\n".utf8)) == ["mixpanel-api-secret"])
+        // A package listing: a description naming the provider, then the next field's digest.
+        #expect(try ruleIDs(Array("Description: client library for Mixpanel analytics\nDescription-md5: \(token)\n".utf8)).isEmpty)
+        // The keyword inside a longer lower-case word is not the provider.
+        #expect(try ruleIDs(Array("mixpanelish = \(token)\n".utf8)).isEmpty)
+        // A YAML parent key or an XML element does carry on to the next line.
+        #expect(try ruleIDs(Array("mixpanel:\n  api_secret: \(token)\n".utf8)) == ["mixpanel-api-secret"])
     }
 }

@@ -42,12 +42,18 @@ struct RuleCatalogTests {
         }
     }
 
+    /// Whether `text` holds `literal` ignoring case, and ignoring `_`, `-` and `.` as a keyword does (`new_relic`
+    /// is in `newRelicToken`; see `CatalogEntry.keywordPattern`).
+    static func mentions(_ text: String, _ literal: String) -> Bool {
+        func squeezed(_ s: String) -> String { String(s.lowercased().filter { $0 != "_" && $0 != "-" && $0 != "." }) }
+        return text.lowercased().contains(literal.lowercased()) || squeezed(text).contains(squeezed(literal))
+    }
+
     @Test("true positives contain one of the rule's literals (case-insensitive)")
     func literalsAppearInTruePositives() throws {
         for e in Self.examples where e.secret != nil {
             let rule = try #require(Self.rules.first { $0.id == e.rule })
-            let text = e.text.lowercased()
-            #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(60))")
+            #expect(RuleLiterals.of(rule).contains { Self.mentions(e.text, $0) }, "\(e.rule): no literal in \(e.text.prefix(60))")
         }
     }
 
@@ -65,8 +71,7 @@ struct RuleCatalogTests {
                 let fired = try matcher.scan(fixed).contains { rules[$0.ruleIndex].id == e.rule }
                 #expect(fired, "\(e.rule) does not fire on the fixed example \(fixed.prefix(100))")
             } else {
-                let text = e.text.lowercased()
-                #expect(RuleLiterals.of(rule).contains { text.contains($0.lowercased()) }, "\(e.rule): no literal in \(e.text.prefix(80))")
+                #expect(RuleLiterals.of(rule).contains { Self.mentions(e.text, $0) }, "\(e.rule): no literal in \(e.text.prefix(80))")
             }
         }
     }
@@ -441,6 +446,7 @@ extension CatalogExample {
         c.tp("readme-api-key", "rdme_" + G.LD(70))
         c.fp("readme-api-key", "rdme_\(G.LD(20))\n")
         c.tp("npmrc-auth-token", G.uuid(), "//registry.npmjs.org/:_authToken=@S@\n")
+        c.tp("npmrc-auth-token", G.uuid(), "registry=https://npm.corp.test/\n_authToken=@S@\n")
         c.fp("npmrc-auth-token", "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n")
         c.tp("npmrc-auth", G.B(32), "_auth=@S@\n")
         c.fp("npmrc-auth", "_auth=\(G.B(6))\n")
@@ -811,6 +817,25 @@ extension CatalogExample {
         c.fp(rule, "    access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example\n")
         c.fp(rule, "admin_password: 123Abpassword\n")
         c.fp(rule, "api_token = \(G.base64("{\"page\": 2, \"offset\": \"\(G.A(20))\"}"))\n")
+        // Every way a name is given a value (issue 19): camelCase, XML elements, escaped JSON, log lines,
+        // `.properties`, `.ini`, `export`, CLI flags, R's `<-`, a space.
+        c.tp(rule, value(), "var moderationToken string = \"@S@\"\n")
+        c.tp(rule, value(), "<apiToken>@S@</apiToken>\n")
+        c.tp(rule, value(), "{\\\"awsSecretKey\\\":\\\"@S@\\\"}\n")
+        c.tp(rule, value(), "[DEBUG] Using API_KEY=@S@ for the request\n")
+        c.tp(rule, value(), "[service]\nclient_secret = @S@\n")
+        c.tp(rule, value(), "deploy --api-key @S@ --region eu\n")
+        c.tp(rule, value(), "api_token <- \"@S@\"\n")
+        c.tp(rule, value(), "acme token - '@S@'\n")
+        // A value of one case only is refused unless it holds digits; code and words score nothing.
+        c.fp(rule, "api_token: \(G.rand(24, Gen.lower))\n")
+        c.fp(rule, "token = getAccessTokenForService(ctx)\n")
+        c.fp(rule, "secret_key: SomeLongerIdentifierName\n")
+        c.fp(rule, "api_key <- abcdef123456abcdef\n")
+
+        let weak = "generic-secret-weak"
+        c.tp(weak, G.A(12) + G.D(2) + "Qx", "[DEBUG] Using Key=@S@\n")
+        c.fp(weak, "key = \"sshd_config.d\"\n")
     }
 }
 

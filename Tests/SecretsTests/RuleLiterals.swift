@@ -252,6 +252,7 @@ enum RuleLiterals {
         "xml-password": ["password>", "passwd>"],
         "jwt": ["eyJ"],
         "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth"],
+        "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth", "key", "credential"],
     ]
 
     static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? rule.keywords }

@@ -1,0 +1,196 @@
+import Crypto
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How much a value assigned to a secret-like name looks like a random credential rather than a placeholder,
+/// code or a word: the generic detector's judgement, as a number a rule sets a floor on (`Rule.minimumScore`).
+///
+/// A value scores 0 when it is a template or placeholder (`${…}`, `{{…}}`, `<…>`, `%s`, `your_…_here`, `xxxx`,
+/// `changeme`, runs of one character or of consecutive ones such as `abcdef` or `123456`), code (a call, a
+/// path, a URL without credentials, a dotted reference, an identifier made of words) or a published example
+/// value. Otherwise the score is its entropy measured against what a random string of its alphabet and
+/// length reaches on average (`expectedEntropy`; 1 is at least as varied as that).
+public enum SecretScore {
+    /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
+    /// them) change with it.
+    public static let version = 2
+
+    /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
+    /// token of its alphabet, with letters and digits (or many case changes).
+    public static let strong = 0.9
+    /// Score from which a generic finding is still worth a low-severity note.
+    public static let weak = 0.75
+
+    /// The score of `value` (0...1); see the type's documentation.
+    public static func of(_ value: [UInt8]) -> Double {
+        let n = value.count
+        guard n >= 8 else { return 0 }
+        if isPlaceholder(value) || looksLikeCode(value) || isPublishedExample(value) { return 0 }
+        var lower = 0, upper = 0, digit = 0, other = 0, caseChanges = 0
+        var lastLetterUpper: Bool?
+        for b in value {
+            switch b {
+            case 0x61...0x7A: lower += 1
+            case 0x41...0x5A: upper += 1
+            case 0x30...0x39: digit += 1
+            default: other += 1
+            }
+            if isLetter(b) {
+                let up = b <= 0x5A
+                if let last = lastLetterUpper, last != up { caseChanges += 1 }
+                lastLetterUpper = up
+            }
+        }
+        let letters = lower + upper
+        let classes = [lower, upper, digit, other].filter { $0 > 0 }.count
+        // A run of one class is a number or a word; hex digits alone are fine when both letters and digits occur.
+        if classes < 2 { return 0 }
+        if digit == 0 && other == 0 && Double(caseChanges) < Double(letters) * 0.3 { return 0 }
+        if digit > 0 && letters == 0 && other <= 2 { return 0 }
+        let alphabet = Double(alphabetSize(lower: lower, upper: upper, digit: digit, other: other, hexOnly: isHex(value)))
+        let expected = expectedEntropy(length: Double(n), alphabet: alphabet)
+        guard expected > 0 else { return 0 }
+        let entropy = shannonEntropy(value)
+        if entropy < 3.0 { return 0 }
+        return min(1, entropy / expected)
+    }
+
+    /// About the Shannon entropy (bits per character) of a random string of `length` characters drawn from
+    /// `alphabet` characters, slightly under: the larger of the two bias-corrected estimates (many draws from a
+    /// small alphabet, few draws from a large one), less 0.1, which stays under a Monte Carlo mean from 12 to
+    /// 90 characters and 16 to 66 symbols.
+    static func expectedEntropy(length n: Double, alphabet k: Double) -> Double {
+        guard n >= 2, k >= 2 else { return 0 }
+        let ln2 = log(2.0)
+        return max(log2(k) - (k - 1) / (2 * n * ln2), log2(n) - (n - 1) / (2 * k * ln2)) - 0.1
+    }
+
+    /// Whether `value` is a template, a placeholder or a published example value.
+    static func isPlaceholder(_ value: [UInt8]) -> Bool {
+        if containsWrittenWord(value, placeholderWords) { return true }
+        for (i, b) in value.enumerated() {
+            let next = i + 1 < value.count ? value[i + 1] : 0
+            // `${…}`, `{{…}}`, `%s`, `%(name)s`, `<name>`, `$VAR`, `[[…]]`
+            if (b == 0x24 && (next == 0x7B || next == 0x28 || isLetter(next) || next == 0x5F)) || (b == 0x7B && next == 0x7B)
+                || (b == 0x25 && (next == 0x73 || next == 0x28 || next == 0x64)) || (b == 0x5B && next == 0x5B) || b == 0x3C { return true }
+        }
+        // One character four times over (five in a long value, where a random run of four is not so rare).
+        if longestRun(value, step: 0) >= (value.count < 20 ? 4 : 5) { return true }
+        // Consecutive characters (`abcdef`, `123456`, `987654`): keyboard fill, not randomness.
+        if longestRun(value, step: 1) >= 5 || longestRun(value, step: -1) >= 5 { return true }
+        return false
+    }
+
+    /// Whether `value` is code: a call, a path, a URL without credentials, a dotted reference or an identifier
+    /// made of words (`getSecretToken`, `API_TOKEN_HEADER`).
+    static func looksLikeCode(_ value: [UInt8]) -> Bool {
+        if value.contains(0x28) && value.contains(0x29) { return true }
+        if value.first == 0x2F || value.starts(with: Array("./".utf8)) || value.starts(with: Array("~/".utf8)) { return true }
+        if let colon = value.firstIndex(of: 0x3A), value[colon...].starts(with: Array("://".utf8)), !value.contains(0x40) { return true }
+        // Words joined by `.`, `_`, `-`, `::` or case changes, with at most a version number's digits.
+        var segments: [[UInt8]] = [[]]
+        for (i, b) in value.enumerated() {
+            let prev = i > 0 ? value[i - 1] : 0
+            if !isLetter(b) && !isDigit(b) {
+                segments.append([])
+            } else if b >= 0x41 && b <= 0x5A && prev >= 0x61 && prev <= 0x7A {
+                segments.append([b])
+            } else {
+                segments[segments.count - 1].append(b)
+            }
+        }
+        let parts = segments.filter { !$0.isEmpty }
+        let wordy = parts.filter(isWord)
+        let letters = value.filter(isLetter).count
+        let wordLetters = wordy.reduce(0) { $0 + $1.count }
+        let digits = value.filter(isDigit).count
+        return letters > 0 && Double(wordLetters) >= Double(letters) * 0.8 && (parts.count >= 2 || digits <= 2)
+    }
+
+    /// SHA-256 digests of credentials published as examples that every copy of some software carries: Azurite's
+    /// (the Azure Storage emulator's) development account key. Kept as digests so the values are not repeated.
+    static let publishedExampleDigests: Set<String> = [
+        "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",
+    ]
+
+    /// Whether `value` is one of `publishedExampleDigests` (AWS's and jwt.io's examples are caught as words and
+    /// by `MatchEngine.placeholderPatterns`).
+    static func isPublishedExample(_ value: [UInt8]) -> Bool {
+        guard value.count >= 40 && value.count <= 128 else { return false }
+        return publishedExampleDigests.contains(SHA256.hash(data: value).hexString)
+    }
+
+    /// Fragments of placeholder and example values, lower case.
+    static let placeholderWords: [[UInt8]] = [
+        "example", "dummy", "placeholder", "changeme", "change_me", "change-me", "redacted", "sample", "your_", "your-",
+        "yourapi", "yoursecret", "yourtoken", "yourpass", "xxxx", "****", "....", "fake", "mock", "insecure", "notreal",
+        "not_real", "replace", "todo", "fixme", "lorem", "foobar", "secret", "password", "passwd", "token",
+    ].map { Array($0.utf8) }
+
+    /// Whether `value` holds one of `words` (lower case) as people write words: all lower or all upper case, or
+    /// capitalised. A random token spells `MOck` or `fAKe` in any case now and then; that is not a placeholder.
+    static func containsWrittenWord(_ value: [UInt8], _ words: [[UInt8]]) -> Bool {
+        let lower = value.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        for w in words where w.count <= value.count {
+            var i = 0
+            while i + w.count <= value.count {
+                if lower[i..<(i + w.count)].elementsEqual(w) {
+                    let upper = value[i..<(i + w.count)].filter { $0 >= 0x41 && $0 <= 0x5A }.count
+                    let letters = w.filter(isLetter).count
+                    if upper == 0 || upper == letters || (upper == 1 && value[i] >= 0x41 && value[i] <= 0x5A) { return true }
+                }
+                i += 1
+            }
+        }
+        return false
+    }
+
+    /// The longest run of characters each `step` code points after the previous one (0: repeated characters).
+    static func longestRun(_ value: [UInt8], step: Int) -> Int {
+        var best = 1, run = 1
+        for i in 1..<max(value.count, 1) {
+            if Int(value[i]) - Int(value[i - 1]) == step && (isLetter(value[i]) || isDigit(value[i]) || step == 0) {
+                run += 1
+                best = max(best, run)
+            } else {
+                run = 1
+            }
+        }
+        return best
+    }
+
+    /// Whether `part` reads as a word of an identifier: three or more letters in one case (or capitalised), a
+    /// sixth of them vowels, no more than four consonants in a row (`String`, `strength`). Random letters of a
+    /// token, cut at its case changes, seldom manage all of it.
+    static func isWord(_ part: [UInt8]) -> Bool {
+        guard part.count >= 3, part.allSatisfy(isLetter) else { return false }
+        let upper = part.filter { $0 <= 0x5A }.count
+        guard upper == 0 || upper == part.count || (upper == 1 && part[0] <= 0x5A) else { return false }
+        var vowels = 0, consonants = 0
+        for b in part {
+            if "aeiouyAEIOUY".utf8.contains(b) {
+                vowels += 1
+                consonants = 0
+            } else {
+                consonants += 1
+                if consonants > 4 { return false }
+            }
+        }
+        return vowels > 0 && vowels * 6 >= part.count
+    }
+
+    static func alphabetSize(lower: Int, upper: Int, digit: Int, other: Int, hexOnly: Bool) -> Int {
+        if hexOnly { return 16 }
+        return (lower > 0 ? 26 : 0) + (upper > 0 ? 26 : 0) + (digit > 0 ? 10 : 0) + (other > 0 ? 4 : 0)
+    }
+
+    static func isHex(_ value: [UInt8]) -> Bool {
+        value.allSatisfy { isDigit($0) || ($0 >= 0x61 && $0 <= 0x66) } || value.allSatisfy { isDigit($0) || ($0 >= 0x41 && $0 <= 0x46) }
+    }
+
+    static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+}

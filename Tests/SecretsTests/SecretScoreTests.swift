@@ -1,0 +1,57 @@
+import Testing
+@testable import Secrets
+
+/// The generic detector's judgement of a value (`SecretScore`): every kind of placeholder, code and example scores
+/// below the weak floor, while a random value of the same length and alphabet, minted here, reaches the strong one.
+struct SecretScoreTests {
+    /// A placeholder or piece of code, and the alphabet of a random value of the same length to compare it with.
+    static let table: [(value: String, alphabet: [Character])] = [
+        ("abcdef123456abcdef12", Gen.hex),
+        ("0123456789abcdef0123", Gen.hex),
+        ("xxxxxxxxxxxxxxxxxxxx", Gen.alnum),
+        ("XXXXXXXX-XXXX-XXXX-XXXX", Gen.alnum),
+        ("aaaaaaaaaaaa1234", Gen.alnum),
+        ("98765zyxwvQ1r2T3", Gen.alnum),
+        ("your_api_key_here_1", Gen.alnum),
+        ("YOUR-TOKEN-GOES-HERE-42", Gen.alnum),
+        ("changeme1234Qz", Gen.alnum),
+        ("example7Hq2Lw9Rt", Gen.alnum),
+        ("SAMPLEk3y9Q4w8ZZ", Gen.alnum),
+        ("${API_TOKEN_VALUE}", Gen.alnum),
+        ("{{ vault_api_token }}", Gen.alnum),
+        ("<insert-token-1>", Gen.alnum),
+        ("Bearer%s%s12Qw", Gen.alnum),
+        ("%(password)s9Qx", Gen.alnum),
+        ("$SERVICE_API_KEY1", Gen.alnum),
+        ("getServiceAccessKey(ctx)", Gen.alnum),
+        ("getSecretTokenFromVault", Gen.alnum),
+        ("SomeLongerIdentifierName", Gen.alnum),
+        ("config.secrets.apiKeyValue", Gen.alnum),
+        ("/run/secrets/db_password1", Gen.alnum),
+        ("https://auth.corp.test/oauth2/x", Gen.alnum),
+        ("12345678901234567890", Gen.alnum),
+        ("Zq9rT4wL2xbN7EXAMPLEKEY", Gen.alnum),
+    ]
+
+    @Test(arguments: table.map(\.value))
+    func placeholdersAndCodeScoreBelowTheWeakFloor(_ value: String) {
+        #expect(SecretScore.of(Array(value.utf8)) < SecretScore.weak, "\(value) scored \(SecretScore.of(Array(value.utf8)))")
+    }
+
+    @Test func aRandomValueOfTheSameShapeScoresAsRandom() {
+        for (value, alphabet) in Self.table {
+            // Several draws: the floor must hold for random values, not for one lucky one.
+            for _ in 0..<20 {
+                let random = Gen.rand(max(value.count, 16), alphabet)
+                #expect(SecretScore.of(Array(random.utf8)) >= SecretScore.strong, "\(random) (like \(value)) scored \(SecretScore.of(Array(random.utf8)))")
+            }
+        }
+    }
+
+    @Test func oneCharacterClassIsAWordOrANumber() {
+        #expect(SecretScore.of(Array(Gen.rand(24, Gen.digits).utf8)) == 0)
+        #expect(SecretScore.of(Array(Gen.rand(24, Array("abcdefghijklmnopqrstuvwxyz")).utf8)) == 0)
+        // Mixed case without digits is a token only when the case changes often, as in random text.
+        #expect(SecretScore.of(Array("ThisIsNotASecretAtAll".utf8)) < SecretScore.weak)
+    }
+}
