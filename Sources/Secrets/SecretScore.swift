@@ -48,7 +48,9 @@ public enum SecretScore {
         let classes = [lower, upper, digit, other].filter { $0 > 0 }.count
         // A run of one class is a number or a word; hex digits alone are fine when both letters and digits occur.
         if classes < 2 { return 0 }
-        if digit == 0 && other == 0 && Double(caseChanges) < Double(letters) * 0.3 { return 0 }
+        // Words, whatever joins them (`:gpgvcommand`, `IO::Socket::IP`, `hunter-two-dogs`): no digit and few case
+        // changes. A random token of this length without a digit still changes case about every other letter.
+        if digit == 0 && Double(caseChanges) < Double(letters) * 0.3 { return 0 }
         if digit > 0 && letters == 0 && other <= 2 { return 0 }
         let alphabet = Double(alphabetSize(lower: lower, upper: upper, digit: digit, other: other, hexOnly: isHex(value)))
         let expected = expectedEntropy(length: Double(n), alphabet: alphabet)
