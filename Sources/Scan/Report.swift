@@ -31,6 +31,12 @@ public struct Report: Codable, Sendable {
         public var layerIndex: Int?
         public var message: String
 
+        /// What could not be read: in layer `layerIndex`, or (nil) the image itself.
+        public init(layerIndex: Int?, message: String) {
+            self.layerIndex = layerIndex
+            self.message = message
+        }
+
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(layerIndex, forKey: .layerIndex)

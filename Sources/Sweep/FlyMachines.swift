@@ -219,13 +219,17 @@ extension FlyMachines {
     /// What `scan --fly-app NAME` scans: every distinct image the app's machines run, by digest, as references
     /// and the names to report them under. The token is `FLY_API_TOKEN`, else `FLY_ACCESS_TOKEN`; the API is
     /// `FLY_API_HOSTNAME` (Fly's own variable for it), else the public one. Throws `SweepError` naming the app.
-    public static func images(app: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> [(Reference, String)] {
+    /// `failures` are the machines whose image could not be named: each is the caller's error to report, while
+    /// the others are scanned. Throws when the machines cannot be listed, or when none names a usable image.
+    public static func images(app: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws
+        -> (images: [(Reference, String)], failures: [Failure]) {
         let token = try token(env: "FLY_API_TOKEN", what: "--fly-app \(app)", environment: environment)
         let api = environment["FLY_API_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? SweepConfig.defaultFlyAPI
-        let deployed = try await FlyMachines(apiURL: api, token: token).deployed(app: app)
+        let (deployed, failures) = try await FlyMachines(apiURL: api, token: token).discover(app: app)
         guard !deployed.isEmpty else {
-            throw SweepError.fly(what: "app \(app)", url: "\(api)/v1/apps/\(app)/machines", status: 200, message: "no machine runs an image")
+            throw SweepError.fly(what: "app \(app)", url: "\(api)/v1/apps/\(app)/machines", status: 200,
+                                 message: failures.first?.error ?? "no machine runs an image")
         }
-        return deployed.map { ($0.reference, $0.input) }
+        return (deployed.map { ($0.reference, $0.input) }, failures)
     }
 }

@@ -197,7 +197,8 @@ struct ScanCommand: AsyncParsableCommand {
             } else {
                 // The images a Fly.io app runs, or the one reference given.
                 var targets = [(Reference, String)]()
-                if let flyApp { targets = try await FlyMachines.images(app: flyApp) } else { targets = [(try Reference(image), image)] }
+                var unnamed: [FlyMachines.Failure] = []
+                if let flyApp { (targets, unnamed) = try await FlyMachines.images(app: flyApp) } else { targets = [(try Reference(image), image)] }
                 var registry = RegistryOptions()
                 registry.insecureHosts = Set(settings.insecureRegistry)
                 registry.caFile = caFile
@@ -208,11 +209,18 @@ struct ScanCommand: AsyncParsableCommand {
                     registry.credentials.explicit = Credential(kind: .basic(username: username, password: password),
                                                                source: "--username/--password-stdin")
                 }
-                report = try await RegistryClient.with(registry) { client in
+                var scanned = try await RegistryClient.with(registry) { client in
                     var images: [Image] = []
                     for (ref, input) in targets { images += try await resolver.images(of: RegistrySource(ref, input: input, client: client)) }
                     return await scanner.scanOffThePool(images)
                 }
+                // A machine whose image cannot be named is an image of the report that could not be read: the others
+                // are scanned and reported, and the scan is incomplete (exit 2).
+                scanned.images += unnamed.map {
+                    Report.ImageReport(reference: "fly \($0.what)", manifestDigest: nil, configDigest: nil, platform: nil, layers: [],
+                                       findings: [], errors: [.init(layerIndex: nil, message: $0.error)])
+                }
+                report = scanned
             }
             return try emit(report, rules: ruleSet.reportableRules, settings)
         } catch {

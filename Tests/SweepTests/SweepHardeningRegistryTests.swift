@@ -27,6 +27,18 @@ struct SweepHardeningRegistryTests {
         #expect(r.report.int("images", "scanned") == 1, "the good machine's image is scanned: \(r.report)")
         let failed = r.report.failed.compactMap { $0["image"] as? String }
         #expect(failed.sorted() == ["fly org acme app Bad App!", "fly org acme app web machine bad1"], "\(r.report.failed)")
+
+        // `scan --fly-app` alike: the good machine's image is scanned and reported, the bad one is an image that
+        // could not be read, and the scan is incomplete.
+        let scan = try Run.command(Run.stowaway, ["scan", "--fly-app", "web", "--insecure-registry", h.anonymous, "-f", "json", "-q"],
+                                   environment: run.environment.merging(["FLY_API_TOKEN": token, "FLY_API_HOSTNAME": "http://\(api.host)"]) { $1 })
+        #expect(scan.status == 2, "\(scan.stderr)")
+        #expect(scan.stderr.split(separator: "\n").count == 1 && scan.stderr.contains("bad1"), "\(scan.stderr)")
+        let images = try JSONDocument.object(scan.stdout).objects("images")
+        #expect(images.contains { ($0["reference"] as? String ?? "").contains("\(prefix)/app") && ($0["errors"] as? [Any])?.isEmpty == true },
+                "\(scan.stdout)")
+        #expect(images.contains { $0["reference"] as? String == "fly app web machine bad1" && ($0["errors"] as? [Any])?.count == 1 },
+                "\(scan.stdout)")
     }
 
     @Test func slackTextIsInertAndADrippingWebhookEndsInTime() async throws {
