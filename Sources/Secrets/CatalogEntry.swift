@@ -20,9 +20,11 @@ public struct CatalogEntry: Sendable {
     public var entropy: Double?
     /// Secrets matching any of these (PCRE2) are not reported.
     public var allowlist: [String]
+    /// Where a leaked token is revoked or rotated (see `Rule.revoke`).
+    public var revoke: String?
 
     public init(id: String, description: String, severity: Severity, shape: TokenShape, context: Context,
-                entropy: Double? = nil, allowlist: [String] = []) {
+                entropy: Double? = nil, allowlist: [String] = [], revoke: String? = nil) {
         self.id = id
         self.description = description
         self.severity = severity
@@ -30,6 +32,7 @@ public struct CatalogEntry: Sendable {
         self.context = context
         self.entropy = entropy
         self.allowlist = allowlist
+        self.revoke = revoke
     }
 
     /// The literals whose presence the rule requires: the prefix of a prefixed token, else the keywords.
@@ -47,7 +50,8 @@ public struct CatalogEntry: Sendable {
         case .prefixed:
             return Rule(id: id, description: description, severity: severity,
                         regex: "(?<![" + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
-                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords)
+                        entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords,
+                        revoke: revoke)
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             return Rule(id: id, description: description, severity: severity,
@@ -56,7 +60,7 @@ public struct CatalogEntry: Sendable {
                         lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64),
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         // A binary's strings table puts provider names near random-looking bytes by the thousand.
-                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low)
+                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low, revoke: revoke)
         }
     }
 

@@ -107,6 +107,9 @@ public struct Rule: Sendable, Equatable {
     /// The least `SecretScore` a secret must reach: for generic rules, which know nothing of a provider's format and
     /// so must judge the value itself (placeholder, code, or random-looking).
     public var minimumScore: Double?
+    /// Where a leaked secret of this rule is revoked or rotated: a URL of the provider's console or documentation,
+    /// or a command (`fly tokens revoke …`). nil: the provider is not known (generic rules).
+    public var revoke: String?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -118,7 +121,7 @@ public struct Rule: Sendable, Equatable {
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
-        binaryCap: Severity? = nil, minimumScore: Double? = nil
+        binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil
     ) {
         self.id = id
         self.description = description
@@ -141,5 +144,6 @@ public struct Rule: Sendable, Equatable {
         self.base64Allowlist = base64Allowlist
         self.binaryCap = binaryCap
         self.minimumScore = minimumScore
+        self.revoke = revoke
     }
 }
