@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Core
 import Foundation
 
 /// A credential for one registry and where it came from (named in errors; the secret never is).
@@ -57,10 +58,7 @@ public struct CredentialStore: Sendable {
     /// `credential(for:)` on a thread of its own: a credential helper may block for `helperTimeout`, and that
     /// must hold up neither the async pool nor anyone else's authentication.
     public func resolve(for registry: String) async throws -> Credential? {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Credential?, Error>) in
-            let thread = Thread { c.resume(with: Result { try self.credential(for: registry) }) }
-            thread.start()
-        }
+        try await BlockingWork.run { try self.credential(for: registry) }
     }
 
     /// `FlyV1 fm2_…` and `Bearer …` values carry an authorization scheme that is not part of the token.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Core
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -274,18 +275,9 @@ extension RegistryClient {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `body`'s result, or nil if `deadline` passes first (`body` is then cancelled).
+    /// `body`'s result, or nil if `deadline` passes first (`body` is then cancelled): `Deadline.within` on NIO's clock.
     static func racing<T: Sendable>(_ deadline: NIODeadline, _ body: @escaping @Sendable () async throws -> T) async throws -> T? {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                let left = deadline - .now()
-                if left > .zero { try await Task.sleep(nanoseconds: UInt64(left.nanoseconds)) }
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
+        try await Deadline.within(seconds: Double(max(0, (deadline - .now()).nanoseconds)) / 1e9, body)
     }
 
     /// A transport error as a retry (`TransientFailure`) or the operation's end (`OCIError`), worded for where it

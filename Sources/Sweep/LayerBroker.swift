@@ -137,11 +137,9 @@ actor LayerBroker {
             return (.interrupted, false)
         }
         let scanner = self.scanner
-        let result = await withCheckedContinuation { (c: CheckedContinuation<LayerScanResult, Never>) in
-            // The scan blocks on the blob stream, whose producer is an async task: it must not hold a thread of
-            // the async pool, or a few layers at once would starve the tasks feeding them.
-            Thread { c.resume(returning: scanner.scanLayerForStore(layer)) }.start()
-        }
+        // The scan blocks on the blob stream, whose producer is an async task: it must not hold a thread of the
+        // async pool, or a few layers at once would starve the tasks feeding them.
+        let result = await BlockingWork.run { scanner.scanLayerForStore(layer) }
         await gate.leave()
         counts.scanned += 1
         counts.bytes += layer.size

@@ -61,9 +61,5 @@ struct ImageOptions: ParsableArguments {
 /// Runs blocking work on a thread of its own, off the async pool, so the registry client's tasks keep
 /// running while layers stream.
 func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, Error>) in
-        let t = Thread { c.resume(with: Result { try body() }) }
-        t.stackSize = 8 << 20
-        t.start()
-    }
+    try await BlockingWork.run(body)
 }

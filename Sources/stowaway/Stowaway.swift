@@ -327,8 +327,6 @@ extension Scan.Scanner {
     /// The scanner blocks on layer streams and runs its own threads: start it from a thread of its own, off
     /// the async pool, so the registry client's tasks keep running while layers stream.
     func scanOffThePool(_ images: [Image]) async -> Report {
-        await withCheckedContinuation { (c: CheckedContinuation<Report, Never>) in
-            Thread { c.resume(returning: self.scan(images)) }.start()
-        }
+        await BlockingWork.run { self.scan(images) }
     }
 }

@@ -76,7 +76,7 @@ import TestSupport
         let size = try #require(layer["size"] as? Int)
         let (r, host) = try scan("fault-long-blob")
         expectOneLine(r, host: host, "blob \(digest): longer than its descriptor's \(size) bytes (stopped reading at byte \(size + 1))")
-        #expect((report(r.stdout)["images"] as? [[String: Any]])?.isEmpty == false, "the incomplete report is still written")
+        #expect(((try report(r.stdout))["images"] as? [[String: Any]])?.isEmpty == false, "the incomplete report is still written")
     }
 
     @Test func aBlobThatGoesSilentMidwayHitsTheSilenceBound() throws {

@@ -86,17 +86,17 @@ struct PlantedTarball {
 }
 
 /// Findings of a JSON report as comparable strings (rule, source, layer, path, line, key, status, secret hash).
-func findings(_ stdout: String) -> Set<String> {
-    guard let json = try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any],
-          let images = json["images"] as? [[String: Any]] else { return [] }
-    return Set(images.flatMap { ($0["findings"] as? [[String: Any]]) ?? [] }.map { f in
+/// Output that is not a report throws: two broken outputs never compare equal.
+func findings(_ stdout: String) throws -> Set<String> {
+    let images = try JSONDocument.object(stdout).objects("images")
+    return Set(try images.flatMap { try $0.objects("findings") }.map { f in
         ["ruleID", "source", "layerIndex", "path", "line", "key", "status", "removedInLayer", "secretSHA256"]
             .map { f[$0].map { "\($0)" } ?? "-" }.joined(separator: " ")
     })
 }
 
-func report(_ stdout: String) -> [String: Any] {
-    (try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any]) ?? [:]
+func report(_ stdout: String) throws -> [String: Any] {
+    try JSONDocument.object(stdout)
 }
 
 /// A HOME with no Docker config, so the machine's own credentials never leak into a test.
@@ -120,7 +120,11 @@ let cleanHome: [String: String] = {
     }
 
     private var expected: Set<String> {
-        get throws { findings(try Run.command(Run.stowaway, ["scan", planted.path, "--format", "json"]).stdout) }
+        get throws {
+            let set = try findings(try Run.command(Run.stowaway, ["scan", planted.path, "--format", "json"]).stdout)
+            try #require(!set.isEmpty, "the planted tarball's own scan finds its secrets")
+            return set
+        }
     }
 
     @Test func anonymousPullGivesTheSameFindingsAsTheTarballWithManifestDigest() throws {
@@ -130,13 +134,13 @@ let cleanHome: [String: String] = {
         #expect(r.status == 1, "\(r.stderr)")
         let expected = try self.expected
         #expect(expected.count == 4)
-        #expect(findings(r.stdout) == expected)
-        let image = (report(r.stdout)["images"] as? [[String: Any]])?.first
+        #expect((try findings(r.stdout)) == expected)
+        let image = ((try report(r.stdout))["images"] as? [[String: Any]])?.first
         #expect(image?["manifestDigest"] as? String == digest)
 
         let byDigest = try scan(["\(a)/planted/app@\(digest)", "--insecure-registry", a])
         #expect(byDigest.status == 1, "\(byDigest.stderr)")
-        #expect(findings(byDigest.stdout) == expected)
+        #expect((try findings(byDigest.stdout)) == expected)
     }
 
     @Test func htpasswdBasicWithPasswordOnStdinAndAWrongPassword() throws {
@@ -145,7 +149,7 @@ let cleanHome: [String: String] = {
         let ok = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
                           stdin: s.password! + "\n")
         #expect(ok.status == 1, "\(ok.stderr)")
-        #expect(findings(ok.stdout) == (try expected))
+        #expect((try findings(ok.stdout)) == (try expected))
 
         let wrong = "wrong-" + FakeSecret.random(12)
         let bad = try scan(["\(s.host)/team/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
@@ -173,7 +177,7 @@ let cleanHome: [String: String] = {
         try Data(#"{"auths":{"\#(s.host)":{"auth":"\#(auth)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
         let viaAuths = try scan(args, env: ["DOCKER_CONFIG": config])
         #expect(viaAuths.status == 1, "\(viaAuths.stderr)")
-        #expect(findings(viaAuths.stdout) == (try expected))
+        #expect((try findings(viaAuths.stdout)) == (try expected))
 
         // identitytoken: a refresh token, exchanged with the OAuth2 POST form.
         try Data(#"{"auths":{"\#(s.host)":{"identitytoken":"\#(s.identitytoken!)"}}}"#.utf8).write(to: URL(fileURLWithPath: config + "/config.json"))
@@ -232,7 +236,7 @@ let cleanHome: [String: String] = {
 
         let trusted = try scan(["\(s.host)/secure/app:v1", "--ca-file", s.ca!])
         #expect(trusted.status == 1, "\(trusted.stderr)")
-        #expect(findings(trusted.stdout) == (try expected))
+        #expect((try findings(trusted.stdout)) == (try expected))
 
         let insecure = try scan(["\(s.host)/secure/app:v1", "--insecure-registry", s.host])
         #expect(insecure.status == 1, "\(insecure.stderr)")
@@ -244,7 +248,7 @@ let cleanHome: [String: String] = {
         let args = ["\(s.host)/my-app:deployment-01HZX", "--insecure-registry", s.host]
         let ok = try scan(args, env: ["FLY_REGISTRY_HOST": s.host, "FLY_API_TOKEN": s.password!])
         #expect(ok.status == 1, "\(ok.stderr)")
-        #expect(findings(ok.stdout) == (try expected))
+        #expect((try findings(ok.stdout)) == (try expected))
 
         let wrongToken = FakeSecret.flyToken()
         let bad = try scan(args, env: ["FLY_REGISTRY_HOST": s.host, "FLY_API_TOKEN": wrongToken])
@@ -271,12 +275,12 @@ let cleanHome: [String: String] = {
 
         let arm = try scan(["\(a)/multi/app:v1", "--insecure-registry", a, "--platform", "linux/arm64"])
         #expect(arm.status == 1, "\(arm.stderr)")
-        let armFindings = findings(arm.stdout)
+        let armFindings = (try findings(arm.stdout))
         #expect(armFindings.count == 1 && armFindings.first!.hasPrefix("npm-access-token file 1 /app/token"), "\(armFindings)")
 
         let all = try scan(["\(a)/multi/app:v1", "--insecure-registry", a, "--platform", "all"])
         #expect(all.status == 1, "\(all.stderr)")
-        let r = report(all.stdout)
+        let r = (try report(all.stdout))
         let images = r["images"] as? [[String: Any]] ?? []
         #expect(Set(images.compactMap { $0["platform"] as? String }) == ["linux/amd64", "linux/arm64/v8"])
         #expect((r["summary"] as? [String: Any])?["layers"] as? Int == 3, "the shared base layer is scanned once")
@@ -294,7 +298,7 @@ let cleanHome: [String: String] = {
         try ImageBuilder.build(spec, at: tar)
         try h.push("docker-archive:\(tar)", to: "anonymous", as: "corrupt/app:v1")
         let ok = try scan(["\(a)/corrupt/app:v1", "--insecure-registry", a])
-        let layerDigest = ((report(ok.stdout)["images"] as? [[String: Any]])?.first?["layers"] as? [[String: Any]])?.first?["digest"] as? String
+        let layerDigest = (((try report(ok.stdout))["images"] as? [[String: Any]])?.first?["layers"] as? [[String: Any]])?.first?["digest"] as? String
         #expect(ok.status == 0)
         try h.corrupt("anonymous", digest: layerDigest!)
         let bad = try scan(["\(a)/corrupt/app:v1", "--insecure-registry", a])
@@ -314,7 +318,7 @@ let cleanHome: [String: String] = {
         try h.reset("ratelimit")
         let r = try scan(["\(s.host)/limited/app:v1", "--insecure-registry", s.host])
         #expect(r.status == 1, "\(r.stderr)")
-        #expect(findings(r.stdout) == (try expected))
+        #expect((try findings(r.stdout)) == (try expected))
     }
 
     @Test func aConnectionDroppedMidBlobIsResumed() throws {
@@ -323,7 +327,7 @@ let cleanHome: [String: String] = {
         try h.reset("dropper")
         let r = try scan(["\(s.host)/dropped/app:v1", "--insecure-registry", s.host])
         #expect(r.status == 1, "\(r.stderr)")
-        #expect(findings(r.stdout) == (try expected))
+        #expect((try findings(r.stdout)) == (try expected))
         let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/dropper.log") ?? Data(), as: UTF8.self)
         #expect(log.contains("dropper: cut /v2/dropped/app/blobs/"), "the proxy should have cut a blob")
         #expect(log.contains("/v2/dropped/app/blobs/") && log.contains("HTTP/1.1\" 206"), "the resume should be a Range request")
@@ -335,7 +339,7 @@ let cleanHome: [String: String] = {
         let r = try scan(["\(s.host)/redirected/app:v1", "--insecure-registry", s.host, "--username", s.username!, "--password-stdin"],
                          stdin: s.password!)
         #expect(r.status == 1, "\(r.stderr)")
-        #expect(findings(r.stdout) == (try expected))
+        #expect((try findings(r.stdout)) == (try expected))
         let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/redirect.log") ?? Data(), as: UTF8.self)
         #expect(log.contains("storage: /v2/redirected/app/blobs/"), "blobs should have been fetched from the storage origin")
         #expect(!log.contains("authorization=present"), "Authorization must not follow a redirect to another origin")
@@ -347,7 +351,7 @@ let cleanHome: [String: String] = {
         try h.reset("norange")
         let r = try scan(["\(s.host)/norange/app:v1", "--insecure-registry", s.host])
         #expect(r.status == 1, "\(r.stderr)")
-        #expect(findings(r.stdout) == (try expected))
+        #expect((try findings(r.stdout)) == (try expected))
         let log = String(decoding: FileManager.default.contents(atPath: h.workdir + "/logs/norange.log") ?? Data(), as: UTF8.self)
         #expect(log.contains("norange: cut /v2/norange/app/blobs/"), "the proxy should have cut a blob")
     }

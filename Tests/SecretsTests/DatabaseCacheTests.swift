@@ -10,7 +10,7 @@ import TestSupport
     let file: String
 
     init() throws {
-        dir = NSTemporaryDirectory() + "stowaway-dbcache-\(UUID().uuidString)"
+        dir = try Run.tempDirectory()
         cache = DatabaseCache(directory: dir + "/nested/cache")
         file = cache.path(forKey: MatchEngine.databaseInputs(rules: BuiltinRules.all).key)
     }

@@ -7,7 +7,7 @@ import TestSupport
 /// proxy so each worker is caught at the same point every time: the first worker is held fetching the base
 /// layer every image shares, the others wait for that layer instead of scanning it, and the first is
 /// SIGKILLed there; its lease runs out and the others take over its items and the layer.
-@Suite(.enabled(if: SweepHarness.available, "needs the registry harness (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepFleetTests {
     private static let images = 21
 
@@ -182,7 +182,7 @@ struct SweepFleetTests {
 }
 
 /// PostgreSQL refusals a user sees: one line, exit code 2, the password nowhere.
-@Suite(.enabled(if: PostgresHarness.available, "needs the harness's PostgreSQL (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepPostgresErrorTests {
     @Test func aWrongPasswordIsOneLineWithoutThePassword() throws {
         let pg = try PostgresHarness.require()

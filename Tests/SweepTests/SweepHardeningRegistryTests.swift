@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// Issue 18 against the harness's registry: one bad machine among good ones, and what reaches a webhook.
-@Suite(.enabled(if: SweepHarness.available, "needs the registry harness (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepHardeningRegistryTests {
     @Test func oneBadMachineOrAppIsOneFailureAndTheRestAreScanned() async throws {
         let h = try SweepHarness.require()

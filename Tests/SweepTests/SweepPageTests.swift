@@ -5,7 +5,7 @@ import TestSupport
 /// The morning page (`sweep report --format html`, `html = "FILE"`) and `--format prometheus`, written from a
 /// real SQLite store of three runs against the registry harness and checked in headless Chromium and with
 /// prometheus_client by testdata/sweep-page/check.py (both from the venv `make deps` builds under .build).
-@Suite(.enabled(if: SweepHarness.available, "needs the registry harness (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepPageTests {
     static var python: String { Run.packageRoot.path + "/.build/venv/bin/python" }
     static var checker: String { Run.packageRoot.path + "/testdata/sweep-page/check.py" }

@@ -6,7 +6,7 @@ import TestSupport
 /// Stopping a sweep: SIGKILL mid-layer, then a run that resumes from what was stored; SIGINT, which lets the
 /// work in flight finish and store; two sweeps on one store at once. A proxy in front of the registry holds
 /// one layer's blob so each sweep is caught at the same point every time.
-@Suite(.enabled(if: SweepHarness.available, "needs the registry harness (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepStopTests {
     /// v0 = [L0], v1 = [L1], v2 = [L0, L1, B], v3 = [L3]: swept in tag order with --jobs 1, so when B is
     /// held, v0 and v1 (and so L0 and L1) are done and stored.

@@ -13,8 +13,9 @@ private func harnessDocument() -> [String: Any]? {
     return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
 }
 
-/// The registries `make test` starts (testdata/registry/harness.py), from $STOWAWAY_REGISTRY; nil without them,
-/// and the tests that need them are skipped.
+/// The registries `make test` starts (testdata/registry/harness.py), from $STOWAWAY_REGISTRY. A test that needs
+/// them and runs without them fails (`require()`), as the registry tests do: a missing harness never passes
+/// for a skipped suite.
 struct SweepHarness: Sendable {
     var anonymous: String
     var flyHost: String
@@ -29,8 +30,6 @@ struct SweepHarness: Sendable {
               let workdir = json["workdir"] as? String else { return nil }
         return SweepHarness(anonymous: anonHost, flyHost: flyHost, flyPassword: flyPassword, storage: storage, workdir: workdir)
     }()
-
-    static var available: Bool { shared != nil }
 
     /// The harness, or a recorded issue when a test that needs it runs without it.
     static func require() throws -> SweepHarness {
@@ -270,8 +269,6 @@ struct PostgresHarness: Sendable {
         return PostgresHarness(host: "127.0.0.1", port: port, user: user, password: password, bin: bin)
     }()
 
-    static var available: Bool { shared != nil }
-
     static func require() throws -> PostgresHarness {
         try #require(shared, "STOWAWAY_REGISTRY must name a harness.json with a postgres entry")
     }
@@ -302,7 +299,8 @@ struct PostgresHarness: Sendable {
 enum StoreKind: String, Sendable, CustomTestStringConvertible {
     case sqlite, postgres
 
-    static var available: [StoreKind] { PostgresHarness.available ? [.sqlite, .postgres] : [.sqlite] }
+    /// Every kind: a run without the harness's PostgreSQL fails the PostgreSQL half (never skips it).
+    static var available: [StoreKind] { [.sqlite, .postgres] }
 
     var testDescription: String { rawValue }
 
