@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
         // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
         .target(name: "Sweep", dependencies: [
-            "Scan", "OCI", "Secrets", "Layers",
+            "Scan", "OCI", "Secrets",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "TOMLKit", package: "TOMLKit"),

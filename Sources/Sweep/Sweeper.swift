@@ -1,5 +1,4 @@
 import Foundation
-import Layers
 import OCI
 import Scan
 import Secrets
