@@ -317,7 +317,24 @@ extension RegistryClient {
         if let io = error as? IOError, [ECONNRESET, EPIPE].contains(io.errnoCode) {
             return TransientFailure(detail: "the connection was reset")
         }
-        return fail(.network(reason: "\(error)"))
+        return fail(.network(reason: Self.networkReason(error)))
+    }
+
+    /// What a connection error says, for people: the system's reason (no such host, connection refused), never
+    /// a type dump (`SocketAddressError.UnknownHost`, `IOError`) or a library's source path.
+    static func networkReason(_ error: Error) -> String {
+        let text = "\(error)"
+        let known: [(String, String)] = [
+            ("UnknownHost", "the host name could not be resolved"), ("Name or service not known", "the host name could not be resolved"),
+            ("Connection refused", "connection refused"), ("errno: 111", "connection refused"),
+            ("Network is unreachable", "network unreachable"), ("No route to host", "no route to host"),
+            ("Connection timed out", "connection timed out"),
+        ]
+        if let hit = known.first(where: { text.contains($0.0) }) { return hit.1 }
+        // Whatever else: type names (`Module.Type.case:`) and file paths taken out, on one short line.
+        let plain = text.replacing(/\b[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+(\([^)]*\))?:?\s*/, with: "")
+            .replacing(/\s+at\s+\/\S+/, with: "").replacing(/\s+/, with: " ")
+        return String((plain.isEmpty ? "the connection failed" : plain).prefix(200))
     }
 
     /// What a TLS error says, for people: BoringSSL's reason names (`WRONG_VERSION_NUMBER`), never a type dump or
@@ -326,6 +343,9 @@ extension RegistryClient {
         let text = "\(error)"
         let names = text.matches(of: /OPENSSL_internal:([A-Z0-9_]+)/).map { String($0.output.1) }
         if !names.isEmpty { return Array(NSOrderedSet(array: names)).compactMap { $0 as? String }.joined(separator: ", ") }
+        if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname {
+            return "the certificate does not name this host"
+        }
         if let e = error as? NIOSSLError {
             switch e {
             case .handshakeFailed: return "handshake failed"
@@ -333,8 +353,8 @@ extension RegistryClient {
             default: break
             }
         }
-        // Whatever else: without file paths, on one short line.
-        return String(text.replacing(/\s+at\s+\/\S+/, with: "").prefix(200))
+        // Whatever else: without type names or file paths, on one short line.
+        return String(text.replacing(/\b[A-Z][A-Za-z0-9]*(\.[A-Za-z0-9]+)+:\s*/, with: "").replacing(/\s+at\s+\/\S+/, with: "").prefix(200))
     }
 
     /// A URL as messages show it: scheme, host and path (no query, no user info).

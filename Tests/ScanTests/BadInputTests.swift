@@ -118,4 +118,25 @@ import ImageBuilder
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: layout + "/index.json"))
         try expectRefused(layout, mentioning: [layout, "index.json", "invalid JSON"])
     }
+
+    /// A registry that cannot be reached says why in the system's words, never a library's type dump.
+    @Test func anUnreachableRegistrySaysWhyInPlainWords() throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in(sin_family: sa_family_t(AF_INET), sin_port: 0, sin_addr: in_addr(s_addr: inet_addr("127.0.0.1")),
+                               sin_zero: (0, 0, 0, 0, 0, 0, 0, 0))
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        // Pointers to locals for the duration of each call only.
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        close(fd)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        try expectRefused("127.0.0.1:\(port)/team/app:v1", mentioning: ["127.0.0.1:\(port)", "connection refused"])
+        // `.invalid` never resolves (RFC 2606), with or without a network.
+        try expectRefused("registry.invalid/team/app:v1", mentioning: ["registry.invalid", "could not be resolved"])
+        for input in ["127.0.0.1:\(port)/team/app:v1", "registry.invalid/team/app:v1"] {
+            let r = try Run.command(Run.stowaway, ["scan", input])
+            #expect(!r.stderr.contains("Error.") && !r.stderr.contains("errno") && !r.stderr.contains("SocketAddress"), "\(r.stderr)")
+        }
+    }
 }
