@@ -84,6 +84,9 @@ public struct SweepConfig: Sendable {
     public var defaultAllowlist = true
     /// Where to write the HTML page after every run (top-level `html`, relative to the config's directory).
     public var html: String?
+    /// The ignore file whose acceptances apply to the sweep as to `scan` (top-level `ignore_file`, relative to
+    /// the config's directory); read when the sweep starts.
+    public var ignoreFile: String?
 
     /// The Machines API Fly documents; tests point `api_url` at a local server.
     public static let defaultFlyAPI = "https://api.machines.dev"
@@ -108,11 +111,12 @@ public struct SweepConfig: Sendable {
             throw SweepError.config(path: path, key: "line \(e.source.begin.line)", reason: "invalid TOML: \(e.description)")
         }
         let r = Reader(path: path)
-        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist", "html"], in: nil)
+        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist", "html", "ignore_file"], in: nil)
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         rules = try r.string(root, "rules", in: nil).map { Self.resolve($0, in: dir) }
         defaultAllowlist = try r.bool(root, "default_allowlist", in: nil) ?? true
         html = try r.string(root, "html", in: nil).map { Self.resolve($0, in: dir) }
+        ignoreFile = try r.string(root, "ignore_file", in: nil).map { Self.resolve($0, in: dir) }
 
         for (i, t) in try r.tables(root, "registry").enumerated() {
             let at = "registry[\(i + 1)]"

@@ -91,7 +91,16 @@ public struct SweepPage: Sendable {
         return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
 
-    public static func report(run id: Int64?, day: String? = nil, store: any SweepStore) async throws -> SweepReport {
+    /// Accepted findings (the store's acceptances and `ignore`'s entries, in force at `now`) move to
+    /// `findings.accepted`.
+    public static func report(run id: Int64?, day: String? = nil, store: any SweepStore, ignore: [TriageEntry] = [],
+                              now: Date = TriageClock.now()) async throws -> SweepReport {
+        var report = try await untriagedReport(run: id, day: day, store: store)
+        report.apply(try await store.triage(with: ignore, now: now))
+        return report
+    }
+
+    static func untriagedReport(run id: Int64?, day: String?, store: any SweepStore) async throws -> SweepReport {
         let all = try await store.runs(limit: 1_000_000)
         let pick: RunRecord?
         if let id {
