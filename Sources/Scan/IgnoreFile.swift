@@ -36,7 +36,8 @@ public struct IgnoreFile: Sendable {
     public init(text: String, path: String) throws {
         self.path = path
         entries = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // `\r\n` is one Character in Swift: splitting on newlines (not on "\n") reads files written on Windows too.
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             do {
                 if let e = try Self.entry(String(raw), origin: "\(path):\(n + 1)") { entries.append(e) }
             } catch let reason as LineError {
@@ -53,8 +54,7 @@ public struct IgnoreFile: Sendable {
 
     /// The entry of one line, nil for a blank or comment line.
     static func entry(_ raw: String, origin: String) throws -> TriageEntry? {
-        let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
-        let words = try tokens(line)
+        let words = try tokens(raw)
         guard let first = words.first else { return nil }
         guard let fingerprint = TriageEntry.fingerprint(first) else {
             throw LineError(text: "expected a fingerprint (the finding's secretSHA256, 64 hex digits) first, not '\(Self.show(first))'")

@@ -1,5 +1,6 @@
 import Foundation
 import ImageBuilder
+import Scan
 import Testing
 import TestSupport
 
@@ -119,5 +120,38 @@ import TestSupport
         let control = try Run.command(Run.stowaway, ["ignore", "add", fp, "--reason", "a\u{1B}[2Jb", "--file", file])
         #expect(control.status == 2 && control.stderr.contains("control character") && !control.stderr.contains("\u{1B}"))
         #expect(!FileManager.default.fileExists(atPath: file), "nothing is written on a bad value")
+    }
+}
+
+/// The ignore file's grammar from a table: what each line reads as, and every line `ignore add` writes reads
+/// back as the entry it was written from.
+struct IgnoreFileTests {
+    static let fp = String(repeating: "0123456789abcdef", count: 4)
+
+    @Test(arguments: [
+        ("\(fp)", "", nil, nil, nil),
+        ("  sha256:\(fp.uppercased())   # the old form, with a comment", "", nil, nil, nil),
+        ("\(fp) until=2028-02-29 reason=short", "short", "2028-02-29", nil, nil),
+        ("\(fp)\treason=\"a # not a comment\" image=\"reg/*\" path=/app/*  # a comment", "a # not a comment", nil, "reg/*", "/app/*"),
+        ("\(fp) reason=\"say \\\"hi\\\" \\\\ bye\"\r", "say \"hi\" \\ bye", nil, nil, nil),
+    ] as [(String, String, String?, String?, String?)])
+    func aLineReadsAs(_ line: String, _ reason: String, _ until: String?, _ image: String?, _ path: String?) throws {
+        let e = try #require(try IgnoreFile(text: "# header\n\n" + line + "\n", path: "f").entries.first)
+        #expect(e.fingerprint == Self.fp && e.reason == reason && e.until?.description == until)
+        #expect(e.image?.pattern == image && e.path?.pattern == path && e.origin == "f:3")
+        // What `ignore add` would write for it reads back the same.
+        let again = try #require(try IgnoreFile(text: IgnoreFile.line(e), path: "f").entries.first)
+        #expect(again.fingerprint == e.fingerprint && again.reason == e.reason && again.until == e.until && again.image == e.image && again.path == e.path)
+    }
+
+    @Test(arguments: ["2027-02-29", "2027-13-01", "2027-1-01", "27-01-01", "2027-01-01T00:00:00Z", "tomorrow"])
+    func notADay(_ text: String) {
+        #expect(Day(text) == nil)
+    }
+
+    @Test func theClockIsMovedOnlyByAValidDay() {
+        #expect(Day(TriageClock.now(["STOWAWAY_NOW": "2030-05-06"])).description == "2030-05-06")
+        #expect(Day(TriageClock.now(["STOWAWAY_NOW": "2030-05-06T23:59:00Z"])).description == "2030-05-06")
+        #expect(Day(TriageClock.now(["STOWAWAY_NOW": "garbage"])) == Day(Date()))
     }
 }
