@@ -76,7 +76,9 @@ public struct SweepPage: Sendable {
         var firstSeen: [FindingKey: Date] = [:]
         for f in alive { firstSeen[f.key] = started[f.firstSeenRun] }
         let r = report.run.id
-        let open = alive.filter { $0.firstSeenRun <= r && ($0.resolvedInRun.map { $0 > r } ?? true) }.map(\.finding)
+        // Findings the report accepts are not open on the page nor in the metrics.
+        let accepted = Set(report.findings.accepted.map(\.key))
+        let open = alive.filter { $0.firstSeenRun <= r && ($0.resolvedInRun.map { $0 > r } ?? true) && !accepted.contains($0.key) }.map(\.finding)
         let lastSuccess = all.first { $0.id <= report.run.id && $0.status == .complete }?.finishedAt
         return SweepPage(report: report, trend: trend, firstSeen: firstSeen, openFindings: open, lastSuccess: lastSuccess, generatedAt: now)
     }

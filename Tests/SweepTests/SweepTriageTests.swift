@@ -54,6 +54,12 @@ struct SweepTriageTests {
         let shown = try stowaway(run, ["sweep", "report", "--db", run.db, "--no-color", "--show-suppressed"], now: "2027-01-31")
         #expect(shown.stdout.contains("ACCEPTED") && shown.stdout.contains("accepted (sweep store, until 2027-01-31): test token, revoked"),
                 "\(shown.stdout)")
+        // The metrics count it accepted, not open.
+        let prom = run.dir + "/sweep.prom"
+        let metrics = try stowaway(run, ["sweep", "report", "--db", run.db, "--format", "prometheus", "--output", prom], now: "2027-01-31")
+        let lines = try String(contentsOfFile: prom, encoding: .utf8).split(separator: "\n")
+        #expect(metrics.status == 0 && lines.contains("stowaway_sweep_findings_accepted 1"), "\(metrics.stderr)")
+        #expect(lines.filter { $0.hasPrefix("stowaway_sweep_open_findings{") && !$0.hasSuffix(" 0") }.isEmpty, "\(lines)")
         let md = try stowaway(run, ["sweep", "report", "--db", run.db, "--format", "markdown"], now: "2027-01-31")
         #expect(md.stdout.contains("1 accepted (not shown: `--show-suppressed` shows them)"), "\(md.stdout)")
 
