@@ -240,7 +240,7 @@ struct SweepHistoryCommand: AsyncParsableCommand {
     static func text(_ runs: [RunRecord], _ open: [StoredFinding]) -> String {
         let e = TerminalText.escape
         var out = "RUN  STARTED               DURATION      STATUS       "
-            + ["IMAGES", "CACHED", "FAILED", "LAYERS", "NEW", "OPEN", "RESOLVED"].map { $0.padding(toLength: 7, withPad: " ", startingAt: 0) }
+            + ["IMAGES", "CACHED", "FAILED", "LAYERS", "NEW", "OPEN", "RESOLVED"].map { $0.padding(toLength: 8, withPad: " ", startingAt: 0) }
             .joined(separator: " ") + "\n"
         for r in runs {
             let c = r.counts
@@ -250,7 +250,7 @@ struct SweepHistoryCommand: AsyncParsableCommand {
                 + "\(took.padding(toLength: 13, withPad: " ", startingAt: 0)) "
                 + "\(r.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) "
                 + [c.imagesScanned, c.imagesCached, c.imagesFailed, c.layersScanned, c.findingsNew, c.findingsOpen, c.findingsResolved]
-                .map { String($0).padding(toLength: 7, withPad: " ", startingAt: 0) }.joined(separator: " ") + "\n"
+                .map { String($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined(separator: " ") + "\n"
         }
         out += "\n\(open.count) open finding\(open.count == 1 ? "" : "s")\n"
         for f in open {

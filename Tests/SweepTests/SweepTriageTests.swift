@@ -77,7 +77,7 @@ struct SweepTriageTests {
         let latest = try stowaway(run, ["sweep", "report", "--db", run.db, "--format", "json"], now: "2027-02-01")
         #expect(try JSONDocument.object(latest.stdout).int("run", "id") == third.report.int("run", "id"), "\(latest.stderr)")
         let history = try stowaway(run, ["sweep", "history", "--db", run.db], now: "2027-02-01")
-        #expect(history.stdout.contains("DURATION") && history.stdout.split(separator: "\n").filter { $0.contains(" s ") }.count >= 3,
+        #expect(history.stdout.contains("DURATION") && history.stdout.contains(" RESOLVED") && history.stdout.split(separator: "\n").filter { $0.contains(" s ") }.count >= 3,
                 "\(history.stdout)")
         for out in [first.report.description, second.report.description, text.stdout, shown.stdout, md.stdout, listed.stdout] {
             #expect(!out.contains(secret))
