@@ -111,6 +111,16 @@ import TestSupport
             let add = try Run.command(Run.stowaway, ["ignore", "add", fp, "--reason", "x", "--file", file])
             #expect(add.status == 2 && add.stderr.hasPrefix("stowaway: " + file + message), "\(add.stderr)")
         }
+        // An ignore file is a list, not data: more than 1 MiB is refused before it is parsed.
+        let huge = dir + "/huge"
+        try Data(("\(fp) reason=\"" + String(repeating: "x", count: 400) + "\"\n").utf8).write(to: URL(fileURLWithPath: huge))
+        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: huge))
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(repeating: UInt8(ascii: "#"), count: 1 << 20))
+        try h.close()
+        let big = try scan(path, ["--ignore-file", huge], now: "2027-01-01")
+        #expect(big.status == 2 && big.stderr == "stowaway: \(huge): larger than 1 MiB: not an ignore file\n", "\(big.stderr)")
+
         let file = dir + "/ignore"
         let past = try Run.command(Run.stowaway, ["ignore", "add", fp, "--reason", "x", "--until", "2026-12-31", "--file", file],
                                    environment: ["STOWAWAY_NOW": "2027-01-01"])
