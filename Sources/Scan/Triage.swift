@@ -83,6 +83,17 @@ public struct Acceptance: Codable, Sendable, Equatable {
         self.expired = expired
     }
 
+    enum CodingKeys: String, CodingKey { case reason, until, origin, expired }
+
+    // As the rest of the contract: no expiry is `"until": null`, not a missing key.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(until, forKey: .until)
+        try c.encode(origin, forKey: .origin)
+        try c.encode(expired, forKey: .expired)
+    }
+
     /// One line for people: `accepted (.stowawayignore:3, until 2027-01-31): test key` or
     /// `acceptance expired on 2027-01-31 (sweep store): test key`.
     public var summary: String {

@@ -86,8 +86,12 @@ import TestSupport
             let ignore = dir + "/ignore-\(UUID().uuidString)"
             let add = try Run.command(Run.stowaway, ["ignore", "add", "sha256:" + fp.uppercased(), "--reason", "scoped", "--file", ignore] + scope)
             #expect(add.status == 0, "\(add.stderr)")
-            let r = try scan(path, ["-f", "json", "--ignore-file", ignore], now: "2027-01-01")
+            let r = try scan(path, ["-f", "json", "--show-suppressed", "--ignore-file", ignore], now: "2027-01-01")
             #expect(findings(r.json).count == (applies ? 1 : 2), "\(scope)")
+            if applies {
+                let a = findings(r.json, "accepted").first?["acceptance"] as? [String: Any]
+                #expect(a?["reason"] as? String == "scoped" && a?["until"] is NSNull, "no expiry is null: \(r.stdout)")
+            }
         }
     }
 
