@@ -1,12 +1,16 @@
 import Foundation
 
-/// Findings to leave out: those of an earlier JSON report (matched on rule, `secretSHA256` and place) and
-/// secrets listed by `secretSHA256` in an ignore file (`.stowawayignore`, one hash a line, `#` comments).
+/// Findings to leave out: those of an earlier JSON report (matched on rule, `secretSHA256` and place) and the
+/// acceptances of an ignore file (`.stowawayignore`, see `IgnoreFile`), judged on the triage clock's day.
 public struct Baseline: Sendable {
     private var known: Set<String> = []
-    private var ignored: Set<String> = []
+    private var knownOrigin = ""
+    private var triage: Triage
 
-    public init() {}
+    /// An empty baseline whose expiries are judged at `now` (the triage clock by default).
+    public init(now: Date = TriageClock.now()) {
+        triage = Triage(now: now)
+    }
 
     /// The place of a finding, stable across rebuilds: the path for files (not the layer index), else the key.
     static func place(_ f: Finding) -> String {
@@ -26,25 +30,24 @@ public struct Baseline: Sendable {
         } catch {
             throw BaselineError(path: path, reason: "not a stowaway JSON report (\(error))")
         }
+        knownOrigin = "baseline \(path)"
     }
 
-    /// Adds the hashes of an ignore file.
+    /// Adds the entries of an ignore file; throws `BaselineError` naming `FILE:LINE` of a line that does not read.
     public mutating func add(ignoreFile path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw BaselineError(path: path, reason: "cannot read it") }
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first?
-                .trimmingCharacters(in: .whitespaces) ?? ""
-            if line.isEmpty { continue }
-            let hex = line.hasPrefix("sha256:") ? String(line.dropFirst(7)) : line
-            guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit }) else {
-                throw BaselineError(path: path, reason: "line \(n + 1) is not a secretSHA256 (64 hex digits)")
-            }
-            ignored.insert(hex.lowercased())
-        }
+        triage.add(try IgnoreFile(path: path).entries)
     }
 
-    public func suppresses(_ f: Finding) -> Bool {
-        ignored.contains(f.secretSHA256) || known.contains(Self.key(f))
+    /// Adds acceptances from elsewhere (the sweep store).
+    public mutating func add(_ entries: [TriageEntry]) {
+        triage.add(entries)
+    }
+
+    /// The verdict on `f` found in `image`: accepted by the baseline report or an ignore entry in force, an
+    /// acceptance that expired, or none.
+    public func verdict(_ f: Finding, image: String) -> TriageVerdict {
+        if known.contains(Self.key(f)) { return .accepted(Acceptance(reason: "in the baseline report", until: nil, origin: knownOrigin, expired: false)) }
+        return triage.verdict(f, images: [image])
     }
 }
 

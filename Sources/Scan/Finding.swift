@@ -26,6 +26,9 @@ public struct Finding: Codable, Sendable, Equatable {
     public var key: String?
     public var status: FileStatus?
     public var removedInLayer: Int?
+    /// Set when an acceptance covers it: in force (the finding is in a report's suppressed list) or expired
+    /// (it counts again, and reports say since when). JSON key `acceptance`, absent when nil.
+    public var acceptance: Acceptance? = nil
     public var secretSHA256: String
     public var redacted: String
     public var secret: String?
@@ -58,6 +61,7 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(key, forKey: .key)
         try c.encode(status, forKey: .status)
         try c.encode(removedInLayer, forKey: .removedInLayer)
+        try encodeAcceptance(to: encoder)
         try c.encode(secretSHA256, forKey: .secretSHA256)
         try c.encode(redacted, forKey: .redacted)
         try c.encode(secret, forKey: .secret)

@@ -76,11 +76,15 @@ public struct Report: Codable, Sendable {
         public var baselined = 0
         /// Findings left out by the caps (per file, per image): the most severe are reported, these only counted.
         public var truncated = 0
+        /// With `--show-suppressed`: the findings counted in `baselined`, each with its `acceptance` (JSON key
+        /// `accepted`, absent otherwise).
+        public var accepted: [Finding] = []
         /// Archives in layers that could not be read, and limits the archive walk reached.
         public var warnings: [Warning] = []
 
         enum CodingKeys: String, CodingKey {
             case reference, manifestDigest, configDigest, platform, layers, findings, errors, suppressed, baselined, truncated, warnings
+            case accepted
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -96,6 +100,7 @@ public struct Report: Codable, Sendable {
             try c.encode(baselined, forKey: .baselined)
             try c.encode(truncated, forKey: .truncated)
             try c.encode(warnings, forKey: .warnings)
+            if !accepted.isEmpty { try c.encode(accepted, forKey: .accepted) }
         }
 
         /// An image's report; the counts default to none.
@@ -129,6 +134,7 @@ public struct Report: Codable, Sendable {
             baselined = try c.decodeIfPresent(Int.self, forKey: .baselined) ?? 0
             truncated = try c.decodeIfPresent(Int.self, forKey: .truncated) ?? 0
             warnings = try c.decodeIfPresent([Warning].self, forKey: .warnings) ?? []
+            accepted = try c.decodeIfPresent([Finding].self, forKey: .accepted) ?? []
         }
     }
 

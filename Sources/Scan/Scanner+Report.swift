@@ -52,10 +52,24 @@ extension Scanner {
             }
         }
 
+        var accepted: [Finding] = []
         if let baseline = options.baseline {
-            let before = findings.count
-            findings.removeAll { baseline.suppresses($0) }
-            baselined = before - findings.count
+            var kept: [Finding] = []
+            for var f in findings {
+                switch baseline.verdict(f, image: image.reference) {
+                case .accepted(let a):
+                    baselined += 1
+                    f.acceptance = a
+                    // Bounded like the report itself: a hostile image may repeat an accepted secret without end.
+                    if options.showSuppressed && accepted.count < options.maxFindingsPerImage { accepted.append(f) }
+                case .expired(let a):
+                    f.acceptance = a
+                    kept.append(f)
+                case .none:
+                    kept.append(f)
+                }
+            }
+            findings = kept
         }
         if findings.count > options.maxFindingsPerImage {
             // The most severe are kept, so a cut never hides what decides the exit code.
@@ -65,19 +79,24 @@ extension Scanner {
             findings = findings.indices.filter { keep.contains($0) }.map { findings[$0] }
         }
         PathFates.assign(&findings, layers: layers)
-        let findingSecrets = findings.compactMap(\.secret)
+        PathFates.assign(&accepted, layers: layers)
+        let findingSecrets = (findings + accepted).compactMap(\.secret)
 
         if !options.showSecrets {
             // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
             // key or a file name can be the token. Each is redacted with the secrets found at that place (a secret
             // in a key is found in the entry it names).
-            let redact = PlaceRedactor(findings.compactMap { f in f.secret.map { (f.path, f.key, $0) } })
-            for i in findings.indices {
-                findings[i].secret = nil
-                findings[i].key = findings[i].key.map(redact.key)
-                if let outer = findings[i].outerPath, let p = findings[i].path { findings[i].outerPath = redact.path(outer, within: p) }
-                findings[i].path = findings[i].path.map(redact.path)
+            let redact = PlaceRedactor((findings + accepted).compactMap { f in f.secret.map { (f.path, f.key, $0) } })
+            func hide(_ list: inout [Finding]) {
+                for i in list.indices {
+                    list[i].secret = nil
+                    list[i].key = list[i].key.map(redact.key)
+                    if let outer = list[i].outerPath, let p = list[i].path { list[i].outerPath = redact.path(outer, within: p) }
+                    list[i].path = list[i].path.map(redact.path)
+                }
             }
+            hide(&findings)
+            hide(&accepted)
         }
         // An archive's path is redacted with every secret of the image: it can hold one found inside it.
         let warningRedactor = options.showSecrets ? nil : Redactor(Set(findingSecrets))
@@ -96,10 +115,12 @@ extension Scanner {
             }
             return Report.LayerInfo(index: i, digest: l.digest?.description, diffID: l.diffID?.description, size: l.size, createdBy: createdBy)
         }
-        return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
-                                  configDigest: image.configDigest?.description, platform: image.platform?.description,
-                                  layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined,
-                                  truncated: truncated, warnings: warnings)
+        var report = Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
+                                        configDigest: image.configDigest?.description, platform: image.platform?.description,
+                                        layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined,
+                                        truncated: truncated, warnings: warnings)
+        report.accepted = accepted
+        return report
     }
 
 }

@@ -20,6 +20,8 @@ public struct ScanOptions: Sendable {
     public var progress: ScanProgress?
     /// Findings already known (an earlier report, a `.stowawayignore`): counted, not reported.
     public var baseline: Baseline?
+    /// Keep the findings the baseline accepts in each image's `accepted` list (`--show-suppressed`), marked.
+    public var showSuppressed = false
     /// Findings reported per file at most, the most severe first; the rest are counted in `truncated`.
     public var maxFindingsPerFile = FileMatcher.defaultMaxHits
     /// Findings reported per image at most (file, config and history findings together), likewise.

@@ -27,6 +27,7 @@ public struct TextReport {
         safe(f.secret ?? f.redacted) + (f.details.map { "  " + paint("(\(safe($0.summary)))", "2") } ?? "")
             // Only what needs a second look is marked: a prefixed or checksummed token speaks for itself.
             + (f.confidence.flatMap { $0 < .high ? "  " + paint("[\($0.rawValue) confidence]", "2") : nil } ?? "")
+            + (f.acceptance.map { "  " + paint("[\(safe($0.summary))]", $0.expired ? "1;33" : "2") } ?? "")
     }
 
     /// Every string that came from the image or a rules file goes through here: nothing it holds reaches the
@@ -89,6 +90,12 @@ public struct TextReport {
                     out += "    \(w.layerIndex.map { "layer \($0)  " } ?? "")\(safe(w.path ?? ""))  \(safe(w.message))\n"
                 }
             }
+            if !image.accepted.isEmpty {
+                out += "\n" + paint("  accepted, not counted (--show-suppressed)", "1") + "\n"
+                for f in image.accepted {
+                    out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(safe(f.path ?? f.location))  \(secretText(f))\n"
+                }
+            }
             for e in image.errors {
                 out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(safe(e.message))\n"
             }
@@ -99,6 +106,10 @@ public struct TextReport {
         var stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
         if s.suppressed > 0 { stats += "; \(s.suppressed) in allowlisted paths not shown (--no-default-allowlist shows them)" }
         if s.archiveLimits > 0 { stats += "; \(s.archiveLimits) archive limits reached (see the warnings): what they stopped was not scanned" }
+        if s.baselined > 0 {
+            let shown = report.images.contains { !$0.accepted.isEmpty }
+            stats += "; \(s.baselined) accepted (ignore file or baseline) " + (shown ? "listed above, not counted" : "not shown (--show-suppressed shows them)")
+        }
         if s.truncated > 0 { stats += "; \(s.truncated) more beyond the per-file and per-image caps not shown (the most severe are)" }
         if s.filtered > 0 { stats += "; \(s.filtered) of other severities not shown (--severity)" }
         if report.isIncomplete {

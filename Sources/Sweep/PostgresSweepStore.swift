@@ -146,6 +146,16 @@ public final class PostgresSweepStore: SweepStore {
             """,
             "CREATE INDEX sweep_finding_open ON sweep_finding (repository) WHERE resolved_in_run IS NULL",
         ],
+        [
+            // v2: acceptances (`sweep accept`), one per fingerprint.
+            """
+            CREATE TABLE sweep_acceptance (
+                fingerprint TEXT PRIMARY KEY, reason TEXT NOT NULL, until TEXT, image TEXT, path TEXT,
+                accepted_at TIMESTAMPTZ NOT NULL
+            )
+            """,
+            "CREATE INDEX sweep_finding_secret ON sweep_finding (secret_sha256)",
+        ],
     ]
 
     private func migrate() async throws {
@@ -331,6 +341,33 @@ public final class PostgresSweepStore: SweepStore {
             let (image, error) = try row.decode((String, String?).self)
             return SweepReport.Failed(image: image, error: error ?? "unknown error")
         }
+    }
+
+    // MARK: triage
+
+    public func accept(_ entry: TriageEntry) async throws {
+        let at = entry.acceptedAt ?? Date()
+        try await execute("""
+            INSERT INTO sweep_acceptance (fingerprint, reason, until, image, path, accepted_at)
+            VALUES (\(entry.fingerprint), \(entry.reason), \(entry.until?.description), \(entry.image?.pattern), \(entry.path?.pattern), \(at))
+            ON CONFLICT (fingerprint) DO UPDATE SET reason = EXCLUDED.reason, until = EXCLUDED.until, image = EXCLUDED.image,
+                path = EXCLUDED.path, accepted_at = EXCLUDED.accepted_at
+            """)
+    }
+
+    public func acceptances() async throws -> [TriageEntry] {
+        try await select("SELECT fingerprint, reason, until, image, path, accepted_at FROM sweep_acceptance ORDER BY accepted_at, fingerprint")
+            .compactMap { row in
+                let (fp, reason, until, image, path, at) = try row.decode((String, String, String?, String?, String?, Date).self)
+                var e = AcceptanceRow(fingerprint: fp, reason: reason, until: until, image: image, path: path, acceptedAt: nil).entry { _ in nil }
+                e?.acceptedAt = at
+                return e
+            }
+    }
+
+    public func knowsSecret(_ sha256: String) async throws -> Bool {
+        let rows = try await select("SELECT EXISTS (SELECT 1 FROM sweep_finding WHERE secret_sha256 = \(sha256))")
+        return try rows.first?.decode(Bool.self) ?? false
     }
 
     private static let findingColumns = "repository, secret_sha256, rule_id, place, first_seen_run, last_seen_run, resolved_in_run, detail"

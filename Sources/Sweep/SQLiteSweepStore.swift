@@ -135,6 +135,7 @@ public final class SQLiteSweepStore: SweepStore {
                 """)
         }
         registerFleetMigration(&m)
+        registerTriageMigration(&m)
         return m
     }
 

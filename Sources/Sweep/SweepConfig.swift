@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Scan
 import TOMLKit
 
 /// What a sweep covers and how to reach it, read from a TOML file (see docs/sweep.md). Every mistake is
@@ -83,6 +84,9 @@ public struct SweepConfig: Sendable {
     public var defaultAllowlist = true
     /// Where to write the HTML page after every run (top-level `html`, relative to the config's directory).
     public var html: String?
+    /// The ignore file whose acceptances apply to the sweep as to `scan` (top-level `ignore_file`, relative to
+    /// the config's directory); read when the sweep starts.
+    public var ignoreFile: String?
 
     /// The Machines API Fly documents; tests point `api_url` at a local server.
     public static let defaultFlyAPI = "https://api.machines.dev"
@@ -107,11 +111,12 @@ public struct SweepConfig: Sendable {
             throw SweepError.config(path: path, key: "line \(e.source.begin.line)", reason: "invalid TOML: \(e.description)")
         }
         let r = Reader(path: path)
-        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist", "html"], in: nil)
+        try r.known(root, ["registry", "target", "fly", "rules", "default_allowlist", "html", "ignore_file"], in: nil)
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
         rules = try r.string(root, "rules", in: nil).map { Self.resolve($0, in: dir) }
         defaultAllowlist = try r.bool(root, "default_allowlist", in: nil) ?? true
         html = try r.string(root, "html", in: nil).map { Self.resolve($0, in: dir) }
+        ignoreFile = try r.string(root, "ignore_file", in: nil).map { Self.resolve($0, in: dir) }
 
         for (i, t) in try r.tables(root, "registry").enumerated() {
             let at = "registry[\(i + 1)]"
@@ -274,49 +279,6 @@ public struct SweepConfig: Sendable {
             }
         }
     }
-}
-
-/// A shell-style pattern over repository names and tags: `*` any run of characters (slashes included, so
-/// `team/*` covers `team/a/b`), `?` one character, everything else literal.
-public struct Glob: Sendable, Equatable, CustomStringConvertible {
-    public let pattern: String
-    private let chars: [Character]
-
-    /// Throws `SweepError`-free plain errors: the caller names the key.
-    public init(_ pattern: String) throws {
-        guard !pattern.isEmpty, pattern.count <= 512 else { throw GlobError(description: "empty or longer than 512 characters") }
-        self.pattern = pattern
-        chars = Array(pattern)
-    }
-
-    public var description: String { pattern }
-
-    /// Whether `text` matches the whole pattern (iterative, linear in practice: no backtracking blow-up).
-    public func matches(_ text: String) -> Bool {
-        let t = Array(text)
-        var p = 0, s = 0
-        var star = -1, mark = 0
-        while s < t.count {
-            if p < chars.count, chars[p] == "?" || chars[p] == t[s] && chars[p] != "*" {
-                p += 1
-                s += 1
-            } else if p < chars.count, chars[p] == "*" {
-                star = p
-                mark = s
-                p += 1
-            } else if star >= 0 {
-                p = star + 1
-                mark += 1
-                s = mark
-            } else {
-                return false
-            }
-        }
-        while p < chars.count, chars[p] == "*" { p += 1 }
-        return p == chars.count
-    }
-
-    struct GlobError: Error, CustomStringConvertible { var description: String }
 }
 
 /// A compiled expression shared by the closures of one listing. NSRegularExpression is immutable once built and

@@ -76,7 +76,9 @@ public struct SweepPage: Sendable {
         var firstSeen: [FindingKey: Date] = [:]
         for f in alive { firstSeen[f.key] = started[f.firstSeenRun] }
         let r = report.run.id
-        let open = alive.filter { $0.firstSeenRun <= r && ($0.resolvedInRun.map { $0 > r } ?? true) }.map(\.finding)
+        // Findings the report accepts are not open on the page nor in the metrics.
+        let accepted = Set(report.findings.accepted.map(\.key))
+        let open = alive.filter { $0.firstSeenRun <= r && ($0.resolvedInRun.map { $0 > r } ?? true) && !accepted.contains($0.key) }.map(\.finding)
         let lastSuccess = all.first { $0.id <= report.run.id && $0.status == .complete }?.finishedAt
         return SweepPage(report: report, trend: trend, firstSeen: firstSeen, openFindings: open, lastSuccess: lastSuccess, generatedAt: now)
     }
@@ -91,7 +93,16 @@ public struct SweepPage: Sendable {
         return String(format: "%04d-%02d-%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0)
     }
 
-    public static func report(run id: Int64?, day: String? = nil, store: any SweepStore) async throws -> SweepReport {
+    /// Accepted findings (the store's acceptances and `ignore`'s entries, in force at `now`) move to
+    /// `findings.accepted`.
+    public static func report(run id: Int64?, day: String? = nil, store: any SweepStore, ignore: [TriageEntry] = [],
+                              now: Date = TriageClock.now()) async throws -> SweepReport {
+        var report = try await untriagedReport(run: id, day: day, store: store)
+        report.apply(try await store.triage(with: ignore, now: now))
+        return report
+    }
+
+    static func untriagedReport(run id: Int64?, day: String?, store: any SweepStore) async throws -> SweepReport {
         let all = try await store.runs(limit: 1_000_000)
         let pick: RunRecord?
         if let id {

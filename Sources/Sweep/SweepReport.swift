@@ -55,6 +55,22 @@ public struct SweepReport: Codable, Sendable {
         public var new: [SweepFinding] = []
         public var open: [SweepFinding] = []
         public var resolved: [SweepFinding] = []
+        /// Seen in the run and accepted (an ignore file entry or `sweep accept`) and not expired: each with its
+        /// `acceptance`, out of the new and open counts and of the exit code.
+        public var accepted: [SweepFinding] = []
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey { case new, open, resolved, accepted }
+
+        /// Reads reports of versions before `accepted` too.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            new = try c.decode([SweepFinding].self, forKey: .new)
+            open = try c.decode([SweepFinding].self, forKey: .open)
+            resolved = try c.decode([SweepFinding].self, forKey: .resolved)
+            accepted = try c.decodeIfPresent([SweepFinding].self, forKey: .accepted) ?? []
+        }
     }
 
     public var schemaVersion = 1
@@ -83,35 +99,67 @@ public struct SweepReport: Codable, Sendable {
         return try enc.encode(self) + Data("\n".utf8)
     }
 
-    /// A plain-text summary: counts, failures, then new, open and resolved findings one per line. Everything
-    /// that came from a registry or an image is escaped, so nothing reaches the terminal as a control sequence.
-    public func text() -> String {
+    /// The text report: counts, failures, then new, open and resolved findings one per line in aligned columns
+    /// (accepted ones too with `showSuppressed`), coloured like `scan`'s when `colour`. Everything that came from a
+    /// registry or an image is escaped, so nothing reaches the terminal as a control sequence.
+    public func text(colour: Bool = false, showSuppressed: Bool = false) -> String {
         let e = TerminalText.escape
-        var out = "sweep run \(run.id) \(run.status.rawValue) (ruleset \(run.ruleset.prefix(12)))\n"
+        func paint(_ s: String, _ code: String) -> String { colour && !code.isEmpty ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s.padding(toLength: n, withPad: " ", startingAt: 0) }
+        var out = paint("sweep run \(run.id) \(run.status.rawValue)", "1") + " (ruleset \(run.ruleset.prefix(12)))  "
+            + "\(Self.isoDate(run.startedAt)), \(Self.duration(run.finishedAt.timeIntervalSince(run.startedAt)))\n"
         if let name = run.name {
             out += "shared run \(e(name))" + (run.worker.map { ", this worker's items only (\(e($0)))" } ?? "")
                 + (run.itemsTotal.map { ", \(run.itemsDone ?? 0) of \($0) items done" } ?? "") + "\n"
         }
         out += "images: \(images.scanned) scanned, \(images.cached) unchanged since the last run, \(images.failed.count) failed\n"
         out += "layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
-        out += "findings: \(findings.new.count) new, \(findings.open.count) open, \(findings.resolved.count) resolved\n"
-        for f in images.failed { out += "FAILED    \(e(f.image)): \(e(f.error))\n" }
-        for (label, list) in [("NEW", findings.new), ("OPEN", findings.open), ("RESOLVED", findings.resolved)] {
-            for f in list {
-                let pad = label.padding(toLength: 9, withPad: " ", startingAt: 0)
-                out += "\(pad) \(f.finding.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(e(f.finding.ruleID))  "
-                    + "\(e(f.image))  \(e(Self.place(f.finding)))  \(e(f.finding.redacted))"
-                if let app = f.app { out += "  (app \(e(app))\(f.machines.map { ", machines \(e($0.joined(separator: " ")))" } ?? ""))" }
-                out += "\n"
-            }
+        out += "findings: " + paint("\(findings.new.count) new", findings.new.isEmpty ? "" : "1") + ", \(findings.open.count) open, "
+            + "\(findings.resolved.count) resolved, \(findings.accepted.count) accepted"
+            + (findings.accepted.isEmpty ? "" : showSuppressed ? " (listed, not counted)" : " (not shown: --show-suppressed shows them)") + "\n"
+        for f in images.failed { out += paint("FAILED   ", "1;31") + " \(e(f.image)): \(e(f.error))\n" }
+        var rows: [(label: String, code: String, f: SweepFinding)] = []
+        for (label, code, list) in [("NEW", "1", findings.new), ("OPEN", "", findings.open), ("RESOLVED", "32", findings.resolved),
+                                    ("ACCEPTED", "2", showSuppressed ? findings.accepted : [])] {
+            for f in list { rows.append((label: label, code: code, f: f)) }
+        }
+        // Columns as wide as their widest cell, up to a cap so one long path does not push every line right.
+        let ruleWidth = min(40, rows.map { e($0.f.finding.ruleID).count }.max() ?? 0)
+        let imageWidth = min(60, rows.map { e($0.f.image).count }.max() ?? 0)
+        let placeWidth = min(60, rows.map { e(Self.place($0.f.finding)).count }.max() ?? 0)
+        for r in rows {
+            let f = r.f.finding
+            out += paint(pad(r.label, 9), r.code) + " " + paint(pad(f.severity.rawValue.uppercased(), 8), Self.severityCode(f.severity))
+                + " \(pad(e(f.ruleID), ruleWidth))  \(pad(e(r.f.image), imageWidth))  \(pad(e(Self.place(f)), placeWidth))  \(e(f.redacted))"
+            if let app = r.f.app { out += "  (app \(e(app))\(r.f.machines.map { ", machines \(e($0.joined(separator: " ")))" } ?? ""))" }
+            if let a = f.acceptance { out += "  " + paint("[\(e(a.summary))]", a.expired ? "1;33" : "2") }
+            out += "\n"
         }
         return out
+    }
+
+    /// The colour `scan`'s text report gives a severity.
+    static func severityCode(_ s: Severity) -> String {
+        switch s {
+        case .critical: return "1;31"
+        case .high: return "31"
+        case .medium: return "33"
+        case .low: return "36"
+        }
+    }
+
+    /// `2 s`, `3 min 4 s`, `1 h 2 min`.
+    public static func duration(_ seconds: TimeInterval) -> String {
+        let t = max(0, Int(seconds.rounded()))
+        if t < 60 { return "\(t) s" }
+        if t < 3600 { return "\(t / 60) min \(t % 60) s" }
+        return "\(t / 3600) h \(t % 3600 / 60) min"
     }
 
     /// A summary a team pastes into a ticket: counts, a table of new findings, then the open and resolved ones.
     /// Every string from outside (images, places, previews, app names, error text) goes in through `MessageText`,
     /// so none of it becomes a link, an image, HTML or a table cell of its own.
-    public func markdown() -> String {
+    public func markdown(showSuppressed: Bool = false) -> String {
         let cell = MessageText.markdownCode
         let text = MessageText.markdown
         var out = "## Stowaway sweep, run \(run.id)\n\n"
@@ -122,19 +170,23 @@ public struct SweepReport: Codable, Sendable {
         }
         out += "- Images: \(images.scanned) scanned (\(images.cached) unchanged), \(images.failed.count) failed\n"
         out += "- Layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
-        out += "- Findings: **\(findings.new.count) new**, \(findings.open.count) open, \(findings.resolved.count) resolved\n"
+        out += "- Findings: **\(findings.new.count) new**, \(findings.open.count) open, \(findings.resolved.count) resolved, "
+            + "\(findings.accepted.count) accepted" + (findings.accepted.isEmpty ? "" : showSuppressed ? " (listed below, not counted)"
+                : " (not shown: `--show-suppressed` shows them)") + "\n"
         out += "- Rule set: `\(run.ruleset.prefix(16))`\n"
         if !images.failed.isEmpty {
             out += "\n### Could not be scanned\n\n| Image | Error |\n|---|---|\n"
             for f in images.failed { out += "| `\(cell(f.image))` | \(text(f.error)) |\n" }
         }
-        for (title, list) in [("New findings", findings.new), ("Still open", findings.open), ("Resolved in this run", findings.resolved)]
+        for (title, list) in [("New findings", findings.new), ("Still open", findings.open), ("Resolved in this run", findings.resolved),
+                              ("Accepted (not counted)", showSuppressed ? findings.accepted : [])]
         where !list.isEmpty {
             out += "\n### \(title)\n\n| Severity | Rule | Image | Place | Secret (redacted) |\n|---|---|---|---|---|\n"
             for f in list {
                 var image = "`\(cell(f.image))`"
                 if let app = f.app { image += " (app \(text(app)))" }
-                out += "| \(f.finding.severity.rawValue) | \(text(f.finding.ruleID)) | \(image) | `\(cell(Self.place(f.finding)))` | `\(cell(f.finding.redacted))` |\n"
+                let note = f.finding.acceptance.map { " (\(text($0.summary)))" } ?? ""
+                out += "| \(f.finding.severity.rawValue) | \(text(f.finding.ruleID)) | \(image) | `\(cell(Self.place(f.finding)))`\(note) | `\(cell(f.finding.redacted))` |\n"
             }
         }
         return out

@@ -52,6 +52,15 @@ public protocol SweepStore: Sendable {
     /// The images run `run` could not read, with their one-line reasons.
     func failures(run: Int64) async throws -> [SweepReport.Failed]
 
+    // MARK: triage
+
+    /// Keeps an acceptance (`sweep accept`); one per fingerprint, a second replaces the first.
+    func accept(_ entry: TriageEntry) async throws
+    /// Every acceptance kept, expired or not, oldest first, each with origin `sweep store`.
+    func acceptances() async throws -> [TriageEntry]
+    /// Whether any finding the store has recorded, open or resolved, has this secret hash.
+    func knowsSecret(_ sha256: String) async throws -> Bool
+
     // MARK: shared runs
 
     /// The run named `name`, created when no worker opened it yet (race-free: exactly one row per name).

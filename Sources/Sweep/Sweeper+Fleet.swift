@@ -63,6 +63,7 @@ extension Sweeper {
             report.findings.new = t.ordered(c.new)
             report.findings.open = t.ordered(c.open)
         }
+        report.apply(try await store.triage(with: options.ignore, now: options.now))
         report.layers = SweepReport.Layers(scanned: own.layersScanned, cached: own.layersCached, bytesFetched: own.bytesFetched)
         report.run.finishedAt = Date()
         return report

@@ -27,6 +27,10 @@ public final class Sweeper: Sendable {
         public var lease: TimeInterval = 300
         /// This worker's name in the store's claims: host, process id and a random part.
         public var worker = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
+        /// The config's ignore file's entries; the store's acceptances are added to them.
+        public var ignore: [TriageEntry] = []
+        /// The day expiries are judged on (the triage clock).
+        public var now = TriageClock.now()
 
         public init() {}
     }
@@ -217,6 +221,7 @@ public final class Sweeper: Sendable {
         report.findings.new = t.ordered(changes.new)
         report.findings.open = t.ordered(changes.open)
         report.findings.resolved = Self.ordered(changes.resolved.map(\.finding))
+        report.apply(try await store.triage(with: options.ignore, now: options.now))
         let (scanned, cached, bytes) = layerCounts.withLock { $0 }
         report.layers = SweepReport.Layers(scanned: scanned, cached: cached, bytesFetched: bytes)
         report.run.finishedAt = Date()

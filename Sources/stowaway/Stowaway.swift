@@ -22,7 +22,7 @@ struct StowawayCommand: AsyncParsableCommand {
         abstract: "Find secrets stowed away in container images.",
         version: Stowaway.version,
         subcommands: [ScanCommand.self, RulesCommand.self, SweepCommand.self, LayersCommand.self, FilesCommand.self, TraceCommand.self,
-                      CatCommand.self],
+                      CatCommand.self, IgnoreCommand.self],
         defaultSubcommand: ScanCommand.self
     )
 }
@@ -127,8 +127,10 @@ struct ScanCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
     @Option(help: "Rules from a gitleaks-format TOML file ([extend] useDefault keeps the built-ins).") var rules: String?
     @Option(help: "Leave out findings already in this earlier JSON report (same rule, secret and place).") var baseline: String?
-    @Option(help: "File of secretSHA256 values to leave out, one a line (default: ./.stowawayignore when present).")
+    @Option(help: "Accepted findings: fingerprint, reason, expiry, scope, one a line (default: ./.stowawayignore when present; see `stowaway ignore add`).")
     var ignoreFile: String?
+    @Flag(help: "List the findings the ignore file or the baseline accepts, marked, after the others (still not counted).")
+    var showSuppressed = false
     @OptionGroup(title: "Archives inside layers") var archives: ArchiveOptions
 
     func validate() throws {
@@ -188,6 +190,7 @@ struct ScanCommand: AsyncParsableCommand {
                 try known.add(ignoreFile: ".stowawayignore")
             }
             options.baseline = known
+            options.showSuppressed = showSuppressed
             if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
             let scanner = Scanner(engine: ruleSet.engine, options: options)
             let resolver = ImageResolver(platform: choice)

@@ -19,7 +19,8 @@ struct SweepCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Scan every image a config names (registries, Fly.io organisations) and report what changed since the last run.",
-        subcommands: [SweepRunCommand.self, SweepHistoryCommand.self, SweepReportCommand.self],
+        subcommands: [SweepRunCommand.self, SweepHistoryCommand.self, SweepReportCommand.self, SweepAcceptCommand.self,
+                      SweepAcceptedCommand.self],
         defaultSubcommand: SweepRunCommand.self
     )
 }
@@ -54,6 +55,9 @@ struct SweepRunCommand: AsyncParsableCommand {
     @Option(help: "POST a Slack-compatible message to URL when there are new findings (never fails the run).") var webhook: String?
     @Option(help: "Images and layers in flight at once (default: the number of cores).") var jobs: Int?
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
+    @Flag(help: "List the accepted findings (ignore file, `sweep accept`), marked, after the others (still not counted).")
+    var showSuppressed = false
+    @Flag(help: "Never colour the text report.") var noColor = false
     @OptionGroup(title: "Archives inside layers") var archives: ArchiveOptions
 
     func validate() throws {
@@ -91,6 +95,8 @@ struct SweepRunCommand: AsyncParsableCommand {
             if let jobs { options.jobs = jobs }
             options.runName = runName
             options.lease = TimeInterval(lease)
+            // The same acceptances as `scan`: a line that does not read stops the sweep before it starts.
+            options.ignore = try cfg.ignoreFile.map { try IgnoreFile(path: $0).entries } ?? []
             let tty = !quiet && isatty(2) != 0
             if tty {
                 options.progress = { done, total in
@@ -126,15 +132,18 @@ struct SweepRunCommand: AsyncParsableCommand {
     }
 
     private func emit(_ report: SweepReport, rules: [Rule]) throws {
-        try Self.emit(report, format: format, rules: rules, output: output)
+        try Self.emit(report, format: format, rules: rules, output: output, showSuppressed: showSuppressed, noColor: noColor)
     }
 
-    static func emit(_ report: SweepReport, format: SweepFormat, rules: [Rule], output: String?) throws {
+    static func emit(_ report: SweepReport, format: SweepFormat, rules: [Rule], output: String?, showSuppressed: Bool = false,
+                     noColor: Bool = true) throws {
+        // As `scan`: colour only on a terminal, never with --no-color or NO_COLOR.
+        let colour = output == nil && !noColor && isatty(1) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         let data: Data
         switch format {
         case .json: data = try report.json()
-        case .text: data = Data(report.text().utf8)
-        case .markdown: data = Data(report.markdown().utf8)
+        case .text: data = Data(report.text(colour: colour, showSuppressed: showSuppressed).utf8)
+        case .markdown: data = Data(report.markdown(showSuppressed: showSuppressed).utf8)
         case .sarif: data = try SARIFReport.render(Self.scanReport(report), rules: rules) + Data("\n".utf8)
         case .html, .prometheus: throw ValidationError("--format \(format.rawValue) needs the store: use `sweep report`")
         }
@@ -230,16 +239,18 @@ struct SweepHistoryCommand: AsyncParsableCommand {
 
     static func text(_ runs: [RunRecord], _ open: [StoredFinding]) -> String {
         let e = TerminalText.escape
-        var out = "RUN  STARTED               STATUS       "
-            + ["IMAGES", "CACHED", "FAILED", "LAYERS", "NEW", "OPEN", "RESOLVED"].map { $0.padding(toLength: 7, withPad: " ", startingAt: 0) }
+        var out = "RUN  STARTED               DURATION      STATUS       "
+            + ["IMAGES", "CACHED", "FAILED", "LAYERS", "NEW", "OPEN", "RESOLVED"].map { $0.padding(toLength: 8, withPad: " ", startingAt: 0) }
             .joined(separator: " ") + "\n"
         for r in runs {
             let c = r.counts
             let started = r.startedAt.formatted(Date.ISO8601FormatStyle())
+            let took = r.finishedAt.map { SweepReport.duration($0.timeIntervalSince(r.startedAt)) } ?? "-"
             out += "\(String(r.id).padding(toLength: 4, withPad: " ", startingAt: 0)) \(started.padding(toLength: 21, withPad: " ", startingAt: 0)) "
+                + "\(took.padding(toLength: 13, withPad: " ", startingAt: 0)) "
                 + "\(r.status.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) "
                 + [c.imagesScanned, c.imagesCached, c.imagesFailed, c.layersScanned, c.findingsNew, c.findingsOpen, c.findingsResolved]
-                .map { String($0).padding(toLength: 7, withPad: " ", startingAt: 0) }.joined(separator: " ") + "\n"
+                .map { String($0).padding(toLength: 8, withPad: " ", startingAt: 0) }.joined(separator: " ") + "\n"
         }
         out += "\n\(open.count) open finding\(open.count == 1 ? "" : "s")\n"
         for f in open {
@@ -275,6 +286,10 @@ struct SweepReportCommand: AsyncParsableCommand {
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
     var failOn: Severity = .low
+    @Option(help: "An ignore file whose acceptances apply as well as the store's (as the config's ignore_file does for a run).")
+    var ignoreFile: String?
+    @Flag(help: "List the accepted findings, marked, after the others (still not counted).") var showSuppressed = false
+    @Flag(help: "Never colour the text report.") var noColor = false
 
     func validate() throws {
         if let runName { try SweepRunCommand.validateRunName(runName) }
@@ -291,12 +306,14 @@ struct SweepReportCommand: AsyncParsableCommand {
 
     private func execute() async -> Int32 {
         do {
+            let ignore = try ignoreFile.map { try IgnoreFile(path: $0).entries } ?? []
             let store = try await SweepStores.open(db, create: false)
-            let report: SweepReport
+            var report: SweepReport
             if let runName {
                 report = try await Sweeper.sharedReport(name: runName, store: store)
+                report.apply(try await store.triage(with: ignore, now: TriageClock.now()))
             } else {
-                report = try await SweepPage.report(run: runID, day: date, store: store)
+                report = try await SweepPage.report(run: runID, day: date, store: store, ignore: ignore)
             }
             if format == .html || format == .prometheus {
                 let page = try await SweepPage.build(report: report, store: store, runs: trendRuns)
@@ -304,7 +321,8 @@ struct SweepReportCommand: AsyncParsableCommand {
                 try SweepPageFile.write(SweepPageFile.render(page, format: format), to: output)
             } else {
                 await store.shutdown()
-                try SweepRunCommand.emit(report, format: format, rules: format == .sarif ? try RuleSet().reportableRules : [], output: output)
+                try SweepRunCommand.emit(report, format: format, rules: format == .sarif ? try RuleSet().reportableRules : [], output: output,
+                                         showSuppressed: showSuppressed, noColor: noColor)
             }
             if report.run.status == .incomplete {
                 printError("run \(TerminalText.escape(report.run.name ?? String(report.run.id))) is incomplete: \(report.run.itemsDone ?? 0) of \(report.run.itemsTotal ?? 0) images done")

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Scan
 import Sweep
 import Testing
 
