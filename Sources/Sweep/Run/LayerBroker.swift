@@ -38,7 +38,7 @@ actor LayerBroker {
         var bytes: Int64 = 0
     }
 
-    private let store: any SweepStore
+    private let store: any LayerCache & FleetQueue
     private let scanner: Scan.Scanner
     private let run: Int64
     private let gate: Gate
@@ -48,7 +48,7 @@ actor LayerBroker {
     private var states: [String: State] = [:]
     private(set) var counts = Counts()
 
-    init(store: any SweepStore, scanner: Scan.Scanner, run: Int64, slots: Int, stop: StopRequest, fleet: Fleet? = nil) {
+    init(store: any LayerCache & FleetQueue, scanner: Scan.Scanner, run: Int64, slots: Int, stop: StopRequest, fleet: Fleet? = nil) {
         self.store = store
         self.fleet = fleet
         self.scanner = scanner

@@ -3,7 +3,9 @@ import Scan
 import Secrets
 
 /// What a sweep keeps between runs, behind one protocol so the embedded SQLite store and a shared PostgreSQL
-/// store (many workers on one run, issue 10) are interchangeable for every caller.
+/// store (many workers on one run) are interchangeable for every caller. It is the sum of four concerns, each a
+/// protocol of its own: the run log (`SweepRunLog`), the layer and image cache (`LayerCache`), the findings
+/// ledger with its acceptances (`FindingsLedger`) and the queue of a shared run (`FleetQueue`).
 ///
 /// Contract for every implementation:
 /// - No secret is ever written: layer results and findings carry SHA-256 hashes and redacted previews only.
@@ -17,10 +19,15 @@ import Secrets
 /// answers "stored", "yours to scan" or "being scanned elsewhere: wait". A worker that dies stops renewing;
 /// once its leases run out its items and layers go to whoever asks next. The last worker to find every item
 /// done closes the run with `completeSharedRun`, which records the findings exactly once.
-public protocol SweepStore: Sendable {
+public protocol SweepStore: SweepRunLog, LayerCache, FindingsLedger, FleetQueue {
     /// How errors and reports name the store (a file path, or a URL without its password).
     var location: String { get }
+    /// Closes connections to a server; the store is not used afterwards.
+    func shutdown() async
+}
 
+/// Runs and what became of each image in them.
+public protocol SweepRunLog: Sendable {
     /// Opens a run and returns its id; runs left `running` by a process that no longer exists are marked
     /// `abandoned` first.
     func beginRun(ruleset: String, startedAt: Date) async throws -> Int64
@@ -29,6 +36,15 @@ public protocol SweepStore: Sendable {
     /// The last `limit` runs, newest first.
     func runs(limit: Int) async throws -> [RunRecord]
 
+    /// What became of one image in a run: `scanned`, `cached` or `failed` with its reason.
+    func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws
+
+    /// The images run `run` could not read, with their one-line reasons.
+    func failures(run: Int64) async throws -> [SweepReport.Failed]
+}
+
+/// Layer results and image findings kept by digest and rule set, so a run skips what an earlier one scanned.
+public protocol LayerCache: Sendable {
     /// A layer's stored result for this rule set, if it was scanned before.
     func layer(digest: String, cacheKey: String) async throws -> LayerScanResult?
     /// Keeps a layer's result (never one with an error); a result already there is left as it is.
@@ -38,9 +54,10 @@ public protocol SweepStore: Sendable {
     func image(manifestDigest: String, platforms: String, cacheKey: String) async throws -> StoredImage?
     /// Keeps an image's findings (only when every layer and the config were read).
     func saveImage(_ image: StoredImage, run: Int64) async throws
-    /// What became of one image in a run: `scanned`, `cached` or `failed` with its reason.
-    func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws
+}
 
+/// Findings across runs (new, open, resolved) and the acceptances of triage.
+public protocol FindingsLedger: Sendable {
     /// In one transaction: every finding seen in the run is inserted (new), reopened (new again) or touched
     /// (open); every open finding of a repository in `covered` that the run did not see is resolved in it.
     func recordFindings(run: Int64, seen: [SweepFinding], covered: Set<String>) async throws -> FindingChanges
@@ -49,10 +66,7 @@ public protocol SweepStore: Sendable {
     /// Every finding not resolved before run `run` (open now, or resolved in it or later), for reports of a past
     /// run and the trend charts.
     func findings(aliveSince run: Int64) async throws -> [StoredFinding]
-    /// The images run `run` could not read, with their one-line reasons.
-    func failures(run: Int64) async throws -> [SweepReport.Failed]
-
-    // MARK: triage
+    // Triage
 
     /// Keeps an acceptance (`sweep accept`); one per fingerprint, a second replaces the first.
     func accept(_ entry: TriageEntry) async throws
@@ -60,9 +74,10 @@ public protocol SweepStore: Sendable {
     func acceptances() async throws -> [TriageEntry]
     /// Whether any finding the store has recorded, open or resolved, has this secret hash.
     func knowsSecret(_ sha256: String) async throws -> Bool
+}
 
-    // MARK: shared runs
-
+/// The queue of a shared run (`--run NAME`): items and layers claimed under leases by the workers of a fleet.
+public protocol FleetQueue: Sendable {
     /// The run named `name`, created when no worker opened it yet (race-free: exactly one row per name).
     /// Throws `SweepError.runMismatch` when it exists with another rule set or config.
     func joinRun(name: String, ruleset: String, configDigest: String, startedAt: Date) async throws -> Int64
@@ -96,8 +111,6 @@ public protocol SweepStore: Sendable {
     /// Which of `keys` are new in run `run` and which were open before, without changing anything (for reports
     /// of a shared run that is not complete yet).
     func classify(run: Int64, keys: [FindingKey]) async throws -> (new: Set<FindingKey>, open: Set<FindingKey>)
-    /// Closes connections to a server; the store is not used afterwards.
-    func shutdown() async
 }
 
 extension SweepStore {
