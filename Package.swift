@@ -58,10 +58,13 @@ let package = Package(
         ]),
         // The layer inspector: per-layer listings, changes, the merged view, trace, cat, wasted space.
         .target(name: "Inspect", dependencies: ["OCI", "Layers", "Scan", "Secrets"]),
-        .executableTarget(name: "stowaway", dependencies: [
+        // The command line as a library (flags, wiring, exit codes), so tests can parse and run commands in-process;
+        // the `stowaway` executable's main.swift only calls it.
+        .target(name: "StowawayCLI", dependencies: [
             "Scan", "OCI", "Secrets", "Sweep", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "stowaway", dependencies: ["StowawayCLI"]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
         .target(name: "ImageBuilder", dependencies: [
             "CArchive", "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -75,6 +78,9 @@ let package = Package(
         .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "CLITests", dependencies: [
+            "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).

@@ -5,9 +5,10 @@ import Scan
 import Secrets
 import Sweep
 
-@main
-enum Main {
-    static func main() async {
+/// The command line as a library: `main.swift` of the `stowaway` executable calls `CLI.main()`, and tests parse
+/// and validate commands in-process (`StowawayCommand.parseAsRoot`).
+public enum CLI {
+    public static func main() async {
         // libarchive converts entry names to the C library's locale. In the default "C" locale a zip member whose
         // name is UTF-8 (the format's flag 11) could not be converted and came out with an empty name, so its
         // findings pointed at `app.jar!/`. Names are UTF-8 to us everywhere; set before any thread starts.
@@ -16,8 +17,10 @@ enum Main {
     }
 }
 
-struct StowawayCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct StowawayCommand: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "stowaway",
         abstract: "Find secrets stowed away in container images.",
         version: Stowaway.version,
