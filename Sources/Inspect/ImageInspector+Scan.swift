@@ -6,7 +6,7 @@ extension ImageInspector {
     public func findingsPerLayer(_ ruleSet: RuleSet) throws -> [Int: Int] {
         var options = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
         options.progress = progress
-        let report = Scanner(engine: ruleSet.engine, options: options).scan([image])
+        let report = ImageScanner(engine: ruleSet.engine, options: options).scan([image])
         if let error = report.images.first?.errors.first {
             throw InspectError.incompleteScan(image: name, reason: (error.layerIndex.map { "layer \($0): " } ?? "") + error.message)
         }

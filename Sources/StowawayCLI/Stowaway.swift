@@ -195,7 +195,7 @@ struct ScanCommand: AsyncParsableCommand {
             options.baseline = known
             options.showSuppressed = showSuppressed
             if !quiet && isatty(2) != 0 { options.progress = ScanProgress(label: "scanning") }
-            let scanner = Scanner(engine: ruleSet.engine, options: options)
+            let scanner = ImageScanner(engine: ruleSet.engine, options: options)
             let resolver = ImageResolver(platform: choice)
             let report: Report
             if isLocal {
@@ -329,7 +329,7 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data("stowaway: \(TerminalText.escape(message))\n".utf8))
 }
 
-extension Scan.Scanner {
+extension ImageScanner {
     /// The scanner blocks on layer streams and runs its own threads: start it from a thread of its own, off
     /// the async pool, so the registry client's tasks keep running while layers stream.
     func scanOffThePool(_ images: [Image]) async -> Report {

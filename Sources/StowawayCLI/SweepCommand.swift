@@ -90,7 +90,7 @@ struct SweepRunCommand: AsyncParsableCommand {
             var scanOptions = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
             // Part of the stored layer results' key: a sweep with other archive settings scans layers again.
             archives.apply(to: &scanOptions)
-            let scanner = Scan.Scanner(engine: ruleSet.engine, options: scanOptions)
+            let scanner = ImageScanner(engine: ruleSet.engine, options: scanOptions)
             var options = Sweeper.Options()
             if let jobs { options.jobs = jobs }
             options.runName = runName

@@ -41,7 +41,7 @@ case "walk":
         options.matchContent = false
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
         let start = Date()
-        let report = Scanner(engine: ruleSet.engine, options: options).scan(images)
+        let report = ImageScanner(engine: ruleSet.engine, options: options).scan(images)
         let seconds = Date().timeIntervalSince(start)
         if report.isIncomplete { fail("\(args[1]): \(report.images.flatMap(\.errors).map(\.message))") }
         print(String(format: "seconds=%.3f bytes=%lld files=%d layers=%d", seconds, report.summary.bytes, report.summary.files,
@@ -58,7 +58,7 @@ case "stages":
         let ruleSet = try RuleSet()
         var options = ScanOptions(pathAllowlist: ruleSet.pathAllowlist)
         if let j = args.firstIndex(of: "--jobs"), j + 1 < args.count, let n = Int(args[j + 1]) { options.parallelism = n }
-        let scanner = Scanner(engine: ruleSet.engine, options: options)
+        let scanner = ImageScanner(engine: ruleSet.engine, options: options)
         let cpu0 = processCPU()
         let start = Date()
         let report = scanner.scan(images)

@@ -229,9 +229,9 @@ import TestSupport
         off.archives = false
         var shallow = ScanOptions()
         shallow.archiveLimits.maxDepth = 1
-        let keys = [ScanOptions(), off, shallow].map { Scanner(engine: engine, options: $0).layerCacheKey }
+        let keys = [ScanOptions(), off, shallow].map { ImageScanner(engine: engine, options: $0).layerCacheKey }
         #expect(Set(keys).count == 3)
-        #expect(Scanner(engine: engine, options: ScanOptions()).layerCacheKey == keys[0])
+        #expect(ImageScanner(engine: engine, options: ScanOptions()).layerCacheKey == keys[0])
     }
 
     func tar(_ members: [(String, [UInt8])]) throws -> [UInt8] { try TarWriter.archive(members) }

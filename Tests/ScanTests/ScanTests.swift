@@ -34,7 +34,7 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
 
         let images = try await ImageLoader.load(path)
         #expect(images.count == 1)
-        let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all), options: ScanOptions(showSecrets: true)).scan(images)
+        let report = ImageScanner(engine: try MatchEngine(rules: BuiltinRules.all), options: ScanOptions(showSecrets: true)).scan(images)
         #expect(report.images[0].errors == [])
         let got = observed(report)
         // Exactly once per place: no duplicates, nothing missing, nothing extra.
@@ -119,7 +119,7 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
         #expect(images.count == 2)
         var options = ScanOptions(showSecrets: true)
         options.parallelism = 2
-        let report = Scanner(engine: try MatchEngine(rules: BuiltinRules.all, cache: nil), options: options).scan(images)
+        let report = ImageScanner(engine: try MatchEngine(rules: BuiltinRules.all, cache: nil), options: options).scan(images)
         #expect(report.summary.layers == 3, "base, one, two: the shared layer.tar once")
         #expect(report.summary.files == 4, "etc/token and etc/a once, app/one, app/two")
         for image in report.images {

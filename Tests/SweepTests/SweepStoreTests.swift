@@ -208,7 +208,7 @@ struct SweepStoreTests {
         let store = try await kind.fresh()
         let (image, _) = try await plantedImage()
         let ruleSet = try RuleSet()
-        let scanner = Scan.Scanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
+        let scanner = ImageScanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
         let result = scanner.scanLayerForStore(image.layers[0])
         let key = scanner.layerCacheKey
         let run = try await store.beginRun(ruleset: "rs", startedAt: Date())
@@ -265,7 +265,7 @@ struct SweepStoreTests {
     @Test func storedLayerResultsGiveTheFindingsAScanGivesAndHoldNoSecret() async throws {
         let (image, secrets) = try await plantedImage()
         let ruleSet = try RuleSet()
-        let scanner = Scan.Scanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
+        let scanner = ImageScanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
         let direct = scanner.scan([image]).images[0].findings
         // Through JSON, as the store keeps them.
         let stored = try image.layers.map { layer -> LayerScanResult in

@@ -104,10 +104,10 @@ final class ConfigLease: Sendable {
 /// that it starts afresh, which costs only walking again.
 actor ConfigFindingsMemo {
     static let maxEntries = 1024
-    private var results: [Digest: Task<Scan.Scanner.ConfigResult, Never>] = [:]
+    private var results: [Digest: Task<ImageScanner.ConfigResult, Never>] = [:]
 
     /// `image`'s config findings, from `scanner` unless an image naming the same config asked first.
-    func result(for image: Image, scanner: Scan.Scanner) async -> Scan.Scanner.ConfigResult {
+    func result(for image: Image, scanner: ImageScanner) async -> ImageScanner.ConfigResult {
         guard let digest = image.configDigest else { return scanner.configResult(of: image) }
         if let known = results[digest] { return await known.value }
         if results.count >= Self.maxEntries { results = [:] }

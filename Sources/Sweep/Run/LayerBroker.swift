@@ -39,7 +39,7 @@ actor LayerBroker {
     }
 
     private let store: any LayerCache & FleetQueue
-    private let scanner: Scan.Scanner
+    private let scanner: ImageScanner
     private let run: Int64
     private let gate: Gate
     private let stop: StopRequest
@@ -48,7 +48,7 @@ actor LayerBroker {
     private var states: [String: State] = [:]
     private(set) var counts = Counts()
 
-    init(store: any LayerCache & FleetQueue, scanner: Scan.Scanner, run: Int64, slots: Int, stop: StopRequest, fleet: Fleet? = nil) {
+    init(store: any LayerCache & FleetQueue, scanner: ImageScanner, run: Int64, slots: Int, stop: StopRequest, fleet: Fleet? = nil) {
         self.store = store
         self.fleet = fleet
         self.scanner = scanner

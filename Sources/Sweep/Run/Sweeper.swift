@@ -37,7 +37,7 @@ public final class Sweeper: Sendable {
 
     public let config: SweepConfig
     public let store: any SweepStore
-    public let scanner: Scan.Scanner
+    public let scanner: ImageScanner
     public let options: Options
     /// Set from a signal handler; checked before anything new starts.
     public let stop = StopRequest()
@@ -48,7 +48,7 @@ public final class Sweeper: Sendable {
 
     /// A sweep of `config` into `store` with `scanner`'s rules (its own `showSecrets` is ignored: nothing a
     /// sweep reports or stores carries a secret).
-    public init(config: SweepConfig, store: any SweepStore, scanner: Scan.Scanner, options: Options = Options()) {
+    public init(config: SweepConfig, store: any SweepStore, scanner: ImageScanner, options: Options = Options()) {
         self.config = config
         self.store = store
         self.scanner = scanner

@@ -7,7 +7,7 @@ import Synchronization
 
 /// The layer pipeline: layers in parallel, each decompressed (and hashed) ahead on threads of its own
 /// inside `LayerReader` while the tar is walked and matched on the worker's thread.
-extension Scanner {
+extension ImageScanner {
     func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
         // Each worker pulls the next index and stores its result under the lock; no unsafe buffer, nothing leaked.
         let results = Mutex<[LayerResult?]>(Array(repeating: nil, count: layers.count))
@@ -104,7 +104,7 @@ extension Scanner {
     /// One `FileScan` per archive depth: an archive's own bytes are still being matched while its members are. A
     /// secret found in a member is reported there, not again in the archive's bytes (a stored zip, a plain tar).
     final class LayerMatcher {
-        let scanner: Scanner
+        let scanner: ImageScanner
         private var files: [FileScan] = []
         /// The archive file at each depth: its own hits, held until its members are done.
         private var held: [[LayerHit]] = []
@@ -114,7 +114,7 @@ extension Scanner {
         private(set) var hits: SeverityCap<LayerHit>
         private(set) var suppressed = 0
 
-        init(scanner: Scanner) throws {
+        init(scanner: ImageScanner) throws {
             self.scanner = scanner
             hits = SeverityCap(limit: scanner.options.maxFindingsPerImage)
         }

@@ -40,7 +40,7 @@ public struct ScanOptions: Sendable {
 /// Scans images: the config, every history entry, and every file of every layer (layers in parallel,
 /// each layer shared by several images scanned once), then works out which file findings a later
 /// layer deleted or replaced.
-public final class Scanner: Sendable {
+public final class ImageScanner: Sendable {
     public let engine: MatchEngine
     public let options: ScanOptions
     /// What each distinct secret can do, decoded once: a hostile file may repeat one large token a thousand times.

@@ -4,10 +4,10 @@ import OCI
 import Secrets
 
 /// File inspection: one file's matching, decoding, credential-file hashing and per-file cap.
-extension Scanner {
+extension ImageScanner {
     /// Runs one file's chunks through the matcher; keeps small candidates for decoding and hashes credential files.
     final class FileScan {
-        let scanner: Scanner
+        let scanner: ImageScanner
         let engine: MatchEngine
         let matcher: FileMatcher
         var entry = LayerEntry(path: "/", kind: .file, size: 0)
@@ -18,7 +18,7 @@ extension Scanner {
         /// Findings of the last file left out by the per-file cap.
         private(set) var truncated = 0
 
-        init(scanner: Scanner) throws {
+        init(scanner: ImageScanner) throws {
             self.scanner = scanner
             engine = scanner.engine
             matcher = try scanner.engine.makeMatcher()

@@ -9,7 +9,7 @@ import Secrets
 /// redacted preview (the secret itself is never part of it), and the layer's paths as 128-bit hashes, enough
 /// to decide later whether a finding of a lower layer was deleted or overwritten by this one.
 ///
-/// A result depends only on the layer's bytes and on `Scanner.layerCacheKey`, so it can be reused by every
+/// A result depends only on the layer's bytes and on `ImageScanner.layerCacheKey`, so it can be reused by every
 /// image that shares the layer, in this run or a later one.
 public struct LayerScanResult: Codable, Sendable, Equatable {
     /// A secret in a file of the layer, as it can be stored.
@@ -126,7 +126,7 @@ struct PathKeySet: Codable, Sendable, Equatable {
     }
 }
 
-extension Scanner {
+extension ImageScanner {
     /// Version of the `LayerScanResult` format and of the rules that build it; bump it when either changes so
     /// results stored by an older build are scanned again rather than misread.
     static let layerResultVersion = 3

@@ -3,7 +3,7 @@ import OCI
 import Secrets
 
 /// The image config and history: environment, labels, commands, history lines, annotations and the rest.
-extension Scanner {
+extension ImageScanner {
     /// Findings of an image config, shared by the images that name it (a sweep keeps one per config digest
     /// for its run: `configResult(of:)`, then `findings(of:layers:config:)`).
     public struct ConfigResult: Sendable {

@@ -4,7 +4,7 @@ import OCI
 import Secrets
 
 /// Report building: an image's findings from its config and layers, caps, baseline, statuses, redaction.
-extension Scanner {
+extension ImageScanner {
     func imageReport(_ image: Image, _ layers: [LayerResult], configs: inout ConfigCache) -> Report.ImageReport {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
