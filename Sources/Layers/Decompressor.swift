@@ -1,9 +1,29 @@
 import CArchive
 
+/// How a layer's blob is compressed, told from its first bytes (never from a media type, which may lie).
+public enum LayerCompression: Sendable, Hashable, CustomStringConvertible {
+    /// A plain tar: the blob is the layer, its digest the diffID.
+    case none
+    case gzip
+    case zstd
+    /// A compression no image tool writes any more, read through libarchive's filter of this name (bzip2, xz, lz4).
+    case filter(String)
+
+    /// libarchive's filter names: `none`, `gzip`, `zstd`, `bzip2`, …
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .gzip: return "gzip"
+        case .zstd: return "zstd"
+        case .filter(let name): return name
+        }
+    }
+}
+
 /// Turns a layer blob (read through a `BlobInput`) into its tar stream.
 protocol Decompressor: AnyObject {
-    /// How `LayerReader.Digests.compression` names it (libarchive's filter names: gzip, zstd, none, …).
-    var name: String { get }
+    /// What `LayerReader.Digests.compression` reports.
+    var compression: LayerCompression { get }
     /// Fills `out` with the next bytes of the tar stream (as many as fit, unless the stream ends);
     /// 0 once the compressed stream has ended cleanly. Throws `LayerError` on corrupt or truncated data.
     func read(into out: UnsafeMutableRawBufferPointer) throws -> Int
@@ -33,7 +53,7 @@ enum Decompressors {
 
 /// An uncompressed layer: the blob is the tar. Its blob digest is its diffID, so the blob is not hashed twice.
 final class PlainTar: Decompressor {
-    let name = "none"
+    let compression = LayerCompression.none
     let hasTrailingData = false
     private let input: BlobInput
 
@@ -55,7 +75,7 @@ final class PlainTar: Decompressor {
 
 /// The compressions no image tool writes any more (bzip2, xz, lz4): libarchive's filter in its raw format.
 final class LibarchiveFilter: Decompressor {
-    let name: String
+    let compression: LayerCompression
     let hasTrailingData = false
     private let layer: String
     private let box: FilterBox
@@ -66,7 +86,7 @@ final class LibarchiveFilter: Decompressor {
 
     init(input: BlobInput, layer: String, filter: String) throws {
         self.layer = layer
-        name = filter
+        compression = .filter(filter)
         box = FilterBox(input: input)
         guard let a = archive_read_new() else { throw LayerError.archive(call: "archive_read_new", reason: "out of memory") }
         archive = a

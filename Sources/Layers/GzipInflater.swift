@@ -9,7 +9,7 @@ import CISAL
 /// worked out from the trailer bytes it just consumed. Bytes after the last member that do not start
 /// another member are trailing data, left for `LayerReader` to surface.
 final class GzipInflater: Decompressor {
-    let name = "gzip"
+    let compression = LayerCompression.gzip
     private(set) var hasTrailingData = false
     private let input: BlobInput
     private let layer: String

@@ -36,12 +36,12 @@ public final class LayerReader {
         public var blobSize: Int64
         public var diffID: Digest
         public var uncompressedSize: Int64
-        public var compression: String
+        public var compression: LayerCompression
     }
 
     /// Where the bytes after the end of a blob's compressed stream are reported, as a `.trailingData` entry
     /// (never a tar path, which is always absolute).
-    public static func afterStreamPath(compression: String) -> String { "(after \(compression) stream)" }
+    public static func afterStreamPath(compression: LayerCompression) -> String { "(after \(compression) stream)" }
 
     /// Blobs up to this size are decompressed on the calling thread: a thread of their own costs more than it saves.
     static let inlineBelow: Int64 = 1 << 20
@@ -237,7 +237,7 @@ public final class LayerReader {
             throw LayerError.corrupt(layer: name, reason: "trailing data after the \(stream.compression) stream (\(stream.trailingBytes) bytes)")
         }
         let diffID = stream.diffID.finalize()
-        let plain = stream.compression == "none"
+        let plain = stream.compression == .none
         let digests = Digests(blobDigest: plain ? diffID : stream.input.hasher.finalize(), blobSize: stream.input.total,
                               diffID: diffID, uncompressedSize: stream.diffID.count, compression: stream.compression)
         if let expectedSize, expectedSize != digests.blobSize {

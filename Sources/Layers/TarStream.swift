@@ -87,7 +87,7 @@ final class TarStream: @unchecked Sendable {
 
     deinit { buffers.forEach { $0.deallocate() } }
 
-    var compression: String { decompressor.name }
+    var compression: LayerCompression { decompressor.compression }
 
     // MARK: consumer
 

@@ -4,7 +4,7 @@ import CZstd
 /// Content checksums are checked by libzstd when a frame carries one. Bytes after the last frame that
 /// do not start another frame are trailing data, left for `LayerReader` to surface.
 final class ZstdDecompressor: Decompressor {
-    let name = "zstd"
+    let compression = LayerCompression.zstd
     private(set) var hasTrailingData = false
     private let input: BlobInput
     private let layer: String

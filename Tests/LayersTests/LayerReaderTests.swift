@@ -60,7 +60,7 @@ func readAll(_ reader: LayerReader) throws -> [(LayerEntry, String)] {
         let d = try reader.finish()
         #expect(d.diffID == diffID)
         #expect(d.blobDigest == digest)
-        #expect(d.compression == (compression == .none ? "none" : compression.rawValue))
+        #expect(d.compression.description == (compression == .none ? "none" : compression.rawValue))
     }
 
     @Test(arguments: [TarWriter.Compression.gzip, .zstd, .none])
