@@ -30,9 +30,9 @@ extension LayerListing {
             var ordinal = 0
             while let e = try reader.next() {
                 defer { ordinal += 1 }
-                // A normalised entry path never starts with "//": anything that does is a reader pseudo-entry
-                // (the bytes after the end-of-archive marker), not part of the filesystem.
-                if e.path.hasPrefix("//") { continue }
+                // Pseudo-entries (the bytes after the end-of-archive marker or after the compressed stream) are
+                // no part of the filesystem.
+                if e.kind == .trailingData { continue }
                 listing.add(e, ordinal: ordinal)
                 guard let sink, streamed == nil, e.kind == .file else { continue }
                 switch capture {
