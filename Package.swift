@@ -45,10 +45,10 @@ let package = Package(
         ]),
         // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
         .target(name: "Forensics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Scan", dependencies: ["OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Scan", dependencies: ["Core", "OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
         // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
         .target(name: "Sweep", dependencies: [
-            "Scan", "OCI", "Secrets",
+            "Core", "Scan", "OCI", "Secrets",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -61,13 +61,13 @@ let package = Package(
         // The command line as a library (flags, wiring, exit codes), so tests can parse and run commands in-process;
         // the `stowaway` executable's main.swift only calls it.
         .target(name: "StowawayCLI", dependencies: [
-            "Scan", "OCI", "Secrets", "Sweep", "Inspect",
+            "Core", "Scan", "OCI", "Secrets", "Sweep", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stowaway", dependencies: ["StowawayCLI"]),
         // Builds test and demo images (docker save / OCI layout) from a JSON spec with our own code.
         .target(name: "ImageBuilder", dependencies: [
-            "CArchive", "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "CArchive", "Core", "Layers", "OCI", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
@@ -75,9 +75,9 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
-        .testTarget(name: "LayersTests", dependencies: ["Layers", "OCI", "ImageBuilder", "TestSupport"]),
-        .testTarget(name: "ScanTests", dependencies: ["Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
-        .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "LayersTests", dependencies: ["Core", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "ScanTests", dependencies: ["Core", "Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "OCITests", dependencies: ["Core", "OCI"]),
         .testTarget(name: "CLITests", dependencies: [
             "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -86,7 +86,7 @@ let package = Package(
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
         // The store and config alone, and `stowaway sweep` against the harness registries (with STOWAWAY_REGISTRY).
-        .testTarget(name: "SweepTests", dependencies: ["Sweep", "Scan", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "SweepTests", dependencies: ["Core", "Sweep", "Scan", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

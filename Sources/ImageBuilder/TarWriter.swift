@@ -1,4 +1,5 @@
 import CArchive
+import Core
 import Layers
 import OCI
 

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A `docker save` tarball: the legacy layout (`<id>/layer.tar`) and Docker 25+ (`blobs/sha256/<diffID>`).

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// One layer of an image, ready to be opened as a stream.

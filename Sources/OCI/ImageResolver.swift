@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Turns an `ImageSource` into images: walks indexes (nested ones too), chooses platforms, reads each

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Where images come from: a docker save tarball, an OCI layout (directory or tar) or a registry.

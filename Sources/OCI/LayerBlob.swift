@@ -1,3 +1,4 @@
+import Core
 /// Where a layer's bytes come from: a file slice (save tarball, layout) or a registry blob.
 public enum LayerBlob: Sendable {
     case file(FileSlice)

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// An OCI image layout, as a directory or a tar: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.

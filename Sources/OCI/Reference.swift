@@ -1,3 +1,4 @@
+import Core
 /// An image reference with Docker's grammar and defaults: `alpine` → `docker.io/library/alpine:latest`,
 /// `host:5000/team/app:tag`, `repo@sha256:…`, `repo:tag@sha256:…` (the digest wins).
 public struct Reference: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Listing what a registry holds, for sweeps: the catalog (`GET /v2/_catalog`) and a repository's tags

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// An image in a registry, by tag or digest: the manifest or index the reference names, then documents and
