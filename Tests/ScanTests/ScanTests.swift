@@ -69,7 +69,7 @@ func observed(_ report: Report) -> [PlantedImage.Expected] {
         #expect(Set(findings.compactMap { $0["secretSHA256"] as? String }) == Set(planted.allSecrets.map(sha256Hex)))
         // Every contract key is present, null or not; `details` only where the secret says more about itself.
         let keys: Set<String> = ["ruleID", "severity", "description", "source", "layerIndex", "layerDigest", "historyIndex", "path",
-                                 "line", "key", "status", "removedInLayer", "secretSHA256", "redacted", "secret", "confidence"]
+                                 "line", "key", "status", "removedInLayer", "secretSHA256", "redacted", "secret", "confidence", "remediation"]
         #expect(findings.allSatisfy { Set($0.keys).subtracting(["details"]) == keys })
         let detailed = Set(findings.filter { $0["details"] != nil }.compactMap { $0["ruleID"] as? String })
         #expect(detailed == ["flyio-access-token", "flyio-macaroon-bundle", "npm-access-token", "stripe-live-key", "aws-access-key-id",
