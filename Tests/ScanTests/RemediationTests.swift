@@ -250,4 +250,27 @@ import Secrets
             #expect(score == worst[id], "\(id): rule \(score ?? -1), worst result \(worst[id] ?? -1)")
         }
     }
+
+    /// A Fly macaroon finding as the JSON report spells it, with `fields` (source, key, details) added.
+    static func finding(_ fields: String) throws -> Finding {
+        let json = #"{"ruleID": "flyio-macaroon", "severity": "critical", "description": "Fly.io token (macaroon)", "#
+            + #""secretSHA256": "00", "redacted": "fm2_ab…", "# + fields + "}"
+        return try JSONDecoder().decode(Finding.self, from: Data(json.utf8))
+    }
+
+    @Test func aFlyAppSetsItsSecretsWithFlyAndAFlyTokenIsRevokedByItsID() throws {
+        let rule = try #require(BuiltinRules.all.first { $0.id == "flyio-macaroon" })
+        let env = try Self.finding(#""source": "env", "key": "FLY_API_TOKEN""#)
+        #expect(Remediation(finding: env, rule: rule, flyApp: true).fix.contains("`fly secrets set FLY_API_TOKEN=…`"))
+        #expect(!Remediation(finding: env, rule: rule, flyApp: false).fix.contains("fly secrets"))
+        #expect(Remediation(finding: env, rule: rule, flyApp: false).rotate == "fly tokens revoke")
+        let named = try Self.finding(#""source": "label", "key": "t", "details": {"summary": "org-wide write token", "fly": "#
+            + #"{"scope": "organization", "apps": [], "appCount": 0, "expired": false, "tokenID": "5f0c2a9e-1111-5222-8333-444455556666"}}"#)
+        #expect(named.details?.fly?.tokenID != nil, "the test's finding must carry a token ID")
+        #expect(Remediation(finding: named, rule: rule, flyApp: true).rotate == "fly tokens revoke 5f0c2a9e-1111-5222-8333-444455556666")
+        // A rule with no known provider: rotate where it was issued.
+        var generic = rule
+        generic.revoke = nil
+        #expect(Remediation(finding: env, rule: generic, flyApp: false).rotate == nil)
+    }
 }
