@@ -162,8 +162,9 @@ public enum SARIFReport {
     /// (never its directory, which is often a temporary one).
     static func imageName(_ reference: String) -> String {
         var name = reference
-        for prefix in ["docker-archive:", "oci:"] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
+        for prefix in ["docker-archive:", "oci-archive:", "oci:"] where name.hasPrefix(prefix) { name = String(name.dropFirst(prefix.count)) }
         let pathLike = name.hasPrefix("/") || name.hasPrefix(".") || name.hasPrefix("~") || name != reference
+        if name.hasPrefix("docker://") { name = String(name.dropFirst("docker://".count)) }
         if pathLike { name = name.split(separator: "/").last.map(String.init) ?? name }
         if let at = name.firstIndex(of: "@") { name = String(name[..<at]) }
         // A tag follows the last `/`; a colon before it is a registry's port.

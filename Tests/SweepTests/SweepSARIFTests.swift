@@ -5,7 +5,7 @@ import TestSupport
 
 /// The sweep's SARIF as GitHub code scanning reads it: valid against the SARIF 2.1.0 schema, one automation run per
 /// sweep run, and each result's baseline state from what the sweep knows (new, open, resolved).
-@Suite(.enabled(if: SweepHarness.available, "needs the registry harness (STOWAWAY_REGISTRY)"))
+@Suite
 struct SweepSARIFTests {
     /// The SARIF of one more sweep run, checked by testdata/sarif/check.py.
     func sweepSARIF(_ run: SweepRun) throws -> [String: Any] {
