@@ -72,12 +72,14 @@ public struct Remediation: Codable, Sendable, Equatable {
                     + "sources that do not hold the secret, and keep secrets out of the build context (.dockerignore)."
             } else if removed != nil {
                 place = .removedFile
-                fix = "Rebuild without \(path)\(blob): keep it out of the build context (.dockerignore) or out of the "
-                    + "last stage of a multi-stage build."
+                fix = "Rebuild so that no layer holds \(path)\(blob): keep it out of the build context (.dockerignore) or "
+                    + "out of the last stage of a multi-stage build, and read the secret from the environment at run time."
             } else {
                 place = .layerFile
-                fix = "Remove \(path) from the image: keep it out of the build context (.dockerignore) or copy only what "
-                    + "the app needs into the last stage of a multi-stage build, then rebuild."
+                // The file may be the app's own code with the secret written into it, or a file of credentials only.
+                fix = "Take the secret out of \(path) and read it from the environment at run time; a file of credentials "
+                    + "stays out of the image (.dockerignore, or copy only what the app needs into the last stage of a "
+                    + "multi-stage build). Then rebuild."
             }
         case .env:
             place = .environment
@@ -111,8 +113,8 @@ public struct Remediation: Codable, Sendable, Equatable {
 
     /// The rotate line of the "What to do" block for `count` secrets of `rule` (its description and id).
     public static func rotateLine(description: String, ruleID: String, count: Int, rotate: String?) -> String {
-        let what = "\(description) (\(ruleID)\(count > 1 ? ", \(count) secrets" : ""))"
-        guard let rotate else { return "Rotate the \(what) where it was issued: the old value stays in every copy of the image." }
+        let what = "\(description), rule \(ruleID)\(count > 1 ? ", \(count) secrets" : "")"
+        guard let rotate else { return "Rotate the \(what), where it was issued: the old value stays in every copy of the image." }
         return "Rotate the \(what): \(rotate)"
     }
 

@@ -121,7 +121,7 @@ import Secrets
             #expect(fixes.contains(advice), "no fix says \(advice)")
         }
         #expect(text.contains("\nWhat to do\n"), "\(text)")
-        #expect(text.contains("Rotate the Fly.io access token (flyio-access-token): fly tokens revoke\n"), "\(text)")
+        #expect(text.contains("Rotate the Fly.io access token, rule flyio-access-token: fly tokens revoke\n"), "\(text)")
         #expect(text.contains(Remediation.rebuildLine))
 
         // Every rule that has results says what it is, how to fix it and where to read more.
@@ -179,7 +179,7 @@ import Secrets
         let block = try #require(text.components(separatedBy: "\nWhat to do\n").dropFirst().first, "\(text)")
         let lines = block.split(separator: "\n").prefix { $0.hasPrefix("  ") }.map(String.init)
         #expect(lines.count == Set(lines).count, "a line repeats:\n\(lines.joined(separator: "\n"))")
-        #expect(lines.filter { $0.contains("(flyio-access-token)") }.count == 1, "\(lines)")
+        #expect(lines.filter { $0.contains("rule flyio-access-token:") }.count == 1, "\(lines)")
         #expect(lines.filter { $0.contains("id=NPM_TOKEN") }.count == 1, "\(lines)")
         // Rotation comes first, then the fixes, then the rebuild.
         #expect(lines.first?.hasPrefix("  Rotate the ") == true)
