@@ -150,11 +150,14 @@ extension Report.ImageReport {
     /// Whether the image is a Fly.io app's (pulled from Fly's registry), whose secrets `fly secrets set` sets.
     public var isFlyApp: Bool { reference.hasPrefix("registry.fly.io/") }
 
-    /// Sets the remediation of every finding that has none, from the rules of the run.
+    /// Sets the remediation of every finding (accepted ones too) that has none, from the rules of the run.
     public mutating func remediate(rules: [String: Rule]) {
         let fly = isFlyApp
         for i in findings.indices where findings[i].remediation == nil {
             findings[i].remediation = Remediation(finding: findings[i], rule: rules[findings[i].ruleID], flyApp: fly)
+        }
+        for i in accepted.indices where accepted[i].remediation == nil {
+            accepted[i].remediation = Remediation(finding: accepted[i], rule: rules[accepted[i].ruleID], flyApp: fly)
         }
     }
 }
