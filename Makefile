@@ -13,7 +13,7 @@ RELEASE_BIN := .build/release
 BUILD_PACKAGES := libarchive-dev liblzma-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev \
                   libsqlite3-dev pkg-config
 TEST_PACKAGES := isal zstd xz-utils bzip2 python3 skopeo umoci docker-registry apache2-utils curl bc \
-                 debootstrap time openssl openssh-client postgresql chromium chromium-driver python3-venv
+                 debootstrap time openssl openssh-client postgresql chromium chromium-driver python3-venv python3-jsonschema
 # PyPI packages of the sweep page's browser and Prometheus checks (testdata/sweep-page/check.py) and of the
 # CI recipes' check (testdata/ci-recipes/check.py), in $(VENV).
 VENV := .build/venv

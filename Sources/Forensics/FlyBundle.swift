@@ -54,8 +54,11 @@ struct FlyBundle {
                     summary: "Fly discharge token without its permission token: not usable on its own",
                     fly: FlyDetails(scope: .unknown, tokenID: first.nonce.map(Self.tokenID), discharged: nil), rating: .low)
             }
-            let reason = first.problem.map { "\($0)" } ?? "no permission token"
-            return FindingDetails(summary: "Fly token that could not be decoded (\(reason)): rated as a full-power token",
+            // The parser's own words (a byte offset, a MessagePack type) tell a user nothing: say what it means.
+            let summary = first.problem == nil
+                ? "Fly token without a permission token that could be read: rated as a full-power token"
+                : "Fly token that is damaged or cut short, so what it allows cannot be read: rated as a full-power token"
+            return FindingDetails(summary: summary,
                                   fly: FlyDetails(scope: .unknown, tokenID: first.nonce.map(Self.tokenID)))
         }
         return FindingDetails(summary: "Fly user token (fo1_): acts as its user in every organization; expiry not readable offline",
@@ -219,10 +222,10 @@ struct Verdict {
         }
         scope = boundScope
 
-        if let problem = p.problem {
+        if p.problem != nil {
             // Cut short or damaged: the tail (the MAC) is missing or wrong, but the rest may be elsewhere.
             scope = .unknown
-            reason = "Fly token cut short or damaged (\(problem)); as far as read, at most: "
+            reason = "Fly token cut short or damaged; as far as read, at most: "
             rating = nil
             return
         }

@@ -40,10 +40,13 @@ public struct Finding: Codable, Sendable, Equatable {
     /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names the
     /// whole chain); the text report groups members under it.
     public var outerPath: String? = nil
+    /// What to do about it: where the secret is revoked and how to take it out of the image. nil only in reports
+    /// of versions before it (a baseline) and before the report is assembled.
+    public var remediation: Remediation? = nil
 
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
-             removedInLayer, secretSHA256, redacted, secret, details, confidence
+             removedInLayer, secretSHA256, redacted, secret, details, confidence, remediation
     }
 
     // The contract prints absent values as null rather than leaving keys out.
@@ -67,9 +70,20 @@ public struct Finding: Codable, Sendable, Equatable {
         try c.encode(secret, forKey: .secret)
         try c.encodeIfPresent(details, forKey: .details)
         try c.encodeIfPresent(confidence, forKey: .confidence)
+        try c.encode(remediation, forKey: .remediation)
     }
 
-    /// The place, for baselines and SARIF: `layer-N/path` or `config/env/KEY`.
+    /// The place without what a rebuild changes (layer index, history position): `file:/app/.env`, `config/env/KEY`,
+    /// `history/KEY`. The sweep tracks a finding across runs by it, and SARIF fingerprints it.
+    public var stablePlace: String {
+        switch source {
+        case .file: return "file:\(path ?? "")"
+        case .history: return "history" + (key.map { "/\($0)" } ?? "")
+        default: return location
+        }
+    }
+
+    /// The place, for baselines: `layer-N/path` or `config/env/KEY`.
     public var location: String {
         switch source {
         case .file: return "layer-\(layerIndex ?? -1)\(path ?? "")"

@@ -120,6 +120,8 @@ extension ImageScanner {
                                         layers: layerInfos, findings: findings, errors: errors, suppressed: suppressed, baselined: baselined,
                                         truncated: truncated, warnings: warnings)
         report.accepted = accepted
+        // After redaction: a fix names the place by its redacted path or key.
+        report.remediate(rules: Dictionary(engine.rules.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a }))
         return report
     }
 

@@ -41,7 +41,7 @@ public struct TextReport {
             let header = [safe(image.reference), image.manifestDigest.map { "manifest \(safe(short($0)))" }, image.platform.map(safe),
                           "\(image.layers.count) layers"].compactMap { $0 }.joined(separator: "  ")
             out += paint(header, "1") + "\n"
-            let config = image.findings.filter { $0.source != .file }
+            let config = bySeverity(image.findings.filter { $0.source != .file })
             if !config.isEmpty {
                 out += "\n" + paint("  config and history", "1") + "\n"
                 for f in config {
@@ -52,7 +52,7 @@ public struct TextReport {
                 }
             }
             for layer in image.layers {
-                let files = image.findings.filter { $0.source == .file && $0.layerIndex == layer.index }
+                let files = bySeverity(image.findings.filter { $0.source == .file && $0.layerIndex == layer.index })
                 if files.isEmpty { continue }
                 out += "\n" + paint("  layer \(layer.index)", "1") + "  \(layer.digest.map { safe(short($0)) } ?? "")  \(byteCount(layer.size))\n"
                 if let c = layer.createdBy { out += paint("    \(truncate(safe(c), 110))", "2") + "\n" }
@@ -101,6 +101,7 @@ public struct TextReport {
             }
             out += "\n"
         }
+        out += whatToDo(report)
         let s = report.summary
         let total = s.critical + s.high + s.medium + s.low
         var stats = "\(s.layers) layers, \(s.files) files, \(byteCount(s.bytes)) in \(String(format: "%.2f", s.seconds)) s"
@@ -123,6 +124,37 @@ public struct TextReport {
                 .map { "\($0.1) \($0.0)" }.joined(separator: ", ")
             out += paint("\(total) finding\(total == 1 ? "" : "s")", "1") + ": \(parts). \(stats)\n"
         }
+        return out
+    }
+
+    /// Most severe first; findings of one severity keep the order of the scan (config order, line order).
+    private func bySeverity(_ findings: [Finding]) -> [Finding] {
+        findings.enumerated().sorted { ($0.element.severity, $1.offset) > ($1.element.severity, $0.offset) }.map(\.element)
+    }
+
+    /// One line per distinct action over every image: rotate each leaked kind of secret where its provider revokes
+    /// it (most severe first), then take each place out of the image, then replace the image. Empty without findings.
+    func whatToDo(_ report: Report) -> String {
+        let findings = bySeverity(report.images.flatMap(\.findings))
+        guard !findings.isEmpty else { return "" }
+        struct Rotation { var description: String, ruleID: String, rotate: String?, secrets: Set<String> }
+        var rotations: [Rotation] = []
+        var fixes: [String] = []
+        for f in findings {
+            let rotate = f.remediation?.rotate
+            if let i = rotations.firstIndex(where: { $0.ruleID == f.ruleID && $0.rotate == rotate }) {
+                rotations[i].secrets.insert(f.secretSHA256)
+            } else {
+                rotations.append(Rotation(description: f.description, ruleID: f.ruleID, rotate: rotate, secrets: [f.secretSHA256]))
+            }
+            if let fix = f.remediation?.fix, !fixes.contains(fix) { fixes.append(fix) }
+        }
+        var out = paint("What to do", "1") + "\n"
+        for r in rotations {
+            out += "  " + safe(Remediation.rotateLine(description: r.description, ruleID: r.ruleID, count: r.secrets.count, rotate: r.rotate)) + "\n"
+        }
+        for fix in fixes { out += "  " + safe(fix) + "\n" }
+        out += "  " + Remediation.rebuildLine + "\n\n"
         return out
     }
 

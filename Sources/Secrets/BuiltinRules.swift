@@ -29,38 +29,44 @@ public enum BuiltinRules {
     static let core: [Rule] = [
         // Fly.io (https://fly.io/docs/security/tokens/; formats from a Fly.io engineer in trufflehog PR #2381).
         Rule(id: "flyio-macaroon-bundle", description: "Fly.io token (FlyV1 macaroon bundle)", severity: .critical,
-             regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)"),
+             regex: #"(FlyV1 "# + macaroon + "(?:," + macaroon + ")*)", revoke: "fly tokens revoke"),
         Rule(id: "flyio-macaroon", description: "Fly.io token (macaroon)", severity: .critical,
              // Comma-joined tokens (`~/.fly/config.yml` keeps them so) are one secret: a discharge belongs with its token.
              regex: #"(?<![A-Za-z0-9_])(fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{100,}={0,3}(?:,fm(?:1[ar]|2)_[A-Za-z0-9+/_-]{20,}={0,3})*)"#,
-             entropy: 4.0),
+             entropy: 4.0, revoke: "fly tokens revoke"),
         Rule(id: "flyio-access-token", description: "Fly.io access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(fo1_[A-Za-z0-9_-]{43})"# + endOfToken, entropy: 3.5),
+             regex: #"(?<![A-Za-z0-9_])(fo1_[A-Za-z0-9_-]{43})"# + endOfToken, entropy: 3.5, revoke: "fly tokens revoke"),
 
         // AWS
         Rule(id: "aws-access-key-id", description: "AWS access key ID", severity: .high,
-             regex: #"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})(?![A-Z0-9])"#, entropy: 3.0),
+             regex: #"(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z2-7]{16})(?![A-Z0-9])"#, entropy: 3.0,
+             revoke: "https://console.aws.amazon.com/iam/home#/security_credentials"),
         Rule(id: "aws-secret-access-key", description: "AWS secret access key", severity: .critical,
              regex: #"(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)["']?\s*(?:[:=]|=>)\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"#,
-             entropy: 4.0),
+             entropy: 4.0, revoke: "https://console.aws.amazon.com/iam/home#/security_credentials"),
 
         // GitHub / GitLab
         Rule(id: "github-token", description: "GitHub token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_])((?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0,
+             revoke: "https://github.com/settings/tokens"),
         Rule(id: "github-fine-grained-pat", description: "GitHub fine-grained personal access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"#, entropy: 3.0,
+             revoke: "https://github.com/settings/personal-access-tokens"),
         Rule(id: "gitlab-pat", description: "GitLab personal access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_-])(glpat-[A-Za-z0-9_-]{20,50})(?![A-Za-z0-9_-])"#, entropy: 3.0,
+             revoke: "https://gitlab.com/-/user_settings/personal_access_tokens"),
 
         // Payments, messaging, packages
         Rule(id: "stripe-live-key", description: "Stripe live secret or restricted key", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])((?:sk|rk)_live_[A-Za-z0-9]{24,99})(?![A-Za-z0-9_])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_])((?:sk|rk)_live_[A-Za-z0-9]{24,99})(?![A-Za-z0-9_])"#, entropy: 3.0,
+             revoke: "https://dashboard.stripe.com/apikeys"),
         Rule(id: "slack-token", description: "Slack token", severity: .high,
              regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,64})(?![A-Za-z0-9_-])"#, entropy: 3.0),
         Rule(id: "slack-webhook-url", description: "Slack incoming webhook URL", severity: .high,
              regex: #"(https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"#),
         Rule(id: "npm-access-token", description: "npm access token", severity: .critical,
-             regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0,
+             revoke: "npm token revoke"),
         Rule(id: "sendgrid-api-key", description: "SendGrid API key", severity: .high,
              regex: #"(?<![A-Za-z0-9_])(SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])"#, entropy: 3.5),
 

@@ -144,7 +144,9 @@ struct SweepRunCommand: AsyncParsableCommand {
         case .json: data = try report.json()
         case .text: data = Data(report.text(colour: colour, showSuppressed: showSuppressed).utf8)
         case .markdown: data = Data(report.markdown(showSuppressed: showSuppressed).utf8)
-        case .sarif: data = try SARIFReport.render(Self.scanReport(report), rules: rules) + Data("\n".utf8)
+        case .sarif:
+            let (scan, states) = Self.scanReport(report)
+            data = try SARIFReport.render(scan, rules: rules, run: .sweep(run: report.run.id), states: states) + Data("\n".utf8)
         case .html, .prometheus: throw ValidationError("--format \(format.rawValue) needs the store: use `sweep report`")
         }
         if let output {
@@ -154,22 +156,32 @@ struct SweepRunCommand: AsyncParsableCommand {
         }
     }
 
-    /// The run's new and open findings (and its failures) as a scan report, one entry per image, for SARIF.
-    static func scanReport(_ report: SweepReport) -> Report {
-        var byImage: [String: [Finding]] = [:]
+    /// The run's new, open and resolved findings (and its failures) as a scan report, one entry per image, for
+    /// SARIF; with each finding's baseline state (new, unchanged, absent: resolved) by image and finding index.
+    static func scanReport(_ report: SweepReport) -> (Report, [Int: [Int: SARIFReport.BaselineState]]) {
+        var byImage: [String: [(Finding, SARIFReport.BaselineState)]] = [:]
         var digests: [String: String] = [:]
-        for f in report.findings.new + report.findings.open {
-            byImage[f.image, default: []].append(f.finding)
-            digests[f.image] = f.manifestDigest
+        let states: [([SweepFinding], SARIFReport.BaselineState)] =
+            [(report.findings.new, .new), (report.findings.open, .unchanged), (report.findings.resolved, .absent)]
+        for (findings, state) in states {
+            for f in findings {
+                byImage[f.image, default: []].append((f.finding, state))
+                digests[f.image] = f.manifestDigest
+            }
         }
-        var images = byImage.keys.sorted().map {
-            Report.ImageReport(reference: $0, manifestDigest: digests[$0], findings: byImage[$0] ?? [], errors: [])
+        let references = byImage.keys.sorted()
+        var images = references.map {
+            Report.ImageReport(reference: $0, manifestDigest: digests[$0], findings: byImage[$0]?.map(\.0) ?? [], errors: [])
+        }
+        var baseline: [Int: [Int: SARIFReport.BaselineState]] = [:]
+        for (i, reference) in references.enumerated() {
+            for (j, entry) in (byImage[reference] ?? []).enumerated() { baseline[i, default: [:]][j] = entry.1 }
         }
         for failed in report.images.failed {
             images.append(Report.ImageReport(reference: failed.image, manifestDigest: nil, findings: [],
                                              errors: [Report.ScanError(message: failed.error)]))
         }
-        return Report(rulesetFingerprint: report.run.ruleset, images: images)
+        return (Report(rulesetFingerprint: report.run.ruleset, images: images), baseline)
     }
 }
 

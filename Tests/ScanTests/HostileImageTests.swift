@@ -274,7 +274,7 @@ private func expectRefused(_ input: String, mentioning words: [String], secret: 
         #expect(text.stdout.contains(LayerEntry.trailingDataPath + ":1"), "\(text.stdout)")
         let sarif = try scan(dir + "/layout", ["--format", "sarif"])
         #expect(sarif.status == 1)
-        #expect(sarif.stdout.contains("!layer-0" + LayerEntry.trailingDataPath), "\(sarif.stdout)")
+        #expect(sarif.stdout.contains("\"files/" + LayerEntry.trailingDataPath.dropFirst() + "\""), "\(sarif.stdout)")
     }
 
     @Test func aWhiteoutsBodyIsScannedAndTheWhiteoutStillDeletes() throws {

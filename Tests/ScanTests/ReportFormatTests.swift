@@ -49,6 +49,9 @@ import Secrets
             s = s.replacingOccurrences(of: #"sha256:[0-9a-f]{12}"#, with: "sha256:<short>", options: .regularExpression)
             s = s.replacingOccurrences(of: #"in [0-9]+\.[0-9]+ s"#, with: "in <seconds> s", options: .regularExpression)
             s = s.replacingOccurrences(of: dir, with: "<dir>")
+            // SARIF fingerprints hash a fresh secret with its place.
+            s = s.replacingOccurrences(of: #""secretAtPlace/v1" : "[0-9a-f]{64}""#, with: #""secretAtPlace/v1" : "<fingerprint>""#,
+                                       options: .regularExpression)
             // The AWS account decoded from the (random) key ID.
             s = s.replacingOccurrences(of: #"account [0-9]{12}"#, with: "account <account>", options: .regularExpression)
             s = s.replacingOccurrences(of: #""account" : "[0-9]{12}""#, with: #""account" : "<account>""#, options: .regularExpression)

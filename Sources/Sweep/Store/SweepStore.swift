@@ -213,13 +213,7 @@ public struct SweepFinding: Codable, Sendable, Equatable {
     }
 
     /// A finding's place without what a rebuild changes: `file:/app/.env`, `config/env/KEY`, `history/KEY`.
-    public static func place(of f: Finding) -> String {
-        switch f.source {
-        case .file: return "file:\(f.path ?? "")"
-        case .history: return "history" + (f.key.map { "/\($0)" } ?? "")
-        default: return f.location
-        }
-    }
+    public static func place(of f: Finding) -> String { f.stablePlace }
 
     enum Extra: String, CodingKey {
         case image, manifestDigest, repository, images, app, machines
