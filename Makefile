@@ -13,11 +13,11 @@ RELEASE_BIN := .build/release
 BUILD_PACKAGES := libarchive-dev liblzma-dev libvectorscan-dev libpcre2-dev zlib1g-dev libzstd-dev libisal-dev \
                   libsqlite3-dev pkg-config
 TEST_PACKAGES := isal zstd xz-utils bzip2 python3 skopeo umoci docker-registry apache2-utils curl bc \
-                 debootstrap time openssl openssh-client postgresql chromium chromium-driver python3-venv python3-jsonschema
-# PyPI packages of the sweep page's browser and Prometheus checks (testdata/sweep-page/check.py) and of the
-# CI recipes' check (testdata/ci-recipes/check.py), in $(VENV).
+                 debootstrap time openssl openssh-client postgresql chromium chromium-driver python3-venv
+# PyPI packages of the sweep page's browser and Prometheus checks (testdata/sweep-page/check.py), the SARIF schema
+# check (testdata/sarif/check.py) and the CI recipes' check (testdata/ci-recipes/check.py), in $(VENV).
 VENV := .build/venv
-PIP_PACKAGES := selenium prometheus_client pyyaml
+PIP_PACKAGES := selenium prometheus_client pyyaml jsonschema
 
 .PHONY: all deps deps-build build release install uninstall man demo test fixtures fuzz bench clean
 
@@ -41,7 +41,7 @@ deps-build:
 deps: deps-build
 	$(call apt_install,$(TEST_PACKAGES))
 	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
-	@$(VENV)/bin/python -c 'import selenium, prometheus_client, yaml' 2>/dev/null || $(VENV)/bin/pip install -q $(PIP_PACKAGES)
+	@$(VENV)/bin/python -c 'import selenium, prometheus_client, yaml, jsonschema' 2>/dev/null || $(VENV)/bin/pip install -q $(PIP_PACKAGES)
 
 build: deps
 	$(SWIFT) build
