@@ -55,7 +55,7 @@ extension Scanner {
             var hits: [LayerHit] = []
             for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
                 hits.append(LayerHit(path: entry.path, line: hit.line, ruleIndex: hit.ruleIndex,
-                                     secret: String(decoding: hit.secret, as: UTF8.self), binary: hit.binary))
+                                     secret: String(decoding: hit.secret, as: UTF8.self), binary: hit.binary, comment: hit.comment))
             }
             truncated = matcher.truncated
             if let decoder, let content = captured {
@@ -124,4 +124,6 @@ struct LayerHit {
     var outer: String?
     /// Whether the file is binary (`RawHit.binary`).
     var binary = false
+    /// Whether the secret stands on a comment line (`RawHit.comment`).
+    var comment = false
 }
