@@ -31,14 +31,6 @@ extension BuiltinRules {
              regex: pvToken(#"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"#), entropy: 3.0),
         Rule(id: "langfuse-secret-key", description: "Langfuse secret key", severity: .high,
              regex: pvToken("sk-lf-" + pvUUID)),
-        Rule(id: "cohere-api-key", description: "Cohere API key", severity: .high,
-             regex: pvAssigned(#"cohere|(?<![A-Za-z])co[_-]api[_-]key"#, #"[A-Za-z0-9]{40}"#), entropy: 4.0, confidence: .medium),
-        Rule(id: "mistral-api-key", description: "Mistral AI API key", severity: .high,
-             regex: pvAssigned("mistral", #"[A-Za-z0-9]{32}"#), entropy: 4.0, confidence: .medium),
-        Rule(id: "deepseek-api-key", description: "DeepSeek API key", severity: .high,
-             regex: pvAssigned("deepseek", #"sk-[a-f0-9]{32}"#), entropy: 3.0, confidence: .medium),
-        Rule(id: "wandb-api-key", description: "Weights & Biases API key", severity: .high,
-             regex: pvAssigned(#"wandb|weights[_-]?and[_-]?biases"#, #"[a-f0-9]{40}"#), entropy: 3.0, confidence: .medium),
     ]
 
     static let providerFiles: [Rule] = [
