@@ -123,7 +123,7 @@ extension BuiltinRules {
     /// The value of a generic finding and what may follow it.
     private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
     /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule).
-    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?((?:[A-Za-z0-9+/_.:-]|%[0-9A-Fa-f]{2})(?:[A-Za-z0-9+/_.:=-]|%[0-9A-Fa-f]{2}){11,255})(?=["'`\s,;})\]<\\&]|\z)"#
+    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,255})(?=["'`\s,;})\]<\\&]|\z)"#
     /// A name whose last word is `key` (`fastforexKey`, `STRIPE_KEY`, `acme-key`): a provider's key, unless the word
     /// before says it is a key of data (`primaryKey`, `cache_key`, `sortKey`) or public (`publicKey`). A bare `key`
     /// is the weak rule's.
