@@ -120,6 +120,10 @@ extension BuiltinRules {
     /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
     private static let pvGenericSeparator =
         #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+    /// `pvGenericSeparator` without a bare space: after a name ending in `key`, prose (`the cache_key implementation`)
+    /// is too common, and the matcher would confirm every such phrase.
+    private static let pvKeySeparator =
+        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
     /// The value of a generic finding and what may follow it.
     private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
     /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule).
@@ -145,7 +149,7 @@ extension BuiltinRules {
              // or `;` mark prose, templates or a password under another name.
              regex: pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
                  + pvGenericValue + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
-                 + pvTokenValue + "|" + pvKeyName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvTokenValue + ")",
+                 + pvTokenValue + "|" + pvKeyName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvKeySeparator + pvTokenValue + ")",
              secretGroup: Rule.firstNonEmptyGroup, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64 env
              // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
