@@ -94,12 +94,13 @@ public struct Finding: Codable, Sendable, Equatable {
 }
 
 extension PathContext {
-    /// Caps `finding`'s severity (and, for test data, its confidence) by what its path says, and by its rule's
-    /// `binaryCap` when the file is binary.
-    static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil) {
+    /// Caps `finding`'s severity by what its path says, and by its rule's `binaryCap` when the file is binary;
+    /// test data, documentation and a comment line each lower its confidence one step.
+    static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil, comment: Bool = false) {
         if binary, let cap = rule?.binaryCap { finding.severity = min(finding.severity, cap) }
+        if comment { finding.confidence = (finding.confidence ?? .medium).lowered }
         guard let context = PathContext.of(path) else { return }
         finding.severity = context.cap(finding.severity, confidence: finding.confidence ?? .medium)
-        if context == .testData { finding.confidence = .low }
+        if context == .testData { finding.confidence = (finding.confidence ?? .medium).lowered }
     }
 }

@@ -166,7 +166,7 @@ extension ImageScanner {
                       CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                 f.severity = f.severity.raised
             }
-            PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex])
+            PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
             let place = hit.outer ?? hit.path
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),

@@ -56,7 +56,7 @@ extension ImageScanner {
             var hits: [LayerHit] = []
             for hit in try matcher.end() where engine.ruleApplies(hit.ruleIndex, toPath: entry.path) {
                 hits.append(LayerHit(path: entry.path, line: hit.line, ruleIndex: hit.ruleIndex,
-                                     secret: String(decoding: hit.secret, as: UTF8.self), binary: hit.binary))
+                                     secret: String(decoding: hit.secret, as: UTF8.self), binary: hit.binary, comment: hit.comment))
             }
             truncated = matcher.truncated
             if let decoder, let content = captured {
@@ -125,4 +125,6 @@ struct LayerHit {
     var outer: String?
     /// Whether the file is binary (`RawHit.binary`).
     var binary = false
+    /// Whether the secret stands on a comment line (`RawHit.comment`).
+    var comment = false
 }

@@ -40,7 +40,7 @@ extension ImageScanner {
                           CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
                     f.severity = f.severity.raised
                 }
-                PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex])
+                PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
                 f.layerIndex = i
                 f.layerDigest = image.layers[i].digest?.description
                 f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil

@@ -102,7 +102,9 @@ public final class ImageScanner: Sendable {
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
         let details = decoded.details(for: secret)
         var confidence = rule.confidence
-        if let valid = details?.checksumValid { confidence = valid ? .high : .low }
+        // A failed checksum: not a working token as written (a truncated copy, a typo, a test value), but the prefix
+        // still says what it is, so it stays reported by default, at medium.
+        if let valid = details?.checksumValid { confidence = valid ? .high : .medium }
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
                        description: rule.description, source: source,
                        layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,

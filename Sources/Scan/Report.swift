@@ -151,6 +151,8 @@ public struct Report: Codable, Sendable {
         public var archiveLimits = 0
         /// Findings of severities `--severity` left out of the report: counted, not reported.
         public var filtered = 0
+        /// Findings less sure than `--confidence` asks for: counted, not reported (`--confidence low` shows them).
+        public var belowConfidence = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
     }
@@ -175,6 +177,25 @@ public struct Report: Codable, Sendable {
         if !levels.contains(.high) { r.summary.high = 0 }
         if !levels.contains(.medium) { r.summary.medium = 0 }
         if !levels.contains(.low) { r.summary.low = 0 }
+        return r
+    }
+
+    /// Only the findings at least as sure as `threshold` (a finding without a confidence, from an older report, is
+    /// kept); the others are counted in `summary.belowConfidence` and out of the severity counts.
+    public func keeping(confidence threshold: Confidence) -> Report {
+        var r = self
+        for i in r.images.indices {
+            for f in r.images[i].findings where (f.confidence ?? threshold) < threshold {
+                r.summary.belowConfidence += 1
+                switch f.severity {
+                case .critical: r.summary.critical -= 1
+                case .high: r.summary.high -= 1
+                case .medium: r.summary.medium -= 1
+                case .low: r.summary.low -= 1
+                }
+            }
+            r.images[i].findings.removeAll { ($0.confidence ?? threshold) < threshold }
+        }
         return r
     }
 

@@ -113,9 +113,10 @@ public struct TextReport {
         }
         if s.truncated > 0 { stats += "; \(s.truncated) more beyond the per-file and per-image caps not shown (the most severe are)" }
         if s.filtered > 0 { stats += "; \(s.filtered) of other severities not shown (--severity)" }
+        if s.belowConfidence > 0 { stats += "; \(s.belowConfidence) of lower confidence not shown (--confidence low shows them)" }
         if report.isIncomplete {
             out += paint("INCOMPLETE", "1;31") + ": the scan could not read everything (see above); \(total) findings so far. \(stats)\n"
-        } else if total == 0 && s.filtered > 0 {
+        } else if total == 0 && (s.filtered > 0 || s.belowConfidence > 0) {
             out += paint("No findings of the severities asked for.", "1") + " \(stats)\n"
         } else if total == 0 {
             out += paint("No secrets found.", "1;32") + " \(stats)\n"

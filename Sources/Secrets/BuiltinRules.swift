@@ -5,8 +5,8 @@ public enum BuiltinRules {
     private static let endOfToken = #"(?![A-Za-z0-9_-])"#
 
     /// Every built-in rule: the core set below, then the provider catalogue (the generic assignment rule last),
-    /// then the detectors that are not a regex.
-    public static let all: [Rule] = core + providers + detectors
+    /// then the detectors that are not a regex. Each names where its secrets are revoked when its provider is known.
+    public static let all: [Rule] = (core + providers + detectors).map(withRevoke)
 
     /// `all` without the provider catalogue's rows: the hand-written rules, for measuring what the catalogue costs.
     public static let withoutCatalog: [Rule] = {

@@ -10,6 +10,9 @@ public struct RawHit: Sendable, Equatable {
     public var line: Int
     /// Whether the document is binary (a NUL in its first kilobyte; see `Rule.binaryCap`).
     public var binary: Bool = false
+    /// Whether the secret stands on a comment line (`#`, `//`, `/*`, `*`, `--`, `;`, `<!--`, `REM`): documentation
+    /// or a disabled setting, which lowers the finding's confidence one step (`Confidence.lowered`).
+    public var comment: Bool = false
 
     public var end: Int64 { start + Int64(secret.count) }
 }
@@ -328,11 +331,41 @@ public final class FileMatcher {
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }
-        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start), binary: binaryDocument))
+        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start), binary: binaryDocument,
+                              comment: !binaryDocument && onCommentLine(start)))
     }
 
     /// The 1-based line of document offset `offset` (inside the buffer), from the block index: at most
     /// `lineBlock` bytes counted per secret.
+    /// Whether the line holding the byte at `offset` starts, after blanks, with a comment marker. Looks back at most
+    /// `FileMatcher.context` bytes (and not before the buffer): a line longer than that is not judged a comment.
+    private func onCommentLine(_ offset: Int64) -> Bool {
+        let rel = Int(offset - bufferStart)
+        // Safe: `offset` is the start of a secret just extracted from the buffer, so `0...rel` lies within its
+        // `count` written bytes, and the view does not outlive this call.
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: rel)
+        var i = rel
+        while i > 0 && rel - i < FileMatcher.context && bytes[i - 1] != 0x0A { i -= 1 }
+        guard i == 0 ? bufferStart == 0 : bytes[i - 1] == 0x0A else { return false }
+        return FileMatcher.isCommentStart(UnsafeRawBufferPointer(rebasing: bytes[i..<rel]))
+    }
+
+    /// Whether `line` (the text of a line before a secret) starts, after blanks, with a comment marker.
+    static func isCommentStart(_ line: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        while i < line.count && (line[i] == 0x20 || line[i] == 0x09) { i += 1 }
+        let rest = line[i...]
+        guard let first = rest.first else { return false }
+        if first == 0x23 || first == 0x3B {  // `#`, `;`: shell, Python, YAML, TOML, INI
+            // `#!` is a shebang, `#{` Ruby interpolation: code, not a comment.
+            let next = rest.dropFirst().first
+            return next != 0x21 && next != 0x7B
+        }
+        if first == 0x2A { return rest.dropFirst().first == 0x20 || rest.count == 1 }  // ` * ` inside a block comment
+        for marker in ["//", "/*", "-- ", "<!--", "REM ", "rem "] where rest.starts(with: marker.utf8) { return true }
+        return false
+    }
+
     private func line(at offset: Int64) -> Int {
         let rel = Int(offset - bufferStart)
         let block = rel / FileMatcher.lineBlock

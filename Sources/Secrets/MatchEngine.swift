@@ -131,6 +131,7 @@ public final class MatchEngine: @unchecked Sendable {
                            r.base64Allowlist.joined(separator: "\u{1}"), r.binaryCap?.rawValue ?? ""]
             }
             if let score = r.minimumScore { fields += ["score:" + String(score) + "/v" + String(SecretScore.version)] }
+            if let structure = r.structure { fields += ["structure:" + structure.rawValue] }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
@@ -205,6 +206,10 @@ public final class MatchEngine: @unchecked Sendable {
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
         if let floor = rule.minimumScore, SecretScore.of(secret) < floor { return true }
         if SecretScore.isPublishedExample(secret) { return true }
+        // Eight or more consecutive characters (`abcdefgh`, `12345678`, `zyxwvuts`): keyboard fill in a
+        // documentation value, which a random token of any alphabet about never holds.
+        if SecretScore.longestRun(secret, step: 1) >= 8 || SecretScore.longestRun(secret, step: -1) >= 8 { return true }
+        if let structure = rule.structure, !structure.holds(for: secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }

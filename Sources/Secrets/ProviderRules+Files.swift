@@ -31,14 +31,6 @@ extension BuiltinRules {
              regex: pvToken(#"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"#), entropy: 3.0),
         Rule(id: "langfuse-secret-key", description: "Langfuse secret key", severity: .high,
              regex: pvToken("sk-lf-" + pvUUID)),
-        Rule(id: "cohere-api-key", description: "Cohere API key", severity: .high,
-             regex: pvAssigned(#"cohere|(?<![A-Za-z])co[_-]api[_-]key"#, #"[A-Za-z0-9]{40}"#), entropy: 4.0, confidence: .medium),
-        Rule(id: "mistral-api-key", description: "Mistral AI API key", severity: .high,
-             regex: pvAssigned("mistral", #"[A-Za-z0-9]{32}"#), entropy: 4.0, confidence: .medium),
-        Rule(id: "deepseek-api-key", description: "DeepSeek API key", severity: .high,
-             regex: pvAssigned("deepseek", #"sk-[a-f0-9]{32}"#), entropy: 3.0, confidence: .medium),
-        Rule(id: "wandb-api-key", description: "Weights & Biases API key", severity: .high,
-             regex: pvAssigned(#"wandb|weights[_-]?and[_-]?biases"#, #"[a-f0-9]{40}"#), entropy: 3.0, confidence: .medium),
     ]
 
     static let providerFiles: [Rule] = [
@@ -101,7 +93,8 @@ extension BuiltinRules {
              regex: #"<(?i:password|passwd)>([^<\s]{8,128})</(?i:password|passwd)>"#, entropy: 3.0,
              allowlist: [#"^\$"#, #"^\{[A-Za-z0-9+/=]{20,}\}$"#, #"^\{[A-Za-z_]+\}$"#], confidence: .medium),
         Rule(id: "jwt", description: "JSON Web Token", severity: .medium,
-             regex: pvToken(#"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"#), entropy: 4.0, confidence: .medium),
+             regex: pvToken(#"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"#), entropy: 4.0, confidence: .medium,
+             structure: .jwt),
     ]
 
     /// Decoded `user:password` pairs that documentation uses: a placeholder password, a placeholder user with a
@@ -113,9 +106,10 @@ extension BuiltinRules {
     ]
 
     /// Names that hold secrets. Matching is case-insensitive; `auth` does not match `author`/`authority`.
-    /// Pagination and anti-forgery tokens (`NextToken`, `page_token`, `csrf_token`) are not credentials.
+    /// Pagination and anti-forgery tokens (`NextToken`, `page_token`, `csrf_token`, Rails' `authenticity_token`) are
+    /// not credentials, nor are tokens their provider calls public (`publicToken`, `publishable_token`).
     private static let pvSecretName =
-        #"(?:secret|(?<!next|page|next_|page_|next-|page-|next |page |continuation|continuation_|sync|sync_|csrf|csrf_|xsrf|xsrf_|resume|resume_)token|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|(?<![A-Za-z])auth(?!or|ority))"#
+        #"(?:secret|(?<!next|page|next_|page_|next-|page-|next |page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|(?<![A-Za-z])auth(?!or|ority|enticity))"#
     /// Name suffixes whose values are not secrets (a file, URL, length, name...).
     private static let pvNotSecretSuffix =
         #"(?![\w.-]{0,20}?(?:name|url|uri|path|file|type|len|length|size|count|endpoint|expir|header|ttl|format|prefix|kind|method|mode|provider|label|version|dir|field|param|policy|hash|id(?![a-z])|_id|timeout|enabled|required|source|ref|arn))"#
@@ -126,8 +120,21 @@ extension BuiltinRules {
     /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
     private static let pvGenericSeparator =
         #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+    /// `pvGenericSeparator` without a bare space: after a name ending in `key`, prose (`the cache_key implementation`)
+    /// is too common, and the matcher would confirm every such phrase.
+    private static let pvKeySeparator =
+        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
     /// The value of a generic finding and what may follow it.
     private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
+    /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule).
+    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,255})(?=["'`\s,;})\]<\\&]|\z)"#
+    /// A name whose last word is `key` (`fastforexKey`, `STRIPE_KEY`, `acme-key`): a provider's key, unless the word
+    /// before says it is a key of data (`primaryKey`, `cache_key`, `sortKey`) or public (`publicKey`). A bare `key`
+    /// is the weak rule's.
+    private static let pvKeyName =
+        #"(?<=[A-Za-z0-9])(?<!public|primary|foreign|sort|partition|cache|hash|map|lookup|routing|object|row|group|shard|unique|message|translation|i18n|idempotency|dedup|cursor|index|bucket|range|composite|hot|short|keyboard|registry)(?:[_-]key|(?-i:Key))(?![A-Za-z])"#
+    /// Names that hold passwords, whose values may use any character.
+    private static let pvPasswordName = #"(?:passw(?:or)?d|pwd)"#
     /// What comes before the name: not inside a word, a doctest or REPL transcript (`>>> client_secret = '…'`)
     /// nor a commented-out setting (`# jetty.openid.clientSecret=…`): documentation by construction.
     private static let pvGenericStart = #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )[A-Za-z0-9_.-]{0,40}?"#
@@ -137,9 +144,18 @@ extension BuiltinRules {
         // value must look random for its alphabet (`SecretScore`), and placeholders, code and published
         // examples score nothing.
         Rule(id: "generic-secret-assignment", description: "Secret-like value assigned to a secret-like name", severity: .medium,
-             regex: pvGenericStart + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvGenericValue,
-             entropy: 3.0,
-             allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, minimumScore: SecretScore.strong),
+             // A password may hold any character; a key, token or secret is written in a token alphabet (hex,
+             // base64, URL-safe base64, `.`/`:`/`=` between parts, URL-encoded bytes): `!`, `@`, `#`, `^`, `|`, `$`
+             // or `;` mark prose, templates or a password under another name.
+             regex: pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
+                 + pvGenericValue + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
+                 + pvTokenValue + "|" + pvKeyName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvKeySeparator + pvTokenValue + ")",
+             secretGroup: Rule.firstNonEmptyGroup, entropy: 3.0,
+             // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64 env
+             // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
+             // documentation, and a real one is reported decoded.
+             allowlist: pvGenericAllowlist, confidence: .medium, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
+             minimumScore: SecretScore.strong),
         // The same with weaker signals: a bare `key`, or a value less random than the strong floor. Low severity:
         // worth a look, not an alarm.
         Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,
@@ -153,9 +169,11 @@ extension BuiltinRules {
     ]
 
     private static let pvGenericAllowlist: [String] = [
-        // identifiers, dotted references, paths, URLs, versions
-        #"^[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z_][A-Za-z0-9_]*)+$"#,
-        #"^[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+$"#, #"^[A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)+$"#,
+        // identifiers, dotted references, paths, URLs, versions. A part is letters with at most two digits at its
+        // end, or a number: random tokens cut at `.`, `:`, `_` or `-` (`s1k5frmd-hqx6-…`, `id.secret`) mix digits
+        // into their parts and stay reportable.
+        #"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}(?:[.:][A-Za-z_][A-Za-z_]*[0-9]{0,2})+$"#,
+        #"^[a-z]+[0-9]{0,2}(?:[_-](?:[a-z]+[0-9]{0,2}|[0-9]+))+$"#, #"^[A-Z]+[0-9]{0,2}(?:_(?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
         #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+"#,
         // test fixtures and placeholders the global filter does not know
         #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
@@ -164,8 +182,10 @@ extension BuiltinRules {
         // URNs, Maven coordinates, URL-encoded URLs, format verbs, {name} templates
         #"(?i)^urn:|ietf:params:|^https?%3A|:\d+(?:\.\d+)+$|%[vdqxXTp]|^\{[A-Za-z_]+\}$"#,
         // CamelCase and CONSTANT-CASE identifiers (`V1ServiceAccountTokenProjection`, `OAUTH2-CLIENT-SECRET`)
-        #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z][A-Z0-9]*(?:[_-][A-Z0-9]+)+$"#,
+        #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z]+[0-9]{0,2}(?:[_-](?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
         // a value that spells out what it stands for, base64 JSON without dots (a pagination cursor, not a JWT)
         #"(?i)passw(?:or)?d|secret|token"#, #"^eyJ[A-Za-z0-9+/=_-]*$"#,
+        // a publishable key: public by design (Stripe's `pk_`, `pub_…`), shipped to browsers
+        #"^(?:pk|pub|publishable)_"#,
     ]
 }

@@ -34,6 +34,14 @@ public enum Confidence: String, Codable, Sendable, CaseIterable, Comparable {
     }
 
     public static func < (a: Confidence, b: Confidence) -> Bool { a.rank < b.rank }
+
+    /// One step less sure (low stays low): what a comment or a test or documentation path does to a finding.
+    public var lowered: Confidence {
+        switch self {
+        case .high: return .medium
+        case .medium, .low: return .low
+        }
+    }
 }
 
 /// What finds a rule's secrets. Every detector is a rule of the catalogue: `[extend] disabledRules` removes it,
@@ -111,6 +119,9 @@ public struct Rule: Sendable, Equatable {
     /// or a command (`fly tokens revoke …`). nil: the provider is not known (generic rules).
     public var revoke: String?
 
+    /// A structure the secret must have beyond its regex, checked on each candidate (see `Structure`).
+    public var structure: Structure?
+
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
 
@@ -121,7 +132,7 @@ public struct Rule: Sendable, Equatable {
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
-        binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil
+        binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil, structure: Structure? = nil
     ) {
         self.id = id
         self.description = description
@@ -145,5 +156,14 @@ public struct Rule: Sendable, Equatable {
         self.binaryCap = binaryCap
         self.minimumScore = minimumScore
         self.revoke = revoke
+        self.structure = structure
     }
+}
+
+/// What a secret's text must decode to for a rule to report it: what its regex cannot say.
+public enum Structure: String, Sendable, Equatable {
+    /// A JSON Web Token: header and payload are base64url of JSON objects, the header names its `alg`, and the
+    /// token is not signed with a secret that documentation publishes (jwt.io's defaults). Text that only starts
+    /// like one (`eyJ…` garbage, a token cut and pasted together in a test) is not reported.
+    case jwt
 }

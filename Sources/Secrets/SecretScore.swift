@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 2
+    public static let version = 3
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
@@ -29,6 +29,25 @@ public enum SecretScore {
         let n = value.count
         guard n >= 8 else { return 0 }
         if isPlaceholder(value) || looksLikeCode(value) || isPublishedExample(value) { return 0 }
+        // A provider's short prefix (`sk_`, `pk_live_`, `key-`) is not drawn at random: judge the body after it too.
+        let body = afterPrefix(value)
+        return body.count >= 16 ? max(randomness(value), randomness(body)) : randomness(value)
+    }
+
+    /// `value` without a leading prefix of one or two short words each ended by `_` or `-` (`sk_`, `pk_live_`).
+    static func afterPrefix(_ value: [UInt8]) -> ArraySlice<UInt8> {
+        var rest = value[...]
+        for _ in 0..<2 {
+            guard let sep = rest.prefix(9).firstIndex(where: { $0 == 0x5F || $0 == 0x2D }), sep > rest.startIndex,
+                  rest[rest.startIndex..<sep].allSatisfy(isLetter) else { break }
+            rest = rest[(sep + 1)...]
+        }
+        return rest
+    }
+
+    /// How random `value` looks for its alphabet and length (0...1), placeholders and code aside.
+    static func randomness<C: Collection>(_ value: C) -> Double where C.Element == UInt8 {
+        let n = value.count
         var lower = 0, upper = 0, digit = 0, other = 0, caseChanges = 0
         var lastLetterUpper: Bool?
         for b in value {
@@ -52,10 +71,13 @@ public enum SecretScore {
         // changes. A random token of this length without a digit still changes case about every other letter.
         if digit == 0 && Double(caseChanges) < Double(letters) * 0.3 { return 0 }
         if digit > 0 && letters == 0 && other <= 2 { return 0 }
-        let alphabet = Double(alphabetSize(lower: lower, upper: upper, digit: digit, other: other, hexOnly: isHex(value)))
+        // Hex in groups (a UUID, `xxxx-xxxx`): the dashes are layout, the groups hex.
+        let grouped = Array(value).filter { $0 != 0x2D }
+        let hexOnly = isHex(grouped) && grouped.count >= 16
+        let alphabet = Double(alphabetSize(lower: lower, upper: upper, digit: digit, other: hexOnly ? 0 : other, hexOnly: hexOnly))
         let expected = expectedEntropy(length: Double(n), alphabet: alphabet)
         guard expected > 0 else { return 0 }
-        let entropy = shannonEntropy(value)
+        let entropy = shannonEntropy(Array(value))
         if entropy < 3.0 { return 0 }
         return min(1, entropy / expected)
     }
@@ -83,13 +105,50 @@ public enum SecretScore {
         if longestRun(value, step: 0) >= (value.count < 20 ? 4 : 5) { return true }
         // Consecutive characters (`abcdef`, `123456`, `987654`): keyboard fill, not randomness.
         if longestRun(value, step: 1) >= 5 || longestRun(value, step: -1) >= 5 { return true }
+        // The same counted out with the other class between (`a1b2c3d4e5f6`, `1a2b-3c4d-5e6f`): the letters alone, or
+        // the digits alone, still run on in order, which random draws of either do about never six times.
+        if isInterleavedSequence(value) { return true }
+        // A format verb (`%c`, `%v`, `%q`…) anywhere: the value is a template. A URL-encoded byte is `%` and two hex
+        // digits, which is the only way a `%` belongs to a credential's alphabet.
+        if hasFormatVerb(value) { return true }
         return false
     }
+
+    /// Whether the letters of `value` (case folded), or its digits, taken alone, hold six characters in a row of
+    /// the alphabet, ascending or descending (see `isPlaceholder`).
+    static func isInterleavedSequence(_ value: [UInt8]) -> Bool {
+        let letters = value.filter(isLetter).map { $0 | 0x20 }, digits = value.filter(isDigit)
+        // Only when the other class interleaves: a plain run is `longestRun`'s, and a hex value's letters (a-f) run
+        // in order by chance too often to judge them without it.
+        guard letters.count < value.count, digits.count < value.count else { return false }
+        // Hex letters (a-f) run in order by chance: judge a hex value by its digits alone.
+        let parts = letters.allSatisfy({ $0 <= 0x66 }) ? [digits] : [letters, digits]
+        for part in parts where part.count >= 6 {
+            if longestRun(part, step: 1) >= 6 || longestRun(part, step: -1) >= 6 { return true }
+        }
+        return false
+    }
+
+    /// Whether `value` holds a `%` that is not a URL-encoded byte (`%` and two hex digits) but a format verb or
+    /// a template's mark.
+    static func hasFormatVerb(_ value: [UInt8]) -> Bool {
+        for (i, b) in value.enumerated() where b == 0x25 {
+            let hexPair = i + 2 < value.count && isHexDigit(value[i + 1]) && isHexDigit(value[i + 2])
+            if !hexPair && i + 1 < value.count && formatVerbs.contains(value[i + 1]) { return true }
+        }
+        return false
+    }
+
+    /// The conversion letters of printf-style formats (C, Go, Python): `%c`, `%d`, `%s`, `%v`, `%q`, `%x`…
+    static let formatVerbs = Set("cdsvqxXfgeEpTtbou".utf8)
+
+    static func isHexDigit(_ b: UInt8) -> Bool { isDigit(b) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x66) }
 
     /// Whether `value` is code: a call, a path, a URL without credentials, a dotted reference or an identifier
     /// made of words (`getSecretToken`, `API_TOKEN_HEADER`).
     static func looksLikeCode(_ value: [UInt8]) -> Bool {
         if value.contains(0x28) && value.contains(0x29) { return true }
+        if isHostName(value) || isVersionedName(value) { return true }
         if value.first == 0x2F || value.starts(with: Array("./".utf8)) || value.starts(with: Array("~/".utf8)) { return true }
         if let colon = value.firstIndex(of: 0x3A), value[colon...].starts(with: Array("://".utf8)), !value.contains(0x40) { return true }
         // Words joined by `.`, `_`, `-`, `::` or case changes, with at most a version number's digits.
@@ -110,6 +169,36 @@ public enum SecretScore {
         let wordLetters = wordy.reduce(0) { $0 + $1.count }
         let digits = value.filter(isDigit).count
         return letters > 0 && Double(wordLetters) >= Double(letters) * 0.8 && (parts.count >= 2 || digits <= 2)
+    }
+
+    /// Whether `value` is a host name, with a port or not (`cache7.redis.cache.windows.net:6380`): three or more
+    /// dot-separated labels, the last all letters (2 to 6, a top-level domain). A token with dots (a JWT, `id.secret`)
+    /// has long mixed parts.
+    static func isHostName(_ value: [UInt8]) -> Bool {
+        var host = value[...]
+        if let colon = value.lastIndex(of: 0x3A) {
+            guard colon + 1 < value.count, value[(colon + 1)...].allSatisfy(isDigit) else { return false }
+            host = value[..<colon]
+        }
+        let labels = host.split(separator: 0x2E, omittingEmptySubsequences: false)
+        guard labels.count >= 3, let last = labels.last, (2...6).contains(last.count), last.allSatisfy(isLetter) else { return false }
+        return labels.allSatisfy { !$0.isEmpty && $0.allSatisfy { isLetter($0) || isDigit($0) || $0 == 0x2D } }
+    }
+
+    /// Whether `value` is a name with a version number at its end (`jjwt-jackson-0.11.2`, `client_v2.3.1`): a
+    /// package or artifact, not a credential. A random token seldom ends in digits joined by dots.
+    static func isVersionedName(_ value: [UInt8]) -> Bool {
+        var i = value.count, dots = 0, sawDigit = false
+        while i > 0 {
+            let b = value[i - 1]
+            if isDigit(b) { sawDigit = true } else if b == 0x2E && sawDigit { dots += 1; sawDigit = false } else { break }
+            i -= 1
+        }
+        guard dots >= 1, sawDigit, i > 0 else { return false }
+        var j = i
+        if j > 0 && (value[j - 1] | 0x20) == 0x76 { j -= 1 }  // `v2.3.1`
+        guard j > 0, value[j - 1] == 0x2D || value[j - 1] == 0x5F else { return false }
+        return value[..<(j - 1)].split(whereSeparator: { !isLetter($0) }).contains { isWord(Array($0)) }
     }
 
     /// SHA-256 digests of credentials published as examples that every copy of some software carries: Azurite's

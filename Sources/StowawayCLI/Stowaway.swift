@@ -43,6 +43,10 @@ extension Severity: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 }
 
+extension Confidence: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+
 /// The severities `--severity` keeps: a comma list, any case (`HIGH,critical`).
 struct SeverityList: ExpressibleByArgument {
     var levels: Set<Severity>
@@ -96,7 +100,8 @@ struct ScanCommand: AsyncParsableCommand {
         Registry credentials, first match wins: --username with --password-stdin; for registry.fly.io \
         FLY_ACCESS_TOKEN or FLY_API_TOKEN (username x); the Docker config ($DOCKER_CONFIG or \
         ~/.docker/config.json: auths, credHelpers, credsStore).
-        --severity narrows what is reported; --fail-on judges every finding, reported or not.
+        --confidence (default medium) leaves out findings less sure than it, counting them in the summary; \
+        --severity narrows what is reported; --fail-on judges every finding at or above --confidence, reported or not.
         Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 the scan could not be completed, 64 a usage \
         error (an unknown flag or a bad value).
         """
@@ -112,6 +117,8 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "os/arch[/variant] of a multi-platform image, or all.") var platform: String?
     @Option(help: "Lowest severity that makes the exit code 1: critical, high, medium or low, any case (default low; STOWAWAY_FAIL_ON).")
     var failOn: Severity?
+    @Option(help: "Report only findings this sure or surer: low, medium or high (default medium; STOWAWAY_CONFIDENCE).")
+    var confidence: Confidence?
     @Option(help: ArgumentHelp("Report only these severities, a comma list (HIGH,CRITICAL; STOWAWAY_SEVERITY).", valueName: "LIST"))
     var severity: SeverityList?
     @Flag(help: "Put the secrets themselves in the report (they are redacted by default).") var showSecrets = false
@@ -154,6 +161,7 @@ struct ScanCommand: AsyncParsableCommand {
         var outputs: [OutputTarget]
         var failOn: Severity
         var severity: Set<Severity>?
+        var confidence: Confidence
         var insecureRegistry: [String]
         var timeout: Double
     }
@@ -165,6 +173,7 @@ struct ScanCommand: AsyncParsableCommand {
                         outputs: output.isEmpty ? envOutput.map { [$0] } ?? [] : output,
                         failOn: try failOn ?? Environment.value("STOWAWAY_FAIL_ON", flag: "--fail-on", environment) ?? .low,
                         severity: try (severity ?? Environment.value("STOWAWAY_SEVERITY", flag: "--severity", environment))?.levels,
+                        confidence: try confidence ?? Environment.value("STOWAWAY_CONFIDENCE", flag: "--confidence", environment) ?? .medium,
                         insecureRegistry: insecureRegistry.isEmpty ? envInsecure.filter { !$0.isEmpty } : insecureRegistry,
                         timeout: try timeout ?? Environment.value("STOWAWAY_TIMEOUT", flag: "--timeout", environment) ?? 30)
     }
@@ -236,8 +245,10 @@ struct ScanCommand: AsyncParsableCommand {
         }
     }
 
-    private func emit(_ full: Report, rules: [Rule], _ settings: Settings) throws -> Int32 {
-        // --severity narrows what is reported; --fail-on judges every finding, shown or not.
+    private func emit(_ all: Report, rules: [Rule], _ settings: Settings) throws -> Int32 {
+        // --confidence decides which findings count at all (the others are counted in the summary); --severity
+        // narrows what is reported; --fail-on judges every finding --confidence keeps, shown or not.
+        let full = all.keeping(confidence: settings.confidence)
         let report = settings.severity.map { full.keeping($0) } ?? full
         // The --format report to standard output or to the one plain --output PATH, and each FORMAT=PATH beside it.
         let main = settings.outputs.first { $0.format == nil }?.path
@@ -308,6 +319,7 @@ struct RulesCommand: ParsableCommand {
                 var entry: [String: Any] = ["id": r.id, "severity": r.severity.rawValue, "description": r.description,
                                             "confidence": r.confidence.rawValue]
                 if !r.keywords.isEmpty { entry["keywords"] = r.keywords }
+                if let revoke = r.revoke { entry["revoke"] = revoke }
                 return entry
             }
             let obj: [String: Any] = ["rulesetFingerprint": engine.fingerprint, "rules": list]

@@ -58,8 +58,9 @@ import TestSupport
         #expect(try found(e, "ACME_KEY=\"\(secret)\"\n").map(\.0) == ["acme-api-key"])
         // Rule stopword (case-insensitive), rule regex, global stopword.
         let withStopword = "acme_" + FakeSecret.random(20, Self.lower) + "DEADBEEF".lowercased() + FakeSecret.random(4, Self.lower)
-        #expect(try found(e, "acme_key=\(withStopword)").isEmpty)
-        #expect(try found(e, "acme_key=acme_0000\(FakeSecret.random(28, Self.lower))").isEmpty)
+        // (The generic rule may still report the value of `acme_key`, a name whose last word is `key`.)
+        #expect(try !found(e, "acme_key=\(withStopword)").contains { $0.0 == "acme-api-key" })
+        #expect(try !found(e, "acme_key=acme_0000\(FakeSecret.random(28, Self.lower))").contains { $0.0 == "acme-api-key" })
         #expect(try found(e, "acme_key=acme_\(FakeSecret.random(25, Self.lower))notreal").isEmpty)
         // Defaults kept (useDefault = true).
         let gh = FakeSecret.githubToken()

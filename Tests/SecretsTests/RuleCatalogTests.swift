@@ -23,7 +23,9 @@ struct RuleCatalogTests {
         for r in Self.rules {
             #expect(!r.description.isEmpty, "\(r.id) has no description")
             #expect(!RuleLiterals.of(r).isEmpty, "\(r.id) has no literal in RuleLiterals or keywords")
-            #expect(r.secretGroup == 1, "\(r.id) should capture the secret in group 1")
+            // The generic rule captures its value in the group of the name's kind (password or token alphabet).
+            #expect(r.secretGroup == 1 || (r.minimumScore != nil && r.secretGroup == Rule.firstNonEmptyGroup),
+                    "\(r.id) should capture the secret in group 1")
         }
         _ = try Self.engine
     }
@@ -772,7 +774,12 @@ extension CatalogExample {
         c.tp("xml-password", G.A(16), "<server><id>corp</id><username>deploy</username><password>@S@</password></server>\n")
         c.fp("xml-password", "<server><password>${env.MAVEN_PASSWORD}</password></server>\n")
         c.fp("xml-password", "<server><password>{password}</password></server>\n")
-        c.tp("jwt", "eyJ\(G.W(30)).eyJ\(G.W(60)).\(G.W(43))")
+        // A JWT whose header and payload are JSON (the rule decodes them), signed with a random signature.
+        func b64url(_ s: String) -> String {
+            G.base64(s).replacing("+", with: "-").replacing("/", with: "_").replacing("=", with: "")
+        }
+        c.tp("jwt", b64url("{\"alg\":\"RS256\",\"kid\":\"\(G.A(8))\"}") + "." + b64url("{\"sub\":\"\(G.A(16))\",\"exp\":1900000000}")
+             + "." + G.W(86))
         c.fp("jwt", "eyJ\(G.W(30)).abc\(G.W(60)).\(G.W(43))\n")
         // jwt.io's and PyJWT's documentation examples, copied into every JWT library's docs.
         c.fp("jwt", "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.\(G.W(43))\n")
@@ -786,11 +793,15 @@ extension CatalogExample {
         func value() -> String {
             G.rand(1, Gen.alnum) + G.rand(18, Gen.alnum + Array("!#*+./@^_|~=-")) + G.rand(1, Array("!#*+@^|~=")) + G.D(1) + G.rand(1, Gen.lower)
         }
+        // A key, token or secret is written in a token alphabet (the rule refuses `!`, `#`, `^`, `|`… there).
+        func token() -> String {
+            G.rand(1, Gen.alnum) + G.rand(18, Gen.alnum + Array("+./_=-")) + G.rand(1, Array("+/=")) + G.D(1) + G.rand(1, Gen.lower)
+        }
         let rule = "generic-secret-assignment"
         c.tp(rule, value(), "DB_PASSWORD=@S@\n")
-        c.tp(rule, value(), "service:\n  api_key: @S@\n")
-        c.tp(rule, value(), "{\"client_secret\": \"@S@\"}\n")
-        c.tp(rule, value(), "export AUTH_TOKEN='@S@'\n")
+        c.tp(rule, token(), "service:\n  api_key: @S@\n")
+        c.tp(rule, token(), "{\"client_secret\": \"@S@\"}\n")
+        c.tp(rule, token(), "export AUTH_TOKEN='@S@'\n")
         c.tp(rule, value(), "spring.datasource.password=@S@\n")
         c.fp(rule, "password = \"changeme\"\n")
         c.fp(rule, "TOKEN_URL=https://auth.corp.test/oauth2/token\n")
@@ -812,21 +823,23 @@ extension CatalogExample {
         c.fp(rule, "    Next page token: \(G.A(25))\n")
         c.fp(rule, "kind = V1ServiceAccountTokenProjection\n")
         c.fp(rule, "flag = OAUTH2-CLIENT-SECRET\n")
-        c.fp(rule, "# jetty.openid.clientSecret=\(value())\n", fix: ("# jetty", "jetty"))
-        c.fp(rule, ">>> client_secret = '\(value())'\n", fix: (">>> client", "client"))
+        c.fp(rule, "# jetty.openid.clientSecret=\(token())\n", fix: ("# jetty", "jetty"))
+        c.fp(rule, ">>> client_secret = '\(token())'\n", fix: (">>> client", "client"))
+        // A token name with a value no token alphabet has, and the same value under a password name.
+        c.fp(rule, "SERVICE_SECRET=\(G.A(10))^\(G.A(10))\n", fix: ("SERVICE_SECRET", "SERVICE_PASSWORD"))
         c.fp(rule, "    access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example\n")
         c.fp(rule, "admin_password: 123Abpassword\n")
         c.fp(rule, "api_token = \(G.base64("{\"page\": 2, \"offset\": \"\(G.A(20))\"}"))\n")
         // Every way a name is given a value (issue 19): camelCase, XML elements, escaped JSON, log lines,
         // `.properties`, `.ini`, `export`, CLI flags, R's `<-`, a space.
-        c.tp(rule, value(), "var moderationToken string = \"@S@\"\n")
-        c.tp(rule, value(), "<apiToken>@S@</apiToken>\n")
-        c.tp(rule, value(), "{\\\"awsSecretKey\\\":\\\"@S@\\\"}\n")
-        c.tp(rule, value(), "[DEBUG] Using API_KEY=@S@ for the request\n")
-        c.tp(rule, value(), "[service]\nclient_secret = @S@\n")
-        c.tp(rule, value(), "deploy --api-key @S@ --region eu\n")
-        c.tp(rule, value(), "api_token <- \"@S@\"\n")
-        c.tp(rule, value(), "acme token - '@S@'\n")
+        c.tp(rule, token(), "var moderationToken string = \"@S@\"\n")
+        c.tp(rule, token(), "<apiToken>@S@</apiToken>\n")
+        c.tp(rule, token(), "{\\\"awsSecretKey\\\":\\\"@S@\\\"}\n")
+        c.tp(rule, token(), "[DEBUG] Using API_KEY=@S@ for the request\n")
+        c.tp(rule, token(), "[service]\nclient_secret = @S@\n")
+        c.tp(rule, token(), "deploy --api-key @S@ --region eu\n")
+        c.tp(rule, token(), "api_token <- \"@S@\"\n")
+        c.tp(rule, token(), "acme token - '@S@'\n")
         // A value of one case only is refused unless it holds digits; code and words score nothing.
         c.fp(rule, "api_token: \(G.rand(24, Gen.lower))\n")
         c.fp(rule, "token = getAccessTokenForService(ctx)\n")
