@@ -93,9 +93,14 @@ struct GenericPrecisionTests {
     @Test func base64OfPlainTextIsLeftToTheDecoders() throws {
         #expect(try !ruleIDs("\"auth\": \"\(Gen.base64("username:" + Gen.L(6)))\"\n").contains("generic-secret-assignment"))
         #expect(try !ruleIDs("\"auth\": \"\(Gen.base64(Gen.L(5) + ":pass"))\"\n").contains("generic-secret-assignment"))
-        // Base64 of random bytes is a token.
-        let bytes = (0..<30).map { _ in UInt8.random(in: 0...255) }
-        #expect(try ruleIDs("\"client_secret\": \"\(Data(bytes).base64EncodedString())\"\n").contains("generic-secret-assignment"))
+        // Base64 of random bytes is a token: nearly always. A value scored alone can fall short (one in 40 random
+        // characters with no digit reads as a word), so the claim is a rate over many fresh values, not one draw.
+        var found = 0
+        for _ in 0..<100 {
+            let bytes = (0..<30).map { _ in UInt8.random(in: 0...255) }
+            if try ruleIDs("\"client_secret\": \"\(Data(bytes).base64EncodedString())\"\n").contains("generic-secret-assignment") { found += 1 }
+        }
+        #expect(found >= 95, "\(found) of 100 random base64 values reported")
         #expect(try !ruleIDs("\"client_secret\": \"\(Gen.base64(Gen.A(12) + ":" + Gen.A(12)))\"\n").contains("generic-secret-assignment"))
     }
 
