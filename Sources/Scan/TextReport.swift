@@ -83,11 +83,18 @@ public struct TextReport {
                     }
                 }
             }
-            if !image.warnings.isEmpty {
+            // Build-file notes (dir:PATH) have their own heading; every other warning is an archive limit.
+            let buildNotes = image.warnings.filter { $0.kind == Report.Warning.buildSecretArg }
+            let archiveWarnings = image.warnings.filter { $0.kind != Report.Warning.buildSecretArg }
+            if !archiveWarnings.isEmpty {
                 out += "\n" + paint("  archives not read in full", "1;33") + "\n"
-                for w in image.warnings {
+                for w in archiveWarnings {
                     out += "    \(w.layerIndex.map { "layer \($0)  " } ?? "")\(safe(w.path ?? ""))  \(safe(w.message))\n"
                 }
+            }
+            if !buildNotes.isEmpty {
+                out += "\n" + paint("  build arguments named like secrets", "1;33") + "\n"
+                for w in buildNotes { out += "    \(safe(w.path ?? ""))  \(safe(w.message))\n" }
             }
             for e in image.errors {
                 out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(safe(e.message))\n"
