@@ -51,17 +51,21 @@ public struct ImageInspector: Sendable {
         let rows = all.map { l -> LayersReport.Layer in
             let ref = image.layers[l.index]
             let made = createdBy(layer: l.index)
+            let created = made.index.flatMap { $0 < image.config.history.count ? image.config.history[$0].created : nil }
             return .init(index: l.index, digest: ref.digest?.description, diffID: ref.diffID?.description, size: ref.size,
-                         uncompressedSize: l.digests?.uncompressedSize ?? 0, files: l.fileCount, createdBy: made.text,
-                         historyIndex: made.index, findings: findings.map { $0[l.index] ?? 0 })
+                         uncompressedSize: l.digests?.uncompressedSize ?? 0, contentSize: l.contentBytes, files: l.fileCount,
+                         createdBy: made.text, created: created, historyIndex: made.index, findings: findings.map { $0[l.index] ?? 0 })
         }
         var wasted: [LayersReport.WastedFile] = []
+        var efficiency = EfficiencyCounter()
         // Only removals count here: listings are applied without copying their entries and let go once applied.
         do {
             var tree = MergedTree()
             for i in all.indices {
                 all[i].dropPathIndex()
-                for r in tree.apply(all[i], listingEntries: false).removals where r.entry.type == .file && r.entry.size > 0 {
+                let changes = tree.apply(all[i], listingEntries: false)
+                efficiency.count(all[i], changes)
+                for r in changes.removals where r.entry.type == .file && r.entry.size > 0 {
                     wasted.append(.init(path: r.entry.path, size: r.entry.size, layer: r.layer, removedInLayer: r.removedIn))
                 }
                 for s in all[i].shadowed where s.type == .file && s.size > 0 {
@@ -76,9 +80,10 @@ public struct ImageInspector: Sendable {
         }
         let madeLayers = Set(image.config.historyIndexForLayer.compactMap { $0 })
         let empty = history.indices.filter { !madeLayers.contains($0) }.map { LayersReport.HistoryRow(historyIndex: $0, createdBy: history[$0]) }
-        return LayersReport(image: name, manifestDigest: image.manifestDigest?.description, platform: image.platform?.description,
-                            layers: rows, emptyLayers: empty,
-                            wasted: .init(bytes: wasted.reduce(0) { $0 + $1.size }, files: wasted))
+        return LayersReport(image: name, reference: image.reference, manifestDigest: image.manifestDigest?.description,
+                            platform: image.platform?.description, layers: rows, emptyLayers: empty,
+                            wasted: .init(bytes: wasted.reduce(0) { $0 + $1.size }, files: wasted),
+                            efficiency: efficiency.result(userBytes: rows.dropFirst().reduce(0) { $0 + $1.contentSize }))
     }
 
     // MARK: files
@@ -86,17 +91,29 @@ public struct ImageInspector: Sendable {
     /// The entries of layer `layer` with how it changed the layers below (whiteouts and opaque directories
     /// expanded into the entries they delete), or with `layer` nil the merged filesystem with the layer each
     /// entry comes from. Reads layers 0 to `layer` (all for the merged view).
-    public func files(layer: Int?, glob: PathGlob? = nil) throws -> FilesReport {
+    public func files(layer: Int?, glob: PathGlob? = nil, deleted: Bool = false) throws -> FilesReport {
         if let layer { try checkLayer(layer) }
         let top = layer ?? layerCount - 1
         var all = try listings(Array(0..<(top + 1)))
         for i in all.indices { all[i].dropPathIndex() }
         var entries: [FilesReport.Entry] = []
+        // The merged view: what layers removed (not directories), last removal of a path wins; what is present
+        // at the end is not deleted.
+        var removed: [String: Removal] = [:]
+        func noteRemovals(_ changes: LayerChanges) {
+            guard layer == nil else { return }
+            for r in changes.removals where r.via != nil && r.entry.type != .dir && (glob?.matches(r.entry.path) ?? true) {
+                removed[r.entry.path] = r
+            }
+        }
         // Each listing is let go once applied, and rows are made straight from the tree, which goes before
         // sorting: a listing of a million files is held about twice, not four times.
         do {
             var tree = MergedTree()
-            for i in all.indices.dropLast() { tree.apply(all[i], listingEntries: false); all[i] = all[i].emptied() }
+            for i in all.indices.dropLast() {
+                noteRemovals(tree.apply(all[i], listingEntries: false))
+                all[i] = all[i].emptied()
+            }
             var last: LayerListing? = all.removeLast()
             if let layer, let top = last {
                 let changes = tree.apply(top)
@@ -107,8 +124,9 @@ public struct ImageInspector: Sendable {
                     entries.append(Self.row(r.entry, layer: layer, change: .deleted))
                 }
             } else {
-                if let top = last { tree.apply(top, listingEntries: false) }
+                if let top = last { noteRemovals(tree.apply(top, listingEntries: false)) }
                 last = nil
+                for path in removed.keys where tree.exists(path) { removed[path] = nil }
                 tree.forEachEntryInPathOrder { e, l, change in
                     if glob?.matches(e.path) ?? true { entries.append(Self.row(e, layer: l, change: change)) }
                 }
@@ -118,11 +136,24 @@ public struct ImageInspector: Sendable {
             if let glob { entries.removeAll { !glob.matches($0.path) } }
             entries.sort { Self.pathOrder($0.path, $1.path) }
         }
-        return FilesReport(image: name, layer: layer, glob: glob?.pattern, entries: entries)
+        var hidden: Int?
+        if layer == nil {
+            hidden = deleted ? 0 : removed.count
+            if deleted && !removed.isEmpty {
+                for r in removed.values {
+                    var row = Self.row(r.entry, layer: r.layer, change: .deleted)
+                    row.removedInLayer = r.removedIn
+                    entries.append(row)
+                }
+                entries.sort { Self.pathOrder($0.path, $1.path) }
+            }
+        }
+        return FilesReport(image: name, reference: image.reference, layer: layer, glob: glob?.pattern, hiddenDeleted: hidden, entries: entries)
     }
 
     static func row(_ e: ListedEntry, layer: Int, change: Change) -> FilesReport.Entry {
-        .init(path: e.path, type: e.type, size: e.size, mode: octal(e.mode), layer: layer, change: change, linkTarget: e.linkTarget)
+        .init(path: e.path, type: e.type, size: e.size, mode: octal(e.mode), uid: e.uid, gid: e.gid, layer: layer, change: change,
+              linkTarget: e.linkTarget, removedInLayer: nil)
     }
 
     /// Byte order: stable whatever the locale, and a directory sorts right before what it holds.
@@ -168,7 +199,7 @@ public struct ImageInspector: Sendable {
             }
         }
         guard !events.isEmpty else { throw InspectError.pathNeverPresent(image: name, path: path) }
-        return TraceReport(image: name, path: path, events: events)
+        return TraceReport(image: name, reference: image.reference, path: path, events: events)
     }
 
     // MARK: reading

@@ -20,6 +20,8 @@ public enum InspectError: Error, Equatable, CustomStringConvertible {
     case incompleteScan(image: String, reason: String)
     /// Writing the bytes out failed (a closed pipe, a full disk).
     case output(reason: String)
+    /// A `layers --ci` threshold that is not a number of the right kind.
+    case badThreshold(flag: String, value: String, reason: String)
 
     public var description: String {
         switch self {
@@ -53,6 +55,8 @@ public enum InspectError: Error, Equatable, CustomStringConvertible {
             return "\(image): the scan could not read everything: \(reason)"
         case .output(let reason):
             return "cannot write the output: \(reason)"
+        case .badThreshold(let flag, let value, let reason):
+            return "\(flag) \(value): \(reason)"
         }
     }
 }

@@ -9,14 +9,61 @@ public struct LayersReport: Codable, Sendable {
         public var diffID: String?
         /// The blob as shipped (compressed).
         public var size: Int64
-        /// The tar inside it.
+        /// The tar inside it, headers and padding included.
         public var uncompressedSize: Int64
+        /// The bytes of the files in the tar: what `files` lists and the scan summary counts.
+        public var contentSize: Int64
         /// Regular files and hard links.
         public var files: Int
         public var createdBy: String?
+        /// When the history entry that made the layer says it was made (RFC 3339, as the config has it).
+        public var created: String?
         public var historyIndex: Int?
         /// File findings in this layer's blob (with `--scan`).
         public var findings: Int?
+    }
+
+    /// A path more than one layer holds or removes (dive's "inefficiency").
+    public struct InefficientPath: Codable, Sendable, Equatable {
+        public var path: String
+        /// Layers that hold a copy of it or remove it.
+        public var copies: Int
+        /// Every copy's bytes.
+        public var bytes: Int64
+    }
+
+    /// dive's efficiency score and wasted bytes (docs/inspector.md says how they are counted).
+    public struct Efficiency: Codable, Sendable, Equatable {
+        /// Between 0 and 1; 1 when no path is held twice.
+        public var score: Double
+        /// Every copy of every path more than one layer holds or removes, the surviving copy included.
+        public var wastedBytes: Int64
+        /// The content of every layer but the first.
+        public var userBytes: Int64
+        /// `wastedBytes / userBytes` (0 without user layers).
+        public var userWastedPercent: Double
+        /// The largest, at most 100.
+        public var paths: [InefficientPath]
+        /// How many paths in all.
+        public var pathCount: Int
+    }
+
+    /// One `--ci` rule's verdict.
+    public struct CIRule: Codable, Sendable, Equatable {
+        public enum Status: String, Codable, Sendable {
+            case passed, failed, skipped
+        }
+        public var rule: String
+        /// Nil when the rule is disabled.
+        public var threshold: String?
+        public var actual: String
+        public var status: Status
+    }
+
+    /// `layers --ci`: every rule, and whether the image passed them all.
+    public struct CIResult: Codable, Sendable, Equatable {
+        public var passed: Bool
+        public var rules: [CIRule]
     }
 
     /// A history entry that made no layer (`ENV`, `CMD`, `LABEL`, …).
@@ -41,12 +88,18 @@ public struct LayersReport: Codable, Sendable {
     }
 
     public var schemaVersion = 1
+    /// What the user typed.
     public var image: String
+    /// The image's name as `scan` reports it: the reference, the tag a docker save records, or the input.
+    public var reference: String
     public var manifestDigest: String?
     public var platform: String?
     public var layers: [Layer]
     public var emptyLayers: [HistoryRow]
     public var wasted: Wasted
+    public var efficiency: Efficiency
+    /// With `--ci`.
+    public var ci: CIResult?
 }
 
 /// `stowaway files`: the entries of one layer with how it changed them, or of the merged filesystem.
@@ -58,23 +111,34 @@ public struct FilesReport: Codable, Sendable {
         public var size: Int64
         /// Octal permission bits with setuid, setgid and sticky (`"0644"`, `"4755"`).
         public var mode: String
-        /// The layer the entry comes from (for a deletion, the layer that deletes it).
+        public var uid: UInt32
+        public var gid: UInt32
+        /// The layer the entry comes from (for a deletion in one layer's listing, the layer that deletes it; in
+        /// the merged view with `--deleted`, the layer whose blob still holds it).
         public var layer: Int
         /// Relative to the layers below that layer.
         public var change: Change
         public var linkTarget: String?
+        /// In the merged view with `--deleted`: the layer that removed it.
+        public var removedInLayer: Int?
     }
 
     public var schemaVersion = 1
+    /// What the user typed.
     public var image: String
+    /// The image's name as `scan` reports it.
+    public var reference: String
     /// The layer listed; nil for the merged filesystem.
     public var layer: Int?
     /// The pattern the paths were filtered by.
     public var glob: String?
+    /// The merged view: files (matching the pattern) that a layer removed and that are not listed; 0 with
+    /// `--deleted`, which lists them. Nil for one layer's listing.
+    public var hiddenDeleted: Int?
     public var entries: [Entry]
 
     enum CodingKeys: String, CodingKey {
-        case schemaVersion, image, layer, glob, entries
+        case schemaVersion, image, reference, layer, glob, hiddenDeleted, entries
     }
 
     /// Writes every field, `layer` even when null.
@@ -82,9 +146,11 @@ public struct FilesReport: Codable, Sendable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(schemaVersion, forKey: .schemaVersion)
         try c.encode(image, forKey: .image)
+        try c.encode(reference, forKey: .reference)
         // Always present: null says "the merged filesystem".
         try c.encode(layer, forKey: .layer)
         try c.encodeIfPresent(glob, forKey: .glob)
+        try c.encodeIfPresent(hiddenDeleted, forKey: .hiddenDeleted)
         try c.encode(entries, forKey: .entries)
     }
 }
@@ -130,7 +196,10 @@ public struct TraceReport: Codable, Sendable {
     }
 
     public var schemaVersion = 1
+    /// What the user typed (the `cat` command it suggests uses it).
     public var image: String
+    /// The image's name as `scan` reports it.
+    public var reference: String
     public var path: String
     public var events: [Event]
 }

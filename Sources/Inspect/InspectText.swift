@@ -16,12 +16,12 @@ public struct InspectText {
 
     /// The layer table with the history entries that made no layer between its rows, then the wasted space.
     public func render(_ r: LayersReport) -> String {
-        let header = [safe(r.image), r.manifestDigest.map { "manifest \(short($0))" }, r.platform.map(safe),
+        let header = [safe(r.reference), r.manifestDigest.map { "manifest \(short($0))" }, r.platform.map(safe),
                       "\(r.layers.count) layer\(r.layers.count == 1 ? "" : "s")"].compactMap { $0 }.joined(separator: "  ")
         var out = paint(header, "1") + "\n\n"
         let withFindings = r.layers.contains { $0.findings != nil }
-        var table = Table(["LAYER", "DIGEST", "SIZE", "UNPACKED", "FILES"] + (withFindings ? ["FINDINGS"] : []) + ["CREATED BY"],
-                          right: [0, 2, 3, 4] + (withFindings ? [5] : []))
+        var table = Table(["LAYER", "DIGEST", "CREATED", "SIZE", "CONTENT", "FILES"] + (withFindings ? ["FINDINGS"] : []) + ["CREATED BY"],
+                          right: [0, 3, 4, 5] + (withFindings ? [6] : []))
         var pending = r.emptyLayers[...]
         func emptyRows(before index: Int?) {
             while let h = pending.first, index.map({ h.historyIndex < $0 }) ?? true {
@@ -32,8 +32,8 @@ public struct InspectText {
         }
         for l in r.layers {
             if let h = l.historyIndex { emptyRows(before: h) }
-            var cells = [Cell("\(l.index)"), Cell(l.digest.map(short) ?? ""), Cell(byteCount(l.size)), Cell(byteCount(l.uncompressedSize)),
-                         Cell("\(l.files)")]
+            var cells = [Cell("\(l.index)"), Cell(l.digest.map(short) ?? ""), Cell(Self.created(l.created)), Cell(byteCount(l.size)),
+                         Cell(byteCount(l.contentSize)), Cell("\(l.files)")]
             if let n = l.findings { cells.append(Cell("\(n)", paint: n > 0 ? "1;31" : nil)) } else if withFindings { cells.append(Cell("")) }
             cells.append(Cell(line(l.createdBy)))
             table.rows.append(Row(cells: cells))
@@ -41,12 +41,20 @@ public struct InspectText {
         emptyRows(before: nil)
         out += table.render(self)
 
-        let unpacked = r.layers.reduce(Int64(0)) { $0 + $1.uncompressedSize }
-        out += "\n"
+        let content = r.layers.reduce(Int64(0)) { $0 + $1.contentSize }
+        let shipped = r.layers.reduce(Int64(0)) { $0 + $1.size }
+        out += "\nContent: \(byteCount(content)) of files in \(r.layers.count) layer\(r.layers.count == 1 ? "" : "s") "
+            + "(\(byteCount(shipped)) as shipped); the scan summary counts the same bytes.\n"
+        let e = r.efficiency
+        out += paint("Efficiency: " + String(format: "%.1f%%", e.score * 100), "1") + " (dive's score); "
+            + "wasted as dive counts it: \(byteCount(e.wastedBytes))"
+            + (e.userBytes > 0 ? String(format: ", %.1f%% of the %@ above the base layer", e.userWastedPercent * 100, byteCount(e.userBytes)) : "")
+            + (e.pathCount > 0 ? ", in \(e.pathCount) path\(e.pathCount == 1 ? "" : "s") more than one layer holds or removes" : "") + ".\n"
+        if let ci = r.ci { out += render(ci) }
         guard r.wasted.bytes > 0 else {
             return out + paint("Wasted: none.", "1") + " No layer deletes or replaces a file of a layer below.\n"
         }
-        let share = unpacked > 0 ? String(format: " (%.1f%% of %@ unpacked)", Double(r.wasted.bytes) * 100 / Double(unpacked), byteCount(unpacked)) : ""
+        let share = content > 0 ? String(format: " (%.1f%% of %@ of files)", Double(r.wasted.bytes) * 100 / Double(content), byteCount(content)) : ""
         let count = r.wasted.files.count
         out += paint("Wasted: \(byteCount(r.wasted.bytes))", "1;33") + share + " in \(count) file\(count == 1 ? "" : "s") that a later layer "
             + "deletes or replaces; the bytes still ship in the lower blobs.\n"
@@ -61,6 +69,32 @@ public struct InspectText {
 
     static let wastedShown = 10
 
+    /// dive's CI verdict: a line per rule, then the result.
+    func render(_ ci: LayersReport.CIResult) -> String {
+        var out = "\n" + paint("CI rules (dive's):", "1") + "\n"
+        var table = Table(["", "RULE", "THRESHOLD", "ACTUAL"], right: [])
+        for rule in ci.rules {
+            let (word, colour) = rule.status == .passed ? ("PASS", "1;32") : rule.status == .failed ? ("FAIL", "1;31") : ("SKIP", "2")
+            table.rows.append(Row(cells: [Cell(word, paint: colour), Cell("--" + rule.rule), Cell(rule.threshold ?? "disabled"), Cell(rule.actual)]))
+        }
+        out += table.render(self, indent: "  ")
+        let failed = ci.rules.filter { $0.status == .failed }.count
+        out += (ci.passed ? paint("Result: PASS", "1;32") : paint("Result: FAIL", "1;31"))
+            + " (\(failed) of \(ci.rules.count) rules failed, \(ci.rules.filter { $0.status == .skipped }.count) disabled)\n\n"
+        return out
+    }
+
+    /// A history `created` time as `2024-05-01 12:00` (UTC as the config writes it); anything else as written, cut short.
+    static func created(_ text: String?) -> String {
+        guard let t = text, !t.isEmpty else { return "" }
+        let u = Array(t.utf8)
+        if u.count >= 16, u[4] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T"), u[13] == UInt8(ascii: ":"),
+           u.prefix(16).allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: u[0..<10], as: UTF8.self) + " " + String(decoding: u[11..<16], as: UTF8.self)
+        }
+        return String(t.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f }.prefix(16).map(Character.init))
+    }
+
     // MARK: files
 
     /// The entries with their change, mode, size and layer, and a count by change.
@@ -72,17 +106,21 @@ public struct InspectText {
 
     /// The same, a piece at a time: a listing of a million files is never one string.
     public func render(_ r: FilesReport, to emit: (String) throws -> Void) rethrows {
-        try emit(paint(safe(r.image), "1") + "  " + (r.layer.map { "layer \($0)" } ?? "merged filesystem")
+        try emit(paint(safe(r.reference), "1") + "  " + (r.layer.map { "layer \($0)" } ?? "merged filesystem")
             + (r.glob.map { "  paths matching \(safe($0))" } ?? "") + "\n\n")
-        guard !r.entries.isEmpty else { return try emit("No entries.\n") }
+        let hidden = r.hiddenDeleted ?? 0
+        let hiddenNote = hidden == 0 ? "" : "\(hidden) deleted file\(hidden == 1 ? "" : "s")\(r.glob == nil ? "" : " matching") not shown: "
+            + "a later layer removed \(hidden == 1 ? "it" : "them") but the bytes still ship in a lower layer's blob (--deleted lists them).\n"
+        guard !r.entries.isEmpty else { return try emit("No entries.\n" + hiddenNote) }
         func cells(_ e: FilesReport.Entry) -> [Cell] {
             var path = safe(e.path)
             if let t = e.linkTarget { path += e.type == .hardlink ? "  (hard link to \(safe(t)))" : " -> \(safe(t))" }
+            if let gone = e.removedInLayer { path += "  (removed in layer \(gone))" }
             let size = e.type == .file || e.type == .hardlink ? byteCount(e.size) : "-"
             return [Cell(e.change.rawValue, paint: Self.changePaint(e.change)), Cell(Self.lsMode(e.type, UInt32(e.mode, radix: 8) ?? 0)),
-                    Cell(size), Cell("\(e.layer)"), Cell(path)]
+                    Cell("\(e.uid):\(e.gid)"), Cell(size), Cell("\(e.layer)"), Cell(path)]
         }
-        var table = Table(["CHANGE", "MODE", "SIZE", "LAYER", "PATH"], right: [2, 3])
+        var table = Table(["CHANGE", "MODE", "UID:GID", "SIZE", "LAYER", "PATH"], right: [3, 4])
         // Widths first (the path, last, pads nothing), then a row at a time.
         for e in r.entries { table.widen(Array(cells(e).dropLast())) }
         try emit(table.line(table.header.map { Cell($0) }, rowPaint: "1", text: self))
@@ -92,14 +130,14 @@ public struct InspectText {
             try emit(table.line(cells(e), rowPaint: nil, text: self))
         }
         let said = [Change.added, .modified, .deleted].compactMap { c in counts[c].map { "\($0) \(c.rawValue)" } }
-        try emit("\n\(r.entries.count) entr\(r.entries.count == 1 ? "y" : "ies"): \(said.joined(separator: ", ")).\n")
+        try emit("\n\(r.entries.count) entr\(r.entries.count == 1 ? "y" : "ies"): \(said.joined(separator: ", ")).\n" + hiddenNote)
     }
 
     // MARK: trace
 
     /// One row per event, then where the path stands now and which blobs still hold its bytes.
     public func render(_ r: TraceReport) -> String {
-        var out = paint(safe(r.path), "1") + " in " + safe(r.image) + "\n\n"
+        var out = paint(safe(r.path), "1") + " in " + safe(r.reference) + "\n\n"
         let links = r.events.contains { $0.linkTarget != nil }
         let vias = r.events.contains { $0.via != nil }
         var table = Table(["LAYER", "CHANGE", "TYPE", "SIZE"] + (links ? ["TARGET"] : []) + (vias ? ["VIA"] : []) + ["CREATED BY"], right: [0, 3])

@@ -32,6 +32,9 @@ public struct ListedEntry: Sendable, Equatable {
     public var linkTarget: String?
     /// Position among the layer's tar entries (whiteouts included): how a second pass finds this one.
     public var ordinal: Int
+    /// Owner and group ids.
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
 }
 
 /// A whiteout in a layer: what it removes from the layers below, and the marker entry that says so.
@@ -53,6 +56,9 @@ public struct LayerListing: Sendable {
     public private(set) var shadowed: [ListedEntry] = []
     /// Sizes and digests, checked against the manifest and config while reading.
     public internal(set) var digests: LayerReader.Digests?
+    /// The bytes of the entries' data as the tar declares them (files, hard links and whiteouts with a body):
+    /// the size `layers`, `files` and the scan summary all count.
+    public private(set) var contentBytes: Int64 = 0
     private var positions: [String: Int] = [:]
 
     init(index: Int) { self.index = index }
@@ -62,7 +68,12 @@ public struct LayerListing: Sendable {
     mutating func dropPathIndex() { positions = [:] }
 
     /// The same layer with nothing listed: what a caller keeps once it has applied this one.
-    func emptied() -> LayerListing { LayerListing(index: index) }
+    func emptied() -> LayerListing {
+        var l = LayerListing(index: index)
+        l.contentBytes = contentBytes
+        l.digests = digests
+        return l
+    }
 
     /// The entry at a path, if this layer has one.
     public func entry(_ path: String) -> ListedEntry? { positions[path].map { entries[$0] } }
@@ -71,6 +82,7 @@ public struct LayerListing: Sendable {
     public var fileCount: Int { entries.reduce(0) { $0 + ($1.type == .file || $1.type == .hardlink ? 1 : 0) } }
 
     mutating func add(_ e: LayerEntry, ordinal: Int) {
+        if e.hasData { contentBytes += max(0, e.size) }
         if let w = Whiteout.classify(e.path) {
             switch w {
             case .delete(let target): whiteouts.append(WhiteoutMarker(path: target, marker: e.path))
@@ -80,7 +92,7 @@ public struct LayerListing: Sendable {
             return
         }
         let entry = ListedEntry(path: e.path, type: EntryType(e.kind), size: max(0, e.size), mode: e.mode, linkTarget: e.linkTarget,
-                                ordinal: ordinal)
+                                ordinal: ordinal, uid: e.uid, gid: e.gid)
         if let i = positions[e.path] {
             shadowed.append(entries[i])
             entries[i] = entry

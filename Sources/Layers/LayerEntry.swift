@@ -37,6 +37,9 @@ public struct LayerEntry: Sendable, Equatable {
     /// Permission bits with setuid, setgid and sticky (`0o4755`); 0 where the reader does not say (hard links
     /// share their target's).
     public var mode: UInt32 = 0
+    /// Owner and group ids as the archive records them (0 where it does not say).
+    public var uid: UInt32 = 0
+    public var gid: UInt32 = 0
 
     /// An entry with its permission bits.
     public init(path: String, kind: Kind, size: Int64, linkTarget: String? = nil, mode: UInt32) {

@@ -111,19 +111,25 @@ public final class LayerReader {
         let path = LayerPath.normalize(pathBytes)
         // The declared size; for a sparse file the full length, though only its stored data is read.
         let size = max(0, archive_entry_size(e))
+        var entry: LayerEntry
         if let h = archive_entry_hardlink(e) {
             // libarchive gives a hard link a body when the archive says it has one (pax allows it): the
             // body is data no extractor writes, so it is read like a file's.
-            return LayerEntry(path: path, kind: .hardlink, size: size, linkTarget: LayerPath.normalize(String(cString: h)))
+            entry = LayerEntry(path: path, kind: .hardlink, size: size, linkTarget: LayerPath.normalize(String(cString: h)))
+        } else {
+            switch archive_entry_filetype(e) {
+            case stowaway_ae_ifreg: entry = LayerEntry(path: path, kind: .file, size: size, mode: UInt32(archive_entry_perm(e)))
+            case stowaway_ae_ifdir: entry = LayerEntry(path: path, kind: .directory, size: 0, mode: UInt32(archive_entry_perm(e)))
+            case stowaway_ae_iflnk:
+                entry = LayerEntry(path: path, kind: .symlink, size: 0, linkTarget: archive_entry_symlink(e).map { String(cString: $0) },
+                                   mode: UInt32(archive_entry_perm(e)))
+            default: entry = LayerEntry(path: path, kind: .other, size: 0, mode: UInt32(archive_entry_perm(e)))
+            }
         }
-        switch archive_entry_filetype(e) {
-        case stowaway_ae_ifreg: return LayerEntry(path: path, kind: .file, size: size, mode: UInt32(archive_entry_perm(e)))
-        case stowaway_ae_ifdir: return LayerEntry(path: path, kind: .directory, size: 0, mode: UInt32(archive_entry_perm(e)))
-        case stowaway_ae_iflnk:
-            return LayerEntry(path: path, kind: .symlink, size: 0, linkTarget: archive_entry_symlink(e).map { String(cString: $0) },
-                              mode: UInt32(archive_entry_perm(e)))
-        default: return LayerEntry(path: path, kind: .other, size: 0, mode: UInt32(archive_entry_perm(e)))
-        }
+        // Ids outside 0…UInt32.max (a hostile header) are clamped, never trapped on.
+        entry.uid = UInt32(clamping: archive_entry_uid(e))
+        entry.gid = UInt32(clamping: archive_entry_gid(e))
+        return entry
     }
 
     /// Reads the current entry's data; 0 at its end. Throws on truncation or corruption.

@@ -5,6 +5,14 @@ import Foundation
 /// Its `manifest.json` names each image's config and layers by path; Docker 25+ saves are also a blob store.
 struct DockerArchive: ImageSource {
     let tree: FileTree
+    /// The name every image is reported under when the user named one (an engine's image), else each
+    /// image's first tag.
+    var name: String?
+
+    init(tree: FileTree, name: String? = nil) {
+        self.tree = tree
+        self.name = name
+    }
 
     var displayName: String { tree.displayName }
 
@@ -37,7 +45,7 @@ struct DockerArchive: ImageSource {
                 throw OCIError.unsupported(what: tree.displayName,
                                            reason: "the configs manifest.json names add up to more than \(ImageResolver.maxDocumentBytes >> 20) MB")
             }
-            return ImageRoot(.saved(saved), name: item.RepoTags?.first ?? tree.displayName)
+            return ImageRoot(.saved(saved), name: name ?? item.RepoTags?.first ?? tree.displayName)
         }
     }
 
@@ -49,10 +57,10 @@ struct DockerArchive: ImageSource {
                                           actual: configDigest.description)
         }
         let layers = try item.Layers.map { name in
-            guard let slice = try tree.slice(name) else {
+            guard let layer = try tree.layer(name) else {
                 throw OCIError.missingBlob(image: tree.displayName, name: "layer \(name) (listed in manifest.json)")
             }
-            return SavedImage.Layer(blob: .file(slice), namedDigest: Self.digestNamed(by: name), size: slice.length)
+            return SavedImage.Layer(blob: layer.blob, namedDigest: Self.digestNamed(by: name), size: layer.length)
         }
         return SavedImage(config: configData, configDigest: configDigest, layers: layers)
     }

@@ -15,13 +15,25 @@ public protocol FileTree: Sendable {
     /// The file at a relative `/`-separated path, nil when absent; throws `OCIError.unsafePath` for a path
     /// that would leave the image or is not a plain file.
     func slice(_ path: String) throws -> FileSlice?
+    /// A file to stream as a layer, and its length; nil when absent. By default the file's slice.
+    func layer(_ path: String) throws -> (blob: LayerBlob, length: Int64)?
+    /// A small file read whole, or `missingBlob` naming it as `what`. By default the file's slice, read.
+    func readFile(_ path: String, what: String?) throws -> Data
 }
 
 extension FileTree {
-    /// Reads a small file, or throws `missingBlob` naming it (`unsafePath` for a path that leaves the image).
-    public func read(_ path: String, what: String? = nil) throws -> Data {
+    public func layer(_ path: String) throws -> (blob: LayerBlob, length: Int64)? {
+        try slice(path).map { (.file($0), $0.length) }
+    }
+
+    public func readFile(_ path: String, what: String?) throws -> Data {
         guard let s = try slice(path) else { throw OCIError.missingBlob(image: displayName, name: what ?? path) }
         return try s.readAll()
+    }
+
+    /// Reads a small file, or throws `missingBlob` naming it (`unsafePath` for a path that leaves the image).
+    public func read(_ path: String, what: String? = nil) throws -> Data {
+        try readFile(path, what: what)
     }
 
     /// Whether a file is present; throws like `slice`.

@@ -3,8 +3,34 @@ import Foundation
 /// Turns what the user typed for a local image (`docker-archive:PATH`, `oci:DIR[:TAG]`, a tar or directory
 /// path) into the `ImageSource` that reads it.
 public enum ImageLoader {
+    /// The prefixes that name a local source rather than a registry reference.
+    static let localPrefixes = ["docker-archive:", "oci:", "oci-archive:", "docker-daemon:", "podman:", "dir:"]
+
+    /// Whether `input` names something local (a file, a directory, an engine's image) rather than a registry
+    /// reference.
+    public static func isLocal(_ input: String) -> Bool {
+        for prefix in localPrefixes where input.hasPrefix(prefix) { return true }
+        if FileManager.default.fileExists(atPath: input) { return true }
+        return input.hasPrefix("/") || input.hasPrefix("./") || input.hasPrefix("../") || input.hasSuffix(".tar")
+    }
+
     /// The source for a local input; throws `OCIError` naming the input when it is not an image.
-    public static func source(_ input: String) throws -> any ImageSource {
+    /// `timeout` bounds each wait on a local engine's socket.
+    public static func source(_ input: String, timeout: Double = 30,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) throws -> any ImageSource {
+        for (prefix, engine) in [("docker-daemon:", EngineSocket.Engine.docker), ("podman:", .podman)] where input.hasPrefix(prefix) {
+            let name = String(input.dropFirst(prefix.count))
+            guard !name.isEmpty else {
+                throw OCIError.invalidReference(input, reason: "no image named after \(prefix)")
+            }
+            let socket = try EngineSocket.locate(engine, source: input, timeout: timeout, environment: environment)
+            return EngineImageSource(socket: socket, image: name, input: input)
+        }
+        if input.hasPrefix("dir:") {
+            let path = String(input.dropFirst("dir:".count))
+            guard !path.isEmpty else { throw OCIError.notFound(path: input) }
+            return DirectorySource(root: path, input: input)
+        }
         var path = input
         var tag: String?
         var forcedOCI = false

@@ -38,7 +38,7 @@ public struct ImageResolver: Sendable {
                 }
                 walk.add(try image(name: root.name, manifestDigest: nil, entryPlatform: nil, config: saved.config,
                                    configDigest: saved.configDigest, annotations: [:], layers: layers, source: source.displayName,
-                                   parsed: &walk.configs))
+                                   parsed: &walk.configs, verifyDiffIDs: saved.verifiesDiffIDs))
             }
         }
         guard !walk.images.isEmpty else {
@@ -135,7 +135,7 @@ public struct ImageResolver: Sendable {
     /// One image from its config and layers, or skipped when the config's platform is not the one asked for.
     func image(name: String, manifestDigest: Digest?, entryPlatform: Platform?, config configData: Data, configDigest: Digest,
                annotations: [String: String], layers: [LayerInput], source: String,
-               parsed: inout [Digest: ImageConfig]) throws -> Result {
+               parsed: inout [Digest: ImageConfig], verifyDiffIDs: Bool = true) throws -> Result {
         let config: ImageConfig
         if let known = parsed[configDigest] {
             config = known
@@ -152,7 +152,8 @@ public struct ImageResolver: Sendable {
         }
         let refs = layers.enumerated().map { i, l in
             LayerRef(index: i, digest: l.digest ?? config.diffIDs[i], diffID: config.diffIDs[i], mediaType: l.mediaType, size: l.size,
-                     blob: l.blob, expectedBlobDigest: l.digest, expectedDiffID: config.diffIDs[i], expectedSize: l.expectedSize)
+                     blob: l.blob, expectedBlobDigest: l.digest, expectedDiffID: verifyDiffIDs ? config.diffIDs[i] : nil,
+                     expectedSize: l.expectedSize)
         }
         return .image(Image(reference: name, manifestDigest: manifestDigest, configDigest: configDigest,
                             platform: entryPlatform ?? config.platform, config: config, annotations: annotations, layers: refs))

@@ -56,4 +56,6 @@ public struct SavedImage: Sendable {
     public var config: Data
     public var configDigest: Digest
     public var layers: [Layer]
+    /// False when the config's diff_ids only name the layers (a directory read as a layer has no real one).
+    public var verifiesDiffIDs = true
 }

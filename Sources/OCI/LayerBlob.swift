@@ -3,12 +3,15 @@ import Core
 public enum LayerBlob: Sendable {
     case file(FileSlice)
     case remote(RemoteBlob)
+    /// An entry of a stream that is read again from its start for each open (an engine's image save).
+    case stream(StreamedBlob)
 
     /// Identity for scanning each blob once per run.
     public var key: String {
         switch self {
         case .file(let s): return "\(s.hostPath)@\(s.offset)"
         case .remote(let r): return r.descriptor.digest.description
+        case .stream(let s): return s.displayName
         }
     }
 
@@ -17,6 +20,7 @@ public enum LayerBlob: Sendable {
         switch self {
         case .file(let s): return s.displayName
         case .remote(let r): return "\(r.reference.registry)/\(r.reference.repository)@\(r.descriptor.digest)"
+        case .stream(let s): return s.displayName
         }
     }
 
@@ -29,6 +33,10 @@ public enum LayerBlob: Sendable {
             return CountingSource(source, progress)
         case .remote(let r):
             return r.client.openBlob(r.reference, r.descriptor, progress: progress)
+        case .stream(let s):
+            let source = try s.open()
+            guard let progress else { return source }
+            return CountingSource(source, progress)
         }
     }
 }
@@ -38,6 +46,13 @@ public struct RemoteBlob: Sendable {
     public let client: RegistryClient
     public let reference: Reference
     public let descriptor: Descriptor
+}
+
+/// A file inside a stream that can be opened again from the start (each open is a new stream).
+public struct StreamedBlob: Sendable {
+    public let displayName: String
+    public let length: Int64
+    let open: @Sendable () throws -> ByteSource
 }
 
 /// Reports how many bytes pass through a source.

@@ -18,6 +18,17 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
     case tls(registry: String, reason: String)
     /// A registry operation (`ping`, `manifest of team/app:v1`, `blob sha256:…`, `token from https://…`) gave up.
     case registryFailed(registry: String, operation: String, failure: RegistryFailure)
+    /// The local Docker or Podman engine could not give the image (`source` is what the user typed).
+    case engine(source: String, reason: String)
+
+    /// TLS was tried and a plain HTTP server answered.
+    public var isPlainHTTPOverTLS: Bool {
+        if case .tls(_, let reason) = self { return reason.hasPrefix(Self.plainHTTPReason) }
+        return false
+    }
+
+    /// How `tls` begins when a plain HTTP server answered the TLS handshake.
+    static let plainHTTPReason = "the registry answered in plain HTTP, not TLS"
 
     /// A registry operation ran out of time.
     public var isTimeout: Bool {
@@ -43,6 +54,7 @@ public enum OCIError: Error, Equatable, CustomStringConvertible {
             return "\(reg): authentication failed (\(st)) with credentials from \(s)" + (m.isEmpty ? "" : ": \(m)")
         case .tls(let reg, let r): return "\(reg): TLS: \(r)"
         case .registryFailed(let reg, let op, let f): return "\(reg): \(op): \(f)"
+        case .engine(let s, let r): return "\(s): \(r)"
         }
     }
 }

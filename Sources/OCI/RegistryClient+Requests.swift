@@ -302,7 +302,7 @@ extension RegistryClient {
             let said = Self.tlsReason(error)
             let reason: String
             if said.contains("WRONG_VERSION_NUMBER") || said.contains("HTTP_REQUEST") {
-                reason = "the registry answered in plain HTTP, not TLS; if it is meant to, use --insecure-registry \(op.registry)"
+                reason = OCIError.plainHTTPReason + "; if it is meant to, use --insecure-registry \(op.registry)"
             } else if said.contains("CERTIFICATE_VERIFY_FAILED") || said.lowercased().contains("certificate") {
                 reason = "the server's certificate is not trusted (\(said)); use --ca-file PEM, or --insecure-registry "
                     + "\(op.registry) for a test registry"

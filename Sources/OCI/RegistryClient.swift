@@ -101,7 +101,8 @@ public final class RegistryClient: Sendable {
     /// `https://host`, or for an `--insecure-registry` host whichever of `http://host` and (unverified)
     /// `https://host` answers the v2 ping; learned once per host. Plain HTTP is tried first there: a TLS
     /// server answers a plaintext request at once, while a plaintext server would sit on a TLS hello. A plain
-    /// HTTP probe that times out is final: a TLS attempt would only double the wait.
+    /// HTTP probe that times out is final: a TLS attempt would only double the wait. A loopback host
+    /// (`isLoopback`) is probed the same way without the flag, with TLS verified.
     func baseURL(_ host: String) async throws -> URL {
         if let known = await auth.base(host) { return known }
         let op = Operation(registry: host, name: "ping")
@@ -112,12 +113,43 @@ public final class RegistryClient: Sendable {
             } catch let e as OCIError where !e.isTimeout {
                 first = e
             }
+        } else if Self.isLoopback(host) {
+            // Docker's rule: localhost and 127.0.0.0/8 may speak plain HTTP without being named insecure. Probed in
+            // the same order as an insecure host (a plain HTTP answer can only come from a plain HTTP server, and
+            // only answers 200/401 count), but TLS, when that is what answers, is verified as for any host.
+            do {
+                return try await ping("http://\(host)", op, probe: true)
+            } catch let e as OCIError where !e.isTimeout {
+                do {
+                    return try await ping("https://\(host)", op, probe: false)
+                } catch let tls as OCIError {
+                    // Both failed: the plain HTTP answer says more unless it was TLS that answered there.
+                    throw tls.isPlainHTTPOverTLS ? e : tls
+                }
+            }
         }
         do {
             return try await ping("https://\(host)", op, probe: false)
         } catch {
             throw first ?? error
         }
+    }
+
+    /// Whether a registry host (`host[:port]`) is on the loopback interface by its spelling: `localhost`, an IPv4
+    /// literal in 127.0.0.0/8, or `[::1]`. Names are not resolved (Docker resolves them; a name resolving to
+    /// 127.0.0.1 here needs `--insecure-registry` for plain HTTP).
+    public static func isLoopback(_ hostPort: String) -> Bool {
+        var host = Substring(hostPort)
+        if host.hasPrefix("[") {
+            guard let end = host.firstIndex(of: "]") else { return false }
+            return host[host.index(after: host.startIndex)..<end] == "::1"
+        }
+        if let colon = host.firstIndex(of: ":") { host = host[..<colon] }
+        if host.lowercased() == "localhost" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard octets.count == 4, octets.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+              octets.allSatisfy({ (Int($0) ?? 256) <= 255 }) else { return false }
+        return octets[0] == "127"
     }
 
     /// `GET /v2/`: the base URL when it answers 200 or 401 (learning the challenge).

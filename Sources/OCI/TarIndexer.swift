@@ -26,15 +26,27 @@ struct TarIndexer {
     static let maxExtendedHeader: Int64 = 1 << 20
 
     func index() throws -> [String: FileSlice] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }
-        let fileSize = Int64(st.st_size)
-        if fileSize == 0 { throw OCIError.notAnImage(path: path, reason: "empty file") }
+        let input = try FileTarInput(path: path)
+        defer { input.close() }
+        if input.size == 0 { throw OCIError.notAnImage(path: path, reason: "empty file") }
+        return try index(input).mapValues { e in
+            FileSlice(hostPath: path, offset: e.offset, length: e.length, displayName: "\(path)!\(e.name)")
+        }
+    }
 
-        var files: [String: FileSlice] = [:]
+    /// Where one regular file's data lies in the tar (links resolved to their target's data).
+    struct Entry {
+        var name: String
+        var offset: Int64
+        var length: Int64
+    }
+
+    /// Indexes any tar input, reading forward only (so a stream can be indexed in one pass); `onFile` sees each
+    /// regular file as its header is read, before anything after it, and may read its data from `input`.
+    func index(_ input: some TarInput, onFile: ((Entry) throws -> Void)? = nil) throws -> [String: Entry] {
+        // A stream's length is unknown: its end shows as a short read, which `readExactly` reports as truncation.
+        let fileSize = input.size ?? Int64.max
+        var files: [String: Entry] = [:]
         var links: [(name: String, target: String, symbolic: Bool)] = []
         var offset: Int64 = 0
         var header = [UInt8](repeating: 0, count: 512)
@@ -46,7 +58,7 @@ struct TarIndexer {
         // Every size is checked against what is left of the file before any arithmetic, so no sum can
         // overflow, and every step moves `offset` forward by at least one header.
         while offset <= fileSize - 512 {
-            try readExactly(fd, &header, at: offset)
+            try input.readExactly(&header, at: offset)
             if header.allSatisfy({ $0 == 0 }) { return try finish(files, links) }
             guard checksumOK(header) else {
                 if first { throw OCIError.notAnImage(path: path, reason: Self.sniff(header)) }
@@ -77,21 +89,23 @@ struct TarIndexer {
 
             switch type {
             case UInt8(ascii: "x"):
-                pax = try parsePax(try readData(fd, at: dataStart, count: size), at: offset)
+                pax = try parsePax(try readData(input, at: dataStart, count: size), at: offset)
                 offset = next
                 continue
             case UInt8(ascii: "g"):
                 offset = next
                 continue
             case UInt8(ascii: "L"), UInt8(ascii: "K"):
-                let data = try readData(fd, at: dataStart, count: size)
+                let data = try readData(input, at: dataStart, count: size)
                 let text = String(decoding: data.prefix { $0 != 0 }, as: UTF8.self)
                 if type == UInt8(ascii: "L") { longName = text } else { longLink = text }
                 offset = next
                 continue
             case UInt8(ascii: "0"), 0, UInt8(ascii: "7"):
                 let key = Self.normalize(name)
-                files[key] = FileSlice(hostPath: path, offset: dataStart, length: size, displayName: "\(path)!\(key)")
+                let entry = Entry(name: key, offset: dataStart, length: size)
+                files[key] = entry
+                try onFile?(entry)
             case UInt8(ascii: "1"), UInt8(ascii: "2"):
                 let target = pax.linkPath ?? longLink ?? string(header[157..<257])
                 links.append((Self.normalize(name), target, type == UInt8(ascii: "2")))
@@ -105,7 +119,7 @@ struct TarIndexer {
         }
         if first {
             var head = [UInt8](repeating: 0, count: Int(min(fileSize, 512)))
-            try readExactly(fd, &head, at: 0)
+            try input.readExactly(&head, at: 0)
             let sniffed = Self.sniff(head)
             throw OCIError.notAnImage(path: path, reason: sniffed == "not a tar archive" ? "too short to be a tar archive (\(fileSize) bytes)" : sniffed)
         }
@@ -121,7 +135,7 @@ struct TarIndexer {
         OCIError.io(path: path, reason: "corrupt tar header at byte \(offset): \(why)")
     }
 
-    private func finish(_ files: [String: FileSlice], _ links: [(name: String, target: String, symbolic: Bool)]) throws -> [String: FileSlice] {
+    private func finish(_ files: [String: Entry], _ links: [(name: String, target: String, symbolic: Bool)]) throws -> [String: Entry] {
         var files = files
         // Links may point at links; a few rounds settle any sane chain.
         for _ in 0..<8 {
@@ -222,18 +236,51 @@ struct TarIndexer {
         return pax
     }
 
-    private func readData(_ fd: Int32, at offset: Int64, count: Int64) throws -> [UInt8] {
+    private func readData(_ input: some TarInput, at offset: Int64, count: Int64) throws -> [UInt8] {
         guard count <= Self.maxExtendedHeader else { throw OCIError.io(path: path, reason: "tar extended header of \(count) bytes at byte \(offset)") }
         var buf = [UInt8](repeating: 0, count: Int(count))
-        try readExactly(fd, &buf, at: offset)
+        try input.readExactly(&buf, at: offset)
         return buf
     }
+}
 
-    private func readExactly(_ fd: Int32, _ buf: inout [UInt8], at offset: Int64) throws {
+/// The bytes of a tar, read at offsets that only move forward (apart from one look back at the start of a tar
+/// too short to hold a header, which only a file with a known size takes).
+protocol TarInput {
+    /// The whole length when known (a file); nil for a stream, whose end shows as a short read.
+    var size: Int64? { get }
+    /// Fills `buf` from `offset`; throws `OCIError.io` ("truncated at byte N") when the input ends first.
+    func readExactly(_ buf: inout [UInt8], at offset: Int64) throws
+}
+
+/// A tar file on disk, read with `pread`.
+final class FileTarInput: TarInput {
+    let path: String
+    let size: Int64?
+    private let fd: Int32
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw OCIError.io(path: path, reason: reason)
+        }
+        size = Int64(st.st_size)
+    }
+
+    func close() { Glibc.close(fd) }
+
+    func readExactly(_ buf: inout [UInt8], at offset: Int64) throws {
         var done = 0
         let want = buf.count
+        let fd = fd, path = path
         try buf.withUnsafeMutableBytes { b in
             while done < want {
+                // Safe: `b` is `buf`'s storage of `want` bytes, and `done < want` bounds the write.
                 let n = pread(fd, b.baseAddress! + done, want - done, off_t(offset + Int64(done)))
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 { throw OCIError.io(path: path, reason: String(cString: strerror(errno))) }

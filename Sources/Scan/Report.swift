@@ -53,6 +53,16 @@ public struct Report: Codable, Sendable {
         public var path: String?
         public var message: String
 
+        /// The kind of a `dir:PATH` build file's note: a build argument named like a secret.
+        public static let buildSecretArg = "build-secret-arg"
+
+        public init(layerIndex: Int?, kind: String, path: String?, message: String) {
+            self.layerIndex = layerIndex
+            self.kind = kind
+            self.path = path
+            self.message = message
+        }
+
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(layerIndex, forKey: .layerIndex)

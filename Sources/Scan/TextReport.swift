@@ -84,9 +84,12 @@ public struct TextReport {
                     }
                 }
             }
-            if !image.warnings.isEmpty {
+            // Build-file notes (dir:PATH) have their own heading; every other warning is an archive limit.
+            let buildNotes = image.warnings.filter { $0.kind == Report.Warning.buildSecretArg }
+            let archiveWarnings = image.warnings.filter { $0.kind != Report.Warning.buildSecretArg }
+            if !archiveWarnings.isEmpty {
                 out += "\n" + paint("  archives not read in full", "1;33") + "\n"
-                for w in image.warnings {
+                for w in archiveWarnings {
                     out += "    \(w.layerIndex.map { "layer \($0)  " } ?? "")\(safe(w.path ?? ""))  \(safe(w.message))\n"
                 }
             }
@@ -95,6 +98,10 @@ public struct TextReport {
                 for f in image.accepted {
                     out += "    \(badge(f.severity)) \(safe(f.ruleID).padding(toLength: width, withPad: " ", startingAt: 0)) \(safe(f.path ?? f.location))  \(secretText(f))\n"
                 }
+            }
+            if !buildNotes.isEmpty {
+                out += "\n" + paint("  build arguments named like secrets", "1;33") + "\n"
+                for w in buildNotes { out += "    \(safe(w.path ?? ""))  \(safe(w.message))\n" }
             }
             for e in image.errors {
                 out += "\n" + paint("  could not read", "1;31") + (e.layerIndex.map { " layer \($0)" } ?? "") + ": \(safe(e.message))\n"

@@ -8,7 +8,8 @@ import OCI
 struct ImageOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("The image.", discussion: """
         A registry reference (registry.fly.io/app:tag, host:5000/repo@sha256:…, alpine), a docker save tarball \
-        (docker-archive:PATH or a .tar path) or an OCI layout (oci:DIR[:TAG], a directory, or a tar of one).
+        (docker-archive:PATH or a .tar path), an OCI layout (oci:DIR[:TAG], a directory, or a tar of one), or an image in \
+        the local engine (docker-daemon:REF, podman:REF).
         """))
     var image: String
     @Option(help: "os/arch[/variant] of a multi-platform image.") var platform: String?
@@ -28,11 +29,7 @@ struct ImageOptions: ParsableArguments {
     }
 
     /// Whether IMAGE names something on disk rather than a registry reference.
-    var isLocal: Bool {
-        for prefix in ["docker-archive:", "oci:", "oci-archive:"] where image.hasPrefix(prefix) { return true }
-        if FileManager.default.fileExists(atPath: image) { return true }
-        return image.hasPrefix("/") || image.hasPrefix("./") || image.hasPrefix("../") || image.hasSuffix(".tar")
-    }
+    var isLocal: Bool { ImageLoader.isLocal(image) }
 
     /// Resolves IMAGE and runs `body` on its images on a thread of its own (layer reads block), with the
     /// registry client open until it returns. Throws `OCIError` when IMAGE holds no image for the platform.
@@ -40,7 +37,7 @@ struct ImageOptions: ParsableArguments {
         let resolver = ImageResolver(platform: try platform.map(PlatformChoice.init) ?? .host)
         let name = image
         if isLocal {
-            let images = try await resolver.images(of: ImageLoader.source(name))
+            let images = try await resolver.images(of: ImageLoader.source(name, timeout: timeout))
             return try await offThePool { try body(images) }
         }
         let ref = try Reference(name)

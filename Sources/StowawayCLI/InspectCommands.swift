@@ -41,9 +41,14 @@ struct Presentation: Sendable {
 /// Runs an inspector command: resolves IMAGE to one image, runs `body` on it off the async pool and prints
 /// what it returns. Any error is one line on stderr and exit code 2.
 private func inspect(_ source: ImageOptions, _ body: @escaping @Sendable (Image) throws -> Data) async -> Int32 {
+    await inspect(source) { image in (try body(image), 0) }
+}
+
+/// The same, for a command whose exit code depends on what it found (`layers --ci`).
+private func inspect(_ source: ImageOptions, _ body: @escaping @Sendable (Image) throws -> (Data, Int32)) async -> Int32 {
     let name = source.image
     do {
-        let data = try await source.withImages { images in
+        let (data, status) = try await source.withImages { images in
             guard images.count == 1, let image = images.first else {
                 throw InspectError.severalImages(image: name, names: images.map {
                     [$0.reference, $0.platform?.description].compactMap { $0 }.joined(separator: " ")
@@ -52,7 +57,7 @@ private func inspect(_ source: ImageOptions, _ body: @escaping @Sendable (Image)
             return try body(image)
         }
         FileHandle.standardOutput.write(data)
-        return 0
+        return status
     } catch {
         printError("\(error)")
         return 2
@@ -67,27 +72,54 @@ private func historyText(_ image: Image, showSecrets: Bool) throws -> [String?]?
 struct LayersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "layers",
-        abstract: "One row per layer: digest, sizes, files and the history command that made it; then the wasted space.",
+        abstract: "One row per layer: digest, creation time, sizes, files and the history command that made it; then dive's efficiency and the wasted space.",
         discussion: """
-        History entries that made no layer (ENV, CMD, …) are shown dimmed between the rows. Wasted space: the bytes \
-        of files that a later layer deletes or replaces, which still ship in the lower blobs. Reads every layer. \
+        History entries that made no layer (ENV, CMD, …) are shown dimmed between the rows. CONTENT is the bytes of \
+        the layer's files, as files lists them and the scan summary counts them; SIZE is the blob as shipped. \
+        Efficiency and its wasted bytes are dive's (docs/inspector.md); the wasted-space table lists the files \
+        a later layer deletes or replaces, which still ship in the lower blobs. Reads every layer. \
         Secrets the rules find in history lines are redacted unless --show-secrets.
+        --ci checks dive's three CI rules and exits 1 when one fails (2 when the image cannot be read).
         """
     )
 
     @OptionGroup var source: ImageOptions
     @Flag(help: "Also scan the image and count the findings in each layer (a second pass over every blob).") var scan = false
     @Flag(help: "Print secrets in history lines as they are (redacted by default).") var showSecrets = false
+    @Flag(help: "Check dive's CI rules: exit 1 when the image fails one.") var ci = false
+    @Option(help: ArgumentHelp("With --ci: fail below this efficiency (0 to 1, or disabled).", valueName: "RATIO"))
+    var lowestEfficiency = "0.9"
+    @Option(help: ArgumentHelp("With --ci: fail above these wasted bytes (20MB, 1GiB, 1048576, or disabled).", valueName: "BYTES"))
+    var highestWastedBytes = "disabled"
+    @Option(help: ArgumentHelp("With --ci: fail above this share of wasted bytes in the layers above the base (0 to 1, or disabled).",
+                               valueName: "RATIO"))
+    var highestUserWastedPercent = "0.1"
     @OptionGroup var output: InspectOutputOptions
+
+    func validate() throws {
+        do {
+            _ = try gate()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    private func gate() throws -> EfficiencyGate {
+        EfficiencyGate(lowestEfficiency: try EfficiencyGate.ratio(lowestEfficiency, flag: "--lowest-efficiency"),
+                       highestWastedBytes: try EfficiencyGate.bytes(highestWastedBytes, flag: "--highest-wasted-bytes"),
+                       highestUserWastedPercent: try EfficiencyGate.ratio(highestUserWastedPercent, flag: "--highest-user-wasted-percent"))
+    }
 
     func run() async throws {
         let (scan, showSecrets, output, name) = (scan, showSecrets, output.presentation, source.image)
+        let gate = ci ? try gate() : nil
         throw ExitCode(await inspect(source) { image in
             var inspector = ImageInspector(image: image, name: name, history: try historyText(image, showSecrets: showSecrets))
             inspector.progress = output.makeProgress()
             let findings = scan ? try inspector.findingsPerLayer(RuleSet()) : nil
-            let report = try inspector.layers(findings: findings)
-            return try output.render(report) { $0.render(report) }
+            var report = try inspector.layers(findings: findings)
+            report.ci = gate?.evaluate(report.efficiency)
+            return (try output.render(report) { $0.render(report) }, report.ci?.passed == false ? 1 : 0)
         })
     }
 }
@@ -99,7 +131,9 @@ struct FilesCommand: AsyncParsableCommand {
         discussion: """
         --layer N lists what layer N's tar holds, each entry added or modified relative to the layers below, and \
         what its whiteouts and opaque directories delete, one entry each. --merged (the default) lists the \
-        filesystem all layers make, with the layer each entry comes from. Reads the layers up to N (all for --merged).
+        filesystem all layers make, with the layer each entry comes from, and says how many deleted files it \
+        hides; --deleted lists them too, with the layer whose blob still holds each. Every row shows the mode, \
+        owner (UID:GID) and size. Reads the layers up to N (all for --merged).
         GLOB: * matches any run of characters (slashes too), ? one character, [a-z] one of a set. Without a slash \
         it matches the last component (*.env); with one, the whole path (/app/*).
         """
@@ -109,18 +143,20 @@ struct FilesCommand: AsyncParsableCommand {
     @Argument(help: "Only the paths matching this pattern.") var glob: String?
     @Option(help: "The layer to list (0 = base, as in scan's report).") var layer: Int?
     @Flag(help: "The merged filesystem (the default).") var merged = false
+    @Flag(help: "In the merged filesystem, also list the files a later layer removed (their bytes still ship).") var deleted = false
     @OptionGroup var output: InspectOutputOptions
 
     func validate() throws {
         if merged && layer != nil { throw ValidationError("--layer and --merged exclude each other") }
+        if deleted && layer != nil { throw ValidationError("--deleted is for the merged filesystem; --layer N already lists what layer N deletes") }
     }
 
     func run() async throws {
-        let (layer, glob, output, name) = (layer, glob.map(PathGlob.init), output.presentation, source.image)
+        let (layer, glob, output, name, deleted) = (layer, glob.map(PathGlob.init), output.presentation, source.image, deleted)
         throw ExitCode(await inspect(source) { image in
             var inspector = ImageInspector(image: image, name: name)
             inspector.progress = output.makeProgress()
-            let report = try inspector.files(layer: layer, glob: glob)
+            let report = try inspector.files(layer: layer, glob: glob, deleted: deleted)
             // Written as it is rendered: a million entries never make one document in memory.
             var out = StandardOutput()
             if output.json {

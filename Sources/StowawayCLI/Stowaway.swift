@@ -95,8 +95,9 @@ struct ScanCommand: AsyncParsableCommand {
         abstract: "Scan an image: every file of every layer, the config and the history.",
         discussion: """
         IMAGE is a registry reference (registry.fly.io/app:tag, host:5000/repo@sha256:…, alpine), \
-        a docker save tarball (docker-archive:PATH or a .tar path) or an OCI layout (oci:DIR[:TAG], \
-        a directory, or a tar of one).
+        a docker save tarball (docker-archive:PATH or a .tar path), an OCI layout (oci:DIR[:TAG], \
+        a directory, or a tar of one), or an image in the local engine (docker-daemon:REF, podman:REF: \
+        read from $DOCKER_HOST or /var/run/docker.sock, $CONTAINER_HOST or Podman's socket).
         Registry credentials, first match wins: --username with --password-stdin; for registry.fly.io \
         FLY_ACCESS_TOKEN or FLY_API_TOKEN (username x); the Docker config ($DOCKER_CONFIG or \
         ~/.docker/config.json: auths, credHelpers, credsStore).
@@ -183,11 +184,7 @@ struct ScanCommand: AsyncParsableCommand {
     }
 
     /// Whether IMAGE names something on disk rather than a registry reference.
-    private var isLocal: Bool {
-        for prefix in ["docker-archive:", "oci:", "oci-archive:"] where image.hasPrefix(prefix) { return true }
-        if FileManager.default.fileExists(atPath: image) { return true }
-        return image.hasPrefix("/") || image.hasPrefix("./") || image.hasPrefix("../") || image.hasSuffix(".tar")
-    }
+    private var isLocal: Bool { ImageLoader.isLocal(image) }
 
     private func execute() async -> Int32 {
         do {
@@ -209,7 +206,15 @@ struct ScanCommand: AsyncParsableCommand {
             let resolver = ImageResolver(platform: choice)
             let report: Report
             if isLocal {
-                report = await scanner.scanOffThePool(try await resolver.images(of: ImageLoader.source(image)))
+                let source = try ImageLoader.source(image, timeout: settings.timeout)
+                var scanned = await scanner.scanOffThePool(try await resolver.images(of: source))
+                // A build context's Dockerfiles and compose files: build arguments named like secrets, value or not.
+                if let dir = source as? DirectorySource, !scanned.images.isEmpty {
+                    scanned.images[0].warnings += try BuildFileCheck.notes(dir).map {
+                        Report.Warning(layerIndex: nil, kind: Report.Warning.buildSecretArg, path: "\($0.path):\($0.line)", message: $0.message)
+                    }
+                }
+                report = scanned
             } else {
                 // The images a Fly.io app runs, or the one reference given.
                 var targets = [(Reference, String)]()

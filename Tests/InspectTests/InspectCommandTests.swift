@@ -130,7 +130,8 @@ import TestSupport
                                                          "--format", format, "--quiet"])
             #expect(r.status == 0, "\(format): \(r.stderr)")
             let rss = try #require(r.stderr.split(separator: "\n").compactMap { $0.hasPrefix("peak-rss-kb=") ? Int($0.dropFirst(12)) : nil }.last)
-            #expect(rss / 1024 < 160, "\(format): peak RSS \(rss / 1024) MB")
+            // 155 MB before rows carried the owner (UID:GID) and the removing layer; 172 MB with them (measured).
+            #expect(rss / 1024 < 185, "\(format): peak RSS \(rss / 1024) MB")
             if format == "json" {
                 let paths = try JSONDocument.object(r.stdout).objects("entries").compactMap { $0["path"] as? String }
                 #expect(paths.count == count)

@@ -217,12 +217,40 @@ let cleanHome: [String: String] = {
     /// A registry that speaks plain HTTP, reached as HTTPS: one line that names it and the flag to use, with no
     /// library type dump and no source path of our build.
     @Test func aPlainHTTPRegistryReachedOverTLSSaysWhichFlagToUse() throws {
-        let a = try h["anonymous"].host
+        // Loopback addresses may use plain HTTP; a name for 127.0.0.1 other than localhost may not.
+        let a = try h["anonymous"].host.replacingOccurrences(of: "127.0.0.1", with: try loopbackName())
         let r = try scan(["docker://\(a)/plain/app:v1"])
         #expect(r.status == 2)
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stderr.contains("plain HTTP") && r.stderr.contains("--insecure-registry \(a)"), "\(r.stderr)")
         #expect(!r.stderr.contains(".build") && !r.stderr.contains("BoringSSL") && !r.stderr.contains("NIOSSL"), "\(r.stderr)")
+    }
+
+    /// This machine's host name, which must resolve to 127.0.0.1 (Debian's /etc/hosts and containers map it so)
+    /// and is not spelled as a loopback address.
+    private func loopbackName() throws -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { throw Run.ToolFailure(description: "gethostname failed") }
+        let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let resolved = try Run.tool("getent", ["ahostsv4", name]).stdout
+        guard resolved.split(separator: "\n").contains(where: { $0.hasPrefix("127.0.0.1 ") }), name.lowercased() != "localhost" else {
+            throw Run.ToolFailure(description: "this test needs the host name (\(name)) to resolve to 127.0.0.1: \(resolved)")
+        }
+        return name
+    }
+
+    /// As Docker allows: a registry on localhost or 127.0.0.0/8 may use plain HTTP without --insecure-registry.
+    @Test func loopbackRegistriesMayUsePlainHTTPWithoutTheFlag() throws {
+        let a = try h["anonymous"].host
+        try h.push("docker-archive:\(planted.path)", to: "anonymous", as: "loopback/app:v1")
+        for host in [a, a.replacingOccurrences(of: "127.0.0.1", with: "localhost")] {
+            let r = try scan(["\(host)/loopback/app:v1"])
+            #expect(r.status == 1, "\(host): \(r.stderr)")
+            #expect((try findings(r.stdout)) == (try expected), "\(host)")
+        }
+        let layers = try Run.command(Run.stowaway, ["layers", "localhost:\(a.split(separator: ":").last ?? "")/loopback/app:v1", "--quiet"],
+                                     environment: cleanHome)
+        #expect(layers.status == 0, "\(layers.stderr)")
     }
 
     @Test func tlsWithAGeneratedCA() throws {
