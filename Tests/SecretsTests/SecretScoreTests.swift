@@ -40,11 +40,15 @@ struct SecretScoreTests {
 
     @Test func aRandomValueOfTheSameShapeScoresAsRandom() {
         for (value, alphabet) in Self.table {
-            // Several draws: the floor must hold for random values, not for one lucky one.
-            for _ in 0..<20 {
+            // A rate over many fresh draws, not one lucky value, and not every value: a short random value can read
+            // as an identifier (16 letters with few case changes and two digits, `mYvyNpbtawniqV12`), and the score
+            // judges the value alone. Such a value under a secret-like name is still reported by the weak floor.
+            var strong = 0, missed: [String] = []
+            for _ in 0..<100 {
                 let random = Gen.rand(max(value.count, 16), alphabet)
-                #expect(SecretScore.of(Array(random.utf8)) >= SecretScore.strong, "\(random) (like \(value)) scored \(SecretScore.of(Array(random.utf8)))")
+                if SecretScore.of(Array(random.utf8)) >= SecretScore.strong { strong += 1 } else { missed.append(random) }
             }
+            #expect(strong >= 97, "\(strong) of 100 random values like \(value) scored strong; missed: \(missed.prefix(5))")
         }
     }
 
