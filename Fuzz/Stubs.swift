@@ -1,7 +1,8 @@
 import Foundation
 
 // The fuzz targets compile the parsing files of Sources/OCI directly, without swift-crypto or the
-// registry client (see Fuzz/run.sh). These stand in for the two things those files use from the rest.
+// registry client (see Fuzz/run.sh). This stands in for hashing (the
+// registry's stand-in, LayerBlob, is in Fuzz/LayerBlobStub.swift, which every target compiles).
 
 extension Digest {
     /// Every blob "hashes" to sha256:000…0, so an input whose descriptors name that digest gets past the
@@ -9,9 +10,4 @@ extension Digest {
     static func sha256(of data: some DataProtocol) -> Digest {
         Digest(sha256Hex: String(repeating: "0", count: 64))
     }
-}
-
-/// Where a layer's bytes come from; the loaders only ever make file slices.
-public enum LayerBlob: Sendable {
-    case file(FileSlice)
 }

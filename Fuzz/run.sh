@@ -14,8 +14,9 @@ build=.build/fuzz
 oci=Sources/OCI
 core=Sources/Core
 
-# Each target is one module of the files it needs (Core's and OCI's together: no `import Core` in them).
-common="$core/ByteSource.swift $core/CoreError.swift $oci/TarIndexer.swift $oci/OCIError.swift $oci/FileTree.swift Fuzz/Input.swift"
+# Each target is one module of the files it needs (Core's and OCI's together: STOWAWAY_FUZZING leaves out `import Core`).
+common="$core/ByteSource.swift $core/CoreError.swift $oci/TarIndexer.swift $oci/OCIError.swift $oci/FileTree.swift Fuzz/Input.swift \
+        Fuzz/LayerBlobStub.swift"
 declare -A sources=(
   [tar]="$common Fuzz/TarIndexerTarget.swift"
   [image]="$common $core/Digest.swift $core/Encoding.swift $oci/Models.swift $oci/MediaType.swift $oci/Image.swift \

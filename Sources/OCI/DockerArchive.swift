@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// A `docker save` tarball: the legacy layout (`<id>/layer.tar`) and Docker 25+ (`blobs/sha256/<diffID>`).

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// One layer of an image, ready to be opened as a stream.

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// Turns an `ImageSource` into images: walks indexes (nested ones too), chooses platforms, reads each

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// Where images come from: a docker save tarball, an OCI layout (directory or tar) or a registry.

@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// An OCI content descriptor.

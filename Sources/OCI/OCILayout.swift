@@ -1,4 +1,6 @@
+#if !STOWAWAY_FUZZING
 import Core
+#endif
 import Foundation
 
 /// An OCI image layout, as a directory or a tar: `oci-layout`, `index.json`, `blobs/<alg>/<hex>`.
