@@ -20,14 +20,22 @@ import TestSupport
             socket = dir + "/engine.sock"
             log = dir + "/engine.log"
             let script = Run.packageRoot.path + "/testdata/engine/standin.py"
-            let r = try Run.command("/bin/sh", ["-c", "python3 \"$0\" \"$@\" </dev/null >/dev/null 2>&1 & echo $!", script,
+            let errors = dir + "/engine.err"
+            let r = try Run.command("/bin/sh", ["-c", "python3 \"$0\" \"$@\" </dev/null >/dev/null 2>\"$STANDIN_ERR\" & echo $!", script,
                                                 "--socket", socket, "--image", image, "--tar", tar, "--mode", mode, "--log", log,
-                                                "--max-seconds", "120"])
+                                                "--max-seconds", "120"], environment: ["STANDIN_ERR": errors])
             pid = Int32(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
             // A liveness bound, not a timing: the socket appears as soon as the stand-in listens.
             let deadline = Date().addingTimeInterval(20)
             while !FileManager.default.fileExists(atPath: socket) && Date() < deadline {
                 Thread.sleep(forTimeInterval: 0.05)
+            }
+            // A stand-in that never listened is the harness failing, not the source under test: say so, with its error.
+            if !FileManager.default.fileExists(atPath: socket) {
+                if pid > 0 { kill(pid, SIGKILL) }
+                struct NoEngine: Error, CustomStringConvertible { let description: String }
+                throw NoEngine(description: "the stand-in engine never listened on \(socket): "
+                               + ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "no error output"))
             }
         }
 

@@ -90,15 +90,21 @@ def main():
     p.add_argument("--log")
     p.add_argument("--max-seconds", type=float, default=600)
     args = p.parse_args()
+    if args.log:
+        args.log = os.path.abspath(args.log)
     with open(args.tar, "rb") as f:
         data = f.read()
     if os.path.exists(args.socket):
         os.unlink(args.socket)
-    # Bound and listening under another name first: the socket appears only once a connect can succeed.
+    # Bound and listening under another name first: the socket appears only once a connect can succeed. The
+    # name is bound relative to its directory, so a long directory (a CI checkout deep in the tree) cannot push
+    # the temporary name past sun_path's 108 bytes.
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(args.socket + ".new")
+    os.chdir(os.path.dirname(os.path.abspath(args.socket)))
+    temporary = ".%d.new" % os.getpid()
+    server.bind(temporary)
     server.listen(16)
-    os.rename(args.socket + ".new", args.socket)
+    os.rename(temporary, os.path.basename(args.socket))
     threading.Timer(args.max_seconds, lambda: os._exit(0)).start()
     while True:
         conn, _ = server.accept()
