@@ -44,7 +44,7 @@ let package = Package(
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
-        .target(name: "Forensics", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Forensics", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Scan", dependencies: ["Core", "OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
         // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
         .target(name: "Sweep", dependencies: [
@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The layer inspector: per-layer listings, changes, the merged view, trace, cat, wasted space.
-        .target(name: "Inspect", dependencies: ["OCI", "Layers", "Scan", "Secrets"]),
+        .target(name: "Inspect", dependencies: ["Core", "OCI", "Layers", "Scan", "Secrets"]),
         // The command line as a library (flags, wiring, exit codes), so tests can parse and run commands in-process;
         // the `stowaway` executable's main.swift only calls it.
         .target(name: "StowawayCLI", dependencies: [

@@ -1,3 +1,5 @@
+import Core
+
 /// What a found secret can do, read offline from the secret itself: the `details` of a finding in the JSON
 /// report and SARIF properties. Only the members that apply are present.
 public struct FindingDetails: Codable, Sendable, Equatable {
@@ -111,21 +113,21 @@ public struct FlyDetails: Codable, Sendable, Equatable {
 
     public var scope: Scope
     /// Fly's internal organization ID.
-    public var organization: UInt64?
+    @Nullable public var organization: UInt64?
     /// The first `maxApps` apps the token names, by ID.
     public var apps: [App]
     /// How many apps the token names in all.
     public var appCount: Int
     /// The actions allowed on the organization's resources outside `apps`, letters in the order r w c d C.
-    public var access: String?
+    @Nullable public var access: String?
     /// The earliest end of validity over the token and its discharges (ISO 8601, UTC); null: none.
-    public var expires: String?
+    @Nullable public var expires: String?
     public var expired: Bool
     /// The token's ID as Fly shows it (a UUID derived from the nonce): safe to share, names the token to revoke.
-    public var tokenID: String?
+    @Nullable public var tokenID: String?
     /// Whether every third-party caveat has its discharge in the bundle: false means an attacker also needs a
     /// Fly login to use it. Null for user tokens and tokens that could not be decoded.
-    public var discharged: Bool?
+    @Nullable public var discharged: Bool?
 
     /// Fly details; absent values encode as null.
     public init(scope: Scope, organization: UInt64? = nil, apps: [App] = [], appCount: Int? = nil, access: String? = nil,
@@ -145,20 +147,6 @@ public struct FlyDetails: Codable, Sendable, Equatable {
         case scope, organization, apps, appCount, access, expires, expired, tokenID, discharged
     }
 
-    // Absent values are null rather than missing, like the rest of the report.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(scope, forKey: .scope)
-        try c.encode(organization, forKey: .organization)
-        try c.encode(apps, forKey: .apps)
-        try c.encode(appCount, forKey: .appCount)
-        try c.encode(access, forKey: .access)
-        try c.encode(expires, forKey: .expires)
-        try c.encode(expired, forKey: .expired)
-        try c.encode(tokenID, forKey: .tokenID)
-        try c.encode(discharged, forKey: .discharged)
-    }
-
     // Reports written before `appCount` existed lack it: it is then the length of `apps`.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -176,13 +164,13 @@ public struct FlyDetails: Codable, Sendable, Equatable {
 
 /// The readable claims of a JSON Web Token (its signature is not checked). Every key is always present.
 public struct JWTDetails: Codable, Sendable, Equatable {
-    public var alg: String?
-    public var iss: String?
-    public var sub: String?
+    @Nullable public var alg: String?
+    @Nullable public var iss: String?
+    @Nullable public var sub: String?
     /// The audience, always as a list (a JWT may hold one string or several).
-    public var aud: [String]?
+    @Nullable public var aud: [String]?
     /// ISO 8601, UTC.
-    public var exp: String?
+    @Nullable public var exp: String?
     public var expired: Bool
 
     /// JWT details; absent claims encode as null.
@@ -193,20 +181,6 @@ public struct JWTDetails: Codable, Sendable, Equatable {
         self.aud = aud
         self.exp = exp
         self.expired = expired
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case alg, iss, sub, aud, exp, expired
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(alg, forKey: .alg)
-        try c.encode(iss, forKey: .iss)
-        try c.encode(sub, forKey: .sub)
-        try c.encode(aud, forKey: .aud)
-        try c.encode(exp, forKey: .exp)
-        try c.encode(expired, forKey: .expired)
     }
 }
 

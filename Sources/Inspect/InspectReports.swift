@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// `stowaway layers`: one row per layer, the history entries that made no layer, and the wasted space.
@@ -128,8 +129,8 @@ public struct FilesReport: Codable, Sendable {
     public var image: String
     /// The image's name as `scan` reports it.
     public var reference: String
-    /// The layer listed; nil for the merged filesystem.
-    public var layer: Int?
+    /// The layer listed; nil (always written, as `null`) for the merged filesystem.
+    @Nullable public var layer: Int?
     /// The pattern the paths were filtered by.
     public var glob: String?
     /// The merged view: files (matching the pattern) that a layer removed and that are not listed; 0 with
@@ -139,19 +140,6 @@ public struct FilesReport: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case schemaVersion, image, reference, layer, glob, hiddenDeleted, entries
-    }
-
-    /// Writes every field, `layer` even when null.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(schemaVersion, forKey: .schemaVersion)
-        try c.encode(image, forKey: .image)
-        try c.encode(reference, forKey: .reference)
-        // Always present: null says "the merged filesystem".
-        try c.encode(layer, forKey: .layer)
-        try c.encodeIfPresent(glob, forKey: .glob)
-        try c.encodeIfPresent(hiddenDeleted, forKey: .hiddenDeleted)
-        try c.encode(entries, forKey: .entries)
     }
 }
 

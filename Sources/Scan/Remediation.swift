@@ -1,3 +1,4 @@
+import Core
 import Secrets
 
 /// What to do about one finding: where its secret is revoked or rotated (the rule's provider), and how to take it
@@ -32,19 +33,11 @@ public struct Remediation: Codable, Sendable, Equatable {
     public var place: Place
     /// Where the secret is revoked or rotated: the rule's URL or command (a Fly token's command names its ID);
     /// nil when the provider is not known (generic rules): then the secret is rotated wherever it was issued.
-    public var rotate: String?
+    @Nullable public var rotate: String?
     /// How to take the secret out of the image, naming the place.
     public var fix: String
 
     enum CodingKeys: String, CodingKey { case place, rotate, fix }
-
-    // `rotate` is null rather than absent, as everything in the report contract.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(place, forKey: .place)
-        try c.encode(rotate, forKey: .rotate)
-        try c.encode(fix, forKey: .fix)
-    }
 
     /// The remediation of `finding`, found by `rule` (nil: a rule the run no longer has), in an image that is a
     /// Fly.io app's (`flyApp`: its runtime secrets are set with `fly secrets set`).

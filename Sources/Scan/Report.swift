@@ -1,3 +1,4 @@
+import Core
 import OCI
 import Secrets
 
@@ -11,24 +12,15 @@ public struct Report: Codable, Sendable {
 
     public struct LayerInfo: Codable, Sendable {
         public var index: Int
-        public var digest: String?
-        public var diffID: String?
+        @Nullable public var digest: String?
+        @Nullable public var diffID: String?
         public var size: Int64
-        public var createdBy: String?
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(index, forKey: .index)
-            try c.encode(digest, forKey: .digest)
-            try c.encode(diffID, forKey: .diffID)
-            try c.encode(size, forKey: .size)
-            try c.encode(createdBy, forKey: .createdBy)
-        }
+        @Nullable public var createdBy: String?
     }
 
     /// Something that could not be read; any makes the scan incomplete (exit 2).
     public struct ScanError: Codable, Sendable, Equatable {
-        public var layerIndex: Int?
+        @Nullable public var layerIndex: Int?
         public var message: String
 
         /// What could not be read: in layer `layerIndex`, or (nil) the image itself.
@@ -36,21 +28,15 @@ public struct Report: Codable, Sendable {
             self.layerIndex = layerIndex
             self.message = message
         }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(layerIndex, forKey: .layerIndex)
-            try c.encode(message, forKey: .message)
-        }
     }
 
     /// Something the scan did not do in full that leaves it complete: an archive inside a layer that could not be
     /// read (`archive-unreadable`), or a limit of the archive walk reached (`archive-limit`). Never changes the exit code.
     public struct Warning: Codable, Sendable, Equatable {
-        public var layerIndex: Int?
+        @Nullable public var layerIndex: Int?
         public var kind: String
         /// The archive's chain path.
-        public var path: String?
+        @Nullable public var path: String?
         public var message: String
 
         /// The kind of a `dir:PATH` build file's note: a build argument named like a secret.
@@ -61,14 +47,6 @@ public struct Report: Codable, Sendable {
             self.kind = kind
             self.path = path
             self.message = message
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(layerIndex, forKey: .layerIndex)
-            try c.encode(kind, forKey: .kind)
-            try c.encode(path, forKey: .path)
-            try c.encode(message, forKey: .message)
         }
     }
 

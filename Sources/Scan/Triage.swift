@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// A calendar day in UTC (`2027-01-31`): the unit of an acceptance's expiry. An acceptance `until` a day holds
@@ -69,8 +70,8 @@ public enum TriageClock {
 public struct Acceptance: Codable, Sendable, Equatable {
     /// What the person who accepted it wrote (empty for the old one-hash-a-line ignore entries).
     public var reason: String
-    /// The last day it holds; nil: no expiry.
-    public var until: Day?
+    /// The last day it holds; nil: no expiry (`"until": null`, as everything in the report contract).
+    @Nullable public var until: Day?
     /// Where it was accepted: `.stowawayignore:3`, `sweep store`, `baseline report.json`.
     public var origin: String
     /// Its `until` has passed: the finding counts (open) again and reports say when the acceptance expired.
@@ -84,15 +85,6 @@ public struct Acceptance: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case reason, until, origin, expired }
-
-    // As the rest of the contract: no expiry is `"until": null`, not a missing key.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(reason, forKey: .reason)
-        try c.encode(until, forKey: .until)
-        try c.encode(origin, forKey: .origin)
-        try c.encode(expired, forKey: .expired)
-    }
 
     /// One line for people: `accepted (.stowawayignore:3, until 2027-01-31): test key` or
     /// `acceptance expired on 2027-01-31 (sweep store): test key`.
