@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Core", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Core", "Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
-        .testTarget(name: "OCITests", dependencies: ["Core", "OCI"]),
+        .testTarget(name: "OCITests", dependencies: ["Core", "OCI", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [
             "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

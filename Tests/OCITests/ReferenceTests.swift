@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import OCI
 
 @Suite struct ReferenceTests {
@@ -78,8 +79,7 @@ import Testing
     }
 
     @Test func dockerConfigAuthsByHostnameOfAURLKey() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString).path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Run.tempDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let auth = Data("alice:s3cret:with:colons".utf8).base64EncodedString()
         try Data(#"{"auths":{"https://registry.example.com/v2/":{"auth":"\#(auth)"}}}"#.utf8)

@@ -256,7 +256,7 @@ func uniquePrefix(_ name: String) -> String {
 }
 
 /// The PostgreSQL server `make test` starts with the registries (testdata/registry/postgres.py), from the
-/// harness.json that $STOWAWAY_REGISTRY names; nil without it, and the tests that need it are skipped.
+/// harness.json that $STOWAWAY_REGISTRY names; without it `require()` fails the test that needs it (never a skip).
 struct PostgresHarness: Sendable {
     var host: String
     var port: Int
