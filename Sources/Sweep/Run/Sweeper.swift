@@ -1,4 +1,5 @@
 import Core
+import Discovery
 import Foundation
 import OCI
 import Scan
