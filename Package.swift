@@ -90,6 +90,7 @@ let package = Package(
             "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
