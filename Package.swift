@@ -46,9 +46,17 @@ let package = Package(
         // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
         .target(name: "Forensics", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Scan", dependencies: ["Core", "OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
+        // Target discovery: a registry's catalog and tag lists walked into references, and the Fly Machines API client
+        // (what `scan --fly-app` needs without the sweep).
+        .target(name: "Discovery", dependencies: [
+            "Core", "OCI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
         .target(name: "Sweep", dependencies: [
-            "Core", "Scan", "OCI", "Secrets",
+            "Core", "Discovery", "Scan", "OCI", "Secrets",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -61,7 +69,7 @@ let package = Package(
         // The command line as a library (flags, wiring, exit codes), so tests can parse and run commands in-process;
         // the `stowaway` executable's main.swift only calls it.
         .target(name: "StowawayCLI", dependencies: [
-            "Core", "Scan", "OCI", "Secrets", "Sweep", "Inspect",
+            "Core", "Discovery", "Scan", "OCI", "Secrets", "Sweep", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stowaway", dependencies: ["StowawayCLI"]),
@@ -82,6 +90,7 @@ let package = Package(
             "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
+        .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),

@@ -4,7 +4,7 @@ import Foundation
 import OCI
 import Scan
 import Secrets
-import Sweep
+import Discovery
 
 /// The command line as a library: `main.swift` of the `stowaway` executable calls `CLI.main()`, and tests parse
 /// and validate commands in-process (`StowawayCommand.parseAsRoot`).

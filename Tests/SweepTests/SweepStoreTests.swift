@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import ImageBuilder
 import OCI
@@ -164,7 +165,7 @@ struct SweepStoreTests {
             if taken == nil { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(taken?.id == c.id)
-        let record = ItemRecord(outcome: .scanned, manifestDigest: "sha256:" + String(repeating: "0", count: 64), error: nil, findings: [])
+        let record = ItemRecord(outcome: .scanned, manifestDigest: Digest(sha256Hex: String(repeating: "0", count: 64)), error: nil, findings: [])
         #expect(try await store.completeItem(run: run, id: c.id, worker: "c", record: record) == false, "c lost its item")
         #expect(try await store.completeItem(run: run, id: c.id, worker: "d", record: record))
         #expect(try await store.completeItem(run: run, id: a.id, worker: "a", record: record))
@@ -212,29 +213,73 @@ struct SweepStoreTests {
         let result = scanner.scanLayerForStore(image.layers[0])
         let key = scanner.layerCacheKey
         let run = try await store.beginRun(ruleset: "rs", startedAt: Date())
-        func claim(_ digest: String, _ worker: String, lease: TimeInterval = 60) async throws -> String {
+        let one = Digest(sha256Hex: String(repeating: "1", count: 64)), two = Digest(sha256Hex: String(repeating: "2", count: 64))
+        func claim(_ digest: Digest, _ worker: String, lease: TimeInterval = 60) async throws -> String {
             switch try await store.claimLayer(digest: digest, cacheKey: key, worker: worker, lease: lease) {
             case .stored: return "stored"
             case .yours: return "yours"
             case .busy: return "busy"
             }
         }
-        #expect(try await claim("sha256:one", "a") == "yours")
-        #expect(try await claim("sha256:one", "b") == "busy")
-        #expect(try await claim("sha256:one", "a") == "yours", "asking again keeps one's own claim")
-        try await store.saveLayer(digest: "sha256:one", cacheKey: key, result: result, run: run)
-        #expect(try await claim("sha256:one", "b") == "stored")
+        #expect(try await claim(one, "a") == "yours")
+        #expect(try await claim(one, "b") == "busy")
+        #expect(try await claim(one, "a") == "yours", "asking again keeps one's own claim")
+        try await store.saveLayer(digest: one, cacheKey: key, result: result, run: run)
+        #expect(try await claim(one, "b") == "stored")
 
-        #expect(try await claim("sha256:two", "a", lease: 1) == "yours")
+        #expect(try await claim(two, "a", lease: 1) == "yours")
         var next = "busy"
         let deadline = Date().addingTimeInterval(30)
         while next == "busy" && Date() < deadline {
-            next = try await claim("sha256:two", "b")
+            next = try await claim(two, "b")
             if next == "busy" { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(next == "yours", "a's lease ran out")
-        try await store.releaseLayer(digest: "sha256:two", cacheKey: key, worker: "b")
-        #expect(try await claim("sha256:two", "c") == "yours", "a claim given back is free")
+        try await store.releaseLayer(digest: two, cacheKey: key, worker: "b")
+        #expect(try await claim(two, "c") == "yours", "a claim given back is free")
+        await store.shutdown()
+    }
+
+    /// Digests are parsed where they come back out of the database: a row damaged to hold something that is not
+    /// a digest (an image's layer list, a shared run's item record) fails that read with `SweepError.store` naming
+    /// the store, never a crash and never text passed on as a digest.
+    @Test(arguments: StoreKind.available)
+    func aRowWithAMalformedDigestIsAnErrorNamingTheStore(_ kind: StoreKind) async throws {
+        let location = try kind.freshLocation()
+        let store = try await SweepStores.open(location)
+        func damage(sqlite: String, postgres: String) throws {
+            switch kind {
+            case .sqlite:
+                let r = try Run.command("/usr/bin/sqlite3", [location, sqlite])
+                #expect(r.status == 0, "\(r.stderr)")
+            case .postgres:
+                try PostgresHarness.require().psql(try #require(URL(string: location)).lastPathComponent, postgres)
+            }
+        }
+        func namesTheStore(_ error: SweepError?) -> Bool {
+            guard case .store(let path, let reason)? = error else { return false }
+            return path == store.location && reason.contains("malformed digest")
+        }
+        let manifest = Digest(sha256Hex: String(repeating: "a", count: 64)), layer = Digest(sha256Hex: String(repeating: "b", count: 64))
+        let run = try await store.beginRun(ruleset: "rs", startedAt: Date())
+        try await store.saveImage(StoredImage(manifestDigest: manifest, platforms: "all", cacheKey: "k", findings: [], layers: [layer]), run: run)
+        #expect(try await store.image(manifestDigest: manifest, platforms: "all", cacheKey: "k")?.layers == [layer])
+        try damage(sqlite: "UPDATE image SET layers = layers || ',sha256:../../etc/passwd'",
+                   postgres: "UPDATE sweep_image SET layers = layers || ',sha256:../../etc/passwd'")
+        let imageError = await #expect(throws: SweepError.self) { try await store.image(manifestDigest: manifest, platforms: "all", cacheKey: "k") }
+        #expect(namesTheStore(imageError), "\(String(describing: imageError))")
+
+        let shared = try await store.joinRun(name: "nightly", ruleset: "rs", configDigest: "cfg", startedAt: Date())
+        let item = SharedItem(SweepItem(reference: try Reference("reg.example/app:v1"), input: "reg.example/app:v1", platforms: [.all]))
+        try await store.addItems(run: shared, items: [item], expansion: RunExpansion(), worker: "a")
+        let claimed = try #require(try await store.claimItem(run: shared, worker: "a", lease: 60))
+        let record = ItemRecord(outcome: .scanned, manifestDigest: manifest, error: nil, findings: [])
+        #expect(try await store.completeItem(run: shared, id: claimed.id, worker: "a", record: record))
+        #expect(try await store.sharedRun(name: "nightly")?.items.first?.record?.manifestDigest == manifest)
+        try damage(sqlite: "UPDATE run_item SET record = replace(record, 'sha256:', 'sha256:x')",
+                   postgres: "UPDATE sweep_item SET record = replace(record, 'sha256:', 'sha256:x')")
+        let runError = await #expect(throws: SweepError.self) { try await store.sharedRun(name: "nightly") }
+        #expect(namesTheStore(runError), "\(String(describing: runError))")
         await store.shutdown()
     }
 

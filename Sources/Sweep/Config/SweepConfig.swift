@@ -1,3 +1,4 @@
+import Discovery
 import Foundation
 import OCI
 import Scan
@@ -87,9 +88,6 @@ public struct SweepConfig: Sendable {
     /// The ignore file whose acceptances apply to the sweep as to `scan` (top-level `ignore_file`, relative to
     /// the config's directory); read when the sweep starts.
     public var ignoreFile: String?
-
-    /// The Machines API Fly documents; tests point `api_url` at a local server.
-    public static let defaultFlyAPI = "https://api.machines.dev"
 
     /// Reads and checks the file at `path`; throws `SweepError` naming the file and key.
     public init(path: String) throws {
@@ -186,7 +184,7 @@ public struct SweepConfig: Sendable {
             guard let org = try r.string(t, "org", in: at), !org.isEmpty else {
                 throw SweepError.config(path: path, key: "\(at).org", reason: "required: the organisation's slug")
             }
-            let api = try r.string(t, "api_url", in: at) ?? Self.defaultFlyAPI
+            let api = try r.string(t, "api_url", in: at) ?? FlyMachines.defaultAPI
             guard let url = URL(string: api), url.scheme == "https" || url.scheme == "http", url.host != nil else {
                 throw SweepError.config(path: path, key: "\(at).api_url", reason: "not an http(s) URL: \(api)")
             }

@@ -8,9 +8,7 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
     case config(path: String, key: String, reason: String)
     /// The store could not be opened, migrated, read or written.
     case store(path: String, reason: String)
-    /// The Fly Machines API refused or failed: `what` is the org or app, `url` the request.
-    case fly(what: String, url: String, status: Int?, message: String)
-    /// A credential the config asks for is not in the environment.
+    /// A registry password the config asks for is not in the environment (a Fly token is `DiscoveryError`'s).
     case missingCredential(what: String, variables: [String])
     /// A shared run (`--run NAME`) exists with another rule set or config than this worker's.
     case runMismatch(name: String, store: String, reason: String)
@@ -24,8 +22,6 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unreadableConfig(let p, let r): return "\(p): cannot read the sweep config (\(r))"
         case .config(let p, let k, let r): return "\(p): \(k): \(r)"
         case .store(let p, let r): return "\(p): sweep store: \(r)"
-        case .fly(let w, let u, let s, let m):
-            return "Fly.io \(w): \(u) " + (s.map { "answered \($0)" } ?? "failed") + (m.isEmpty ? "" : ": \(m)")
         case .missingCredential(let w, let v):
             return "\(w): no token in the environment (set \(v.joined(separator: " or ")))"
         case .webhook(let u, let r): return "webhook \(u): \(r)"

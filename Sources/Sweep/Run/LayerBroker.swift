@@ -59,14 +59,15 @@ actor LayerBroker {
         cacheKey = scanner.layerCacheKey
     }
 
-    /// The layer's result, from this run, the store, or a scan.
+    /// The layer's result, from this run, the store, or a scan. The store keeps layers by digest; a layer without
+    /// one (never a registry's, whose descriptors name theirs) is scanned once and kept for this run only.
     func result(for layer: LayerRef) async -> Answer {
         let key = layer.digest?.description ?? layer.blob.key
         switch states[key] {
         case .done(let a)?:
             return a
         case .stored?:
-            if let r = try? await store.layer(digest: key, cacheKey: cacheKey) { return .result(r) }
+            if let digest = layer.digest, let r = try? await store.layer(digest: digest, cacheKey: cacheKey) { return .result(r) }
         case .pending?:
             return await withCheckedContinuation { c in
                 // Still pending: no suspension happened between the check above and this closure.
@@ -81,7 +82,7 @@ actor LayerBroker {
             break
         }
         states[key] = .pending([])
-        let (answer, stored) = await produce(layer, key: key)
+        let (answer, stored) = await produce(layer)
         if case .pending(let waiting)? = states[key] {
             for c in waiting { c.resume(returning: answer) }
         }
@@ -90,36 +91,37 @@ actor LayerBroker {
     }
 
     /// The layer's answer, and whether it is in the store now.
-    private func produce(_ layer: LayerRef, key: String) async -> (Answer, Bool) {
-        if let fleet { return await produceShared(layer, key: key, fleet: fleet) }
+    private func produce(_ layer: LayerRef) async -> (Answer, Bool) {
+        guard let digest = layer.digest else { return await scan(layer, digest: nil) }
+        if let fleet { return await produceShared(layer, digest: digest, fleet: fleet) }
         // A store that cannot be read is a cache miss: the layer is scanned again, never skipped.
-        if let stored = try? await store.layer(digest: key, cacheKey: cacheKey) {
+        if let stored = try? await store.layer(digest: digest, cacheKey: cacheKey) {
             counts.cached += 1
             return (.result(stored), true)
         }
-        return await scan(layer, key: key)
+        return await scan(layer, digest: digest)
     }
 
     /// A shared run's layer: stored, ours to scan, or scanned elsewhere (wait and ask again). The pause grows
     /// from 0.1 s to a tenth of the lease (at most 5 s), so a dead holder's layer is taken over soon after its
     /// lease ends while a live one's is not asked about in a tight loop.
-    private func produceShared(_ layer: LayerRef, key: String, fleet: Fleet) async -> (Answer, Bool) {
+    private func produceShared(_ layer: LayerRef, digest: Digest, fleet: Fleet) async -> (Answer, Bool) {
         var pause = 0.1
         while true {
             let claim: LayerClaim
             do {
-                claim = try await store.claimLayer(digest: key, cacheKey: cacheKey, worker: fleet.worker, lease: fleet.lease)
+                claim = try await store.claimLayer(digest: digest, cacheKey: cacheKey, worker: fleet.worker, lease: fleet.lease)
             } catch {
                 // A store that cannot be asked is a cache miss: the layer is scanned here, never skipped.
-                return await scan(layer, key: key)
+                return await scan(layer, digest: digest)
             }
             switch claim {
             case .stored(let r):
                 counts.cached += 1
                 return (.result(r), true)
             case .yours:
-                let (answer, stored) = await scan(layer, key: key)
-                if !stored { try? await store.releaseLayer(digest: key, cacheKey: cacheKey, worker: fleet.worker) }
+                let (answer, stored) = await scan(layer, digest: digest)
+                if !stored { try? await store.releaseLayer(digest: digest, cacheKey: cacheKey, worker: fleet.worker) }
                 return (answer, stored)
             case .busy:
                 if stop.requested { return (.interrupted, false) }
@@ -129,8 +131,9 @@ actor LayerBroker {
         }
     }
 
-    /// Scans the layer on a thread of its own (at most `slots` at once) and stores a result without an error.
-    private func scan(_ layer: LayerRef, key: String) async -> (Answer, Bool) {
+    /// Scans the layer on a thread of its own (at most `slots` at once) and stores a result without an error
+    /// under `digest` (none: kept for this run only).
+    private func scan(_ layer: LayerRef, digest: Digest?) async -> (Answer, Bool) {
         if stop.requested { return (.interrupted, false) }
         await gate.enter()
         if stop.requested {
@@ -145,9 +148,9 @@ actor LayerBroker {
         counts.scanned += 1
         counts.bytes += layer.size
         var stored = false
-        if result.error == nil {
+        if result.error == nil, let digest {
             // Not storing only costs a rescan next time (the result stays in memory for this run instead).
-            stored = (try? await store.saveLayer(digest: key, cacheKey: cacheKey, result: result, run: run)) != nil
+            stored = (try? await store.saveLayer(digest: digest, cacheKey: cacheKey, result: result, run: run)) != nil
         }
         return (.result(result), stored)
     }

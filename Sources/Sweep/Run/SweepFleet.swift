@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import OCI
 import Scan
@@ -67,12 +68,12 @@ public struct ClaimedItem: Sendable {
 /// What became of a claimed item, as `completeItem` stores it (findings redacted).
 public struct ItemRecord: Codable, Sendable {
     public var outcome: ImageOutcome
-    public var manifestDigest: String?
+    public var manifestDigest: Digest?
     public var error: String?
     public var findings: [Finding]
 
     /// An item's record; the findings' secrets are dropped here, so none reaches the store.
-    public init(outcome: ImageOutcome, manifestDigest: String?, error: String?, findings: [Finding]) {
+    public init(outcome: ImageOutcome, manifestDigest: Digest?, error: String?, findings: [Finding]) {
         self.outcome = outcome
         self.manifestDigest = manifestDigest
         self.error = error
@@ -154,6 +155,20 @@ enum FleetChecks {
             return try JSONDecoder().decode(SharedItem.self, from: Data(json.utf8))
         } catch {
             throw SweepError.store(path: store, reason: "a work item this build cannot read: \(error)")
+        }
+    }
+
+    /// A done item's record. A record this build cannot read is left out (as before), but one whose manifest
+    /// digest does not parse is `SweepError.store` naming the store: the row was damaged, not written by an
+    /// older build.
+    static func record(_ json: String?, store: String) throws -> ItemRecord? {
+        guard let json else { return nil }
+        do {
+            return try JSONDecoder().decode(ItemRecord.self, from: Data(json.utf8))
+        } catch let e as CoreError {
+            throw SweepError.store(path: store, reason: "a work item's record holds a malformed digest (\(e))")
+        } catch {
+            return nil
         }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import Discovery
 import Foundation
 import OCI
 import Scan

@@ -1,4 +1,5 @@
 import Core
+import Discovery
 import Foundation
 import OCI
 import Scan
@@ -90,7 +91,7 @@ public final class Sweeper: Sendable {
     /// What became of one item.
     struct ItemResult: Sendable {
         var item: SweepItem
-        var manifestDigest: String?
+        var manifestDigest: Digest?
         /// nil: not done (the run was stopped first).
         var outcome: ImageOutcome?
         var error: String?
@@ -144,8 +145,8 @@ public final class Sweeper: Sendable {
         if stop.requested { return result }
         do {
             let manifest = try await client.fetchManifest(item.reference)
-            result.manifestDigest = manifest.digest.description
-            if let stored = try await store.image(manifestDigest: manifest.digest.description, platforms: item.platformKey,
+            result.manifestDigest = manifest.digest
+            if let stored = try await store.image(manifestDigest: manifest.digest, platforms: item.platformKey,
                                                   cacheKey: scanner.layerCacheKey) {
                 result.outcome = .cached
                 result.findings = stored.findings
@@ -169,7 +170,7 @@ public final class Sweeper: Sendable {
             }
             guard !images.isEmpty else { throw SweepFailure(message: misses.first ?? "no image") }
             var findings: [Finding] = []
-            var layerDigests: [String] = []
+            var layerDigests: [Digest] = []
             for image in images {
                 let answers = await withTaskGroup(of: (Int, LayerBroker.Answer).self) { group in
                     for (i, layer) in image.layers.enumerated() {
@@ -190,9 +191,9 @@ public final class Sweeper: Sendable {
                     throw SweepFailure(message: (e.layerIndex.map { "layer \($0): " } ?? "") + e.message)
                 }
                 for f in found where !findings.contains(f) { findings.append(f) }
-                layerDigests += image.layers.compactMap { $0.digest?.description }
+                layerDigests += image.layers.compactMap(\.digest)
             }
-            try await store.saveImage(StoredImage(manifestDigest: manifest.digest.description, platforms: item.platformKey,
+            try await store.saveImage(StoredImage(manifestDigest: manifest.digest, platforms: item.platformKey,
                                                   cacheKey: scanner.layerCacheKey, findings: findings, layers: layerDigests), run: run)
             result.outcome = .scanned
             result.findings = findings
@@ -274,7 +275,7 @@ public final class Sweeper: Sendable {
                 if r.outcome == .cached { t.cached += 1 }
                 t.covered.insert(r.item.repository)
                 for f in r.findings {
-                    var sf = SweepFinding(finding: f, image: r.item.input, manifestDigest: r.manifestDigest, repository: r.item.repository,
+                    var sf = SweepFinding(finding: f, image: r.item.input, manifestDigest: r.manifestDigest?.description, repository: r.item.repository,
                                           app: r.item.apps.first, machines: r.item.apps.isEmpty ? nil : r.item.machines)
                     let k = sf.key
                     if var existing = t.seen[k] {

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import PostgresNIO
 import Scan
@@ -112,8 +113,9 @@ extension PostgresSweepStore {
         }
     }
 
-    public func claimLayer(digest: String, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim {
+    public func claimLayer(digest: Digest, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim {
         if let stored = try await layer(digest: digest, cacheKey: cacheKey) { return .stored(stored) }
+        let digest = digest.description
         let (mine, result) = try await transaction { c -> (Bool, String?) in
             // Claim first, then look for a result: a holder that saves commits its row and drops its claim in one
             // transaction, so either the claim insert waits for that commit and the result is seen, or it wins.
@@ -136,7 +138,8 @@ extension PostgresSweepStore {
         return mine ? .yours : .busy
     }
 
-    public func releaseLayer(digest: String, cacheKey: String, worker: String) async throws {
+    public func releaseLayer(digest: Digest, cacheKey: String, worker: String) async throws {
+        let digest = digest.description
         try await execute("DELETE FROM sweep_layer_claim WHERE digest = \(digest) AND cache_key = \(cacheKey) AND worker = \(worker)")
     }
 
@@ -159,7 +162,7 @@ extension PostgresSweepStore {
         for r in try await select("SELECT item, state, worker, record FROM sweep_item WHERE run_id = \(record.id) ORDER BY idx") {
             let (doc, state, worker, rec) = try r.decode((String, String, String?, String?).self)
             items.append(StoredRunItem(item: try FleetChecks.item(doc, store: location), state: state, worker: worker,
-                                       record: rec.flatMap { try? JSONDecoder().decode(ItemRecord.self, from: Data($0.utf8)) }))
+                                       record: try FleetChecks.record(rec, store: location)))
         }
         let workers = try await select("SELECT counts FROM sweep_worker WHERE run_id = \(record.id)").map { try $0.decode(String.self) }
         return FleetChecks.state(record: record, name: name, expansion: expansion, changes: changes, items: items, workerCounts: workers)

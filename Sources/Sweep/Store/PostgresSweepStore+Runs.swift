@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import PostgresNIO
 import Scan
@@ -45,16 +46,17 @@ extension PostgresSweepStore {
 
     // MARK: layers and images
 
-    public func layer(digest: String, cacheKey: String) async throws -> LayerScanResult? {
-        let rows = try await select("SELECT result FROM sweep_layer WHERE digest = \(digest) AND cache_key = \(cacheKey)")
+    public func layer(digest: Digest, cacheKey: String) async throws -> LayerScanResult? {
+        let rows = try await select("SELECT result FROM sweep_layer WHERE digest = \(digest.description) AND cache_key = \(cacheKey)")
         // A row this build cannot read is treated as absent: the layer is scanned again and the row replaced.
         guard let json = try rows.first?.decode(String.self) else { return nil }
         return try? JSONDecoder().decode(LayerScanResult.self, from: Data(json.utf8))
     }
 
-    public func saveLayer(digest: String, cacheKey: String, result: LayerScanResult, run: Int64) async throws {
+    public func saveLayer(digest: Digest, cacheKey: String, result: LayerScanResult, run: Int64) async throws {
         guard result.error == nil else { return }
         let json = try Self.json(result)
+        let digest = digest.description
         try await transaction { c in
             try await c.query("""
                 INSERT INTO sweep_layer (digest, cache_key, result, run_id) VALUES (\(digest), \(cacheKey), \(json), \(run))
@@ -64,31 +66,33 @@ extension PostgresSweepStore {
         }
     }
 
-    public func image(manifestDigest: String, platforms: String, cacheKey: String) async throws -> StoredImage? {
+    public func image(manifestDigest: Digest, platforms: String, cacheKey: String) async throws -> StoredImage? {
         let rows = try await select("""
-            SELECT findings, layers FROM sweep_image WHERE manifest_digest = \(manifestDigest) AND platforms = \(platforms) AND cache_key = \(cacheKey)
+            SELECT findings, layers FROM sweep_image WHERE manifest_digest = \(manifestDigest.description) AND platforms = \(platforms) AND cache_key = \(cacheKey)
             """)
         guard let row = rows.first else { return nil }
         let (findings, layers) = try row.decode((String, String).self)
+        let layerDigests = try Digest.storedList(layers, store: location, row: "image \(manifestDigest)'s layers")
         guard let list = try? JSONDecoder().decode([Finding].self, from: Data(findings.utf8)) else { return nil }
-        return StoredImage(manifestDigest: manifestDigest, platforms: platforms, cacheKey: cacheKey, findings: list,
-                           layers: layers.split(separator: ",").map(String.init))
+        return StoredImage(manifestDigest: manifestDigest, platforms: platforms, cacheKey: cacheKey, findings: list, layers: layerDigests)
     }
 
     public func saveImage(_ image: StoredImage, run: Int64) async throws {
         var findings = image.findings
         for i in findings.indices { findings[i].secret = nil }
         let json = try Self.json(findings)
-        let layers = image.layers.joined(separator: ",")
+        let layers = image.layers.map(\.description).joined(separator: ",")
+        let manifestDigest = image.manifestDigest.description
         try await execute("""
             INSERT INTO sweep_image (manifest_digest, platforms, cache_key, findings, layers, run_id)
-            VALUES (\(image.manifestDigest), \(image.platforms), \(image.cacheKey), \(json), \(layers), \(run))
+            VALUES (\(manifestDigest), \(image.platforms), \(image.cacheKey), \(json), \(layers), \(run))
             ON CONFLICT (manifest_digest, platforms, cache_key) DO UPDATE SET findings = EXCLUDED.findings, layers = EXCLUDED.layers,
                 run_id = EXCLUDED.run_id
             """)
     }
 
-    public func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws {
+    public func recordImage(run: Int64, image: String, manifestDigest: Digest?, outcome: ImageOutcome, error: String?) async throws {
+        let manifestDigest = manifestDigest?.description
         try await execute("""
             INSERT INTO sweep_run_image (run_id, image, manifest_digest, outcome, error) VALUES (\(run), \(image), \(manifestDigest), \(outcome.rawValue), \(error))
             ON CONFLICT (run_id, image) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, outcome = EXCLUDED.outcome, error = EXCLUDED.error

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import GRDB
 import Scan
@@ -139,8 +140,9 @@ extension SQLiteSweepStore {
         }
     }
 
-    public func claimLayer(digest: String, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim {
+    public func claimLayer(digest: Digest, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim {
         if let stored = try await layer(digest: digest, cacheKey: cacheKey) { return .stored(stored) }
+        let digest = digest.description
         let (mine, data) = try await write { db -> (Bool, Data?) in
             // Inside the write lock: a result saved since the look-up above is seen here.
             if let data = try Data.fetchOne(db, sql: "SELECT result FROM layer WHERE digest = ? AND cache_key = ?", arguments: [digest, cacheKey]) {
@@ -158,7 +160,8 @@ extension SQLiteSweepStore {
         return mine ? .yours : .busy
     }
 
-    public func releaseLayer(digest: String, cacheKey: String, worker: String) async throws {
+    public func releaseLayer(digest: Digest, cacheKey: String, worker: String) async throws {
+        let digest = digest.description
         try await write { db in
             try db.execute(sql: "DELETE FROM layer_claim WHERE digest = ? AND cache_key = ? AND worker = ?", arguments: [digest, cacheKey, worker])
         }
@@ -190,7 +193,7 @@ extension SQLiteSweepStore {
                                counts: (try? JSONDecoder().decode(RunCounts.self, from: Data(run.counts.utf8))) ?? RunCounts(), name: name)
         let items = try rows.map { r in
             StoredRunItem(item: try FleetChecks.item(r.item, store: location), state: r.state, worker: r.worker,
-                          record: r.record.flatMap { try? JSONDecoder().decode(ItemRecord.self, from: Data($0.utf8)) })
+                          record: try FleetChecks.record(r.record, store: location))
         }
         return FleetChecks.state(record: record, name: name, expansion: run.expansion, changes: run.changes, items: items,
                                  workerCounts: workers)

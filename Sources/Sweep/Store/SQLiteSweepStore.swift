@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import GRDB
 import Scan
@@ -185,17 +186,18 @@ public final class SQLiteSweepStore: SweepStore {
 
     // MARK: layers and images
 
-    public func layer(digest: String, cacheKey: String) async throws -> LayerScanResult? {
+    public func layer(digest: Digest, cacheKey: String) async throws -> LayerScanResult? {
         let data = try await read { db in
-            try Data.fetchOne(db, sql: "SELECT result FROM layer WHERE digest = ? AND cache_key = ?", arguments: [digest, cacheKey])
+            try Data.fetchOne(db, sql: "SELECT result FROM layer WHERE digest = ? AND cache_key = ?", arguments: [digest.description, cacheKey])
         }
         // A row this build cannot read is treated as absent: the layer is scanned again and the row replaced.
         return data.flatMap { try? JSONDecoder().decode(LayerScanResult.self, from: $0) }
     }
 
-    public func saveLayer(digest: String, cacheKey: String, result: LayerScanResult, run: Int64) async throws {
+    public func saveLayer(digest: Digest, cacheKey: String, result: LayerScanResult, run: Int64) async throws {
         guard result.error == nil else { return }
         let data = try Self.encoder.encode(result)
+        let digest = digest.description
         try await write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO layer (digest, cache_key, result, run_id) VALUES (?, ?, ?, ?)",
                            arguments: [digest, cacheKey, data, run])
@@ -203,17 +205,17 @@ public final class SQLiteSweepStore: SweepStore {
         }
     }
 
-    public func image(manifestDigest: String, platforms: String, cacheKey: String) async throws -> StoredImage? {
+    public func image(manifestDigest: Digest, platforms: String, cacheKey: String) async throws -> StoredImage? {
         let found = try await read { db -> (Data, String)? in
             guard let row = try Row.fetchOne(db, sql: """
                 SELECT findings, layers FROM image WHERE manifest_digest = ? AND platforms = ? AND cache_key = ?
-                """, arguments: [manifestDigest, platforms, cacheKey]) else { return nil }
+                """, arguments: [manifestDigest.description, platforms, cacheKey]) else { return nil }
             return (row["findings"], row["layers"])
         }
         guard let (findings, layers) = found else { return nil }
+        let layerDigests = try Digest.storedList(layers, store: location, row: "image \(manifestDigest)'s layers")
         guard let list = try? JSONDecoder().decode([Finding].self, from: findings) else { return nil }
-        return StoredImage(manifestDigest: manifestDigest, platforms: platforms, cacheKey: cacheKey, findings: list,
-                           layers: layers.split(separator: ",").map(String.init))
+        return StoredImage(manifestDigest: manifestDigest, platforms: platforms, cacheKey: cacheKey, findings: list, layers: layerDigests)
     }
 
     public func saveImage(_ image: StoredImage, run: Int64) async throws {
@@ -223,11 +225,13 @@ public final class SQLiteSweepStore: SweepStore {
         try await write { db in
             try db.execute(sql: """
                 INSERT OR REPLACE INTO image (manifest_digest, platforms, cache_key, findings, layers, run_id) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [image.manifestDigest, image.platforms, image.cacheKey, data, image.layers.joined(separator: ","), run])
+                """, arguments: [image.manifestDigest.description, image.platforms, image.cacheKey, data,
+                                  image.layers.map(\.description).joined(separator: ","), run])
         }
     }
 
-    public func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws {
+    public func recordImage(run: Int64, image: String, manifestDigest: Digest?, outcome: ImageOutcome, error: String?) async throws {
+        let manifestDigest = manifestDigest?.description
         try await write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO run_image (run_id, image, manifest_digest, outcome, error) VALUES (?, ?, ?, ?, ?)",
                            arguments: [run, image, manifestDigest, outcome.rawValue, error])

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import Scan
 import Secrets
@@ -37,21 +38,23 @@ public protocol SweepRunLog: Sendable {
     func runs(limit: Int) async throws -> [RunRecord]
 
     /// What became of one image in a run: `scanned`, `cached` or `failed` with its reason.
-    func recordImage(run: Int64, image: String, manifestDigest: String?, outcome: ImageOutcome, error: String?) async throws
+    func recordImage(run: Int64, image: String, manifestDigest: Digest?, outcome: ImageOutcome, error: String?) async throws
 
     /// The images run `run` could not read, with their one-line reasons.
     func failures(run: Int64) async throws -> [SweepReport.Failed]
 }
 
 /// Layer results and image findings kept by digest and rule set, so a run skips what an earlier one scanned.
+/// Digests are typed here and stored as their text; one read back that does not parse is `SweepError.store`
+/// naming the store and the row (see `Digest.stored`).
 public protocol LayerCache: Sendable {
     /// A layer's stored result for this rule set, if it was scanned before.
-    func layer(digest: String, cacheKey: String) async throws -> LayerScanResult?
+    func layer(digest: Digest, cacheKey: String) async throws -> LayerScanResult?
     /// Keeps a layer's result (never one with an error); a result already there is left as it is.
-    func saveLayer(digest: String, cacheKey: String, result: LayerScanResult, run: Int64) async throws
+    func saveLayer(digest: Digest, cacheKey: String, result: LayerScanResult, run: Int64) async throws
 
     /// An image's stored findings, by manifest digest, platform choice and rule set.
-    func image(manifestDigest: String, platforms: String, cacheKey: String) async throws -> StoredImage?
+    func image(manifestDigest: Digest, platforms: String, cacheKey: String) async throws -> StoredImage?
     /// Keeps an image's findings (only when every layer and the config were read).
     func saveImage(_ image: StoredImage, run: Int64) async throws
 }
@@ -98,9 +101,9 @@ public protocol FleetQueue: Sendable {
     /// Extends every item and layer lease `worker` holds by `lease` seconds from now.
     func renewLeases(run: Int64, worker: String, lease: TimeInterval) async throws
     /// A layer's stored result, or the right to scan it, or "busy" while another worker's lease on it lives.
-    func claimLayer(digest: String, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim
+    func claimLayer(digest: Digest, cacheKey: String, worker: String, lease: TimeInterval) async throws -> LayerClaim
     /// Gives a layer claim back without a result (the scan failed): the next worker to ask scans it.
-    func releaseLayer(digest: String, cacheKey: String, worker: String) async throws
+    func releaseLayer(digest: Digest, cacheKey: String, worker: String) async throws
     /// Keeps a worker's own counts (layers scanned, from the store, bytes) for the run's totals.
     func saveWorker(run: Int64, worker: String, counts: RunCounts) async throws
     /// The shared run named `name` with its items, or nil when there is none.
@@ -160,15 +163,15 @@ public struct RunRecord: Codable, Sendable {
 
 /// An image's findings as stored, reused while its manifest digest is unchanged.
 public struct StoredImage: Sendable {
-    public var manifestDigest: String
+    public var manifestDigest: Digest
     /// The platform choice it was resolved with (`all`, `linux/amd64,linux/arm64`).
     public var platforms: String
     public var cacheKey: String
     public var findings: [Finding]
     /// Every layer digest of the images it resolved to, for the record.
-    public var layers: [String]
+    public var layers: [Digest]
 
-    public init(manifestDigest: String, platforms: String, cacheKey: String, findings: [Finding], layers: [String]) {
+    public init(manifestDigest: Digest, platforms: String, cacheKey: String, findings: [Finding], layers: [Digest]) {
         self.manifestDigest = manifestDigest
         self.platforms = platforms
         self.cacheKey = cacheKey
@@ -279,5 +282,22 @@ public enum SweepStores {
             throw SweepError.store(path: path, reason: "no sweep has run with this store yet")
         }
         return try SQLiteSweepStore(path: path)
+    }
+}
+
+extension Digest {
+    /// A digest read back from a row of the store at `store`: text that does not parse is `SweepError.store`
+    /// naming the store and `row`, so a damaged or tampered store fails that look-up in one line, never a crash.
+    static func stored(_ text: String, store: String, row: @autoclosure () -> String) throws -> Digest {
+        do {
+            return try Digest(text)
+        } catch {
+            throw SweepError.store(path: store, reason: "\(row()) holds a malformed digest \"\(text.prefix(80))\"")
+        }
+    }
+
+    /// The comma-separated digests of an image row's `layers` column (empty: none).
+    static func storedList(_ text: String, store: String, row: @autoclosure () -> String) throws -> [Digest] {
+        try text.split(separator: ",").map { try stored(String($0), store: store, row: row()) }
     }
 }

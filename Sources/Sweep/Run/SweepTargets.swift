@@ -1,3 +1,4 @@
+import Discovery
 import Foundation
 import OCI
 
@@ -36,25 +37,9 @@ public struct SweepItem: Sendable, Equatable {
     }
 }
 
-/// A listing that failed: the registry's catalog, a repository's tags, or a Fly organisation. Reported in
-/// `images.failed` under `what`.
-public struct ListingFailure: Sendable, Equatable {
-    public var what: String
-    public var error: String
-    /// The repository (`registry/repository`) whose tags were listed only in part: some of its images were not
-    /// looked at, so it is not judged (nothing of it is resolved) in this run.
-    public var partial: String?
-
-    public init(what: String, error: String, partial: String? = nil) {
-        self.what = what
-        self.error = error
-        self.partial = partial
-    }
-}
-
-/// Turns the config's targets into items: catalog and tag listings filtered by globs or a regex and cut to the
-/// newest N, single images as they are, Fly organisations through the Machines API. One failing listing is a
-/// failure of its own; the others still expand.
+/// Turns the config's targets into items: registries walked by `RegistryWalk` (catalog and tag listings filtered
+/// by globs or a regex and cut to the newest N), single images as they are, Fly organisations through
+/// `FlyMachines`. One failing listing is a failure of its own; the others still expand.
 public struct TargetExpander: Sendable {
     public let config: SweepConfig
     /// `n=` for catalog and tag listings (the registry decides when nil).
@@ -112,50 +97,13 @@ public struct TargetExpander: Sendable {
             case .image(let t):
                 items.append(SweepItem(reference: t.reference, input: t.input, platforms: t.platforms))
             case .repositories(let t):
-                let c = client(t.registry)
                 var budget = budgets[t.registry] ?? .perRegistry
                 defer { budgets[t.registry] = budget }
-                let repositories: [String]
-                do {
-                    let listing = try await c.catalog(registry: t.registry, pageSize: t.pageSize ?? pageSize, budget: &budget) { name in
-                        t.repositories.map { $0.contains { $0.matches(name) } } ?? true
-                    }
-                    repositories = listing.names
-                    if let reason = listing.cutShort {
-                        failures.append(ListingFailure(what: "\(t.registry) catalog", error: "listing cut short (\(reason)); "
-                            + "sweeping the \(listing.names.count) matching repositories listed before it"))
-                    }
-                } catch {
-                    if Task.isCancelled { break }
-                    failures.append(ListingFailure(what: "\(t.registry) catalog", error: "\(error)"))
-                    continue
-                }
-                let matches = t.tags.matcher()
-                for repository in repositories {
-                    if Task.isCancelled { break }
-                    let whole = "\(t.registry)/\(repository)"
-                    do {
-                        let listing = try await c.tags(registry: t.registry, repository: repository, pageSize: t.pageSize ?? pageSize,
-                                                       budget: &budget, keep: matches)
-                        if let reason = listing.cutShort {
-                            failures.append(ListingFailure(what: whole, error: "tag listing cut short (\(reason)); "
-                                + "sweeping the \(listing.names.count) matching tags listed before it", partial: whole))
-                        }
-                        var chosen = listing.names.sorted(by: >)
-                        if let n = t.newest { chosen = Array(chosen.prefix(n)) }
-                        for tag in chosen.sorted() {
-                            let input = "\(whole):\(tag)"
-                            do {
-                                items.append(SweepItem(reference: try Reference(input), input: input, platforms: t.platforms))
-                            } catch {
-                                failures.append(ListingFailure(what: input, error: "\(error)"))
-                            }
-                        }
-                    } catch {
-                        if Task.isCancelled { break }
-                        failures.append(ListingFailure(what: whole, error: "\(error)"))
-                    }
-                }
+                var walk = RegistryWalk(registry: t.registry, tags: t.tags.matcher(), newest: t.newest, pageSize: t.pageSize ?? pageSize)
+                if let globs = t.repositories { walk.repositories = { name in globs.contains { $0.matches(name) } } }
+                let found = await walk.images(client: client(t.registry), budget: &budget)
+                items += found.images.map { SweepItem(reference: $0.reference, input: $0.input, platforms: t.platforms) }
+                failures += found.failures
             }
         }
         return (items, failures)

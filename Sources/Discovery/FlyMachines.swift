@@ -7,7 +7,7 @@ import OCI
 
 /// The two read endpoints of the Fly Machines API a sweep needs: an organisation's apps
 /// (`GET /v1/apps?org_slug=ORG`) and an app's machines (`GET /v1/apps/{name}/machines`), whose `image_ref`
-/// names the image each machine runs, by digest.
+/// names the image each machine runs, by digest. `scan --fly-app` and the sweep's `[[fly]]` targets both read it.
 public struct FlyMachines: Sendable {
     /// An image some machines run: scanned once however many machines run it.
     public struct Deployed: Sendable, Equatable {
@@ -17,6 +17,9 @@ public struct FlyMachines: Sendable {
         public var apps: [String]
         public var machines: [String]
     }
+
+    /// The Machines API Fly documents; tests point a sweep's `api_url` (or `FLY_API_HOSTNAME`) at a local server.
+    public static let defaultAPI = "https://api.machines.dev"
 
     public let apiURL: String
     private let authorization: String
@@ -28,19 +31,20 @@ public struct FlyMachines: Sendable {
     static let answerSeconds = 30.0
 
     /// A client for `apiURL` with `token` (a `FlyV1 …` macaroon bundle is sent as is, anything else as Bearer).
-    public init(apiURL: String = SweepConfig.defaultFlyAPI, token: String) {
+    public init(apiURL: String = FlyMachines.defaultAPI, token: String) {
         self.apiURL = apiURL.hasSuffix("/") ? String(apiURL.dropLast()) : apiURL
         let t = token.trimmingCharacters(in: .whitespacesAndNewlines)
         authorization = t.hasPrefix("FlyV1 ") || t.hasPrefix("Bearer ") ? t : "Bearer \(t)"
     }
 
-    /// The token for an organisation: `tokenEnv`, then FLY_ACCESS_TOKEN; throws naming both when neither is set.
+    /// The token for an organisation: `tokenEnv`, then FLY_ACCESS_TOKEN; throws `DiscoveryError.missingToken` naming
+    /// both when neither is set.
     public static func token(env tokenEnv: String, what: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
         let names = tokenEnv == "FLY_ACCESS_TOKEN" ? [tokenEnv] : [tokenEnv, "FLY_ACCESS_TOKEN"]
         for name in names {
             if let t = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !t.isEmpty { return t }
         }
-        throw SweepError.missingCredential(what: what, variables: names)
+        throw DiscoveryError.missingToken(what: what, variables: names)
     }
 
     /// The names of the organisation's apps.
@@ -67,7 +71,7 @@ public struct FlyMachines: Sendable {
     public func deployed(app: String) async throws -> [Deployed] {
         let (out, failures) = try await discover(app: app)
         if let f = failures.first {
-            throw SweepError.fly(what: "app \(app)", url: "\(apiURL)/v1/apps/\(app)/machines", status: 200, message: f.error)
+            throw DiscoveryError.fly(what: "app \(app)", url: "\(apiURL)/v1/apps/\(app)/machines", status: 200, message: f.error)
         }
         return out
     }
@@ -76,7 +80,7 @@ public struct FlyMachines: Sendable {
     /// named, each a failure of its own; throws when the app's machines cannot be listed at all.
     public func discover(app: String) async throws -> (deployed: [Deployed], failures: [Failure]) {
         guard Self.isAppName(app) else {
-            throw SweepError.fly(what: "app \(app.prefix(80))", url: apiURL, status: nil, message: "not a Fly app name")
+            throw DiscoveryError.fly(what: "app \(app.prefix(80))", url: apiURL, status: nil, message: "not a Fly app name")
         }
         struct Machine: Decodable {
             struct ImageRef: Decodable { var registry: String?; var repository: String?; var tag: String?; var digest: String? }
@@ -181,15 +185,15 @@ public struct FlyMachines: Sendable {
                     attempt += 1
                     continue
                 }
-                throw SweepError.fly(what: what, url: url, status: nil, message: "\(error)")
+                throw DiscoveryError.fly(what: what, url: url, status: nil, message: "\(error)")
             }
             guard let answer else {
-                throw SweepError.fly(what: what, url: url, status: nil, message: "no whole answer within \(Int(Self.answerSeconds)) s")
+                throw DiscoveryError.fly(what: what, url: url, status: nil, message: "no whole answer within \(Int(Self.answerSeconds)) s")
             }
             let code = answer.code
             guard let body = answer.body else {
                 if Task.isCancelled { throw CancellationError() }
-                throw SweepError.fly(what: what, url: url, status: code, message: "answer unreadable or larger than \(Self.maxAnswerBytes) bytes")
+                throw DiscoveryError.fly(what: what, url: url, status: code, message: "answer unreadable or larger than \(Self.maxAnswerBytes) bytes")
             }
             if [429, 500, 502, 503, 504].contains(code), attempt < 4 {
                 try await Task.sleep(nanoseconds: UInt64(attempt) * 500_000_000)
@@ -200,12 +204,12 @@ public struct FlyMachines: Sendable {
             guard code == 200 else {
                 let message = (try? JSONDecoder().decode(APIError.self, from: data))?.error
                     ?? String(decoding: data.prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-                throw SweepError.fly(what: what, url: url, status: code, message: message)
+                throw DiscoveryError.fly(what: what, url: url, status: code, message: message)
             }
             do {
                 return try JSONDecoder().decode(T.self, from: data)
             } catch {
-                throw SweepError.fly(what: what, url: url, status: code, message: "unexpected answer (\(error))")
+                throw DiscoveryError.fly(what: what, url: url, status: code, message: "unexpected answer (\(error))")
             }
         }
     }
@@ -219,16 +223,16 @@ private struct APIError: Decodable {
 extension FlyMachines {
     /// What `scan --fly-app NAME` scans: every distinct image the app's machines run, by digest, as references
     /// and the names to report them under. The token is `FLY_API_TOKEN`, else `FLY_ACCESS_TOKEN`; the API is
-    /// `FLY_API_HOSTNAME` (Fly's own variable for it), else the public one. Throws `SweepError` naming the app.
+    /// `FLY_API_HOSTNAME` (Fly's own variable for it), else the public one. Throws `DiscoveryError` naming the app.
     /// `failures` are the machines whose image could not be named: each is the caller's error to report, while
     /// the others are scanned. Throws when the machines cannot be listed, or when none names a usable image.
     public static func images(app: String, environment: [String: String] = ProcessInfo.processInfo.environment) async throws
         -> (images: [(Reference, String)], failures: [Failure]) {
         let token = try token(env: "FLY_API_TOKEN", what: "--fly-app \(app)", environment: environment)
-        let api = environment["FLY_API_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? SweepConfig.defaultFlyAPI
+        let api = environment["FLY_API_HOSTNAME"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultAPI
         let (deployed, failures) = try await FlyMachines(apiURL: api, token: token).discover(app: app)
         guard !deployed.isEmpty else {
-            throw SweepError.fly(what: "app \(app)", url: "\(api)/v1/apps/\(app)/machines", status: 200,
+            throw DiscoveryError.fly(what: "app \(app)", url: "\(api)/v1/apps/\(app)/machines", status: 200,
                                  message: failures.first?.error ?? "no machine runs an image")
         }
         return (deployed.map { ($0.reference, $0.input) }, failures)
