@@ -1,3 +1,4 @@
+import Discovery
 import Foundation
 
 /// Everything the sweep refuses, each case carrying the offending value so the one-line message names it.
@@ -23,7 +24,8 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
         case .config(let p, let k, let r): return "\(p): \(k): \(r)"
         case .store(let p, let r): return "\(p): sweep store: \(r)"
         case .missingCredential(let w, let v):
-            return "\(w): no token in the environment (set \(v.joined(separator: " or ")))"
+            // One wording for every token missing from the environment, a registry's or a Fly organisation's.
+            return DiscoveryError.missingToken(what: w, variables: v).description
         case .webhook(let u, let r): return "webhook \(u): \(r)"
         case .runMismatch(let n, let s, let r): return "\(s): run \(n): \(r)"
         case .databaseURL(let u, let r): return "--db \(u): \(r)"
