@@ -58,6 +58,63 @@ public enum Overlay {
         return nil
     }
 
+    /// A layer's events that can also be listed, so that many paths can be decided in one pass (`fates`).
+    public protocol ListedEvents: Events where Key: Hashable {
+        /// How many paths the layer names (entries, whiteouts, opaque markers, directories its entries need).
+        var pathCount: Int { get }
+        /// Each path the layer names, in any order, repeats allowed.
+        func forEachPath(_ body: (Key) -> Void)
+    }
+
+    /// Whether `layer` does something to what a lower layer has at `path` by naming the path itself (a whiteout
+    /// of it, an entry at it, an entry under it); with `deletesBelow` for the ancestors, this is exactly when
+    /// `fate` is not nil (`OverlayTests` checks it), which lets `fates` look only at the layers that do.
+    static func touches<L: Events>(_ path: L.Key, in layer: L) -> Bool {
+        layer.whitesOut(path) || layer.entryIsDirectory(path) != nil || layer.holdsEntries(under: path)
+    }
+
+    /// Whether `layer` removes everything under `directory` from the layers below.
+    static func deletesBelow<L: Events>(_ directory: L.Key, in layer: L) -> Bool {
+        layer.whitesOut(directory) || layer.isOpaque(directory) || layer.entryIsDirectory(directory) == false
+    }
+
+    /// `fate(of:ancestors:in:under:)` for many paths at once, each in its own layer, in one pass down the layers:
+    /// each layer is asked only about the paths it names or the paths asked about, whichever are fewer, so the
+    /// cost is that of the layers' events and of the paths' depth, not of their product (an image of thousands of
+    /// layers with thousands of findings).
+    public static func fates<L: ListedEvents>(of places: [(path: L.Key, ancestors: [L.Key], layer: Int)],
+                                              under layers: [L]) -> [(fate: Fate, layer: Int)?] {
+        var out = [(fate: Fate, layer: Int)?](repeating: nil, count: places.count)
+        var relevant = Set<L.Key>()
+        var byLayer: [Int: [Int]] = [:]
+        for (i, p) in places.enumerated() where p.layer >= 0 && p.layer < layers.count {
+            byLayer[p.layer, default: []].append(i)
+            relevant.insert(p.path)
+            relevant.formUnion(p.ancestors)
+        }
+        guard !byLayer.isEmpty else { return out }
+        // The lowest layer above the one being answered for that touches each path, or deletes below it.
+        var touchedAt: [L.Key: Int] = [:], deletesAt: [L.Key: Int] = [:]
+        for j in stride(from: layers.count - 1, through: 0, by: -1) {
+            for i in byLayer[j] ?? [] {
+                let p = places[i]
+                let first = ([touchedAt[p.path]] + p.ancestors.map { deletesAt[$0] }).compactMap { $0 }.min()
+                if let first, let f = fate(of: p.path, ancestors: p.ancestors, in: layers[first]) { out[i] = (f, first) }
+            }
+            let layer = layers[j]
+            func note(_ k: L.Key) {
+                if touches(k, in: layer) { touchedAt[k] = j }
+                if deletesBelow(k, in: layer) { deletesAt[k] = j }
+            }
+            if relevant.count <= layer.pathCount {
+                relevant.forEach(note)
+            } else {
+                layer.forEachPath { if relevant.contains($0) { note($0) } }
+            }
+        }
+        return out
+    }
+
     /// A whiteout in a layer: the path it removes from the layers below (`.wh.NAME`), or the directory it empties
     /// (`.wh..wh..opq`), and the marker entry that says so.
     public struct Marker: Sendable, Equatable {

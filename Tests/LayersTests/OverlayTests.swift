@@ -16,7 +16,7 @@ import Testing
 
     /// A layer from `(tar name, kind)` in tar order; `.wh.` names are whiteouts and opaque markers. A path named
     /// twice keeps its first place and its last entry, as the inspector's listing and the scanner's result do.
-    struct Layer: Overlay.Events {
+    struct Layer: Overlay.ListedEvents {
         var whiteouts: [Overlay.Marker] = []
         var opaques: [Overlay.Marker] = []
         var entries: [Entry] = []
@@ -41,6 +41,14 @@ import Testing
         func isOpaque(_ directory: String) -> Bool { opaques.contains { $0.path == directory } }
         func entryIsDirectory(_ path: String) -> Bool? { entries.last { $0.path == path }.map(\.isDirectory) }
         func holdsEntries(under path: String) -> Bool { entries.contains { $0.path.hasPrefix(path + "/") } }
+        var pathCount: Int { whiteouts.count + opaques.count + entries.count }
+        func forEachPath(_ body: (String) -> Void) {
+            (whiteouts + opaques).forEach { body($0.path) }
+            for e in entries {
+                body(e.path)
+                LayerPath.ancestors(e.path).forEach(body)
+            }
+        }
     }
 
     static func fate(of path: String, under names: [(String, Kind)]) -> Overlay.Fate? {
@@ -93,6 +101,28 @@ import Testing
         #expect(fate("/a/x", 2) == "deleted 3")
         #expect(fate("/b", 1) == "present", "only later layers count")
         #expect(fate("/a/x", 3) == "present", "the top layer has nothing above it")
+    }
+
+    /// Many paths in one pass give what each gives alone, whichever of the layer's paths or the paths asked about
+    /// are fewer.
+    @Test func manyPathsAtOnceAsEachAlone() {
+        let pool: [(String, Kind)] = [
+            ("/a/.wh.x", .file), ("/.wh.a", .file), ("/a/.wh..wh..opq", .file), ("/a/x", .file), ("/a/x", .dir), ("/a", .file),
+            ("/a", .dir), ("/a/x/y", .file), ("/b/y", .file), ("/b/.wh.y", .file), ("/c", .symlink), ("/c/d/e", .file),
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let layers = (0..<5).map { _ in Layer(pool.filter { _ in Bool.random(using: &generator) }) }
+            let asked = ["/a/x", "/a/x/y", "/a/y", "/b/y", "/c/d/e", "/c", "/a"]
+            var places: [(path: String, ancestors: [String], layer: Int)] = []
+            for path in asked { for layer in 0..<5 { places.append((path, LayerPath.ancestors(path), layer)) } }
+            let together = Overlay.fates(of: places, under: layers).map { $0.map { "\($0.fate) \($0.layer)" } }
+            let alone = places.map { p in Overlay.fate(of: p.path, ancestors: p.ancestors, in: p.layer, under: layers).map { "\($0.fate) \($0.layer)" } }
+            #expect(together == alone, "\(layers.map { $0.entries.map(\.description) + $0.whiteouts.map(\.marker) + $0.opaques.map(\.marker) })")
+            // Many more paths asked than the layers name: the layers' own paths are walked instead.
+            let many = places + (0..<200).map { ("/z/\($0)", ["/z", "/"], 0) }
+            #expect(Overlay.fates(of: many, under: layers).prefix(places.count).map { $0.map { "\($0.fate) \($0.layer)" } } == alone)
+        }
     }
 
     /// A directory replaced by a file and back: what the directory held is deleted by the file, and the file is
@@ -182,6 +212,8 @@ import Testing
             let removal = apply(&tree, 1, upper).removals.first { $0.layer == 0 && $0.entry.path == "/a/x" }
             let fromTree: Overlay.Fate? = removal.map { $0.via == nil ? .overwritten : .deleted }
             let fromRule = Overlay.fate(of: "/a/x", ancestors: ["/a", "/"], in: upper)
+            let named = Overlay.touches("/a/x", in: upper) || ["/a", "/"].contains { Overlay.deletesBelow($0, in: upper) }
+            #expect(named == (fromRule != nil), "\(names): what fates looks at is what fate decides on")
             let ordered = upper.entryIsDirectory("/a/x") != nil && (upper.holdsEntries(under: "/a/x") || upper.entryIsDirectory("/a") == false)
             if ordered {
                 #expect((fromTree == nil) == (fromRule == nil), "\(names)")
