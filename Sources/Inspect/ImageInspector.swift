@@ -127,8 +127,8 @@ public struct ImageInspector: Sendable {
                 if let top = last { noteRemovals(tree.apply(top, listingEntries: false)) }
                 last = nil
                 for path in removed.keys where tree.exists(path) { removed[path] = nil }
-                tree.forEachEntryInPathOrder { e, l, change in
-                    if glob?.matches(e.path) ?? true { entries.append(Self.row(e, layer: l, change: change)) }
+                tree.forEachEntryInPathOrder { e, node in
+                    if glob?.matches(e.path) ?? true { entries.append(Self.row(e, layer: node.layer, change: node.existedBelow ? .modified : .added)) }
                 }
             }
         }

@@ -38,12 +38,7 @@ public struct ListedEntry: Sendable, Equatable {
 }
 
 /// A whiteout in a layer: what it removes from the layers below, and the marker entry that says so.
-public struct WhiteoutMarker: Sendable, Equatable {
-    /// The deleted path (`.wh.NAME`), or the directory emptied (`.wh..wh..opq`).
-    public var path: String
-    /// The marker entry itself (`/app/.wh..env`).
-    public var marker: String
-}
+public typealias WhiteoutMarker = Overlay.Marker
 
 /// The entries of one layer, its whiteouts, and what reading it measured: paths and sizes, never file data.
 public struct LayerListing: Sendable {
@@ -111,19 +106,21 @@ public struct LayerListing: Sendable {
         }
     }
 
-    /// Whether this layer removes `path` from the layers below: a whiteout of it or of an ancestor, an opaque
-    /// ancestor, or an ancestor this layer makes something other than a directory.
+    /// Whether this layer removes `path` from the layers below: `Overlay`'s deletion (a whiteout of it or of an
+    /// ancestor, an opaque ancestor, an ancestor this layer makes something other than a directory, or entries
+    /// under it that make it a directory).
     func removesFromBelow(_ path: String) -> Bool {
-        if whiteouts.contains(where: { path == $0.path || path.hasPrefix(Self.prefix($0.path)) }) { return true }
-        if opaques.contains(where: { path.hasPrefix(Self.prefix($0.path)) }) { return true }
-        var p = Substring(path)
-        while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
-            p = p[..<slash]
-            if let e = entry(String(p)), e.type != .dir { return true }
-        }
-        return false
+        Overlay.fate(of: path, ancestors: LayerPath.ancestors(path), in: self) == .deleted
     }
+}
 
-    /// `dir` as the prefix of its descendants.
-    static func prefix(_ dir: String) -> String { dir == "/" ? "/" : dir + "/" }
+extension LayerListing: Overlay.Events {
+    public func whitesOut(_ path: String) -> Bool { whiteouts.contains { $0.path == path } }
+    public func isOpaque(_ directory: String) -> Bool { opaques.contains { $0.path == directory } }
+    public func entryIsDirectory(_ path: String) -> Bool? { entry(path).map(\.isDirectory) }
+    /// One pass over the entries: asked once per layer, for the path `cat` looks for.
+    public func holdsEntries(under path: String) -> Bool {
+        let prefix = path == "/" ? "/" : path + "/"
+        return entries.contains { $0.path.hasPrefix(prefix) && $0.path != path }
+    }
 }

@@ -44,12 +44,13 @@ public struct LayerScanResult: Codable, Sendable, Equatable {
     public var error: String?
     /// Archives in the layer that could not be read, and limits of the archive walk reached.
     public var notes: [ArchiveNote]?
-    /// Hashes of every path the layer holds (non-directories and directories), of whiteout targets and of
-    /// opaque directories.
+    /// Hashes of every path the layer holds (non-directories and directories), of whiteout targets, of
+    /// opaque directories, and of the ancestors of the paths it holds (which it makes directories).
     var nonDirectories: PathKeySet
     var directories: PathKeySet
     var deletions: PathKeySet
     var opaques: PathKeySet
+    var impliedDirectories: PathKeySet
 }
 
 /// A path's identity without the path: the first 128 bits of its SHA-256 (no collision to fear even from an
@@ -129,7 +130,8 @@ struct PathKeySet: Codable, Sendable, Equatable {
 extension ImageScanner {
     /// Version of the `LayerScanResult` format and of the rules that build it; bump it when either changes so
     /// results stored by an older build are scanned again rather than misread.
-    static let layerResultVersion = 3
+    /// 4: the ancestors of a layer's paths are kept, so a file a later layer makes a directory is deleted.
+    static let layerResultVersion = 4
 
     /// What a stored layer result depends on besides the layer: the rule set, the path allowlist and the
     /// result format. Two scanners with the same key produce the same result for the same layer.
@@ -146,27 +148,13 @@ extension ImageScanner {
     public func scanLayerForStore(_ layer: LayerRef) -> LayerScanResult {
         let r = scanLayer(layer)
         var hits: [LayerScanResult.Hit] = []
-        var suppressed = r.suppressed
         // A secret can sit in the place too (a file named after a token, a decoded key): redacted like the secret,
         // with the secrets found at that place, each distinct place once (thousands of hits stay linear).
         let redact = PlaceRedactor(r.hits.map { ($0.path, $0.key, $0.secret) })
-        let credentialRule = engine.rule(for: .credentialFile)
+        // The path allowlist was applied as the layer was matched (`LayerMatcher`), as for `scan`.
         for hit in r.hits {
-            if let allow = options.pathAllowlist, allow.contains(hit.path) {
-                suppressed += 1
-                continue
-            }
             // The same finding `scan` builds, severity and details included, then made storable.
-            var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
-            if let d = hit.description { f.description = d }
-            if let digest = hit.fileDigest {
-                f.secretSHA256 = digest
-                f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
-            } else if let credentialRule, engine.ruleApplies(credentialRule, toPath: hit.path),
-                      CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
-                f.severity = f.severity.raised
-            }
-            PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
+            let f = fileFinding(hit)
             let place = hit.outer ?? hit.path
             hits.append(.init(ruleID: f.ruleID, severity: f.severity, description: f.description,
                               path: redact.path(hit.path), line: hit.line, key: hit.key.map(redact.key),
@@ -174,11 +162,12 @@ extension ImageScanner {
                               archive: hit.outer.map { redact.path($0, within: hit.path) }, pathKey: PathKey(place),
                               ancestorKeys: LayerPath.ancestors(place).map(PathKey.init)))
         }
-        return LayerScanResult(hits: hits, suppressed: suppressed, files: r.files, bytes: r.bytes, error: r.error,
+        return LayerScanResult(hits: hits, suppressed: r.suppressed, files: r.files, bytes: r.bytes, error: r.error,
                                notes: r.notes.isEmpty ? nil : Self.redacted(r.notes, secrets: r.hits.map(\.secret)),
                                nonDirectories: PathKeySet(r.entries.filter { !$0.value }.keys),
                                directories: PathKeySet(r.entries.filter { $0.value }.keys),
-                               deletions: PathKeySet(r.deletions), opaques: PathKeySet(r.opaques))
+                               deletions: PathKeySet(r.deletions), opaques: PathKeySet(r.opaques),
+                               impliedDirectories: PathKeySet(r.impliedDirectories()))
     }
 
     /// Notes as they can be stored: an archive's path (or a reason quoting it) can hold a secret found inside it.
@@ -210,33 +199,41 @@ extension ImageScanner {
             findings.append(f)
         }
         let historyForLayer = image.config.historyIndexForLayer
+        let places = layers.enumerated().flatMap { i, layer in layer.hits.map { ($0.pathKey, $0.ancestorKeys, i) } }
+        let fates = Overlay.fates(of: places, under: layers.map(StoredPathEvents.init))
+        var next = 0
         for (i, layer) in layers.enumerated() {
             if let e = layer.error { errors.append(.init(layerIndex: i, message: e)) }
             for hit in layer.hits {
-                let (status, removedIn) = Self.status(of: hit, in: i, layers: layers)
+                let found = fates[next]
+                next += 1
                 findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, source: .file,
                                         layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
                                         historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
-                                        path: hit.path, line: hit.line, key: hit.key, status: status, removedInLayer: removedIn,
+                                        path: hit.path, line: hit.line, key: hit.key, status: FileStatus(found?.fate),
+                                        removedInLayer: found?.layer,
                                         secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details,
                                         confidence: hit.confidence, outerPath: hit.archive))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })
     }
+}
 
-    /// The same decision as `status(of:in:layers:)`, on hashed paths.
-    static func status(of hit: LayerScanResult.Hit, in layer: Int, layers: [LayerScanResult]) -> (FileStatus, Int?) {
-        for j in (layer + 1)..<max(layer + 1, layers.count) {
-            let l = layers[j]
-            if l.deletions.contains(hit.pathKey)
-                || hit.ancestorKeys.contains(where: { l.deletions.contains($0) || l.opaques.contains($0) }) {
-                return (.deleted, j)
-            }
-            if l.nonDirectories.contains(hit.pathKey) || l.directories.contains(hit.pathKey) { return (.overwritten, j) }
-            if hit.ancestorKeys.contains(where: { l.nonDirectories.contains($0) }) { return (.deleted, j) }
-        }
-        return (.present, nil)
+/// A stored layer result's path events, as `Overlay` reads them: by the hashes of the paths (a stored hit has
+/// those of its file and of each ancestor), so a sweep decides statuses with the rules `scan` uses on the paths.
+struct StoredPathEvents: Overlay.ListedEvents {
+    let result: LayerScanResult
+
+    func whitesOut(_ path: PathKey) -> Bool { result.deletions.contains(path) }
+    func isOpaque(_ directory: PathKey) -> Bool { result.opaques.contains(directory) }
+    func entryIsDirectory(_ path: PathKey) -> Bool? {
+        result.directories.contains(path) ? true : result.nonDirectories.contains(path) ? false : nil
+    }
+    func holdsEntries(under path: PathKey) -> Bool { result.impliedDirectories.contains(path) }
+    var pathCount: Int { [result.nonDirectories, result.directories, result.deletions, result.opaques, result.impliedDirectories].reduce(0) { $0 + $1.keys.count } }
+    func forEachPath(_ body: (PathKey) -> Void) {
+        for set in [result.nonDirectories, result.directories, result.deletions, result.opaques, result.impliedDirectories] { set.keys.forEach(body) }
     }
 }
 

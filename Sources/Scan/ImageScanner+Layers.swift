@@ -238,3 +238,20 @@ struct LayerResult {
     var error: String?
     var digests: LayerReader.Digests?
 }
+
+extension LayerResult {
+    /// Every proper ancestor of the layer's paths but the root: what the layer makes a directory, named or not.
+    /// Worked out when a status needs it, not while the layer streams; each directory is inserted once, so it
+    /// costs about one set lookup per path whatever the depth.
+    func impliedDirectories() -> Set<String> {
+        var directories = Set<String>()
+        for path in entries.keys {
+            var p = Substring(path)
+            while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
+                p = p[..<slash]
+                if !directories.insert(String(p)).inserted { break }
+            }
+        }
+        return directories
+    }
+}

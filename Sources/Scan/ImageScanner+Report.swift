@@ -24,30 +24,15 @@ extension ImageScanner {
         }
         findings += config.findings[config.beforeHistory...]
 
-        let credentialRule = engine.rule(for: .credentialFile)
         for (i, result) in layers.enumerated() {
             if let e = result.error { errors.append(.init(layerIndex: i, message: e)) }
             suppressed += result.suppressed
             truncated += result.truncated
             for hit in result.hits {
-                var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
-                if let d = hit.description { f.description = d }
-                if let digest = hit.fileDigest {
-                    f.secretSHA256 = digest
-                    f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
-                    f.secret = nil
-                } else if let credentialRule, engine.ruleApplies(credentialRule, toPath: hit.path),
-                          CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
-                    f.severity = f.severity.raised
-                }
-                PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
+                var f = fileFinding(hit)
                 f.layerIndex = i
                 f.layerDigest = image.layers[i].digest?.description
                 f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil
-                f.path = hit.path
-                f.outerPath = hit.outer
-                f.line = hit.line
-                f.key = hit.key
                 findings.append(f)
             }
         }
@@ -78,8 +63,9 @@ extension ImageScanner {
             truncated += findings.count - keep.count
             findings = findings.indices.filter { keep.contains($0) }.map { findings[$0] }
         }
-        PathFates.assign(&findings, layers: layers)
-        PathFates.assign(&accepted, layers: layers)
+        let fates = PathFates(layers, above: (findings + accepted).compactMap { $0.source == .file ? $0.layerIndex : nil }.min())
+        fates.assign(&findings)
+        fates.assign(&accepted)
         let findingSecrets = (findings + accepted).compactMap(\.secret)
 
         if !options.showSecrets {
@@ -127,6 +113,31 @@ extension ImageScanner {
 
 }
 
+extension ImageScanner {
+    /// The finding of a hit in a file of a layer, the one way `scan` and a sweep's stored layer results make it:
+    /// the rule's severity (or what the token allows), raised for a secret in a credential file, capped by the
+    /// path's context; a credential file reported by its name carries the file's hash and no secret. Its place
+    /// is set; its layer, status and redaction are not.
+    func fileFinding(_ hit: LayerHit) -> Finding {
+        var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
+        if let d = hit.description { f.description = d }
+        if let digest = hit.fileDigest {
+            f.secretSHA256 = digest
+            f.redacted = "(whole file, \(hit.fileSize ?? 0) bytes)"
+            f.secret = nil
+        } else if let credentialRule = engine.rule(for: .credentialFile), engine.ruleApplies(credentialRule, toPath: hit.path),
+                  CredentialPaths.kind(of: hit.path) != nil, f.details?.rating == nil {
+            f.severity = f.severity.raised
+        }
+        PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
+        f.path = hit.path
+        f.outerPath = hit.outer
+        f.line = hit.line
+        f.key = hit.key
+        return f
+    }
+}
+
 /// Replaces every known secret in a text by its redacted form, longest first so that a secret containing
 /// another is redacted whole. `redact` costs one substring search per secret.
 struct Redactor {
@@ -169,54 +180,72 @@ struct PlaceRedactor {
     func key(_ k: String) -> String { keys[k] ?? k }
 }
 
-/// Decides each file finding's status from the later layers' whiteouts and entries in one pass down the
-/// layers, looking only at the paths (and their ancestors) that have findings: O(findings × depth + events).
-enum PathFates {
-    static func assign(_ findings: inout [Finding], layers: [LayerResult]) {
-        var byLayer: [Int: [Int]] = [:]
-        var relevant: Set<String> = []
-        for (i, f) in findings.enumerated() where f.source == .file {
-            guard let layer = f.layerIndex, let path = f.outerPath ?? f.path else { continue }
-            byLayer[layer, default: []].append(i)
-            relevant.insert(path)
-            for a in LayerPath.ancestors(path) { relevant.insert(a) }
+/// Decides each file finding's status by `Overlay`'s rules: the first later layer that deletes or overwrites
+/// the file of the layer that holds it. Each place (layer and path) is decided once, however many findings it has.
+struct PathFates {
+    /// A scanned layer's path events, as `Overlay` reads them.
+    struct Events: Overlay.ListedEvents {
+        let layer: LayerResult
+        /// Worked out here, for the layers a status can depend on, rather than while the layer streamed.
+        let impliedDirectories: Set<String>
+
+        func whitesOut(_ path: String) -> Bool { layer.deletions.contains(path) }
+        func isOpaque(_ directory: String) -> Bool { layer.opaques.contains(directory) }
+        func entryIsDirectory(_ path: String) -> Bool? { layer.entries[path] }
+        func holdsEntries(under path: String) -> Bool { impliedDirectories.contains(path) }
+        var pathCount: Int { layer.entries.count + layer.deletions.count + layer.opaques.count + impliedDirectories.count }
+        func forEachPath(_ body: (String) -> Void) {
+            layer.entries.keys.forEach(body)
+            layer.deletions.forEach(body)
+            layer.opaques.forEach(body)
+            impliedDirectories.forEach(body)
         }
-        guard !byLayer.isEmpty else { return }
-        // Earliest layer above the one being answered for, per path: deleted, opaque, any entry, a non-directory entry.
-        var deletedAt: [String: Int] = [:], opaqueAt: [String: Int] = [:], entryAt: [String: Int] = [:], fileAt: [String: Int] = [:]
-        for j in stride(from: layers.count - 1, through: 0, by: -1) {
-            for i in byLayer[j] ?? [] {
-                let path = findings[i].outerPath ?? findings[i].path!
-                let ancestors = LayerPath.ancestors(path)
-                let deleted = ([deletedAt[path]] + ancestors.flatMap { [deletedAt[$0], opaqueAt[$0]] }).compactMap { $0 }.min()
-                let overwritten = entryAt[path]
-                let parentReplaced = ancestors.compactMap { fileAt[$0] }.min()
-                let first = [deleted, overwritten, parentReplaced].compactMap { $0 }.min()
-                if let first {
-                    findings[i].status = first == deleted ? .deleted : first == overwritten ? .overwritten : .deleted
-                    findings[i].removedInLayer = first
-                } else {
-                    findings[i].status = .present
-                }
-            }
-            let l = layers[j]
-            if relevant.count < l.entries.count + l.deletions.count + l.opaques.count {
-                for p in relevant {
-                    if l.deletions.contains(p) { deletedAt[p] = j }
-                    if l.opaques.contains(p) { opaqueAt[p] = j }
-                    if let isDir = l.entries[p] {
-                        entryAt[p] = j
-                        if !isDir { fileAt[p] = j }
-                    }
-                }
+    }
+
+    private let layers: [Events]
+
+    /// `lowest`: the lowest layer holding a file finding (nil: none); only the layers above it are looked at.
+    init(_ layers: [LayerResult], above lowest: Int?) {
+        self.layers = layers.enumerated().map { j, l in
+            let above = lowest.map { j > $0 } ?? false
+            return Events(layer: l, impliedDirectories: above ? l.impliedDirectories() : [])
+        }
+    }
+
+    func assign(_ findings: inout [Finding]) {
+        struct Place: Hashable {
+            var layer: Int
+            var path: String
+        }
+        var index: [Place: Int] = [:]
+        var places: [(path: String, ancestors: [String], layer: Int)] = []
+        var placeOf: [Int: Int] = [:]
+        for i in findings.indices where findings[i].source == .file {
+            guard let layer = findings[i].layerIndex, let path = findings[i].outerPath ?? findings[i].path else { continue }
+            let place = Place(layer: layer, path: path)
+            if let k = index[place] {
+                placeOf[i] = k
             } else {
-                for p in l.deletions where relevant.contains(p) { deletedAt[p] = j }
-                for p in l.opaques where relevant.contains(p) { opaqueAt[p] = j }
-                for (p, isDir) in l.entries where relevant.contains(p) {
-                    entryAt[p] = j
-                    if !isDir { fileAt[p] = j }
-                }
+                index[place] = places.count
+                placeOf[i] = places.count
+                places.append((path, LayerPath.ancestors(path), layer))
             }
+        }
+        let fates = Overlay.fates(of: places, under: layers)
+        for (i, k) in placeOf {
+            findings[i].status = FileStatus(fates[k]?.fate)
+            findings[i].removedInLayer = fates[k]?.layer
+        }
+    }
+}
+
+extension FileStatus {
+    /// A file finding's status from what a later layer did to its file (nil: nothing).
+    init(_ fate: Overlay.Fate?) {
+        switch fate {
+        case .deleted: self = .deleted
+        case .overwritten: self = .overwritten
+        case nil: self = .present
         }
     }
 }

@@ -71,6 +71,16 @@ import Testing
         #expect(l.shadowed.map(\.path) == ["/f"])
     }
 
+    /// `cat`'s lookup agrees with the merged tree: a file of a lower layer is gone once a layer puts entries under its path.
+    @Test func removesFromBelowSeesAFileMadeADirectoryByEntriesUnderIt() {
+        let l = listing(2, [("/g/h", .file), ("/app", .directory)])
+        #expect(l.removesFromBelow("/g"))
+        for p in ["/g/h", "/gh", "/app", "/app/x"] { #expect(!l.removesFromBelow(p), "\(p)") }
+        var tree = MergedTree()
+        _ = tree.apply(listing(0, [("/g", .file)]))
+        #expect(tree.apply(l).removals.map(\.entry.path) == ["/g"])
+    }
+
     @Test func removesFromBelowSeesWhiteoutsOpaquesAndReplacedAncestors() {
         let l = listing(3, [("/a/.wh.x", .file), ("/o/.wh..wh..opq", .file), ("/f", .file)])
         for p in ["/a/x", "/a/x/deeper", "/o/any", "/f/below"] { #expect(l.removesFromBelow(p), "\(p)") }
