@@ -14,10 +14,14 @@ import TestSupport
     final class Engine {
         let pid: Int32
         let socket: String
+        /// A unix socket's path must fit in 108 bytes, so the socket lives in a short directory of its own under
+        /// /tmp, not in the test's directory (a deep checkout pushed that past the limit in CI).
+        let socketDirectory: String
         let log: String
 
         init(dir: String, tar: String, image: String, mode: String = "ok") throws {
-            socket = dir + "/engine.sock"
+            socketDirectory = try EngineSourceTests.shortDirectory()
+            socket = socketDirectory + "/e.sock"
             log = dir + "/engine.log"
             let script = Run.packageRoot.path + "/testdata/engine/standin.py"
             let errors = dir + "/engine.err"
@@ -33,6 +37,7 @@ import TestSupport
             // A stand-in that never listened is the harness failing, not the source under test: say so, with its error.
             if !FileManager.default.fileExists(atPath: socket) {
                 if pid > 0 { kill(pid, SIGKILL) }
+                try? FileManager.default.removeItem(atPath: socketDirectory)
                 struct NoEngine: Error, CustomStringConvertible { let description: String }
                 throw NoEngine(description: "the stand-in engine never listened on \(socket): "
                                + ((try? String(contentsOfFile: errors, encoding: .utf8)) ?? "no error output"))
@@ -41,7 +46,20 @@ import TestSupport
 
         var requests: [String] { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
 
-        deinit { if pid > 0 { kill(pid, SIGKILL) } }
+        deinit {
+            if pid > 0 { kill(pid, SIGKILL) }
+            try? FileManager.default.removeItem(atPath: socketDirectory)
+        }
+    }
+
+    /// A fresh directory with a short path, for sockets.
+    static func shortDirectory() throws -> String {
+        var template = Array("/tmp/stw-XXXXXX".utf8CString)
+        // Safe: mkdtemp rewrites the template's X characters in place, inside the array's own storage.
+        guard let made = template.withUnsafeMutableBufferPointer({ $0.baseAddress.flatMap { mkdtemp($0) } }) else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+        }
+        return String(cString: made)
     }
 
     struct Seen: Hashable {
@@ -102,9 +120,11 @@ import TestSupport
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try ImageBuilder.build(planted.spec(.docker25, compression: "gzip"), at: dir + "/image.tar")
 
-        try expectRefused(["scan", "docker-daemon:planted:1"], socket: dir + "/none.sock",
-                          mentioning: ["docker-daemon:planted:1", "no docker engine at \(dir)/none.sock", "DOCKER_HOST"])
-        try expectRefused(["layers", "podman:planted:1"], socket: dir + "/none.sock",
+        let sockets = try Self.shortDirectory()
+        defer { try? FileManager.default.removeItem(atPath: sockets) }
+        try expectRefused(["scan", "docker-daemon:planted:1"], socket: sockets + "/none.sock",
+                          mentioning: ["docker-daemon:planted:1", "no docker engine at \(sockets)/none.sock", "DOCKER_HOST"])
+        try expectRefused(["layers", "podman:planted:1"], socket: sockets + "/none.sock",
                           mentioning: ["podman:planted:1", "no podman engine at", "CONTAINER_HOST"], engine: "CONTAINER_HOST")
 
         let ok = try Engine(dir: dir, tar: dir + "/image.tar", image: "planted:1")
