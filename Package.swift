@@ -45,7 +45,9 @@ let package = Package(
         ]),
         // Offline forensics of found secrets: Fly.io macaroon caveats, JWT claims, AWS account ids, checksums.
         .target(name: "Forensics", dependencies: ["Core", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Scan", dependencies: ["Core", "OCI", "Layers", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
+        // The report model (findings, their remediation and triage) and its formats: text, JSON, SARIF, progress.
+        .target(name: "Reports", dependencies: ["Core", "OCI", "Secrets", "Forensics", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Scan", dependencies: ["Core", "OCI", "Layers", "Secrets", "Forensics", "Reports", .product(name: "Crypto", package: "swift-crypto")]),
         // Target discovery: a registry's catalog and tag lists walked into references, and the Fly Machines API client
         // (what `scan --fly-app` needs without the sweep).
         .target(name: "Discovery", dependencies: [
@@ -56,7 +58,7 @@ let package = Package(
         ]),
         // The nightly sweep: targets from a TOML config, a store of layers, images and findings across runs.
         .target(name: "Sweep", dependencies: [
-            "Core", "Discovery", "Scan", "OCI", "Secrets",
+            "Core", "Discovery", "Reports", "Scan", "OCI", "Secrets",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "TOMLKit", package: "TOMLKit"),
@@ -65,11 +67,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The layer inspector: per-layer listings, changes, the merged view, trace, cat, wasted space.
-        .target(name: "Inspect", dependencies: ["Core", "OCI", "Layers", "Scan", "Secrets"]),
+        .target(name: "Inspect", dependencies: ["Core", "OCI", "Layers", "Reports", "Scan", "Secrets"]),
         // The command line as a library (flags, wiring, exit codes), so tests can parse and run commands in-process;
         // the `stowaway` executable's main.swift only calls it.
         .target(name: "StowawayCLI", dependencies: [
-            "Core", "Discovery", "Scan", "OCI", "Secrets", "Sweep", "Inspect",
+            "Core", "Discovery", "Reports", "Scan", "OCI", "Secrets", "Sweep", "Inspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "stowaway", dependencies: ["StowawayCLI"]),
@@ -79,15 +81,15 @@ let package = Package(
         ]),
         .executableTarget(name: "stowaway-fixture", dependencies: ["ImageBuilder"]),
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
-        .executableTarget(name: "stowaway-bench", dependencies: ["Scan", "Layers", "OCI", "Secrets"]),
+        .executableTarget(name: "stowaway-bench", dependencies: ["Reports", "Scan", "Layers", "OCI", "Secrets"]),
 
         .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Core", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
-        .testTarget(name: "ScanTests", dependencies: ["Core", "Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "ScanTests", dependencies: ["Core", "Reports", "Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "OCITests", dependencies: ["Core", "OCI", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: [
-            "StowawayCLI", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "StowawayCLI", "Reports", "Scan", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ForensicsTests", dependencies: ["Forensics", "TestSupport"]),
         .testTarget(name: "DiscoveryTests", dependencies: ["Discovery"]),
@@ -95,7 +97,7 @@ let package = Package(
         // Against real registries on 127.0.0.1 started by `make test` (testdata/registry/harness.py).
         .testTarget(name: "RegistryTests", dependencies: ["OCI", "ImageBuilder", "TestSupport"]),
         // The store and config alone, and `stowaway sweep` against the harness registries (with STOWAWAY_REGISTRY).
-        .testTarget(name: "SweepTests", dependencies: ["Core", "Sweep", "Scan", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
+        .testTarget(name: "SweepTests", dependencies: ["Core", "Reports", "Sweep", "Scan", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 import Scan
 
 /// The human output of `layers`, `files` and `trace`: aligned columns, sizes in human units, colour only when

@@ -1,5 +1,6 @@
 import Layers
 import OCI
+import Reports
 import Scan
 
 /// What a pass over a layer streams while listing it.

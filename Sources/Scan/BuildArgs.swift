@@ -1,3 +1,4 @@
+import Reports
 /// Reads build-argument assignments out of a history `created_by` line.
 ///
 /// Classic builder: `|2 API_KEY=abc HTTP_PROXY=x /bin/sh -c make`; BuildKit: `RUN |2 API_KEY=abc … # buildkit`

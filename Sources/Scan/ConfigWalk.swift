@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// The string values of an image config that no specific source covers, with their JSON paths.
 ///

@@ -3,6 +3,7 @@ import Forensics
 import Foundation
 import Layers
 import OCI
+import Reports
 import Secrets
 
 /// What one layer held, in a form a sweep can keep between runs: every hit by the SHA-256 of its secret and a
@@ -234,37 +235,5 @@ struct StoredPathEvents: Overlay.ListedEvents {
     var pathCount: Int { [result.nonDirectories, result.directories, result.deletions, result.opaques, result.impliedDirectories].reduce(0) { $0 + $1.keys.count } }
     func forEachPath(_ body: (PathKey) -> Void) {
         for set in [result.nonDirectories, result.directories, result.deletions, result.opaques, result.impliedDirectories] { set.keys.forEach(body) }
-    }
-}
-
-extension Report {
-    /// A report assembled from findings kept elsewhere (a sweep's store), for the formats that render a
-    /// `Report` (SARIF); the summary counts the findings by severity.
-    public init(rulesetFingerprint: String, images: [ImageReport]) {
-        var summary = Summary()
-        for f in images.flatMap(\.findings) {
-            switch f.severity {
-            case .critical: summary.critical += 1
-            case .high: summary.high += 1
-            case .medium: summary.medium += 1
-            case .low: summary.low += 1
-            }
-        }
-        self.init(tool: Tool(rulesetFingerprint: rulesetFingerprint), images: images, summary: summary)
-    }
-}
-
-extension Report.ImageReport {
-    /// An image's entry from its findings and errors alone (no layer table).
-    public init(reference: String, manifestDigest: String?, findings: [Finding], errors: [Report.ScanError]) {
-        self.init(reference: reference, manifestDigest: manifestDigest, configDigest: nil, platform: nil, layers: [],
-                  findings: findings, errors: errors)
-    }
-}
-
-extension Report.ScanError {
-    /// Something that could not be read, at a layer or (nil) elsewhere.
-    public init(message: String, layerIndex: Int? = nil) {
-        self.init(layerIndex: layerIndex, message: message)
     }
 }

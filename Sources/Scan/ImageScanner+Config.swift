@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Reports
 import Secrets
 
 /// The image config and history: environment, labels, commands, history lines, annotations and the rest.

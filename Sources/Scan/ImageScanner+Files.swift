@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Layers
 import OCI
+import Reports
 import Secrets
 
 /// File inspection: one file's matching, decoding, credential-file hashing and per-file cap.

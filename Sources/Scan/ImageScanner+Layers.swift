@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Layers
 import OCI
+import Reports
 import Secrets
 import Synchronization
 

@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import OCI
+import Reports
 import Secrets
 
 /// Report building: an image's findings from its config and layers, caps, baseline, statuses, redaction.

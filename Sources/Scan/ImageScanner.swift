@@ -3,6 +3,7 @@ import Forensics
 import Foundation
 import Layers
 import OCI
+import Reports
 import Secrets
 import Synchronization
 

@@ -1,3 +1,4 @@
+import Reports
 import Secrets
 
 /// The rules a run uses: the built-ins, or a gitleaks-format TOML file (which may extend them), plus the path allowlist.

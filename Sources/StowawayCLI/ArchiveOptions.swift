@@ -1,4 +1,5 @@
 import ArgumentParser
+import Reports
 import Scan
 
 /// How far a scan looks inside archives found in layers: the same flags for `scan` and `sweep`.

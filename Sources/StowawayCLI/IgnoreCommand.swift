@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Reports
 import Scan
 
 /// `stowaway ignore`: the ignore file `scan` and `sweep` both read.

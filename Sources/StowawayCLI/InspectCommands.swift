@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Inspect
 import OCI
+import Reports
 import Scan
 
 enum InspectFormat: String, ExpressibleByArgument, CaseIterable {

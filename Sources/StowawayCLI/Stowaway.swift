@@ -2,6 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import OCI
+import Reports
 import Scan
 import Secrets
 import Discovery

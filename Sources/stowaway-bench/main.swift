@@ -1,6 +1,7 @@
 import Foundation
 import Layers
 import OCI
+import Reports
 import Scan
 import Secrets
 

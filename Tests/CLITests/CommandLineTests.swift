@@ -1,4 +1,5 @@
 import ArgumentParser
+import Reports
 import Scan
 import Testing
 @testable import StowawayCLI

@@ -1,5 +1,6 @@
 import Foundation
 import ImageBuilder
+import Reports
 import Scan
 import Secrets
 import Testing

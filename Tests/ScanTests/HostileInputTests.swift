@@ -2,6 +2,7 @@ import Foundation
 import ImageBuilder
 import Testing
 import TestSupport
+import Reports
 @testable import Scan
 import Secrets
 

@@ -2,6 +2,7 @@ import Foundation
 import ImageBuilder
 import Testing
 import TestSupport
+import Reports
 @testable import Scan
 
 /// Text an image controls (file names, env and label keys, history, error text) never reaches the terminal as a

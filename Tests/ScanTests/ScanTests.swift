@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 import ImageBuilder
 import OCI
+import Reports
 @testable import Scan
 import Secrets
 

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import Reports
 import Scan
 import Sweep
 import Testing

@@ -2,6 +2,7 @@ import Core
 import Foundation
 import ImageBuilder
 import OCI
+import Reports
 import Scan
 import Secrets
 import Sweep

@@ -1,6 +1,7 @@
 import Discovery
 import Foundation
 import OCI
+import Reports
 import Scan
 import TOMLKit
 

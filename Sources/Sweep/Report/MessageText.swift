@@ -1,3 +1,4 @@
+import Reports
 import Scan
 
 /// Makes text that came from outside (image paths, repository and app names, registry error text, redacted

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Reports
 import Scan
 import Secrets
 

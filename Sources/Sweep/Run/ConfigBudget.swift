@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import OCI
+import Reports
 import Scan
 import Synchronization
 

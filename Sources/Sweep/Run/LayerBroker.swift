@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import OCI
+import Reports
 import Scan
 
 /// Hands out layer results for one run: each distinct layer is looked up in the store, or scanned, exactly once

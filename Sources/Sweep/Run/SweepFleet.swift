@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import OCI
+import Reports
 import Scan
 
 /// One image of a shared run as the store keeps it between workers: everything a worker on another machine

@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 import Scan
 
 /// The triage of a sweep: the same acceptances as `scan` (an ignore file's entries) plus those kept in the

@@ -2,6 +2,7 @@ import Crypto
 import Discovery
 import Foundation
 import OCI
+import Reports
 import Scan
 
 /// A shared run (`--run NAME`): this process is one worker of many on one run in one store. The first worker

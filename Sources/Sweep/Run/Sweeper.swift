@@ -2,6 +2,7 @@ import Core
 import Discovery
 import Foundation
 import OCI
+import Reports
 import Scan
 import Secrets
 import Synchronization

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Reports
 import Scan
 /// The findings ledger (new, open, resolved across runs) and the acceptances of triage.
 extension PostgresSweepStore {

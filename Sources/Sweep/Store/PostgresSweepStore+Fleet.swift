@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import PostgresNIO
+import Reports
 import Scan
 /// The queue of a shared run: items claimed under leases by the workers of a fleet, and the run's end.
 extension PostgresSweepStore {

@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import PostgresNIO
+import Reports
 import Scan
 /// Runs, and the layer and image cache that lets a run skip what an earlier one scanned.
 extension PostgresSweepStore {

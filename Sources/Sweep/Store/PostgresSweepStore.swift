@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Reports
 import Scan
 
 /// The shared store: one PostgreSQL database that every worker of a fleet reaches (through postgres-nio). Row

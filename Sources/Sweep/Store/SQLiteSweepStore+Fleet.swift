@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import GRDB
+import Reports
 import Scan
 
 /// Shared runs on the embedded store: the same semantics as PostgreSQL for several worker processes on one

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Reports
 import Scan
 
 /// Acceptances (`sweep accept`) on the embedded store.

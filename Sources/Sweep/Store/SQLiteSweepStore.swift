@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import GRDB
+import Reports
 import Scan
 
 /// The embedded store: one SQLite file through GRDB, in WAL mode with a busy timeout so two sweeps on one file

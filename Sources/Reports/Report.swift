@@ -8,6 +8,10 @@ public struct Report: Codable, Sendable {
         public var name = "stowaway"
         public var version = Stowaway.version
         public var rulesetFingerprint: String
+
+        package init(rulesetFingerprint: String) {
+            self.rulesetFingerprint = rulesetFingerprint
+        }
     }
 
     public struct LayerInfo: Codable, Sendable {
@@ -16,6 +20,14 @@ public struct Report: Codable, Sendable {
         @Nullable public var diffID: String?
         public var size: Int64
         @Nullable public var createdBy: String?
+
+        package init(index: Int, digest: String?, diffID: String?, size: Int64, createdBy: String?) {
+            self.index = index
+            self.digest = digest
+            self.diffID = diffID
+            self.size = size
+            self.createdBy = createdBy
+        }
     }
 
     /// Something that could not be read; any makes the scan incomplete (exit 2).
@@ -143,12 +155,20 @@ public struct Report: Codable, Sendable {
         public var belowConfidence = 0
         public var bytes: Int64 = 0
         public var seconds = 0.0
+
+        package init() {}
     }
 
     public var schemaVersion = 1
     public var tool: Tool
     public var images: [ImageReport]
     public var summary: Summary
+
+    package init(tool: Tool, images: [ImageReport], summary: Summary) {
+        self.tool = tool
+        self.images = images
+        self.summary = summary
+    }
 
     /// Whether anything could not be read.
     public var isIncomplete: Bool { images.contains { !$0.errors.isEmpty } }
@@ -196,4 +216,36 @@ public struct Report: Codable, Sendable {
 /// Version and names shared by every output.
 public enum Stowaway {
     public static let version = "0.1.0"
+}
+
+extension Report {
+    /// A report assembled from findings kept elsewhere (a sweep's store), for the formats that render a
+    /// `Report` (SARIF); the summary counts the findings by severity.
+    public init(rulesetFingerprint: String, images: [ImageReport]) {
+        var summary = Summary()
+        for f in images.flatMap(\.findings) {
+            switch f.severity {
+            case .critical: summary.critical += 1
+            case .high: summary.high += 1
+            case .medium: summary.medium += 1
+            case .low: summary.low += 1
+            }
+        }
+        self.init(tool: Tool(rulesetFingerprint: rulesetFingerprint), images: images, summary: summary)
+    }
+}
+
+extension Report.ImageReport {
+    /// An image's entry from its findings and errors alone (no layer table).
+    public init(reference: String, manifestDigest: String?, findings: [Finding], errors: [Report.ScanError]) {
+        self.init(reference: reference, manifestDigest: manifestDigest, configDigest: nil, platform: nil, layers: [],
+                  findings: findings, errors: errors)
+    }
+}
+
+extension Report.ScanError {
+    /// Something that could not be read, at a layer or (nil) elsewhere.
+    public init(message: String, layerIndex: Int? = nil) {
+        self.init(layerIndex: layerIndex, message: message)
+    }
 }

@@ -44,6 +44,34 @@ public struct Finding: Codable, Sendable, Equatable {
     /// of versions before it (a baseline) and before the report is assembled.
     public var remediation: Remediation? = nil
 
+    /// Every member, as the scanner and the sweep's store assemble a finding.
+    package init(ruleID: String, severity: Severity, description: String, source: FindingSource, layerIndex: Int?,
+                 layerDigest: String?, historyIndex: Int?, path: String?, line: Int?, key: String?, status: FileStatus?,
+                 removedInLayer: Int?, acceptance: Acceptance? = nil, secretSHA256: String, redacted: String, secret: String?,
+                 details: FindingDetails? = nil, confidence: Confidence? = nil, outerPath: String? = nil,
+                 remediation: Remediation? = nil) {
+        self.ruleID = ruleID
+        self.severity = severity
+        self.description = description
+        self.source = source
+        self.layerIndex = layerIndex
+        self.layerDigest = layerDigest
+        self.historyIndex = historyIndex
+        self.path = path
+        self.line = line
+        self.key = key
+        self.status = status
+        self.removedInLayer = removedInLayer
+        self.acceptance = acceptance
+        self.secretSHA256 = secretSHA256
+        self.redacted = redacted
+        self.secret = secret
+        self.details = details
+        self.confidence = confidence
+        self.outerPath = outerPath
+        self.remediation = remediation
+    }
+
     enum CodingKeys: String, CodingKey {
         case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
              removedInLayer, secretSHA256, redacted, secret, details, confidence, remediation
@@ -96,7 +124,7 @@ public struct Finding: Codable, Sendable, Equatable {
 extension PathContext {
     /// Caps `finding`'s severity by what its path says, and by its rule's `binaryCap` when the file is binary;
     /// test data, documentation and a comment line each lower its confidence one step.
-    static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil, comment: Bool = false) {
+    package static func apply(to finding: inout Finding, path: String, binary: Bool = false, rule: Rule? = nil, comment: Bool = false) {
         if binary, let cap = rule?.binaryCap { finding.severity = min(finding.severity, cap) }
         if comment { finding.confidence = (finding.confidence ?? .medium).lowered }
         guard let context = PathContext.of(path) else { return }
