@@ -61,7 +61,9 @@ public enum BuiltinRules {
              regex: #"(?<![A-Za-z0-9_])((?:sk|rk)_live_[A-Za-z0-9]{24,99})(?![A-Za-z0-9_])"#, entropy: 3.0,
              revoke: "https://dashboard.stripe.com/apikeys"),
         Rule(id: "slack-token", description: "Slack token", severity: .high,
-             regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,64})(?![A-Za-z0-9_-])"#, entropy: 3.0),
+             // A token ends in a letter or digit: one ending in `-` was cut at a mask (`…-####`).
+             regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{9,63}[A-Za-z0-9])(?![A-Za-z0-9_-])"#, entropy: 3.0,
+             structure: .randomBody),
         Rule(id: "slack-webhook-url", description: "Slack incoming webhook URL", severity: .high,
              regex: #"(https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"#),
         Rule(id: "npm-access-token", description: "npm access token", severity: .critical,

@@ -49,9 +49,10 @@ public struct CatalogEntry: Sendable {
         switch context {
         case .prefixed:
             return Rule(id: id, description: description, severity: severity,
-                        regex: "(?<![" + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
+                        // Nor after a `.`: a prefix there is part of a file or dotted name (`box.ico-<hash>.png`).
+                        regex: "(?<![." + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords,
-                        revoke: revoke)
+                        revoke: revoke, structure: .randomBody)
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             return Rule(id: id, description: description, severity: severity,
@@ -60,7 +61,9 @@ public struct CatalogEntry: Sendable {
                         lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64),
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         // A binary's strings table puts provider names near random-looking bytes by the thousand.
-                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low, revoke: revoke)
+                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low, revoke: revoke, structure: .randomBody,
+                        keywordShape: "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])",
+                        keywordNearShape: "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$")
         }
     }
 
@@ -78,6 +81,10 @@ public struct CatalogEntry: Sendable {
     /// After a token: not a name being given a value (`api_token:` on the line under a YAML key), so that the
     /// search goes on to the value.
     static let notAName = #"(?!["']?[ \t]{0,2}[:=])"#
+
+    /// How many characters shorter or longer than its shape a value next to a provider's name may be to count as
+    /// the provider's token cut short or padded (see `Rule.keywordNearShape`).
+    static let nearMiss = 1
 
     /// How many characters of a line may separate a keyword from its token (see `proximity`).
     public static let proximityLimit = 48

@@ -331,7 +331,33 @@ public final class FileMatcher {
         lastEmittedEnd[rule] = end
         let secret = Array(UnsafeRawBufferPointer(start: buffer + Int(start - bufferStart), count: Int(end - start)))
         if engine.isAllowed(secret, rule: rule, data: matchData) { return }
-        pending.append(RawHit(ruleIndex: rule, secret: secret, start: start, line: line(at: start), binary: binaryDocument,
+        var reported = rule
+        if engine.judgesValue[rule] {
+            // A value the generic rules judge that opens a quote must end at it (or at a `\` of escaped JSON), blanks
+            // aside: one cut short by a character outside the token alphabet (`"ab12&cd$"`, `"ab12- cd"`) is no token.
+            // Safe: every offset read lies in `bufferStart..<documentEnd`, the buffer's written bytes.
+            if start > bufferStart && end < documentEnd {
+                let open = buffer.load(fromByteOffset: Int(start - 1 - bufferStart), as: UInt8.self)
+                if open == 0x22 || open == 0x27 || open == 0x60 {
+                    // Blanks before the closing quote are a copy-paste slip, not another word.
+                    var at = end
+                    var close = buffer.load(fromByteOffset: Int(at - bufferStart), as: UInt8.self)
+                    while (close == 0x20 || close == 0x09 || close == 0x0D) && at < documentEnd - 1 && at < end + 4 {
+                        at += 1
+                        close = buffer.load(fromByteOffset: Int(at - bufferStart), as: UInt8.self)
+                    }
+                    if close != open && close != 0x5C { return }
+                }
+            }
+            // Safe: `from..<start` lies inside the buffer's written bytes (`start` is the secret just read from it,
+            // `from` not before `bufferStart`), and the bytes are copied out before the view goes away.
+            let from = max(bufferStart, start - Int64(FileMatcher.context))
+            let before = Array(UnsafeRawBufferPointer(start: buffer + Int(from - bufferStart), count: Int(start - from)))
+            // A provider named there whose token the value is, a character short or long (a test value cut short or
+            // padded), weakens the finding.
+            if engine.providerContext(of: secret, context: before) == .nearMiss { reported = engine.weakerRules[rule] ?? rule }
+        }
+        pending.append(RawHit(ruleIndex: reported, secret: secret, start: start, line: line(at: start), binary: binaryDocument,
                               comment: !binaryDocument && onCommentLine(start)))
     }
 

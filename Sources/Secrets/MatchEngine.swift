@@ -45,6 +45,13 @@ public final class MatchEngine: @unchecked Sendable {
     let pathAllowlists: [[PCRE2Regex]]
     /// Identifies the exact Vectorscan database (see `databaseInputs`).
     let databaseKey: String
+    /// Per rule: the index of its `weakerRule`, if the rule set has it.
+    let weakerRules: [Int?]
+    /// The rules with a `keywordShape`: their keywords of four or more letters as they may be written (lower case,
+    /// `_` as `_`, `-`, `.` or nothing) and the shape, compiled.
+    let keywordShapes: [(words: [[UInt8]], shape: PCRE2Regex, near: PCRE2Regex?)]
+    /// Per rule: whether it judges the value alone (`minimumScore`: the generic rules).
+    let judgesValue: [Bool]
 
     /// Secrets that look like documentation or templates rather than credentials.
     static let placeholderPatterns = [
@@ -63,7 +70,7 @@ public final class MatchEngine: @unchecked Sendable {
     /// tokens: the base64 or base62 body of a random token spells `DummY` or `sAmPle` once in some hundred
     /// thousand, and a Fly macaroon is long enough for that to matter.
     static let placeholderWords: String = {
-        let words = ["example", "dummy", "placeholder", "changeme", "change_me", "redacted", "sample"]
+        let words = ["example", "dummy", "placeholder", "changeme", "change_me", "redacted", "sample", "fake"]
         let forms = words.flatMap { w in [w, w.uppercased(), "(?<![A-Za-z])" + w.prefix(1).uppercased() + w.dropFirst()] }
         return forms.joined(separator: "|")
     }()
@@ -111,6 +118,48 @@ public final class MatchEngine: @unchecked Sendable {
         pathScopes = try rules.map { r in try r.pathScope.map { try PCRE2Regex($0, ruleID: r.id + " (path)") } }
         pathAllowlists = try rules.map { r in try r.pathAllowlist.map { try PCRE2Regex($0, ruleID: r.id + " (path allowlist)") } }
         hasPathConditions = rules.contains { $0.pathScope != nil || !$0.pathAllowlist.isEmpty }
+        let indexOfID = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        weakerRules = rules.map { $0.weakerRule.flatMap { indexOfID[$0] } }
+        judgesValue = rules.map { $0.minimumScore != nil }
+        keywordShapes = try rules.compactMap { r in
+            guard let shape = r.keywordShape else { return nil }
+            let words = r.keywords.filter { $0.count >= 4 }.flatMap { w -> [[UInt8]] in
+                let lower = w.lowercased()
+                let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
+                return forms.map { Array($0.utf8) }
+            }
+            return words.isEmpty ? nil : (words, try PCRE2Regex(shape, ruleID: r.id + " (shape)"),
+                                          try r.keywordNearShape.map { try PCRE2Regex($0, ruleID: r.id + " (near shape)") })
+        }
+    }
+
+    /// What the text before a generic finding's value says of it (see `providerContext`).
+    enum ProviderContext: Equatable {
+        /// No provider is named, or one whose token shape the value fits.
+        case none
+        /// A provider is named whose token the value is, cut short or padded by a few characters, and none whose
+        /// token shape it fits.
+        case nearMiss
+    }
+
+    /// What `context` (the text before a generic finding's value, back a few lines) says of `secret`: whether its
+    /// line, or one just before it that assigns nothing (no `=` or `:`: `[INFO] calling the acme API`,
+    /// `func validateAcmeKey() {`, not another setting of a `.env` file), names a provider whose token the value is,
+    /// a character short or long, and none whose token shape it fits.
+    func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
+        guard !keywordShapes.isEmpty else { return .none }
+        var lines = Array(context.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
+        let current = Array(lines.popLast() ?? [])
+        let before = Array(lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) }.joined(separator: [0x0A]))
+        var near = false
+        let value = String(decoding: secret, as: UTF8.self)
+        let data = PCRE2MatchData()
+        for entry in keywordShapes {
+            guard MatchEngine.containsAny(current, entry.words) || MatchEngine.containsAny(before, entry.words) else { continue }
+            if entry.shape.matches(value, data: data) { return .none }
+            if let n = entry.near, n.matches(value, data: data) { near = true }
+        }
+        return near ? .nearMiss : .none
     }
 
     static func fingerprint(rules: [Rule], globalAllowlist: [String], globalStopwords: [String]) -> String {
@@ -132,6 +181,9 @@ public final class MatchEngine: @unchecked Sendable {
             }
             if let score = r.minimumScore { fields += ["score:" + String(score) + "/v" + String(SecretScore.version)] }
             if let structure = r.structure { fields += ["structure:" + structure.rawValue] }
+            if r.keywordShape != nil || r.weakerRule != nil {
+                fields += ["shape:" + (r.keywordShape ?? ""), "near:" + (r.keywordNearShape ?? ""), "weaker:" + (r.weakerRule ?? "")]
+            }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
@@ -206,9 +258,10 @@ public final class MatchEngine: @unchecked Sendable {
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
         if let floor = rule.minimumScore, SecretScore.of(secret) < floor { return true }
         if SecretScore.isPublishedExample(secret) { return true }
-        // Eight or more consecutive characters (`abcdefgh`, `12345678`, `zyxwvuts`): keyboard fill in a
-        // documentation value, which a random token of any alphabet about never holds.
-        if SecretScore.longestRun(secret, step: 1) >= 8 || SecretScore.longestRun(secret, step: -1) >= 8 { return true }
+        // Counted-out fill (`1234567`, `a1b2c3d4`, `…def456ghi789…`): a documentation value, which a random token of
+        // any alphabet about never holds. A long secret (a private key, a URL) is judged by eight in a row only.
+        if secret.count <= 200 ? SecretScore.isCountedFill(secret)
+            : SecretScore.longestRun(secret, step: 1) >= 8 || SecretScore.longestRun(secret, step: -1) >= 8 { return true }
         if let structure = rule.structure, !structure.holds(for: secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)

@@ -41,7 +41,7 @@ extension BuiltinRules {
         .keyed("pubnub-publish-key", "PubNub publish key", ["pubnub"], TokenShape.lit("pub-c-") + TokenShape.uuid, .medium),
         .keyed("stream-api-secret", "Stream (GetStream) API secret", ["getstream", "stream_secret", "stream_api_secret"], TokenShape.lower(64)),
         .keyed("sendbird-master-token", "Sendbird master API token", ["sendbird"], TokenShape.hex(40)),
-        .keyed("agora-app-certificate", "Agora app certificate", ["agora"], TokenShape.hex(32)),
+        .keyed("agora-app-certificate", "Agora app certificate or customer secret", ["agora"], TokenShape.lower(32)),
         .keyed("zoom-client-secret", "Zoom OAuth client secret", ["zoom_client", "zoom_oauth", "zoom_secret", "zoom_sdk"], TokenShape.alnum(32)),
         .keyed("zoom-jwt-secret", "Zoom JWT app secret", ["zoom_jwt", "zoom_api"], TokenShape.alnum(36)),
         .keyed("webex-access-token", "Webex bot or personal access token", ["webex"], TokenShape.alnum(64) + TokenShape.lit("_") + TokenShape.url(4) + TokenShape.lit("_") + TokenShape.uuid),

@@ -21,7 +21,7 @@ extension BuiltinRules {
         .keyed("elastic-apm-secret-token", "Elastic APM secret token", ["elastic_apm", "apm_secret"], TokenShape.alnum(20...40)),
         .keyed("bugsnag-api-key", "Bugsnag API key", ["bugsnag"], TokenShape.hex(32)),
         .keyed("raygun-api-key", "Raygun API key", ["raygun"], TokenShape.alnum(22)),
-        .keyed("airbrake-project-key", "Airbrake project key", ["airbrake"], TokenShape.hex(32)),
+        .keyed("airbrake-project-key", "Airbrake project key", ["airbrake"], TokenShape.alnum(32)),
         .keyed("honeybadger-api-key", "Honeybadger API key", ["honeybadger"], TokenShape.lit("hbp_") + TokenShape.alnum(36)),
         .keyed("honeybadger-legacy-key", "Honeybadger API key (legacy)", ["honeybadger"], TokenShape.alnum(20...24)),
         .keyed("logrocket-app-secret", "LogRocket API key", ["logrocket"], TokenShape.url(6) + TokenShape.lit("/") + TokenShape.url(3...40) + TokenShape.lit(":") + TokenShape.url(20...30)),

@@ -136,7 +136,7 @@ extension BuiltinRules {
         .keyed("shodan-api-key", "Shodan API key", ["shodan"], TokenShape.alnum(32)),
         .keyed("censys-api-secret", "Censys API secret", ["censys"], TokenShape.alnum(32)),
         .keyed("securitytrails-api-key", "SecurityTrails API key", ["securitytrails"], TokenShape.alnum(32)),
-        .keyed("abuseipdb-api-key", "AbuseIPDB API key", ["abuseipdb"], TokenShape.hex(80)),
+        .keyed("abuseipdb-api-key", "AbuseIPDB API key", ["abuseipdb"], TokenShape.lower(80)),
         .keyed("greynoise-api-key", "GreyNoise API key", ["greynoise"], TokenShape.alnum(64)),
         .keyed("urlscan-api-key", "urlscan.io API key", ["urlscan"], TokenShape.uuid),
         .keyed("hibp-api-key", "Have I Been Pwned API key", ["hibp", "haveibeenpwned"], TokenShape.hex(32)),

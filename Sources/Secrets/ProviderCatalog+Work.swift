@@ -53,7 +53,7 @@ extension BuiltinRules {
         .keyed("prismic-token", "Prismic access token", ["prismic"], TokenShape.url(30...200) + TokenShape.lit(".") + TokenShape.url(30...200), .medium),
         .keyed("datocms-token", "DatoCMS API token", ["datocms", "dato_cms"], TokenShape.hex(30)),
         .keyed("sanity-project-token", "Sanity token (sk format)", ["sanity_token", "sanity_api"], TokenShape.lit("sk") + TokenShape.alnum(150...200), .critical),
-        .keyed("butter-cms-token", "ButterCMS API token", ["buttercms"], TokenShape.hex(40)),
+        .keyed("butter-cms-token", "ButterCMS API token", ["buttercms"], TokenShape.lower(40)),
         .keyed("agility-cms-key", "Agility CMS API key", ["agility"], TokenShape.lit("defaultlive.") + TokenShape.hex(64)),
         .keyed("kontent-api-key", "Kontent.ai API key", ["kontent"], TokenShape.lit("ew0KICAiYWxnIjo") + TokenShape.url(200...600)),
         .keyed("builder-io-private-key", "Builder.io private key", ["builder_io", "builderio"], TokenShape.lit("bpk-") + TokenShape.hex(32)),

@@ -119,11 +119,11 @@ extension BuiltinRules {
     /// value on the next line too); `<add key="…" value="…"/>`; a call's next argument (`setProperty("API_TOKEN",
     /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
     private static let pvGenericSeparator =
-        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|(?<!-)>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
     /// `pvGenericSeparator` without a bare space: after a name ending in `key`, prose (`the cache_key implementation`)
     /// is too common, and the matcher would confirm every such phrase.
     private static let pvKeySeparator =
-        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
+        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|(?<!-)>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
     /// The value of a generic finding and what may follow it.
     private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
     /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule).
@@ -155,7 +155,7 @@ extension BuiltinRules {
              // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
              // documentation, and a real one is reported decoded.
              allowlist: pvGenericAllowlist, confidence: .medium, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
-             minimumScore: SecretScore.strong),
+             minimumScore: SecretScore.strong, weakerRule: "generic-secret-weak"),
         // The same with weaker signals: a bare `key`, or a value less random than the strong floor. Low severity:
         // worth a look, not an alarm.
         Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,

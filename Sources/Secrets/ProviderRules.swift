@@ -10,9 +10,10 @@ extension BuiltinRules {
 
     // MARK: Pattern helpers
 
-    /// `body` as a whole token: not preceded or followed by another token character.
+    /// `body` as a whole token: not preceded or followed by another token character, nor after a `.` (a prefix
+    /// there is part of a file or dotted name: `box.ico-<hash>.png`).
     static func pvToken(_ body: String) -> String {
-        #"(?<![A-Za-z0-9_-])("# + body + #")(?![A-Za-z0-9_-])"#
+        #"(?<![.A-Za-z0-9_-])("# + body + #")(?![A-Za-z0-9_-])"#
     }
 
     /// `body` as a base64 token (standard alphabet, `=` padding).

@@ -121,6 +121,17 @@ public struct Rule: Sendable, Equatable {
 
     /// A structure the secret must have beyond its regex, checked on each candidate (see `Structure`).
     public var structure: Structure?
+    /// For a rule that finds a provider's token by its keywords: the token's regex alone (with its boundaries). A
+    /// generic finding next to the provider's name whose value fits it stays as it is (see `keywordNearShape`).
+    public var keywordShape: String?
+    /// The whole value as `keywordShape`'s token cut short or padded by a few characters (a test value one
+    /// character off): a generic finding next to the provider's name that is this but not `keywordShape` is
+    /// weakened. A value of another format altogether (the provider's other key, an older format) is not.
+    public var keywordNearShape: String?
+    /// For a generic rule: the rule that reports its finding instead when the line, or a line just before it
+    /// without an assignment, names a provider whose token the value is, cut short or padded
+    /// (`keywordNearShape`): a test value a few characters off is worth a low note, not an alarm.
+    public var weakerRule: String?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
@@ -132,7 +143,8 @@ public struct Rule: Sendable, Equatable {
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
-        binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil, structure: Structure? = nil
+        binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil, structure: Structure? = nil,
+        keywordShape: String? = nil, keywordNearShape: String? = nil, weakerRule: String? = nil
     ) {
         self.id = id
         self.description = description
@@ -157,6 +169,9 @@ public struct Rule: Sendable, Equatable {
         self.minimumScore = minimumScore
         self.revoke = revoke
         self.structure = structure
+        self.keywordShape = keywordShape
+        self.keywordNearShape = keywordNearShape
+        self.weakerRule = weakerRule
     }
 }
 
@@ -166,4 +181,7 @@ public enum Structure: String, Sendable, Equatable {
     /// token is not signed with a secret that documentation publishes (jwt.io's defaults). Text that only starts
     /// like one (`eyJ…` garbage, a token cut and pasted together in a test) is not reported.
     case jwt
+    /// A provider's token whose body is drawn at random: not words (`xoxp-1-RANDOMSTRINGHERE`, an identifier such
+    /// as `searchConfluenceUsingCql` next to a provider's name); see `SecretScore.bodyReadsAsWords`.
+    case randomBody
 }

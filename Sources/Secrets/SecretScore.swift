@@ -114,6 +114,75 @@ public enum SecretScore {
         return false
     }
 
+    /// Whether `value` is counted-out fill rather than drawn at random: seven or more consecutive characters in a
+    /// row (`1234567`, `abcdefg`), letters and digits counted out in lockstep (`a1b2c3d4`, `A1B2C3D4…`), or, with the
+    /// other class between, the letters alone running on six or more past `f` (`xbc123def456ghi789…`) or the digits
+    /// alone eight or more. Any rule's secret: the thresholds keep a random token of any alphabet (hex too, whose
+    /// letters `a`-`f` run in order often) under one in a hundred thousand, while documentation and test fixtures
+    /// fill values so (`shpss_a1b2c3…`, `…jkl012mno345`).
+    public static func isCountedFill(_ value: [UInt8]) -> Bool {
+        if longestRun(value, step: 1) >= 7 || longestRun(value, step: -1) >= 7 { return true }
+        if lockstepPairs(value) >= 4 { return true }
+        let letters = value.filter(isLetter).map { $0 | 0x20 }, digits = value.filter(isDigit)
+        guard !letters.isEmpty, !digits.isEmpty else { return false }
+        if longestRun(digits, step: 1) >= 8 || longestRun(digits, step: -1) >= 8 { return true }
+        for step in [1, -1] {
+            var run = 1, pastF = letters.first.map { $0 > 0x66 } ?? false
+            for k in letters.indices.dropFirst() {
+                if Int(letters[k]) - Int(letters[k - 1]) == step {
+                    run += 1
+                    pastF = pastF || letters[k] > 0x66
+                    if run >= 6 && pastF { return true }
+                } else {
+                    run = 1
+                    pastF = letters[k] > 0x66
+                }
+            }
+        }
+        return false
+    }
+
+    /// The most letter-digit pairs in a row (`a1b2c3`, `1a2b3c`) whose letters and digits both step by one the same
+    /// way from pair to pair.
+    static func lockstepPairs(_ value: [UInt8]) -> Int {
+        var best = 0
+        for start in 0..<min(2, value.count) {
+            var run = 0
+            var i = start
+            var last: (UInt8, UInt8)?
+            while i + 1 < value.count {
+                let a = value[i], b = value[i + 1]
+                let pair: (UInt8, UInt8)? = isLetter(a) && isDigit(b) ? (a | 0x20, b) : isDigit(a) && isLetter(b) ? (b | 0x20, a) : nil
+                if let p = pair, let l = last, (Int(p.0) - Int(l.0) == 1 && Int(p.1) - Int(l.1) == 1)
+                    || (Int(p.0) - Int(l.0) == -1 && Int(p.1) - Int(l.1) == -1) {
+                    run += 1
+                } else {
+                    run = pair == nil ? 0 : 1
+                }
+                best = max(best, run)
+                last = pair
+                i += 2
+            }
+        }
+        return best
+    }
+
+    /// Whether the body of a token (its longest run of letters and digits, 10 or more long) is words rather than
+    /// drawn characters: no digit, and it reads as an identifier (`xoxp-1-SlackAppConfigurationAccessTokenHere`,
+    /// `xoxp-1-RANDOMSTRINGHERE`, `searchConfluenceUsingCql`). A random body of a token's length without a digit
+    /// that also splits into words at its case changes is about never drawn.
+    public static func bodyReadsAsWords(_ value: [UInt8]) -> Bool {
+        var best: ArraySlice<UInt8> = [], start = 0
+        for i in 0...value.count {
+            if i == value.count || !(isLetter(value[i]) || isDigit(value[i])) {
+                if i - start > best.count { best = value[start..<i] }
+                start = i + 1
+            }
+        }
+        guard best.count >= 10, !best.contains(where: isDigit) else { return false }
+        return looksLikeCode(Array(best))
+    }
+
     /// Whether the letters of `value` (case folded), or its digits, taken alone, hold six characters in a row of
     /// the alphabet, ascending or descending (see `isPlaceholder`).
     static func isInterleavedSequence(_ value: [UInt8]) -> Bool {

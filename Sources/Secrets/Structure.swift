@@ -12,6 +12,7 @@ extension Structure {
     public func holds(for secret: [UInt8]) -> Bool {
         switch self {
         case .jwt: return Self.isRealJWT(secret)
+        case .randomBody: return !SecretScore.bodyReadsAsWords(secret)
         }
     }
 

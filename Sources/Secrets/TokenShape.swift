@@ -165,6 +165,22 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         return best
     }
 
+    /// The same shape with its main (longest) run `by` characters shorter or longer: what a token of the shape
+    /// becomes when cut short or padded.
+    func widened(by n: Int) -> TokenShape {
+        var best = -1, bestLength = -1
+        for (i, s) in segments.enumerated() {
+            if case .run(let a, let lengths) = s, a != .uuid, a != .uuidAnyCase, lengths.lowerBound > bestLength {
+                best = i
+                bestLength = lengths.lowerBound
+            }
+        }
+        guard best >= 0, case .run(let a, let lengths) = segments[best] else { return self }
+        var out = segments
+        out[best] = .run(a, max(1, lengths.lowerBound - n)...(lengths.upperBound + n))
+        return TokenShape(segments: out)
+    }
+
     /// The characters a token of this shape may not be followed or preceded by (its last run's alphabet).
     var boundary: String {
         if case .run(.base64, _)? = segments.last { return "A-Za-z0-9+/=" }
