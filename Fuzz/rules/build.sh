@@ -13,7 +13,7 @@ mkdir -p "$out/corpus-rules"
 
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name RulesFuzz \
   -I "$src/CPCRE2" -I "$src/CVectorscan" \
-  "$here/main.swift" "$src/Secrets/GoRegex.swift" "$src/Secrets/SecretsError.swift" "$src/Secrets/PCRE2Regex.swift" \
+  "$here/main.swift" "$src/Secrets/Config/GoRegex.swift" "$src/Secrets/SecretsError.swift" "$src/Secrets/Engine/PCRE2Regex.swift" \
   -o "$out/fuzz-rules" 2> >(grep -v "Cannot export local symbol" >&2)
 
 # Seeds: the shapes rule files use (named groups, (?i), classes, \Q…\E, octal and \x{…} escapes, (?U), bounded
