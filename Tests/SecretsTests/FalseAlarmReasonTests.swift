@@ -6,22 +6,9 @@ import Testing
 /// for an XML element, a prefix inside a file name, a token cut at a mask, a provider named next to its token a
 /// character off, a quoted value cut short, and a token that says it is fake.
 struct FalseAlarmReasonTests {
-    static let engine = Result { try MatchEngine(rules: BuiltinRules.all) }
+    static let engine = BuiltinEngine.shared
 
-    /// Whether `body` holds for at least `atLeast` of `draws` fresh draws (a claim about random values is a rate).
-    func mostly(_ draws: Int = 20, atLeast: Int = 17, _ body: () throws -> Bool) rethrows -> Bool {
-        var held = 0
-        for _ in 0..<draws where try body() { held += 1 }
-        return held >= atLeast
-    }
-
-    func ruleIDs(_ text: String) throws -> [String] {
-        let engine = try Self.engine.get()
-        let matcher = try engine.makeMatcher()
-        try matcher.begin()
-        try Array(text.utf8).withUnsafeBytes { try matcher.feed($0) }
-        return try matcher.end().map { engine.rules[$0.ruleIndex].id }
-    }
+    func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
 
     /// Words in CamelCase, shuffled at run time: an identifier, not a drawn body.
     static func camelWords(_ count: Int) -> String {

@@ -6,24 +6,9 @@ import Testing
 /// Why the generic detector and the token rules stay quiet on values that are not credentials, each mechanism
 /// against a random value of the same shape (minted here) that must still be reported.
 struct GenericPrecisionTests {
-    static let engine = Result { try MatchEngine(rules: BuiltinRules.all) }
+    static let engine = BuiltinEngine.shared
 
-    /// Whether `body`, drawing fresh random values each time, holds for at least `atLeast` of `draws`: the scorer judges a
-    /// value alone, and one random draw in hundreds reads as a word or an identifier, so a claim about random values
-    /// is a rate, never one draw (single draws failed fresh-clone runs).
-    func mostly(_ draws: Int = 20, atLeast: Int = 17, _ body: () throws -> Bool) rethrows -> Bool {
-        var held = 0
-        for _ in 0..<draws where try body() { held += 1 }
-        return held >= atLeast
-    }
-
-    func ruleIDs(_ text: String) throws -> [String] {
-        let engine = try Self.engine.get()
-        let matcher = try engine.makeMatcher()
-        try matcher.begin()
-        try Array(text.utf8).withUnsafeBytes { try matcher.feed($0) }
-        return try matcher.end().map { engine.rules[$0.ruleIndex].id }
-    }
+    func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
 
     func score(_ s: String) -> Double { SecretScore.of(Array(s.utf8)) }
 

@@ -4,15 +4,9 @@ import Testing
 /// What keeps the generic and keyword rules quiet on files that are not secrets: binary documents, paths that
 /// mark test data or published packages, and shapes that catalogue rows refuse (one class only).
 struct PrecisionTests {
-    static let engine = Result { try MatchEngine(rules: BuiltinRules.all) }
+    static let engine = BuiltinEngine.shared
 
-    func ruleIDs(_ text: [UInt8]) throws -> [String] {
-        let engine = try Self.engine.get()
-        let matcher = try engine.makeMatcher()
-        try matcher.begin()
-        try text.withUnsafeBytes { try matcher.feed($0) }
-        return try matcher.end().map { engine.rules[$0.ruleIndex].id }
-    }
+    func ruleIDs(_ text: [UInt8]) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
 
     @Test func theGenericRuleSkipsBinaryDocumentsButProviderRulesDoNot() throws {
         let password = Gen.A(10) + "#" + Gen.A(8) + "4x"
