@@ -15,12 +15,12 @@ oci=Sources/OCI
 core=Sources/Core
 
 # Each target is one module of the files it needs (Core's and OCI's together: STOWAWAY_FUZZING leaves out `import Core`).
-common="$core/ByteSource.swift $core/CoreError.swift $oci/TarIndexer.swift $oci/OCIError.swift $oci/FileTree.swift Fuzz/Input.swift \
+common="$core/ByteSource.swift $core/CoreError.swift $oci/Local/TarIndexer.swift $oci/OCIError.swift $oci/Local/FileTree.swift Fuzz/Input.swift \
         Fuzz/LayerBlobStub.swift"
 declare -A sources=(
   [tar]="$common Fuzz/TarIndexerTarget.swift"
-  [image]="$common $core/Digest.swift $core/Encoding.swift $oci/Models.swift $oci/MediaType.swift $oci/Image.swift \
-           $oci/ImageLoader.swift $oci/ImageSource.swift $oci/ImageResolver.swift $oci/DockerArchive.swift $oci/OCILayout.swift \
+  [image]="$common $core/Digest.swift $core/Encoding.swift $oci/Content/Models.swift $oci/Content/MediaType.swift $oci/Content/Image.swift \
+           $oci/Local/ImageLoader.swift $oci/Content/ImageSource.swift $oci/Content/ImageResolver.swift $oci/Local/DockerArchive.swift $oci/Local/OCILayout.swift \
            Fuzz/Stubs.swift Fuzz/ImageTarget.swift"
 )
 declare -A seeds=([tar]="tar" [image]="tar json")
