@@ -5,7 +5,8 @@ import Foundation
 public enum DiscoveryError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The Fly Machines API refused or failed: `what` is the org or app, `url` the request.
     case fly(what: String, url: String, status: Int?, message: String)
-    /// A token the caller needs is not in the environment: `variables` are the ones looked at, in order.
+    /// A token or password the caller needs is not in the environment (a Fly organisation's token, a swept
+    /// registry's password): `variables` are the ones looked at, in order.
     case missingToken(what: String, variables: [String])
 
     public var description: String {

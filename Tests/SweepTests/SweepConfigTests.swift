@@ -4,6 +4,7 @@ import Reports
 import Scan
 import Sweep
 import Testing
+import TestSupport
 
 /// The config: what each table means, and a one-line error naming the file and key for every mistake.
 struct SweepConfigTests {
@@ -100,6 +101,27 @@ struct SweepConfigTests {
         #expect(throws: SweepError.unreadableConfig(path: "/nonexistent/sweep.toml", reason: "no such file")) {
             try SweepConfig(path: "/nonexistent/sweep.toml")
         }
+    }
+
+    /// A registry password the config names but the environment lacks fails the run before it starts, in the
+    /// words a missing Fly token gets, naming the config, the host and the variable; nothing is reported.
+    @Test func aMissingRegistryPasswordIsOneLineNamingTheVariable() throws {
+        let run = try SweepRun()
+        try run.write("""
+            [[registry]]
+            host = "127.0.0.1:9"
+            insecure = true
+            username = "ci"
+            password_env = "STOWAWAY_TEST_UNSET_PASSWORD"
+
+            [[target]]
+            image = "127.0.0.1:9/team/api:prod"
+            """)
+        let r = try run.sweep()
+        #expect(r.status == 2)
+        #expect(r.report.isEmpty)
+        #expect(r.stderr.trimmingCharacters(in: .newlines)
+                == "stowaway: \(run.config): registry 127.0.0.1:9: no token in the environment (set STOWAWAY_TEST_UNSET_PASSWORD)")
     }
 
     static let globs: [(String, String, Bool)] = [

@@ -1,4 +1,3 @@
-import Discovery
 import Foundation
 
 /// Everything the sweep refuses, each case carrying the offending value so the one-line message names it.
@@ -9,8 +8,6 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
     case config(path: String, key: String, reason: String)
     /// The store could not be opened, migrated, read or written.
     case store(path: String, reason: String)
-    /// A registry password the config asks for is not in the environment (a Fly token is `DiscoveryError`'s).
-    case missingCredential(what: String, variables: [String])
     /// A shared run (`--run NAME`) exists with another rule set or config than this worker's.
     case runMismatch(name: String, store: String, reason: String)
     /// A `--db` URL that cannot be used: `url` is shown without its password.
@@ -23,9 +20,6 @@ public enum SweepError: Error, CustomStringConvertible, Sendable, Equatable {
         case .unreadableConfig(let p, let r): return "\(p): cannot read the sweep config (\(r))"
         case .config(let p, let k, let r): return "\(p): \(k): \(r)"
         case .store(let p, let r): return "\(p): sweep store: \(r)"
-        case .missingCredential(let w, let v):
-            // One wording for every token missing from the environment, a registry's or a Fly organisation's.
-            return DiscoveryError.missingToken(what: w, variables: v).description
         case .webhook(let u, let r): return "webhook \(u): \(r)"
         case .runMismatch(let n, let s, let r): return "\(s): run \(n): \(r)"
         case .databaseURL(let u, let r): return "--db \(u): \(r)"

@@ -1,3 +1,4 @@
+import Discovery
 import Foundation
 import OCI
 
@@ -13,7 +14,8 @@ struct RegistryClients: Sendable {
         byHost[registry] ?? fallback
     }
 
-    /// The options of every host that needs its own client; throws `SweepError.missingCredential` when a
+    /// The options of every host that needs its own client; throws `DiscoveryError.missingToken` (one case for every
+    /// token missing from the environment, a registry's or a Fly organisation's) when a
     /// configured password variable is unset (before the run starts, so it fails as a whole with one line).
     static func options(config: SweepConfig, flyTokens: [String: String], environment: [String: String]) throws -> [(String, RegistryOptions)] {
         var out: [(String, RegistryOptions)] = []
@@ -27,7 +29,7 @@ struct RegistryClients: Sendable {
             o.caFile = reg?.caFile
             if let user = reg?.username, let variable = reg?.passwordEnv {
                 guard let password = environment[variable], !password.isEmpty else {
-                    throw SweepError.missingCredential(what: "\(config.path): registry \(host)", variables: [variable])
+                    throw DiscoveryError.missingToken(what: "\(config.path): registry \(host)", variables: [variable])
                 }
                 o.credentials.explicit = Credential(kind: .basic(username: user, password: password), source: "\(variable) (\(config.path))")
             } else if let token = flyTokens[host], TargetExpander.isFlyRegistry(host, environment: environment) {
