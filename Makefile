@@ -130,9 +130,12 @@ fuzz: build
 	@Fuzz/run.sh $(FUZZ_SECONDS) $(OUT)/fuzz $(DEBUG_BIN)/stowaway-fixture
 
 # STOWAWAY_BENCH_SMALL=1 make bench: the same measurements on /usr/include alone, one run each.
+# make bench BASE=REV also builds commit REV (once, in .build/bench-base) and measures its full scan and sweeps
+# beside this build's, run by run alternately, with the ratio of the two.
 bench: deps release
-	@testdata/bench.sh $(CACHE) $(RELEASE_BIN)
-	@testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
+	@base=""; [ -z "$(BASE)" ] || base=$$(testdata/bench-base.sh "$(BASE)"); \
+	  STOWAWAY_BENCH_BASE="$$base" testdata/bench.sh $(CACHE) $(RELEASE_BIN) && \
+	  STOWAWAY_BENCH_BASE="$$base" testdata/bench-sweep.sh $(CACHE) $(RELEASE_BIN)
 
 clean:
 	rm -rf .build $(OUT)

@@ -65,18 +65,28 @@ TOML
 
 log="$reg/logs/anonymous.log"
 blob_gets() { tail -c +"$(( $1 + 1 ))" "$log" | grep -c '"GET /v2/bench/[^ ]*/blobs/sha256:' || true; }
-sweep() {
-  local n=$1 offset
+sweep() {  # sweep N [BIN DB]: the Nth sweep of one store; its wall time, report and blob GETs under name N
+  local n=$1 b=${2:-$bin} db=${3:-$work/sweep.db} offset
   offset=$(stat -c %s "$log")
-  /usr/bin/time -f "%e %M" -o "$work/time-$n" "$bin/stowaway" sweep --config "$work/sweep.toml" --db "$work/sweep.db" \
+  /usr/bin/time -f "%e %M" -o "$work/time-$n" "$b/stowaway" sweep --config "$work/sweep.toml" --db "$db" \
     --format json --output "$work/report-$n.json" --quiet || [ $? -eq 1 ]
   echo "$(blob_gets "$offset")" > "$work/blobs-$n"
 }
+# make bench BASE=REV: the base build sweeps a store of its own, each of its sweeps right after this build's.
+base_bin=${STOWAWAY_BENCH_BASE:-}
+# The base build's matcher database compiled before its first sweep is timed, as this build's was by make bench.
+if [ -n "$base_bin" ]; then
+  echo '{"format": "oci", "compression": "gzip", "tag": "warm:1", "layers": [{"files": [{"path": "a", "content": "a"}]}]}' > "$work/warm.json"
+  "$bin/stowaway-fixture" "$work/warm.json" "$work/warm" >/dev/null
+  "$base_bin/stowaway" scan "$work/warm" --quiet >/dev/null || [ $? -eq 1 ]
+fi
 sweep 1
+[ -z "$base_bin" ] || sweep base-1 "$base_bin" "$work/sweep-base.db"
 sweep 2
+[ -z "$base_bin" ] || sweep base-2 "$base_bin" "$work/sweep-base.db"
 
-python3 - "$work" <<'PY'
-import json, sys
+python3 - "$work" "$(basename "$(dirname "$(dirname "${base_bin:-x/x/x}")")")" <<'PY'
+import json, os, sys
 w = sys.argv[1]
 rows = []
 for n in (1, 2):
@@ -92,6 +102,10 @@ def counts(r):
 print(f"sweep, first run:   {s1:.2f} s, {b1} blob GETs, peak RSS {k1 // 1024} MB; {counts(r1)}")
 print(f"sweep, second run:  {s2:.2f} s, {b2} blob GETs, peak RSS {k2 // 1024} MB; {counts(r2)}")
 print(f"sweep, second/first: {100 * s2 / s1:.1f} % (goal <= 5 %)")
+if os.path.exists(f"{w}/time-base-1"):
+    base = [float(open(f"{w}/time-base-{n}").read().split()[-2]) for n in (1, 2)]
+    print(f"sweep, against the base build {sys.argv[2]}: first {s1:.2f} s vs {base[0]:.2f} s ({100 * (s1 / base[0] - 1):+.1f} %), "
+          f"second {s2:.2f} s vs {base[1]:.2f} s ({100 * (s2 / base[1] - 1):+.1f} %)")
 PY
 
 # The fleet: one worker, then two workers, on a shared run in PostgreSQL (a fresh database each, so neither run

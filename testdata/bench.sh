@@ -65,6 +65,26 @@ measure walk "$bin/stowaway-bench" walk "$layout"
 measure scan "$bin/stowaway" scan "$layout" --quiet --format json --output "$cache/bench-report.json"
 # The same with the diffID hashed on the inflate thread instead of a thread of its own (the split before).
 measure scan2 env STOWAWAY_DIFFID_THREAD=0 "$bin/stowaway" scan "$layout" --quiet --format json --output /dev/null
+# make bench BASE=REV: the full scan of the layout by this build and by the base build, alternately run by run, so
+# that both meet the same machine; their medians and peak RSS, and the change.
+base_bin=${STOWAWAY_BENCH_BASE:-}
+if [ -n "$base_bin" ]; then
+  declare -A ab_times=([new]="" [base]="") ab_peak=([new]=0 [base]=0)
+  # Once each unmeasured first: a build of other rules compiles its matcher database on its first scan.
+  for b in "$bin" "$base_bin"; do "$b/stowaway" scan "$layout" --quiet --format json --output /dev/null || [ $? -eq 1 ]; done
+  for _ in $(seq "$runs"); do
+    for which in new base; do
+      b=$bin; [ "$which" = base ] && b=$base_bin
+      /usr/bin/time -f "%e %M" -o "$cache/time.out" "$b/stowaway" scan "$layout" --quiet --format json --output /dev/null || [ $? -eq 1 ]
+      read -r s kb < <(tail -1 "$cache/time.out")
+      ab_times[$which]+="$s"$'\n'
+      [ "$kb" -gt "${ab_peak[$which]}" ] && ab_peak[$which]=$kb
+    done
+  done
+  ab_new=$(printf '%s' "${ab_times[new]}" | median); ab_base=$(printf '%s' "${ab_times[base]}" | median)
+  ab_line=$(python3 -c "import sys; n, b, kn, kb = map(float, sys.argv[1:5]); print(f'full scan of the layout against the base build {sys.argv[5]} (alternately, median of each): {n:.2f} s vs {b:.2f} s ({100*(n/b-1):+.1f} %), peak RSS {kn/1024:.1f} vs {kb/1024:.1f} MB')" \
+            "$ab_new" "$ab_base" "${ab_peak[new]}" "${ab_peak[base]}" "$(basename "$(dirname "$(dirname "$base_bin")")")")
+fi
 findings=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['summary']; print(s['critical']+s['high']+s['medium']+s['low'], s['suppressed'], s['files'], s['layers'])" "$cache/bench-report.json")
 
 # Where the CPU time goes, one full scan with the per-stage counters on.
@@ -179,6 +199,7 @@ one core
     without the provider catalogue ({int(comp['baselineRules'])} rules)                   {comp['baselineCold']*1000:7.1f} ms / {comp['baselineWarm']*1000:.1f} ms
 """)
 PY
+[ -z "$base_bin" ] || echo "$ab_line"
 python3 - "$jar_members" "${wall[jars]}" "${rss[jars]}" "${wall[jarsoff]}" "${rss[jarsoff]}" "$cache/bench-jars-report.json" <<'PY'
 import json, sys
 a = sys.argv[1:]

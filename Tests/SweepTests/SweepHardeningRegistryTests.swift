@@ -92,7 +92,7 @@ struct SweepHardeningRegistryTests {
         let r = try Run.command("/usr/bin/time", ["-f", "%M", "-o", output + ".rss", Run.stowaway, "sweep", "--config", run.config, "--db", run.db,
                                                   "--format", "json", "--quiet", "--jobs", "40", "--output", output], environment: run.environment)
         #expect(r.status == 0, "\(r.stderr)")
-        let report = (try? JSONDocument.object((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")) ?? [:]
+        let report = try JSONDocument.optionalObject(atPath: output)
         #expect(report.int("images", "scanned") == 40, "nothing lost: \(report.failed)")
         let rss = Int(((try? String(contentsOfFile: output + ".rss", encoding: .utf8)) ?? "").split(separator: "\n").last ?? "") ?? -1
         #expect(rss > 0 && rss < 300_000, "peak RSS \(rss) KB")

@@ -72,7 +72,7 @@ import TestSupport
         }
         p.waitUntilExit()
         let rss = Int(((try? String(contentsOfFile: output + ".rss", encoding: .utf8)) ?? "").split(separator: "\n").last ?? "") ?? -1
-        let report = (try? JSONDocument.object((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")) ?? [:]
+        let report = try JSONDocument.optionalObject(atPath: output)
         return (p.terminationStatus, finished, rss, report, (try? String(contentsOfFile: output + ".stderr", encoding: .utf8)) ?? "")
     }
 
@@ -152,7 +152,7 @@ import TestSupport
         if !exited { kill(p.processIdentifier, SIGKILL) }
         p.waitUntilExit()
         #expect(p.terminationStatus == 2)
-        let report = (try? JSONDocument.object((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")) ?? [:]
+        let report = try JSONDocument.optionalObject(atPath: output)
         #expect((report["run"] as? [String: Any])?["status"] as? String == "interrupted", "\(report)")
         #expect(report.failed.isEmpty, "a stopped listing is not a failure: \(report.failed)")
         #expect(try run.history().first?["status"] as? String == "interrupted")

@@ -150,7 +150,7 @@ struct SweepRun {
     func sweep(_ args: [String] = [], env: [String: String] = [:]) throws -> (status: Int32, report: [String: Any], stderr: String) {
         let r = try Run.command(Run.stowaway, ["sweep", "--config", config, "--db", db, "--format", "json", "--quiet"] + args,
                                 environment: environment.merging(env) { $1 })
-        let report = (try? JSONDocument.object(r.stdout)) ?? [:]
+        let report = try JSONDocument.optionalObject(r.stdout)
         return (r.status, report, r.stderr)
     }
 

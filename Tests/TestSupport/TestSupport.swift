@@ -171,6 +171,18 @@ public enum JSONDocument {
         return o
     }
 
+    /// A report a command may not have written (a run that failed before it had one): empty output is an empty
+    /// object, anything else must be a JSON object. Two broken outputs never compare equal as two empty ones.
+    public static func optionalObject(_ text: String) throws -> [String: Any] {
+        text.allSatisfy(\.isWhitespace) ? [:] : try object(text)
+    }
+
+    /// The same for a report file: a file not written reads as an empty object.
+    public static func optionalObject(atPath path: String) throws -> [String: Any] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [:] }
+        return try optionalObject(String(decoding: data, as: UTF8.self))
+    }
+
     /// The findings of the first image of a `stowaway scan --format json` report.
     public static func findings(_ text: String) throws -> [[String: Any]] {
         try object(text).objects("images").first.map { try $0.objects("findings") } ?? []
