@@ -1,4 +1,5 @@
 import Foundation
+import Secrets
 import Sweep
 
 /// Writing the HTML page and the Prometheus textfile, for `sweep report` and the config's `html = "FILE"`.
@@ -23,12 +24,12 @@ enum SweepPageFile {
 
     /// After a sweep, the page the config's `html` names: the whole shared run's for `--run NAME`. A page that
     /// cannot be written is a warning: the run and its report stand.
-    static func afterRun(path: String?, report: SweepReport, runName: String?, store: any SweepStore) async {
+    static func afterRun(path: String?, report: SweepReport, runName: String?, store: any SweepStore, confidence: Confidence) async {
         guard let path else { return }
         do {
             var whole = report
-            if let runName { whole = try await Sweeper.sharedReport(name: runName, store: store) }
-            let page = try await SweepPage.build(report: whole, store: store)
+            if let runName { whole = try await Sweeper.sharedReport(name: runName, store: store).keeping(confidence: confidence) }
+            let page = try await SweepPage.build(report: whole, store: store, confidence: confidence)
             try write(SweepHTML.render(page), to: path)
         } catch {
             printError("warning: could not write the HTML page \(path): \(error)")

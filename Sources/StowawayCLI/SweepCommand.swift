@@ -53,6 +53,8 @@ struct SweepRunCommand: AsyncParsableCommand {
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
     var failOn: Severity = .low
+    @Option(help: "Report only findings this sure or surer: low, medium or high (default medium; STOWAWAY_CONFIDENCE). The store keeps them all.")
+    var confidence: Confidence?
     @Option(help: "POST a Slack-compatible message to URL when there are new findings (never fails the run).") var webhook: String?
     @Option(help: "Images and layers in flight at once (default: the number of cores).") var jobs: Int?
     @Flag(name: .shortAndLong, help: "No progress line on stderr.") var quiet = false
@@ -70,6 +72,11 @@ struct SweepRunCommand: AsyncParsableCommand {
         }
     }
 
+    /// `--confidence`, else STOWAWAY_CONFIDENCE, else medium: as `scan` decides it.
+    static func threshold(_ flag: Confidence?, _ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Confidence {
+        try flag ?? Environment.value("STOWAWAY_CONFIDENCE", flag: "--confidence", environment) ?? .medium
+    }
+
     /// A run name is printed and stored: printable, one line, not empty, at most 200 characters.
     static func validateRunName(_ name: String) throws {
         guard !name.isEmpty, name.count <= 200, name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
@@ -84,6 +91,7 @@ struct SweepRunCommand: AsyncParsableCommand {
     private func execute() async -> Int32 {
         do {
             let cfg = try SweepConfig(path: config)
+            let threshold = try Self.threshold(confidence)
             let hook = try webhook.map { try Webhook(url: $0) }
             let ruleSet = try RuleSet(rulesFile: cfg.rules, defaultPathAllowlist: cfg.defaultAllowlist)
             for w in ruleSet.warnings { printError("warning: \(w)") }
@@ -108,9 +116,10 @@ struct SweepRunCommand: AsyncParsableCommand {
             }
             let sweeper = Sweeper(config: cfg, store: store, scanner: scanner, options: options)
             let signals = StopSignals(sweeper.stop)
-            let report = try await sweeper.run()
+            // What the run reports, pages and posts is what --confidence keeps; the store keeps every finding.
+            let report = try await sweeper.run().keeping(confidence: threshold)
             signals.cancel()
-            await SweepPageFile.afterRun(path: cfg.html, report: report, runName: runName, store: store)
+            await SweepPageFile.afterRun(path: cfg.html, report: report, runName: runName, store: store, confidence: threshold)
             await store.shutdown()
             if tty { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
 
@@ -299,6 +308,8 @@ struct SweepReportCommand: AsyncParsableCommand {
     @Option(help: "Write the report to FILE instead of standard output.") var output: String?
     @Option(help: "Lowest severity of a new finding that makes the exit code 1: critical, high, medium or low.")
     var failOn: Severity = .low
+    @Option(help: "Report only findings this sure or surer: low, medium or high (default medium; STOWAWAY_CONFIDENCE). The store keeps them all.")
+    var confidence: Confidence?
     @Option(help: "An ignore file whose acceptances apply as well as the store's (as the config's ignore_file does for a run).")
     var ignoreFile: String?
     @Flag(help: "List the accepted findings, marked, after the others (still not counted).") var showSuppressed = false
@@ -328,8 +339,10 @@ struct SweepReportCommand: AsyncParsableCommand {
             } else {
                 report = try await SweepPage.report(run: runID, day: date, store: store, ignore: ignore)
             }
+            let threshold = try SweepRunCommand.threshold(confidence)
+            report = report.keeping(confidence: threshold)
             if format == .html || format == .prometheus {
-                let page = try await SweepPage.build(report: report, store: store, runs: trendRuns)
+                let page = try await SweepPage.build(report: report, store: store, runs: trendRuns, confidence: threshold)
                 await store.shutdown()
                 try SweepPageFile.write(SweepPageFile.render(page, format: format), to: output)
             } else {

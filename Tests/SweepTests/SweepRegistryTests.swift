@@ -22,6 +22,43 @@ struct SweepRegistryTests {
         return (secret, digests)
     }
 
+    /// `--confidence` decides what a sweep reports, as it does for `scan`: by default a weak generic match is left
+    /// out of the report, the exit code and the metrics and counted; the store keeps it for `--confidence low`.
+    @Test func confidenceDecidesWhatASweepReportsAndTheStoreKeepsTheRest() async throws {
+        let h = try SweepHarness.require()
+        let prefix = uniquePrefix("confidence")
+        let valid = FakeSecret.checksummedToken("ghp_"), commented = FakeSecret.checksummedToken("ghp_"), weak = FakeSecret.random(24)
+        try await Images.push([Images.file("app/.env", "GH_TOKEN=\(valid)\n# OLD_TOKEN=\(commented)\n")], to: h.anonymous,
+                              as: "\(prefix)/api", tag: "v1")
+        // Only a weak generic match: nothing a default sweep reports, so no reason to fail the night.
+        try await Images.push([Images.file("app/settings.ini", "key=\(weak)\n")], to: h.anonymous, as: "\(prefix)/quiet", tag: "v1")
+        let run = try SweepRun()
+        try run.writeRegistry(h.anonymous, prefix: prefix)
+
+        let first = try run.sweep()
+        #expect(first.status == 1, "\(first.stderr)")
+        let shown = first.report.findings("new")
+        #expect(Set(shown.compactMap { $0["confidence"] as? String }) == ["high", "medium"], "\(shown)")
+        #expect(!shown.contains { ($0["image"] as? String)?.contains("/quiet:") == true })
+        #expect(first.report.int("findings", "belowConfidence") == 1)
+
+        let all = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--format", "json", "--confidence", "low"],
+                                  environment: run.environment)
+        let low = try JSONDocument.object(all.stdout)
+        #expect(low.findings("new").count == 3, "\(all.stdout)")
+        #expect(low.int("findings", "belowConfidence") == 0)
+        let sure = try JSONDocument.object(try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--format", "json",
+                                                                          "--confidence", "high"], environment: run.environment).stdout)
+        #expect(sure.findings("new").map { $0["confidence"] as? String } == ["high"])
+        #expect(sure.int("findings", "belowConfidence") == 2)
+        let metrics = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--format", "prometheus"], environment: run.environment)
+        let open = metrics.stdout.split(separator: "\n").filter { $0.hasPrefix("stowaway_sweep_open_findings{") }
+            .compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(open == 2, "\(metrics.stdout)")
+        let text = try Run.command(Run.stowaway, ["sweep", "report", "--db", run.db, "--no-color"], environment: run.environment)
+        #expect(text.stdout.contains("1 of lower confidence not shown (--confidence low shows them)"), "\(text.stdout)")
+    }
+
     @Test func theSecondSweepFetchesNoBlobAndTheStoreHoldsNoSecret() async throws {
         let h = try SweepHarness.require()
         let prefix = uniquePrefix("second")

@@ -57,13 +57,15 @@ public struct SweepPage: Sendable {
     }
 
     /// The page of `report` with the trend over the last `runs` finished runs up to it; throws `SweepError.store`.
+    /// Findings less sure than `confidence` are left out of the trend and the open list, as `keeping(confidence:)`
+    /// leaves them out of the report.
     public static func build(report: SweepReport, store: any SweepStore, runs: Int = defaultTrendRuns,
-                             now: Date = Date()) async throws -> SweepPage {
+                             confidence: Confidence = .medium, now: Date = Date()) async throws -> SweepPage {
         let all = try await store.runs(limit: 1_000_000)
         let window = all.filter { $0.id <= report.run.id && ($0.finishedAt != nil || $0.id == report.run.id) }
             .prefix(max(1, runs)).reversed()
         let oldest = window.first?.id ?? report.run.id
-        let alive = try await store.findings(aliveSince: oldest)
+        let alive = try await store.findings(aliveSince: oldest).filter { SweepReport.isSure($0.finding, confidence) }
         var trend: [Point] = []
         for r in window {
             var p = Point(runID: r.id, date: r.startedAt)

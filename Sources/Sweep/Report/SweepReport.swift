@@ -59,10 +59,13 @@ public struct SweepReport: Codable, Sendable {
         /// Seen in the run and accepted (an ignore file entry or `sweep accept`) and not expired: each with its
         /// `acceptance`, out of the new and open counts and of the exit code.
         public var accepted: [SweepFinding] = []
+        /// Findings of the run less sure than `--confidence` asks for (default medium): in the store, out of
+        /// every list above, of the exit code, the page and the webhook; `--confidence low` shows them.
+        public var belowConfidence = 0
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey { case new, open, resolved, accepted }
+        enum CodingKeys: String, CodingKey { case new, open, resolved, accepted, belowConfidence }
 
         /// Reads reports of versions before `accepted` too.
         public init(from decoder: Decoder) throws {
@@ -71,6 +74,7 @@ public struct SweepReport: Codable, Sendable {
             open = try c.decode([SweepFinding].self, forKey: .open)
             resolved = try c.decode([SweepFinding].self, forKey: .resolved)
             accepted = try c.decodeIfPresent([SweepFinding].self, forKey: .accepted) ?? []
+            belowConfidence = try c.decodeIfPresent(Int.self, forKey: .belowConfidence) ?? 0
         }
     }
 
@@ -79,6 +83,25 @@ public struct SweepReport: Codable, Sendable {
     public var images = Images()
     public var layers = Layers()
     public var findings = Findings()
+
+    /// Only the findings at least as sure as `threshold` (one stored before confidences existed is kept), in every
+    /// list; the others are counted in `findings.belowConfidence`, as `scan` counts them in its summary.
+    public func keeping(confidence threshold: Confidence) -> SweepReport {
+        var f = findings
+        for list in [\Findings.new, \.open, \.resolved, \.accepted] {
+            let before = f[keyPath: list].count
+            f[keyPath: list].removeAll { !SweepReport.isSure($0, threshold) }
+            f.belowConfidence += before - f[keyPath: list].count
+        }
+        var r = self
+        r.findings = f
+        return r
+    }
+
+    /// Whether a finding is at least as sure as `threshold` (one without a confidence, stored before it existed, is).
+    static func isSure(_ f: SweepFinding, _ threshold: Confidence) -> Bool {
+        (f.finding.confidence ?? threshold) >= threshold
+    }
 
     /// New findings at or above `threshold`.
     public func newCount(atLeast threshold: Severity) -> Int {
@@ -117,7 +140,9 @@ public struct SweepReport: Codable, Sendable {
         out += "layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
         out += "findings: " + paint("\(findings.new.count) new", findings.new.isEmpty ? "" : "1") + ", \(findings.open.count) open, "
             + "\(findings.resolved.count) resolved, \(findings.accepted.count) accepted"
-            + (findings.accepted.isEmpty ? "" : showSuppressed ? " (listed, not counted)" : " (not shown: --show-suppressed shows them)") + "\n"
+            + (findings.accepted.isEmpty ? "" : showSuppressed ? " (listed, not counted)" : " (not shown: --show-suppressed shows them)")
+            + (findings.belowConfidence == 0 ? "" : ", \(findings.belowConfidence) of lower confidence not shown (--confidence low shows them)")
+            + "\n"
         for f in images.failed { out += paint("FAILED   ", "1;31") + " \(e(f.image)): \(e(f.error))\n" }
         var rows: [(label: String, code: String, f: SweepFinding)] = []
         for (label, code, list) in [("NEW", "1", findings.new), ("OPEN", "", findings.open), ("RESOLVED", "32", findings.resolved),
@@ -173,7 +198,9 @@ public struct SweepReport: Codable, Sendable {
         out += "- Layers: \(layers.scanned) scanned, \(layers.cached) from the store, \(Self.bytes(layers.bytesFetched)) fetched\n"
         out += "- Findings: **\(findings.new.count) new**, \(findings.open.count) open, \(findings.resolved.count) resolved, "
             + "\(findings.accepted.count) accepted" + (findings.accepted.isEmpty ? "" : showSuppressed ? " (listed below, not counted)"
-                : " (not shown: `--show-suppressed` shows them)") + "\n"
+                : " (not shown: `--show-suppressed` shows them)")
+            + (findings.belowConfidence == 0 ? "" : ", \(findings.belowConfidence) of lower confidence not shown (`--confidence low` shows them)")
+            + "\n"
         out += "- Rule set: `\(run.ruleset.prefix(16))`\n"
         if !images.failed.isEmpty {
             out += "\n### Could not be scanned\n\n| Image | Error |\n|---|---|\n"
