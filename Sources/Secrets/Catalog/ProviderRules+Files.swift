@@ -55,6 +55,13 @@ extension BuiltinRules {
              regex: #""auth"\s{0,4}:\s{0,4}"([A-Za-z0-9+/]{16,}={0,2})""#, entropy: 3.5, confidence: .medium,
              base64Allowlist: pvBasicPlaceholders),
 
+        // Jenkins keeps a credential's secret in braces (`credentials.xml`, a job's `config.xml`): `{AQAAABAAAA…}`
+        // encrypted under the instance's master key, which sits in the same JENKINS_HOME, or plain text beside a
+        // label. The element says what it holds, so the value needs no provider: the last word inside the braces.
+        Rule(id: "jenkins-credential-secret", description: "Secret in a Jenkins credentials XML element", severity: .high,
+             regex: #"<(?i:secret|password|apiToken|passphrase|privateKey|secretBytes|token|secretKey|accessKey|clientSecret)>\s{0,16}\{(?:[^{}<>\r\n]{0,200}?[ \t])?([^\s{}<>]{8,4096})\}\s{0,16}</"#,
+             entropy: 3.0, allowlist: [#"^[$%]"#], confidence: .medium, textOnly: true),
+
         // Password hashes
         Rule(id: "htpasswd-bcrypt", description: "bcrypt password hash in an htpasswd-style file", severity: .low,
              regex: #"(?m)^[A-Za-z0-9._@-]{1,64}:(\$2[aby]?\$\d\d\$[./A-Za-z0-9]{53})(?![./A-Za-z0-9$])"#,
