@@ -143,8 +143,10 @@ extension BuiltinRules {
     /// Names that hold passwords, whose values may use any character.
     private static let pvPasswordName = #"(?:passw(?:or)?d|pwd)"#
     /// What comes before the name: not inside a word, a doctest or REPL transcript (`>>> client_secret = '…'`)
-    /// nor a commented-out setting (`# jetty.openid.clientSecret=…`): documentation by construction.
-    private static let pvGenericStart = #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )[A-Za-z0-9_.-]{0,40}?"#
+    /// nor a commented-out setting (`# jetty.openid.clientSecret=…`): documentation by construction. Nor a name that
+    /// says its value is not a working credential (`invalidToken`, `fake_api_key`, `nonMatchingSecret`,
+    /// `EXAMPLE_TOKEN`): a test's negative case or documentation.
+    private static let pvGenericStart = #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )(?![A-Za-z0-9_.-]{0,30}?(?:invalid|fake|dummy|mock|wrong|bogus|non_?matching|not_?matching|example|sample|placeholder))[A-Za-z0-9_.-]{0,40}?"#
 
     static let providerGeneric: [Rule] = [
         // A detector that scores rather than a regex: the regex only finds a secret-like name and a value; the
