@@ -137,6 +137,10 @@ extension CatalogExample {
         c.tp("password-hash", "$6$" + salt + "$" + G.rand(86, Gen.alnum + Array("./")), "users:\n  - name: ops\n    passwd: \"@S@\"\n")
         c.tp("password-hash", "$argon2id$v=19$m=65536,t=3,p=4$" + G.B(22) + "$" + G.B(43), "hash = \"@S@\"\n")
         c.fp("password-hash", "format: $2b$12$ followed by the salt and hash\n")
+        c.tp("jenkins-credential-secret", "AQAAABAAAA" + G.B(60) + "=", "  <secret>{@S@}</secret>\n")
+        c.tp("jenkins-credential-secret", G.A(32), "  <password>{acme @S@}</password>\n")
+        c.fp("jenkins-credential-secret", "  <secret>{{ jenkins_secret }}</secret>\n")
+        c.fp("jenkins-credential-secret", "  <secret>{" + String(repeating: "A", count: 40) + "}</secret>\n")
         let storageKey = G.B(86) + "=="
         c.tp("azure-storage-key-assigned", storageKey, "AZURE_STORAGE_KEY=@S@\n")
         c.tp("azure-storage-key-assigned", storageKey, "cred = StorageSharedKeyCredential(\"acct\", \"@S@\")\n")

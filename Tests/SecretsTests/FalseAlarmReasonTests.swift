@@ -120,3 +120,15 @@ struct FalseAlarmReasonTests {
         #expect(try mostly { try ruleIDs("token: ghp_\(Gen.A(36))\n").contains("github-token") })
     }
 }
+
+/// False alarms by reason, round four: a name that says its value does not work.
+struct FalseAlarmReasonTests4 {
+    func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
+
+    @Test(arguments: [("invalidApiKey", "apiKey"), ("fake_api_token", "api_token"), ("nonMatchingToken", "matchedToken"),
+                      ("WRONG_SECRET", "APP_SECRET"), ("mockClientSecret", "clientSecret"), ("EXAMPLE_ACCESS_KEY", "ACCESS_KEY")])
+    func aNameThatSaysItsValueDoesNotWorkIsNoAlarm(_ name: String, _ real: String) throws {
+        #expect(try mostly { try !ruleIDs("\(name) := \"\(Gen.A(32))\"\n").contains("generic-secret-assignment") })
+        #expect(try mostly { try ruleIDs("\(real) := \"\(Gen.A(32))\"\n").contains("generic-secret-assignment") }, "\(real)")
+    }
+}

@@ -19,6 +19,7 @@ enum RuleLiterals {
         "npm-access-token": ["npm_"],
         "sendgrid-api-key": ["SG."],
         "private-key": ["PRIVATE KEY"],
+        "jenkins-credential-secret": ["<secret>", "<password>", "<apiToken>", "<passphrase>", "<privateKey>", "<token>"],
         "database-url-password": ["://"],
         "aws-session-token": ["session_token", "sessiontoken", "security_token", "security-token"],
         "aws-mws-auth-token": ["amzn.mws."],

@@ -353,9 +353,17 @@ public final class FileMatcher {
             // `from` not before `bufferStart`), and the bytes are copied out before the view goes away.
             let from = max(bufferStart, start - Int64(FileMatcher.context))
             let before = Array(UnsafeRawBufferPointer(start: buffer + Int(from - bufferStart), count: Int(start - from)))
-            // A provider named there whose token the value is, a character short or long (a test value cut short or
-            // padded), weakens the finding.
-            if engine.providerContext(of: secret, context: before) == .nearMiss { reported = engine.weakerRules[rule] ?? rule }
+            // A provider named there whose token shape the value fits reports it, as its own rule would had name and
+            // value shared a line (unless that rule's filters turn it away); one whose token the value is, a character
+            // short or long (a test value cut short or padded), weakens the finding.
+            switch engine.providerContext(of: secret, context: before) {
+            case .provider(let p):
+                if !engine.isAllowed(secret, rule: p, data: matchData) { reported = p }
+            case .nearMiss:
+                reported = engine.weakerRules[rule] ?? rule
+            case .none:
+                break
+            }
         }
         pending.append(RawHit(ruleIndex: reported, secret: secret, start: start, line: line(at: start), binary: binaryDocument,
                               comment: !binaryDocument && onCommentLine(start)))

@@ -47,9 +47,9 @@ public final class MatchEngine: @unchecked Sendable {
     let databaseKey: String
     /// Per rule: the index of its `weakerRule`, if the rule set has it.
     let weakerRules: [Int?]
-    /// The rules with a `keywordShape`: their keywords of four or more letters as they may be written (lower case,
-    /// `_` as `_`, `-`, `.` or nothing) and the shape, compiled.
-    let keywordShapes: [(words: [[UInt8]], shape: PCRE2Regex, near: PCRE2Regex?)]
+    /// The rules with a `keywordShape`: the rule's index, its keywords of four or more letters as they may be written
+    /// (lower case, `_` as `_`, `-`, `.` or nothing) and the shape, compiled.
+    let keywordShapes: [(rule: Int, words: [[UInt8]], shape: PCRE2Regex, exact: PCRE2Regex, near: PCRE2Regex?)]
     /// Per rule: whether it judges the value alone (`minimumScore`: the generic rules).
     let judgesValue: [Bool]
 
@@ -121,22 +121,27 @@ public final class MatchEngine: @unchecked Sendable {
         let indexOfID = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         weakerRules = rules.map { $0.weakerRule.flatMap { indexOfID[$0] } }
         judgesValue = rules.map { $0.minimumScore != nil }
-        keywordShapes = try rules.compactMap { r in
+        keywordShapes = try rules.enumerated().compactMap { i, r in
             guard let shape = r.keywordShape else { return nil }
             let words = r.keywords.filter { $0.count >= 4 }.flatMap { w -> [[UInt8]] in
                 let lower = w.lowercased()
                 let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
                 return forms.map { Array($0.utf8) }
             }
-            return words.isEmpty ? nil : (words, try PCRE2Regex(shape, ruleID: r.id + " (shape)"),
+            return words.isEmpty ? nil : (i, words, try PCRE2Regex(shape, ruleID: r.id + " (shape)"),
+                                          try PCRE2Regex("^(?:" + shape + ")$", ruleID: r.id + " (whole shape)"),
                                           try r.keywordNearShape.map { try PCRE2Regex($0, ruleID: r.id + " (near shape)") })
         }
     }
 
     /// What the text before a generic finding's value says of it (see `providerContext`).
     enum ProviderContext: Equatable {
-        /// No provider is named, or one whose token shape the value fits.
+        /// No provider is named whose token the value is or nearly is.
         case none
+        /// A provider is named whose token shape the value fits: the index of that provider's rule, which reports the
+        /// value instead of the generic rule (`[INFO] calling the acme API` and then `[DEBUG] using key=…` on the next
+        /// line: the name and the value are on different lines, which keyword proximity does not join).
+        case provider(Int)
         /// A provider is named whose token the value is, cut short or padded by a few characters, and none whose
         /// token shape it fits.
         case nearMiss
@@ -144,21 +149,36 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// What `context` (the text before a generic finding's value, back a few lines) says of `secret`: whether its
     /// line, or one just before it that assigns nothing (no `=` or `:`: `[INFO] calling the acme API`,
-    /// `func validateAcmeKey() {`, not another setting of a `.env` file), names a provider whose token the value is,
-    /// a character short or long, and none whose token shape it fits.
+    /// `func validateAcmeKey() {`, not another setting of a `.env` file), names a provider whose token the value is, a
+    /// character short or long; and whether its line or the line just before (assigning nothing) names a provider
+    /// whose token shape the whole value fits (the first such, its own line first).
     func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
         guard !keywordShapes.isEmpty else { return .none }
         var lines = Array(context.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
         let current = Array(lines.popLast() ?? [])
         let before = Array(lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) }.joined(separator: [0x0A]))
+        // Only a name on the value's line or the line just before joins a value to a provider's row: further up, with
+        // other lines between, the name is the log's or the file's subject, not this value's.
+        let previous = lines.last.map { Array($0) } ?? []
+        let adjacent = previous.contains(0x3D) || previous.contains(0x3A) ? [] : previous
         var near = false
+        var fits: Int?
         let value = String(decoding: secret, as: UTF8.self)
         let data = PCRE2MatchData()
         for entry in keywordShapes {
-            guard MatchEngine.containsAny(current, entry.words) || MatchEngine.containsAny(before, entry.words) else { continue }
-            if entry.shape.matches(value, data: data) { return .none }
-            if let n = entry.near, n.matches(value, data: data) { near = true }
+            let onLine = MatchEngine.containsAny(current, entry.words)
+            guard onLine || MatchEngine.containsAny(before, entry.words) else { continue }
+            if entry.exact.matches(value, data: data) {
+                if onLine { return .provider(entry.rule) }
+                if MatchEngine.containsAny(adjacent, entry.words) { fits = fits ?? entry.rule }
+            } else if entry.shape.matches(value, data: data) {
+                // The provider's token inside a longer value: its own rule reports it where it is.
+                return fits.map(ProviderContext.provider) ?? .none
+            } else if let n = entry.near, n.matches(value, data: data) {
+                near = true
+            }
         }
+        if let fits { return .provider(fits) }
         return near ? .nearMiss : .none
     }
 

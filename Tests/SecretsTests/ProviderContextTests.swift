@@ -1,0 +1,72 @@
+import Testing
+@testable import Secrets
+
+/// Detection where the provider's name and its token are apart: the provider named on the line just before, which
+/// assigns nothing (a log's `[INFO] calling the acme API`, then `[DEBUG] using key=…`), and a Jenkins credentials XML whose
+/// `<secret>` holds the value in braces. Values are minted at run time; claims about them are rates.
+struct ProviderContextTests {
+    func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
+
+    /// Keyword rows whose first keyword is a name of five or more letters and whose token is a bare run of 16 or more
+    /// (no literal part): the rows only a provider's name identifies. Every seventh, to keep the test short.
+    static let rows: [(entry: CatalogEntry, word: String)] = BuiltinRules.catalog.compactMap { e in
+        guard case .keyed(let words) = e.context, let word = words.first, word.count >= 5, word.allSatisfy(\.isLetter),
+              e.shape.segments.count == 1, case .run(let a, let n) = e.shape.segments[0], a != .digits, n.lowerBound >= 16
+        else { return nil }
+        return (e, word)
+    }.enumerated().filter { $0.offset % 7 == 0 }.map(\.element)
+
+    @Test func aProviderNamedOnAnEarlierLineReportsItsTokenUnderItsRow() throws {
+        #expect(Self.rows.count >= 20)
+        for (row, word) in Self.rows {
+            let found = try mostly {
+                let text = "[INFO] Sending request to the \(word) API\n[DEBUG] Using Key=\(CatalogExample.sample(row.shape))\n[INFO] done\n"
+                return try ruleIDs(text).contains(row.id)
+            }
+            #expect(found, "\(row.id)")
+        }
+    }
+
+    @Test func theEarlierLineMustNameTheProviderAndAssignNothing() throws {
+        for (row, word) in Self.rows.prefix(12) {
+            // The name on a line that sets something else (another setting of a `.env` file) says nothing of this one.
+            let assigned = "\(word.uppercased())_REGION=eu\nKey=\(CatalogExample.sample(row.shape))\n"
+            #expect(try !ruleIDs(assigned).contains(row.id), "\(row.id): \(assigned)")
+            // Nor does a name further up, another line between: the log's subject, not this value's.
+            let far = "calling the \(word) API\nsending the request\nKey=\(CatalogExample.sample(row.shape))\n"
+            #expect(try !ruleIDs(far).contains(row.id), "\(row.id): far")
+            // A value one character short is not the provider's token.
+            let short = "calling the \(word) API\nKey=\(CatalogExample.sample(row.shape, shortBy: 1))\n"
+            #expect(try !ruleIDs(short).contains(row.id), "\(row.id): short")
+        }
+    }
+
+    /// A Jenkins `StringCredentialsImpl` entry with `secret` as its secret element's text.
+    static func jenkins(_ secret: String, element: String = "secret") -> String {
+        """
+        <com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>
+          <scope>GLOBAL</scope>
+          <id>deploy-\(Gen.LD(6))</id>
+          <\(element)>\(secret)</\(element)>
+          <description>configuration for production</description>
+        </com.cloudbees.plugins.credentials.impl.StringCredentialsImpl>
+
+        """
+    }
+
+    @Test func aJenkinsCredentialSecretIsReportedWhateverItsProvider() throws {
+        // Encrypted under the instance's key (`{AQAAABAAAA…}`), or a value after a label, in any secret element.
+        #expect(try mostly { try ruleIDs(Self.jenkins("{AQAAABAAAA" + Gen.B(60) + "=}")).contains("jenkins-credential-secret") })
+        #expect(try mostly { try ruleIDs(Self.jenkins("{acme " + Gen.LD(32) + "}")).contains("jenkins-credential-secret") })
+        #expect(try mostly {
+            try ruleIDs(Self.jenkins("{" + Gen.A(40) + "}", element: "apiToken")).contains("jenkins-credential-secret")
+        })
+        // Templates, variables, the element's name alone and low-entropy fill are not secrets.
+        for text in ["{{ jenkins_deploy_secret }}", "{${DEPLOY_TOKEN}}", "{your deploy token here}", "{AQAAABAAAAAAAAAA}",
+                     "{" + Gen.A(40) + "", Gen.A(40)] {
+            #expect(try !ruleIDs(Self.jenkins(text)).contains("jenkins-credential-secret"), "\(text)")
+        }
+        // Another element (the credential's id) is no secret.
+        #expect(try !ruleIDs("<id>{\(Gen.A(40))}</id>\n").contains("jenkins-credential-secret"))
+    }
+}
