@@ -54,8 +54,27 @@ extension CatalogExample {
     /// For every row: the token in two contexts, one character short, without entropy, and (keyed rows) without
     /// its keyword.
     static func catalogue(_ c: inout Catalogue) {
+        // A prefixed row wins over a keyed row on a token that starts with its prefix (fauna-secret's `fnA…`
+        // within fauna-secret-keyword's `fn…`): a keyed row's example is drawn again until it starts with none
+        // but its own, or that row's positive would fail one run in 64 by chance.
+        let prefixes = BuiltinRules.catalog.compactMap { e -> String? in
+            guard case .prefixed = e.context, case .literal(let text)? = e.shape.segments.first else { return nil }
+            return text
+        }
+        func draw(_ e: CatalogEntry) -> String {
+            var token = sample(e.shape)
+            guard case .keyed = e.context else { return token }
+            let own: String
+            if case .literal(let text)? = e.shape.segments.first { own = text } else { own = "" }
+            var draws = 1
+            while draws < 100, prefixes.contains(where: { $0.count > own.count && token.hasPrefix($0) }) {
+                token = sample(e.shape)
+                draws += 1
+            }
+            return token
+        }
         for e in BuiltinRules.catalog {
-            let token = sample(e.shape)
+            let token = draw(e)
             switch e.context {
             case .prefixed:
                 c.tp(e.id, token, "found @S@ here\n")

@@ -57,6 +57,19 @@ struct FalseAlarmReasonTests {
         #expect(try mostly { try ruleIDs("\(words[0]): \"getPages,\(Gen.A(24))\"\n").contains(row.id) })
     }
 
+    /// A drawn url-safe token (letters, digits, `-`, `_`) now and then holds a letters-only run of ten or more that
+    /// looks camel-cased (`FEOoCv-7x4359_YmzunVyiShBle`, about one in 20,000): no body of words when that run is not
+    /// most of the token. It is when it is (`xoxp-1-` + words).
+    @Test func aWordLikeRunInADrawnTokenIsNotWords() {
+        let run = "search" + Self.camelWords(2)
+        let drawn = Gen.A(8) + "7-" + Gen.A(8) + "3_" + run
+        #expect(!SecretScore.bodyReadsAsWords(Array(drawn.utf8)), "\(drawn)")
+        #expect(SecretScore.bodyReadsAsWords(Array(("xoxp-1-" + run + Self.camelWords(2)).utf8)))
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let words = (0..<20000).filter { i in SecretScore.bodyReadsAsWords(Array(Gen.rand(i % 2 == 0 ? 27 : 40, alphabet).utf8)) }.count
+        #expect(words <= 2, "\(words) of 20000 drawn tokens judged words")
+    }
+
     @Test func memberAccessIsNoXMLElement() throws {
         let value = Gen.A(8) + "_" + Gen.LD(6)
         #expect(try !ruleIDs("    if (cfgKey->\(value)==0) {\n").contains("generic-secret-assignment"))

@@ -179,7 +179,9 @@ public enum SecretScore {
                 start = i + 1
             }
         }
-        guard best.count >= 10, !best.contains(where: isDigit) else { return false }
+        // Most of the value: a drawn token of letters, digits and separators (a url-safe secret) holds a letters-only
+        // run of 10 or more now and then, and a camel-case look to it one time in some dozens.
+        guard best.count >= 10, best.count * 2 > value.count, !best.contains(where: isDigit) else { return false }
         return looksLikeCode(Array(best))
     }
 
