@@ -9,9 +9,9 @@ import Synchronization
 /// The layer pipeline: layers in parallel, each decompressed (and hashed) ahead on threads of its own
 /// inside `LayerReader` while the tar is walked and matched on the worker's thread.
 extension ImageScanner {
-    func scanLayers(_ layers: [LayerRef]) -> [LayerResult] {
+    func scanLayers(_ layers: [LayerRef]) -> [LayerScanResult] {
         // Each worker pulls the next index and stores its result under the lock; no unsafe buffer, nothing leaked.
-        let results = Mutex<[LayerResult?]>(Array(repeating: nil, count: layers.count))
+        let results = Mutex<[LayerScanResult?]>(Array(repeating: nil, count: layers.count))
         let next = Counter()
         let workers = min(options.parallelism, layers.count)
         // Largest blob first: the longest pipeline starts at once and the small layers fill the cores beside it,
@@ -27,7 +27,7 @@ extension ImageScanner {
                 options.progress?.layerDone()
             }
         }
-        return results.withLock { $0.map { $0 ?? LayerResult() } }
+        return results.withLock { $0.map { $0 ?? LayerScanResult() } }
     }
 
     /// Whether an archive is worth opening: not when the path allowlist would suppress whatever is found inside it
@@ -41,10 +41,15 @@ extension ImageScanner {
     /// File data is read and matched in chunks of this size.
     static let chunkSize = 256 * 1024
 
-    /// `archiveBudget`: the scan's archive bytes shared with its other layers (none for a result a sweep stores, which
-    /// must depend on the layer alone).
-    func scanLayer(_ layer: LayerRef, archiveBudget: ArchiveBudget? = nil) -> LayerResult {
-        var result = LayerResult()
+    /// Scans one layer into its result, the one way `scan` and a sweep do: hits still hold their secrets (a sweep
+    /// keeps `stored()`). Blocks on the layer's stream: call it from a thread of its own, not from the async pool.
+    /// Never throws: a layer that cannot be read carries its `error`, with what was read before it.
+    ///
+    /// `archiveBudget`: the scan's archive bytes shared with its other layers (none for a result a sweep stores,
+    /// which must depend on the layer alone).
+    public func scanLayer(_ layer: LayerRef, archiveBudget: ArchiveBudget? = nil) -> LayerScanResult {
+        var result = LayerScanResult()
+        var paths = LayerPaths()
         // The tar walk and matching share this thread: a hand-off per file cost more than it overlapped
         // (layers of small files ping-ponged two threads). Decompression and both hashes run ahead on
         // threads of their own inside LayerReader, so one layer still keeps two cores busy.
@@ -65,14 +70,14 @@ extension ImageScanner {
             while let entry = try reader.next() {
                 if let w = Whiteout.classify(entry.path) {
                     switch w {
-                    case .delete(let target): result.deletions.insert(target)
-                    case .opaque(let dir): result.opaques.insert(dir)
+                    case .delete(let target): paths.deletions.insert(PathKey(target))
+                    case .opaque(let dir): paths.opaques.insert(PathKey(dir))
                     case .metadata: break
                     }
                     // A whiteout's body is never extracted: data hidden there is scanned under the whiteout's name.
                     guard entry.size > 0 else { continue }
                 } else if entry.kind != .trailingData {
-                    result.entries[entry.path] = entry.kind == .directory
+                    paths.add(entry.path, isDirectory: entry.kind == .directory)
                 }
                 // Hard links with a body and the bytes after the end-of-archive marker are scanned like files.
                 guard entry.hasData else { continue }
@@ -81,9 +86,9 @@ extension ImageScanner {
                 // The file's bytes, and those of every archive it is or holds (`path!/member`), reach the matcher.
                 try walker.walk(path: entry.path, size: entry.size, visitor: files) { try reader.read(into: $0) }
             }
-            result.digests = try reader.finish()
+            _ = try reader.finish()
         } catch {
-            result.error = "\(error)"
+            result.error = LayerScanResult.Failure(underlying: error)
             // A layer cut short mid-file (not a matcher failure): what was read of the file still counts.
             visitor?.endOpen()
         }
@@ -92,11 +97,23 @@ extension ImageScanner {
             result.notes = visitor.notes
         }
         if let matching {
-            result.hits = matching.hits.items
+            result.hits = matching.hits.items.map(hit)
             result.truncated = matching.hits.truncated
             result.suppressed = matching.suppressed
         }
+        paths.finish(into: &result)
         return result
+    }
+
+    /// A hit of a layer as its result keeps it: the finding `fileFinding` makes of it, and the hashes of its file's
+    /// path and ancestors for its status.
+    private func hit(_ hit: LayerHit) -> LayerScanResult.Hit {
+        let f = fileFinding(hit)
+        let place = hit.outer ?? hit.path
+        return LayerScanResult.Hit(ruleID: f.ruleID, severity: f.severity, description: f.description, path: hit.path,
+                                   line: hit.line, key: hit.key, secretSHA256: f.secretSHA256, redacted: f.redacted,
+                                   details: f.details, confidence: f.confidence, archive: hit.outer, secret: f.secret,
+                                   pathKey: PathKey(place), ancestorKeys: LayerPath.ancestors(place).map(PathKey.init))
     }
 
     /// A layer's matching: hits of its files and of the archive members inside them, the path allowlist applied
@@ -221,38 +238,31 @@ extension ImageScanner {
     }
 }
 
-/// What one layer held: hits, and the path events that decide later statuses.
-struct LayerResult {
-    var hits: [LayerHit] = []
-    /// Hits left out by the per-file and per-layer caps.
-    var truncated = 0
-    /// Hits in allowlisted paths.
-    var suppressed = 0
-    /// Every non-whiteout path, true when a directory.
-    var entries: [String: Bool] = [:]
-    var deletions: Set<String> = []
-    var opaques: Set<String> = []
-    var files = 0
-    var bytes: Int64 = 0
-    /// Limits the archive walk reached and archives it could not read.
-    var notes: [ArchiveNote] = []
-    var error: String?
-    var digests: LayerReader.Digests?
-}
+/// A layer's path events, gathered as its entries stream (each path hashed once), for the result's key sets.
+struct LayerPaths {
+    /// Every non-whiteout path, true when a directory (the last entry at a path decides).
+    var entries: [PathKey: Bool] = [:]
+    var deletions: Set<PathKey> = []
+    var opaques: Set<PathKey> = []
+    /// Every proper ancestor of the entries' paths but the root: what the layer makes a directory, named or not.
+    private var implied: Set<String> = []
 
-extension LayerResult {
-    /// Every proper ancestor of the layer's paths but the root: what the layer makes a directory, named or not.
-    /// Worked out when a status needs it, not while the layer streams; each directory is inserted once, so it
-    /// costs about one set lookup per path whatever the depth.
-    func impliedDirectories() -> Set<String> {
-        var directories = Set<String>()
-        for path in entries.keys {
-            var p = Substring(path)
-            while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
-                p = p[..<slash]
-                if !directories.insert(String(p)).inserted { break }
-            }
+    /// Notes an entry and its ancestors; each directory is inserted once, so an entry costs about one set lookup
+    /// beside its path's hash whatever its depth.
+    mutating func add(_ path: String, isDirectory: Bool) {
+        entries[PathKey(path)] = isDirectory
+        var p = Substring(path)
+        while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
+            p = p[..<slash]
+            if !implied.insert(String(p)).inserted { break }
         }
-        return directories
+    }
+
+    func finish(into result: inout LayerScanResult) {
+        result.nonDirectories = PathKeySet(keys: entries.lazy.filter { !$0.value }.map(\.key))
+        result.directories = PathKeySet(keys: entries.lazy.filter { $0.value }.map(\.key))
+        result.deletions = PathKeySet(keys: deletions)
+        result.opaques = PathKeySet(keys: opaques)
+        result.impliedDirectories = PathKeySet(implied)
     }
 }

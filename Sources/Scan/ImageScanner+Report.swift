@@ -4,9 +4,20 @@ import OCI
 import Reports
 import Secrets
 
-/// Report building: an image's findings from its config and layers, caps, baseline, statuses, redaction.
+/// Report building, the one assembler of `scan` and of a sweep: an image's findings from its config and its
+/// layers' results, statuses, caps, baseline, redaction.
 extension ImageScanner {
-    func imageReport(_ image: Image, _ layers: [LayerResult], configs: inout ConfigCache) -> Report.ImageReport {
+    /// What an image report is assembled for.
+    enum ReportUse {
+        /// `scan`'s report: the options' baseline, per-image cap and `showSecrets`, warnings, layers and fixes.
+        case scan
+        /// A sweep's ledger: every finding with its status, redacted whatever the options say, nothing added.
+        case ledger
+    }
+
+    /// The report of `image` from its config's findings (`config`) and its layers' results (`layers`, in the
+    /// image's layer order; straight from `scanLayer`, or stored).
+    func imageReport(_ image: Image, _ layers: [LayerScanResult], config: ConfigResult, for use: ReportUse = .scan) -> Report.ImageReport {
         var findings: [Finding] = []
         var errors: [Report.ScanError] = []
         var suppressed = 0
@@ -14,7 +25,6 @@ extension ImageScanner {
         var truncated = 0
         let historyForLayer = image.config.historyIndexForLayer
 
-        let config = configs.findings(for: image) { configFindings(image.config, shownHistory: Set(historyForLayer.compactMap { $0 })) }
         findings += config.findings[..<config.beforeHistory]
         truncated += config.truncated
         if let e = config.error { errors.append(.init(layerIndex: nil, message: "config: \(e)")) }
@@ -25,21 +35,24 @@ extension ImageScanner {
         }
         findings += config.findings[config.beforeHistory...]
 
+        let fates = Self.fates(of: layers)
         for (i, result) in layers.enumerated() {
-            if let e = result.error { errors.append(.init(layerIndex: i, message: e)) }
+            if let e = result.error { errors.append(.init(layerIndex: i, message: e.description)) }
             suppressed += result.suppressed
             truncated += result.truncated
-            for hit in result.hits {
-                var f = fileFinding(hit)
-                f.layerIndex = i
-                f.layerDigest = image.layers[i].digest?.description
-                f.historyIndex = i < historyForLayer.count ? historyForLayer[i] : nil
-                findings.append(f)
+            for (hit, fate) in zip(result.hits, fates[i]) {
+                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, source: .file,
+                                        layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
+                                        historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
+                                        path: hit.path, line: hit.line, key: hit.key, status: FileStatus(fate?.fate),
+                                        removedInLayer: fate?.layer, secretSHA256: hit.secretSHA256, redacted: hit.redacted,
+                                        secret: hit.secret, details: hit.details, confidence: hit.confidence, outerPath: hit.archive))
             }
         }
+        let showSecrets = use == .scan && options.showSecrets
 
         var accepted: [Finding] = []
-        if let baseline = options.baseline {
+        if use == .scan, let baseline = options.baseline {
             var kept: [Finding] = []
             for var f in findings {
                 switch baseline.verdict(f, image: image.reference) {
@@ -57,19 +70,16 @@ extension ImageScanner {
             }
             findings = kept
         }
-        if findings.count > options.maxFindingsPerImage {
+        if use == .scan && findings.count > options.maxFindingsPerImage {
             // The most severe are kept, so a cut never hides what decides the exit code.
             let order = findings.indices.sorted { (findings[$0].severity, $1) > (findings[$1].severity, $0) }
             let keep = Set(order.prefix(options.maxFindingsPerImage))
             truncated += findings.count - keep.count
             findings = findings.indices.filter { keep.contains($0) }.map { findings[$0] }
         }
-        let fates = PathFates(layers, above: (findings + accepted).compactMap { $0.source == .file ? $0.layerIndex : nil }.min())
-        fates.assign(&findings)
-        fates.assign(&accepted)
         let findingSecrets = (findings + accepted).compactMap(\.secret)
 
-        if !options.showSecrets {
+        if !showSecrets {
             // A secret can also be where a finding says it is: an env entry without `=` is its own key, a label
             // key or a file name can be the token. Each is redacted with the secrets found at that place (a secret
             // in a key is found in the entry it names).
@@ -85,8 +95,14 @@ extension ImageScanner {
             hide(&findings)
             hide(&accepted)
         }
+        guard use == .scan else {
+            return Report.ImageReport(reference: image.reference, manifestDigest: image.manifestDigest?.description,
+                                      configDigest: image.configDigest?.description, platform: image.platform?.description,
+                                      layers: [], findings: findings, errors: errors, suppressed: suppressed, baselined: 0,
+                                      truncated: truncated, warnings: [])
+        }
         // An archive's path is redacted with every secret of the image: it can hold one found inside it.
-        let warningRedactor = options.showSecrets ? nil : Redactor(Set(findingSecrets))
+        let warningRedactor = showSecrets ? nil : Redactor(Set(findingSecrets))
         var warnings: [Report.Warning] = []
         for (i, result) in layers.enumerated() {
             for n in result.notes {
@@ -98,7 +114,7 @@ extension ImageScanner {
         let layerInfos = image.layers.enumerated().map { i, l -> Report.LayerInfo in
             let h = i < historyForLayer.count ? historyForLayer[i] : nil
             let createdBy = h.flatMap { image.config.history[$0].created_by }.map {
-                options.showSecrets ? $0 : Redactor(config.historySecrets[h ?? -1] ?? []).redact($0)
+                showSecrets ? $0 : Redactor(config.historySecrets[h ?? -1] ?? []).redact($0)
             }
             return Report.LayerInfo(index: i, digest: l.digest?.description, diffID: l.diffID?.description, size: l.size, createdBy: createdBy)
         }
@@ -112,6 +128,27 @@ extension ImageScanner {
         return report
     }
 
+    /// What a later layer did to each hit's file, by layer and hit: each place (layer and file) decided once,
+    /// however many hits it holds, by `Overlay`'s rules over the layers' path events.
+    static func fates(of layers: [LayerScanResult]) -> [[(fate: Overlay.Fate, layer: Int)?]] {
+        struct Place: Hashable {
+            var layer: Int
+            var path: PathKey
+        }
+        var index: [Place: Int] = [:]
+        var places: [(path: PathKey, ancestors: [PathKey], layer: Int)] = []
+        let placeOf = layers.enumerated().map { i, layer in
+            layer.hits.map { hit -> Int in
+                let place = Place(layer: i, path: hit.pathKey)
+                if let k = index[place] { return k }
+                index[place] = places.count
+                places.append((hit.pathKey, hit.ancestorKeys, i))
+                return places.count - 1
+            }
+        }
+        let fates = Overlay.fates(of: places, under: layers.map(PathEvents.init))
+        return placeOf.map { $0.map { fates[$0] } }
+    }
 }
 
 extension ImageScanner {
@@ -179,65 +216,6 @@ struct PlaceRedactor {
     /// A part of the place `chain` (an archive's outer file), redacted with the secrets found at `chain`.
     func path(_ p: String, within chain: String) -> String { secretsAt[chain].map { Redactor($0).redact(p) } ?? p }
     func key(_ k: String) -> String { keys[k] ?? k }
-}
-
-/// Decides each file finding's status by `Overlay`'s rules: the first later layer that deletes or overwrites
-/// the file of the layer that holds it. Each place (layer and path) is decided once, however many findings it has.
-struct PathFates {
-    /// A scanned layer's path events, as `Overlay` reads them.
-    struct Events: Overlay.ListedEvents {
-        let layer: LayerResult
-        /// Worked out here, for the layers a status can depend on, rather than while the layer streamed.
-        let impliedDirectories: Set<String>
-
-        func whitesOut(_ path: String) -> Bool { layer.deletions.contains(path) }
-        func isOpaque(_ directory: String) -> Bool { layer.opaques.contains(directory) }
-        func entryIsDirectory(_ path: String) -> Bool? { layer.entries[path] }
-        func holdsEntries(under path: String) -> Bool { impliedDirectories.contains(path) }
-        var pathCount: Int { layer.entries.count + layer.deletions.count + layer.opaques.count + impliedDirectories.count }
-        func forEachPath(_ body: (String) -> Void) {
-            layer.entries.keys.forEach(body)
-            layer.deletions.forEach(body)
-            layer.opaques.forEach(body)
-            impliedDirectories.forEach(body)
-        }
-    }
-
-    private let layers: [Events]
-
-    /// `lowest`: the lowest layer holding a file finding (nil: none); only the layers above it are looked at.
-    init(_ layers: [LayerResult], above lowest: Int?) {
-        self.layers = layers.enumerated().map { j, l in
-            let above = lowest.map { j > $0 } ?? false
-            return Events(layer: l, impliedDirectories: above ? l.impliedDirectories() : [])
-        }
-    }
-
-    func assign(_ findings: inout [Finding]) {
-        struct Place: Hashable {
-            var layer: Int
-            var path: String
-        }
-        var index: [Place: Int] = [:]
-        var places: [(path: String, ancestors: [String], layer: Int)] = []
-        var placeOf: [Int: Int] = [:]
-        for i in findings.indices where findings[i].source == .file {
-            guard let layer = findings[i].layerIndex, let path = findings[i].outerPath ?? findings[i].path else { continue }
-            let place = Place(layer: layer, path: path)
-            if let k = index[place] {
-                placeOf[i] = k
-            } else {
-                index[place] = places.count
-                placeOf[i] = places.count
-                places.append((path, LayerPath.ancestors(path), layer))
-            }
-        }
-        let fates = Overlay.fates(of: places, under: layers)
-        for (i, k) in placeOf {
-            findings[i].status = FileStatus(fates[k]?.fate)
-            findings[i].removedInLayer = fates[k]?.layer
-        }
-    }
 }
 
 extension FileStatus {

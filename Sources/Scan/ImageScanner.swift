@@ -73,7 +73,9 @@ public final class ImageScanner: Sendable {
         var configs = ConfigCache()
         for image in images {
             let layerResults = image.layers.map { results[jobIndex[$0.blob.key]!] }
-            reports.append(imageReport(image, layerResults, configs: &configs))
+            let historyForLayer = image.config.historyIndexForLayer
+            let config = configs.findings(for: image) { configFindings(image.config, shownHistory: Set(historyForLayer.compactMap { $0 })) }
+            reports.append(imageReport(image, layerResults, config: config))
         }
         for r in results {
             summary.files += r.files

@@ -68,7 +68,7 @@ import TestSupport
         let scanner = ImageScanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
         // Through JSON, as a sweep's store keeps them.
         let stored = try image.layers.map { layer -> LayerScanResult in
-            try JSONDecoder().decode(LayerScanResult.self, from: try JSONEncoder().encode(scanner.scanLayerForStore(layer)))
+            try JSONDecoder().decode(LayerScanResult.self, from: try JSONEncoder().encode(scanner.scanLayer(layer)))
         }
         let (findings, errors, _) = scanner.findings(of: image, layers: stored)
         #expect(errors.isEmpty)

@@ -211,7 +211,7 @@ struct SweepStoreTests {
         let (image, _) = try await plantedImage()
         let ruleSet = try RuleSet()
         let scanner = ImageScanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist))
-        let result = scanner.scanLayerForStore(image.layers[0])
+        let result = scanner.scanLayer(image.layers[0]).stored()
         let key = scanner.layerCacheKey
         let run = try await store.beginRun(ruleset: "rs", startedAt: Date())
         let one = Digest(sha256Hex: String(repeating: "1", count: 64)), two = Digest(sha256Hex: String(repeating: "2", count: 64))
@@ -315,7 +315,7 @@ struct SweepStoreTests {
         let direct = scanner.scan([image]).images[0].findings
         // Through JSON, as the store keeps them.
         let stored = try image.layers.map { layer -> LayerScanResult in
-            let r = scanner.scanLayerForStore(layer)
+            let r = scanner.scanLayer(layer).stored()
             #expect(r.error == nil)
             let data = try JSONEncoder().encode(r)
             for s in secrets { #expect(data.range(of: Data(s.utf8)) == nil, "a secret in the stored layer result") }

@@ -144,7 +144,8 @@ actor LayerBroker {
         let scanner = self.scanner
         // The scan blocks on the blob stream, whose producer is an async task: it must not hold a thread of the
         // async pool, or a few layers at once would starve the tasks feeding them.
-        let result = await BlockingWork.run { scanner.scanLayerForStore(layer) }
+        // Kept as stored from the start: the secrets found leave memory with the scan.
+        let result = await BlockingWork.run { scanner.scanLayer(layer).stored() }
         await gate.leave()
         counts.scanned += 1
         counts.bytes += layer.size
