@@ -86,6 +86,15 @@ import Secrets
         try compareWithGolden(sample.normalise(r.stdout), "report.sarif")
     }
 
+    @Test func jsonReportMatchesItsGoldenFile() throws {
+        let sample = try Sample()
+        defer { try? FileManager.default.removeItem(atPath: sample.dir) }
+        let r = try Run.command(Run.stowaway, ["scan", sample.path, "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let report = r.stdout.replacingOccurrences(of: #""seconds" : [0-9.eE+-]+"#, with: #""seconds" : 0"#, options: .regularExpression)
+        try compareWithGolden(sample.normalise(report), "report.json")
+    }
+
     @Test func everySourceOfAFindingIsNamed() throws {
         let sample = try Sample()
         defer { try? FileManager.default.removeItem(atPath: sample.dir) }
