@@ -208,13 +208,13 @@ extension ImageScanner {
             for hit in layer.hits {
                 let found = fates[next]
                 next += 1
-                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, source: .file,
-                                        layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
-                                        historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
-                                        path: hit.path, line: hit.line, key: hit.key, status: FileStatus(found?.fate),
-                                        removedInLayer: found?.layer,
+                let file = Finding.Place.File(path: hit.path, layerIndex: i,
+                                              layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
+                                              historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil, line: hit.line,
+                                              key: hit.key, outerPath: hit.archive, status: FileStatus(found?.fate), removedInLayer: found?.layer)
+                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, place: .file(file),
                                         secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: nil, details: hit.details,
-                                        confidence: hit.confidence, outerPath: hit.archive))
+                                        confidence: hit.confidence))
             }
         }
         return (findings, errors, layers.reduce(0) { $0 + $1.suppressed })

@@ -120,7 +120,7 @@ extension ImageScanner {
     /// path's context; a credential file reported by its name carries the file's hash and no secret. Its place
     /// is set; its layer, status and redaction are not.
     func fileFinding(_ hit: LayerHit) -> Finding {
-        var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
+        var f = finding(hit.ruleIndex, secret: hit.secret, place: .file(.init(path: hit.path)))
         if let d = hit.description { f.description = d }
         if let digest = hit.fileDigest {
             f.secretSHA256 = digest
