@@ -120,7 +120,7 @@ extension ImageScanner {
     /// path's context; a credential file reported by its name carries the file's hash and no secret. Its place
     /// is set; its layer, status and redaction are not.
     func fileFinding(_ hit: LayerHit) -> Finding {
-        var f = finding(hit.ruleIndex, secret: hit.secret, place: .file(.init(path: hit.path)))
+        var f = finding(hit.ruleIndex, secret: hit.secret, place: .file(.init(path: hit.path, line: hit.line, key: hit.key, outerPath: hit.outer)))
         if let d = hit.description { f.description = d }
         if let digest = hit.fileDigest {
             f.secretSHA256 = digest
@@ -131,10 +131,6 @@ extension ImageScanner {
             f.severity = f.severity.raised
         }
         PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
-        f.path = hit.path
-        f.outerPath = hit.outer
-        f.line = hit.line
-        f.key = hit.key
         return f
     }
 }
