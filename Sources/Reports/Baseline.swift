@@ -1,7 +1,8 @@
 import Foundation
 
-/// Findings to leave out: those of an earlier JSON report (matched on rule, `secretSHA256` and place) and the
-/// acceptances of an ignore file (`.stowawayignore`, see `IgnoreFile`), judged on the triage clock's day.
+/// Findings to leave out: those of an earlier JSON report (matched on rule, `secretSHA256` and the place's identity,
+/// as the sweep's ledger matches a finding across runs) and the acceptances of an ignore file (`.stowawayignore`,
+/// see `IgnoreFile`), judged on the triage clock's day.
 public struct Baseline: Sendable {
     private var known: Set<String> = []
     private var knownOrigin = ""
@@ -12,12 +13,11 @@ public struct Baseline: Sendable {
         triage = Triage(now: now)
     }
 
-    /// The place of a finding, stable across rebuilds: the path for files (not the layer index), else the key.
-    static func place(_ f: Finding) -> String {
-        [f.source.rawValue, f.path ?? f.key ?? f.historyIndex.map(String.init) ?? ""].joined(separator: ":")
-    }
-
-    static func key(_ f: Finding) -> String { "\(f.ruleID)|\(f.secretSHA256)|\(place(f))" }
+    /// The place is `Finding.Place.identity`, stable across rebuilds: the path for files (not the layer index), the
+    /// source and key for the config, the build argument for history (not the entry's position). Reports of
+    /// earlier versions, which matched on `source:path-or-key-or-history-index`, are read the same way: every
+    /// finding they matched still matches.
+    static func key(_ f: Finding) -> String { "\(f.ruleID)|\(f.secretSHA256)|\(f.place.identity)" }
 
     /// Adds every finding of a JSON report; throws naming the file when it is not one.
     public mutating func add(report path: String) throws {

@@ -1,8 +1,9 @@
+import Core
 import Forensics
 import OCI
 import Secrets
 
-/// Where a finding was seen.
+/// Where a finding was seen, as the JSON report's `source` names it.
 public enum FindingSource: String, Codable, Sendable {
     case file, env, label, history, cmd, entrypoint, healthcheck, annotation, config
 }
@@ -13,19 +14,14 @@ public enum FileStatus: String, Codable, Sendable {
 }
 
 /// One secret at one place, as the JSON report contract spells it.
-public struct Finding: Codable, Sendable, Equatable {
+public struct Finding: Sendable, Equatable {
     public var ruleID: String
     public var severity: Severity
     public var description: String
-    public var source: FindingSource
-    public var layerIndex: Int?
-    public var layerDigest: String?
-    public var historyIndex: Int?
-    public var path: String?
-    public var line: Int?
-    public var key: String?
-    public var status: FileStatus?
-    public var removedInLayer: Int?
+    /// Where the secret is: a file of a layer, a field of the image config, a history entry or an annotation,
+    /// each with only what that kind of place has. The flat members below (`path`, `layerIndex`, `key`, ...) read
+    /// and write it.
+    public var place: Place
     /// Set when an acceptance covers it: in force (the finding is in a report's suppressed list) or expired
     /// (it counts again, and reports say since when). JSON key `acceptance`, absent when nil.
     public var acceptance: Acceptance? = nil
@@ -37,86 +33,286 @@ public struct Finding: Codable, Sendable, Equatable {
     /// How sure the finding is to be a real credential: the rule's, raised to high by a valid checksum and
     /// lowered by an invalid one. nil only in reports of versions before it (a baseline).
     public var confidence: Confidence? = nil
-    /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names the
-    /// whole chain); the text report groups members under it.
-    public var outerPath: String? = nil
     /// What to do about it: where the secret is revoked and how to take it out of the image. nil only in reports
     /// of versions before it (a baseline) and before the report is assembled.
     public var remediation: Remediation? = nil
 
-    /// Every member, as the scanner and the sweep's store assemble a finding.
-    package init(ruleID: String, severity: Severity, description: String, source: FindingSource, layerIndex: Int?,
-                 layerDigest: String?, historyIndex: Int?, path: String?, line: Int?, key: String?, status: FileStatus?,
-                 removedInLayer: Int?, acceptance: Acceptance? = nil, secretSHA256: String, redacted: String, secret: String?,
-                 details: FindingDetails? = nil, confidence: Confidence? = nil, outerPath: String? = nil,
-                 remediation: Remediation? = nil) {
+    /// A finding at `place`, as the scanner and the sweep's store assemble one.
+    package init(ruleID: String, severity: Severity, description: String, place: Place, secretSHA256: String, redacted: String,
+                 secret: String?, details: FindingDetails? = nil, confidence: Confidence? = nil) {
         self.ruleID = ruleID
         self.severity = severity
         self.description = description
-        self.source = source
-        self.layerIndex = layerIndex
-        self.layerDigest = layerDigest
-        self.historyIndex = historyIndex
-        self.path = path
-        self.line = line
-        self.key = key
-        self.status = status
-        self.removedInLayer = removedInLayer
-        self.acceptance = acceptance
+        self.place = place
         self.secretSHA256 = secretSHA256
         self.redacted = redacted
         self.secret = secret
         self.details = details
         self.confidence = confidence
-        self.outerPath = outerPath
-        self.remediation = remediation
+    }
+}
+
+extension Finding {
+    /// A place a secret can be found at. `identity` names it across runs and rebuilds (baselines, the sweep's
+    /// ledger, SARIF fingerprints); `location` names it for people.
+    public enum Place: Sendable, Equatable {
+        /// A file of a layer's filesystem, or a member of an archive that is one.
+        case file(File)
+        /// A field of the image config: an environment variable or label (`key` is its name), the command,
+        /// entrypoint or health check, or any other string of the config (`key` is its JSON path).
+        case config(ConfigField, key: String?)
+        /// An entry of the config's history (`index`), with the build argument that holds the secret, if one does.
+        case history(index: Int, key: String?)
+        /// An annotation of the manifest or index.
+        case annotation(key: String?)
+
+        /// A file of a layer and what became of it.
+        public struct File: Sendable, Equatable {
+            /// Absolute and normalised (`/app/.env`); for a member of an archive, the chain (`/app/lib.jar!/x.properties`).
+            public var path: String
+            public var layerIndex: Int?
+            public var layerDigest: String?
+            /// The history entry that made the layer.
+            public var historyIndex: Int?
+            /// 1-based.
+            public var line: Int?
+            /// The name the secret is under in the file (a variable, a JSON key), when the rule reads one.
+            public var key: String?
+            /// For a member of an archive: the file of the layer that holds it (not in the JSON, whose `path` names
+            /// the whole chain); the text report groups members under it.
+            public var outerPath: String?
+            public var status: FileStatus?
+            /// The layer that deleted or replaced it.
+            public var removedInLayer: Int?
+
+            public init(path: String, layerIndex: Int? = nil, layerDigest: String? = nil, historyIndex: Int? = nil, line: Int? = nil,
+                        key: String? = nil, outerPath: String? = nil, status: FileStatus? = nil, removedInLayer: Int? = nil) {
+                self.path = path
+                self.layerIndex = layerIndex
+                self.layerDigest = layerDigest
+                self.historyIndex = historyIndex
+                self.line = line
+                self.key = key
+                self.outerPath = outerPath
+                self.status = status
+                self.removedInLayer = removedInLayer
+            }
+        }
+
+        /// The fields of the image config a finding can be in; the raw values are the report's `source`.
+        public enum ConfigField: String, Sendable, CaseIterable {
+            case env, label, cmd, entrypoint, healthcheck
+            /// Any other string of the config (`source: config`).
+            case other = "config"
+        }
+
+        /// The report's `source` for this place.
+        public var source: FindingSource {
+            switch self {
+            case .file: return .file
+            case .config(let field, _): return FindingSource(rawValue: field.rawValue) ?? .config
+            case .history: return .history
+            case .annotation: return .annotation
+            }
+        }
+
+        /// The place without what a rebuild changes (layer index, history position): `file:/app/.env`,
+        /// `config/env/KEY`, `config/annotation/KEY`, `history/KEY` (`history` for an entry without a build argument).
+        /// Baselines match on it, the sweep's ledger keys its rows by it and SARIF fingerprints hash it, so it never
+        /// changes: a stored identity that did would make an old finding new again.
+        public var identity: String {
+            switch self {
+            case .file(let file): return "file:\(file.path)"
+            case .history(_, let key): return "history" + (key.map { "/\($0)" } ?? "")
+            case .config, .annotation: return location
+            }
+        }
+
+        /// The place for people and for ignore-file globs: `layer-N/path`, `history/N/KEY`, `config/env/KEY`.
+        public var location: String {
+            switch self {
+            case .file(let file): return "layer-\(file.layerIndex ?? -1)\(file.path)"
+            case .history(let index, let key): return "history/\(index)" + (key.map { "/\($0)" } ?? "")
+            case .config(let field, let key): return "config/\(field.rawValue)" + (key.map { "/\($0)" } ?? "")
+            case .annotation(let key): return "config/annotation" + (key.map { "/\($0)" } ?? "")
+            }
+        }
+
+        /// The file, for a file finding.
+        public var file: File? {
+            if case .file(let f) = self { return f }
+            return nil
+        }
+
+        /// The variable, label, annotation, build argument or JSON path the secret is under.
+        public var key: String? {
+            get {
+                switch self {
+                case .file(let f): return f.key
+                case .config(_, let key), .history(_, let key), .annotation(let key): return key
+                }
+            }
+            set {
+                switch self {
+                case .file(var f):
+                    f.key = newValue
+                    self = .file(f)
+                case .config(let field, _): self = .config(field, key: newValue)
+                case .history(let index, _): self = .history(index: index, key: newValue)
+                case .annotation: self = .annotation(key: newValue)
+                }
+            }
+        }
+    }
+}
+
+// The flat members the report contract has, over `place`. A setter of a member the place does not have (a path
+// on a config finding) changes nothing.
+extension Finding {
+    public var source: FindingSource { place.source }
+
+    /// The place without what a rebuild changes (`Place.identity`).
+    public var stablePlace: String { place.identity }
+
+    /// The place, for people: `layer-N/path`, `history/N/KEY`, `config/env/KEY` (`Place.location`).
+    public var location: String { place.location }
+
+    public var key: String? {
+        get { place.key }
+        set { place.key = newValue }
     }
 
-    enum CodingKeys: String, CodingKey {
-        case ruleID, severity, description, source, layerIndex, layerDigest, historyIndex, path, line, key, status,
-             removedInLayer, secretSHA256, redacted, secret, details, confidence, remediation
-    }
-
-    // The contract prints absent values as null rather than leaving keys out.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(ruleID, forKey: .ruleID)
-        try c.encode(severity, forKey: .severity)
-        try c.encode(description, forKey: .description)
-        try c.encode(source, forKey: .source)
-        try c.encode(layerIndex, forKey: .layerIndex)
-        try c.encode(layerDigest, forKey: .layerDigest)
-        try c.encode(historyIndex, forKey: .historyIndex)
-        try c.encode(path, forKey: .path)
-        try c.encode(line, forKey: .line)
-        try c.encode(key, forKey: .key)
-        try c.encode(status, forKey: .status)
-        try c.encode(removedInLayer, forKey: .removedInLayer)
-        try encodeAcceptance(to: encoder)
-        try c.encode(secretSHA256, forKey: .secretSHA256)
-        try c.encode(redacted, forKey: .redacted)
-        try c.encode(secret, forKey: .secret)
-        try c.encodeIfPresent(details, forKey: .details)
-        try c.encodeIfPresent(confidence, forKey: .confidence)
-        try c.encode(remediation, forKey: .remediation)
-    }
-
-    /// The place without what a rebuild changes (layer index, history position): `file:/app/.env`, `config/env/KEY`,
-    /// `history/KEY`. The sweep tracks a finding across runs by it, and SARIF fingerprints it.
-    public var stablePlace: String {
-        switch source {
-        case .file: return "file:\(path ?? "")"
-        case .history: return "history" + (key.map { "/\($0)" } ?? "")
-        default: return location
+    /// The layer's history entry for a file, the entry itself for a history finding.
+    public var historyIndex: Int? {
+        get {
+            switch place {
+            case .file(let f): return f.historyIndex
+            case .history(let index, _): return index
+            case .config, .annotation: return nil
+            }
+        }
+        set {
+            switch place {
+            case .file(var f):
+                f.historyIndex = newValue
+                place = .file(f)
+            case .history(_, let key):
+                if let newValue { place = .history(index: newValue, key: key) }
+            case .config, .annotation: break
+            }
         }
     }
 
-    /// The place, for baselines: `layer-N/path` or `config/env/KEY`.
-    public var location: String {
-        switch source {
-        case .file: return "layer-\(layerIndex ?? -1)\(path ?? "")"
-        case .history: return "history/\(historyIndex ?? -1)" + (key.map { "/\($0)" } ?? "")
-        default: return "config/\(source.rawValue)" + (key.map { "/\($0)" } ?? "")
+    public var path: String? {
+        get { place.file?.path }
+        set { if let newValue { file { $0.path = newValue } } }
+    }
+
+    public var layerIndex: Int? {
+        get { place.file?.layerIndex }
+        set { file { $0.layerIndex = newValue } }
+    }
+
+    public var layerDigest: String? {
+        get { place.file?.layerDigest }
+        set { file { $0.layerDigest = newValue } }
+    }
+
+    public var line: Int? {
+        get { place.file?.line }
+        set { file { $0.line = newValue } }
+    }
+
+    public var outerPath: String? {
+        get { place.file?.outerPath }
+        set { file { $0.outerPath = newValue } }
+    }
+
+    public var status: FileStatus? {
+        get { place.file?.status }
+        set { file { $0.status = newValue } }
+    }
+
+    public var removedInLayer: Int? {
+        get { place.file?.removedInLayer }
+        set { file { $0.removedInLayer = newValue } }
+    }
+
+    private mutating func file(_ change: (inout Place.File) -> Void) {
+        guard case .file(var f) = place else { return }
+        change(&f)
+        place = .file(f)
+    }
+}
+
+/// The JSON report's shape of a finding: every member of every kind of place side by side, absent ones as null
+/// (`details`, `confidence` and `acceptance` are left out instead). This is the one mapping between the contract
+/// and `Finding`; a sweep's rows and a baseline are read through it too.
+extension Finding: Codable {
+    private struct Flat: Codable {
+        var ruleID: String
+        var severity: Severity
+        var description: String
+        var source: FindingSource
+        @Nullable var layerIndex: Int?
+        @Nullable var layerDigest: String?
+        @Nullable var historyIndex: Int?
+        @Nullable var path: String?
+        @Nullable var line: Int?
+        @Nullable var key: String?
+        @Nullable var status: FileStatus?
+        @Nullable var removedInLayer: Int?
+        var secretSHA256: String
+        var redacted: String
+        @Nullable var secret: String?
+        var details: FindingDetails?
+        var confidence: Confidence?
+        @Nullable var remediation: Remediation?
+    }
+
+    // `acceptance` is written beside the contract's keys only when there is one (a report without triage is
+    // unchanged), and never read back: it is one run's verdict, and a report read again (a baseline, a sweep's
+    // row) is judged again.
+    private enum AcceptanceKey: String, CodingKey { case acceptance }
+
+    public init(from decoder: Decoder) throws {
+        let flat = try Flat(from: decoder)
+        switch flat.source {
+        case .file:
+            guard let path = flat.path else {
+                throw DecodingError.valueNotFound(String.self, .init(codingPath: decoder.codingPath, debugDescription: "a file finding without a path"))
+            }
+            place = .file(Place.File(path: path, layerIndex: flat.layerIndex, layerDigest: flat.layerDigest, historyIndex: flat.historyIndex,
+                                     line: flat.line, key: flat.key, status: flat.status, removedInLayer: flat.removedInLayer))
+        case .history:
+            guard let index = flat.historyIndex else {
+                throw DecodingError.valueNotFound(Int.self, .init(codingPath: decoder.codingPath, debugDescription: "a history finding without a historyIndex"))
+            }
+            place = .history(index: index, key: flat.key)
+        case .annotation:
+            place = .annotation(key: flat.key)
+        case .env, .label, .cmd, .entrypoint, .healthcheck, .config:
+            place = .config(Place.ConfigField(rawValue: flat.source.rawValue) ?? .other, key: flat.key)
+        }
+        ruleID = flat.ruleID
+        severity = flat.severity
+        description = flat.description
+        secretSHA256 = flat.secretSHA256
+        redacted = flat.redacted
+        secret = flat.secret
+        details = flat.details
+        confidence = flat.confidence
+        remediation = flat.remediation
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try Flat(ruleID: ruleID, severity: severity, description: description, source: source, layerIndex: layerIndex,
+                 layerDigest: layerDigest, historyIndex: historyIndex, path: path, line: line, key: key, status: status,
+                 removedInLayer: removedInLayer, secretSHA256: secretSHA256, redacted: redacted, secret: secret, details: details,
+                 confidence: confidence, remediation: remediation).encode(to: encoder)
+        if let acceptance {
+            var c = encoder.container(keyedBy: AcceptanceKey.self)
+            try c.encode(acceptance, forKey: .acceptance)
         }
     }
 }

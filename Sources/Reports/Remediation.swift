@@ -49,16 +49,16 @@ public struct Remediation: Codable, Sendable, Equatable {
         }
         let key = f.key ?? "?"
         let runtime = flyApp ? "set it with `fly secrets set \(key)=…`" : "pass it at run time (the runtime's environment or a secret manager)"
-        switch f.source {
-        case .file:
-            let path = f.path ?? "?"
-            let removed: String? = switch f.status {
-            case .deleted?: "deleted in layer \(f.removedInLayer ?? -1)"
-            case .overwritten?: "overwritten in layer \(f.removedInLayer ?? -1)"
+        switch f.place {
+        case .file(let file):
+            let path = file.path
+            let removed: String? = switch file.status {
+            case .deleted?: "deleted in layer \(file.removedInLayer ?? -1)"
+            case .overwritten?: "overwritten in layer \(file.removedInLayer ?? -1)"
             default: nil
             }
-            let blob = removed.map { " (\($0), but still in layer \(f.layerIndex ?? -1)'s blob: a later layer never removes it)" } ?? ""
-            if let outer = f.outerPath, path.hasPrefix(outer), path.count > outer.count {
+            let blob = removed.map { " (\($0), but still in layer \(file.layerIndex ?? -1)'s blob: a later layer never removes it)" } ?? ""
+            if let outer = file.outerPath, path.hasPrefix(outer), path.count > outer.count {
                 place = .archiveMember
                 let member = path.dropFirst(outer.count)
                 fix = "Rebuild \(outer)\(blob) without its member \(member.hasPrefix("!") ? member.dropFirst() : member): build the archive from "
@@ -74,13 +74,13 @@ public struct Remediation: Codable, Sendable, Equatable {
                     + "stays out of the image (.dockerignore, or copy only what the app needs into the last stage of a "
                     + "multi-stage build). Then rebuild."
             }
-        case .env:
+        case .config(.env, _):
             place = .environment
             fix = "Remove ENV \(key) from the Dockerfile and \(runtime): the image config is readable by anyone who can pull the image."
-        case .label:
+        case .config(.label, _):
             place = .label
             fix = "Remove LABEL \(key): labels are public metadata of the image; if the app needs the value, \(runtime)."
-        case .cmd, .entrypoint, .healthcheck:
+        case .config(.cmd, _), .config(.entrypoint, _), .config(.healthcheck, _):
             place = .command
             let name = f.source.rawValue.uppercased()
             fix = "Take the secret out of \(name): read it from an environment variable set at run time"
@@ -88,17 +88,17 @@ public struct Remediation: Codable, Sendable, Equatable {
         case .annotation:
             place = .annotation
             fix = "Remove the annotation \(key) where the image is built or pushed: annotations are public metadata of the manifest."
-        case .config:
+        case .config(.other, _):
             place = .config
             fix = "Remove \(key) from the image config where the image is built: the config is readable by anyone who can pull the image."
-        case .history:
+        case .history(let index, let k):
             place = .history
-            if let k = f.key {
+            if let k {
                 fix = "Take \(k) out of the Dockerfile's ARG, ENV and LABEL instructions and --build-arg: the image history "
                     + "keeps the value even when a later step drops it; mount it as a BuildKit secret "
                     + "(RUN --mount=type=secret,id=\(k)) and rebuild."
             } else {
-                fix = "Take the secret out of the Dockerfile instruction of history entry #\(f.historyIndex ?? -1): mount it as "
+                fix = "Take the secret out of the Dockerfile instruction of history entry #\(index): mount it as "
                     + "a BuildKit secret (RUN --mount=type=secret) and rebuild."
             }
         }

@@ -64,9 +64,9 @@ public struct Report: Codable, Sendable {
 
     public struct ImageReport: Codable, Sendable {
         public var reference: String
-        public var manifestDigest: String?
-        public var configDigest: String?
-        public var platform: String?
+        @Nullable public var manifestDigest: String?
+        @Nullable public var configDigest: String?
+        @Nullable public var platform: String?
         public var layers: [LayerInfo]
         public var findings: [Finding]
         public var errors: [ScanError]
@@ -78,29 +78,13 @@ public struct Report: Codable, Sendable {
         public var truncated = 0
         /// With `--show-suppressed`: the findings counted in `baselined`, each with its `acceptance` (JSON key
         /// `accepted`, absent otherwise).
-        public var accepted: [Finding] = []
+        @OmitIfEmpty public var accepted: [Finding] = []
         /// Archives in layers that could not be read, and limits the archive walk reached.
         public var warnings: [Warning] = []
 
         enum CodingKeys: String, CodingKey {
             case reference, manifestDigest, configDigest, platform, layers, findings, errors, suppressed, baselined, truncated, warnings
             case accepted
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(reference, forKey: .reference)
-            try c.encode(manifestDigest, forKey: .manifestDigest)
-            try c.encode(configDigest, forKey: .configDigest)
-            try c.encode(platform, forKey: .platform)
-            try c.encode(layers, forKey: .layers)
-            try c.encode(findings, forKey: .findings)
-            try c.encode(errors, forKey: .errors)
-            try c.encode(suppressed, forKey: .suppressed)
-            try c.encode(baselined, forKey: .baselined)
-            try c.encode(truncated, forKey: .truncated)
-            try c.encode(warnings, forKey: .warnings)
-            if !accepted.isEmpty { try c.encode(accepted, forKey: .accepted) }
         }
 
         /// An image's report; the counts default to none.

@@ -121,14 +121,14 @@ public enum SARIFReport {
     /// The location of a finding inside its image, as a relative URI reference (see the type's documentation).
     public static func uri(for f: Finding) -> String {
         var segments: [String]
-        switch f.source {
-        case .file:
+        switch f.place {
+        case .file(let file):
             // The path is absolute: its leading `/` is the one after `files`.
-            let path = f.path ?? ""
+            let path = file.path
             segments = ["files"] + (path.hasPrefix("/") ? path.dropFirst() : Substring(path))
                 .split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        case .history: segments = ["history", f.key ?? "\(f.historyIndex ?? -1)"]
-        default: segments = ["config", f.source.rawValue] + (f.key.map { [$0] } ?? [])
+        case .history(let index, let key): segments = ["history", key ?? "\(index)"]
+        case .config, .annotation: segments = ["config", f.source.rawValue] + (f.key.map { [$0] } ?? [])
         }
         return segments.map(encodeSegment).joined(separator: "/")
     }
@@ -150,10 +150,10 @@ public enum SARIFReport {
     }
 
     /// The same secret at the same place gets the same value on every run and machine: the secret's SHA-256, the
-    /// place without its layer index or history position (`Finding.stablePlace`), and `scope` (the image's name in
+    /// place without its layer index or history position (`Finding.Place.identity`), and `scope` (the image's name in
     /// a sweep, whose one log covers many).
     static func fingerprint(_ f: Finding, scope: String) -> String {
-        let text = [scope, f.stablePlace, f.secretSHA256].joined(separator: "\n")
+        let text = [scope, f.place.identity, f.secretSHA256].joined(separator: "\n")
         return SHA256.hash(data: Data(text.utf8)).map { String($0, radix: 16).leftPadded(to: 2) }.joined()
     }
 

@@ -182,17 +182,6 @@ public struct Triage: Sendable {
     }
 }
 
-extension Finding {
-    private enum AcceptanceKey: String, CodingKey { case acceptance }
-
-    /// `acceptance` beside the contract's keys, only when there is one (a report without triage is unchanged).
-    func encodeAcceptance(to encoder: Encoder) throws {
-        guard let acceptance else { return }
-        var c = encoder.container(keyedBy: AcceptanceKey.self)
-        try c.encode(acceptance, forKey: .acceptance)
-    }
-}
-
 /// An acceptance given on the command line that cannot be kept, with the one line that says why.
 public struct TriageError: Error, CustomStringConvertible, Sendable {
     public var description: String

@@ -41,19 +41,19 @@ extension ImageScanner {
             var out = SeverityCap<Finding>(limit: options.maxFindingsPerImage)
             var decodedSeen: Set<String> = []
             let base64Env = engine.rule(for: .base64Env)
-            func scan(_ text: String, _ source: FindingSource, key: String? = nil, history: Int? = nil,
-                      keyAt: ((Int64) -> String?)? = nil, decodedBy: Int? = nil) throws {
+            func scan(_ text: String, _ place: Finding.Place, keyAt: ((Int64) -> String?)? = nil, decodedBy: Int? = nil) throws {
                 let hits = try matcher.scan(text)
                 out.truncated += matcher.truncated
                 for hit in hits where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
                     let secret = String(decoding: hit.secret, as: UTF8.self)
-                    var f = finding(hit.ruleIndex, secret: secret, source: source)
-                    f.key = key ?? keyAt?(hit.start)
-                    f.historyIndex = history
-                    if let history, shownHistory.contains(history) { result.historySecrets[history, default: []].insert(secret) }
+                    var f = finding(hit.ruleIndex, secret: secret, place: place)
+                    if f.key == nil { f.key = keyAt?(hit.start) }
+                    if case .history(let history, _) = place, shownHistory.contains(history) {
+                        result.historySecrets[history, default: []].insert(secret)
+                    }
                     if let decoder = decodedBy {
                         if engine.suppresses(secret, rule: decoder) { continue }
-                        if !decodedSeen.insert("\(f.secretSHA256)|\(source.rawValue)|\(f.key ?? "")").inserted { continue }
+                        if !decodedSeen.insert("\(f.secretSHA256)|\(f.source.rawValue)|\(f.key ?? "")").inserted { continue }
                         f.description += " (base64-decoded)"
                     }
                     out.add(f, rank: f.severity.rank)
@@ -62,29 +62,29 @@ extension ImageScanner {
             let c = config.container
             for entry in c.Env ?? [] {
                 let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                try scan(entry, .env, key: parts.first)
+                try scan(entry, .config(.env, key: parts.first))
                 // A value that is base64 of text is decoded once and scanned as well.
                 if let base64Env, parts.count == 2, let decoded = Decoders.base64Value(parts[1]) {
-                    try scan(parts[0] + "=" + decoded, .env, key: parts[0], decodedBy: base64Env)
+                    try scan(parts[0] + "=" + decoded, .config(.env, key: parts[0]), decodedBy: base64Env)
                 }
             }
-            for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .label, key: k) }
-            if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .cmd) }
-            if let ep = c.Entrypoint { try scan(ep.joined(separator: " "), .entrypoint) }
-            if let test = c.Healthcheck?.Test { try scan(test.joined(separator: " "), .healthcheck) }
+            for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .config(.label, key: k)) }
+            if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .config(.cmd, key: nil)) }
+            if let ep = c.Entrypoint { try scan(ep.joined(separator: " "), .config(.entrypoint, key: nil)) }
+            if let test = c.Healthcheck?.Test { try scan(test.joined(separator: " "), .config(.healthcheck, key: nil)) }
             let beforeHistory = out.items.count
             for (i, h) in config.history.enumerated() {
                 if let line = h.created_by {
                     let args = BuildArgs.parse(line)
-                    try scan(line, .history, history: i, keyAt: { offset in
+                    try scan(line, .history(index: i, key: nil), keyAt: { offset in
                         args.first { $0.range.contains(Int(offset)) }?.key
                     })
                 }
-                if let comment = h.comment { try scan(comment, .history, history: i) }
+                if let comment = h.comment { try scan(comment, .history(index: i, key: nil)) }
             }
             let walk = ConfigWalk.otherStrings(config.raw)
             for (path, value) in walk.strings {
-                try scan(value, .config, key: path)
+                try scan(value, .config(.other, key: path))
             }
             result.error = walk.error
             result.findings = out.items
@@ -102,9 +102,7 @@ extension ImageScanner {
         var out: [Finding] = []
         for (k, v) in image.annotations.sorted(by: { $0.key < $1.key }) {
             for hit in try matcher.scan("\(k)=\(v)") where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
-                var f = finding(hit.ruleIndex, secret: String(decoding: hit.secret, as: UTF8.self), source: .annotation)
-                f.key = k
-                out.append(f)
+                out.append(finding(hit.ruleIndex, secret: String(decoding: hit.secret, as: UTF8.self), place: .annotation(key: k)))
             }
         }
         return out

@@ -41,12 +41,13 @@ extension ImageScanner {
             suppressed += result.suppressed
             truncated += result.truncated
             for (hit, fate) in zip(result.hits, fates[i]) {
-                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, source: .file,
-                                        layerIndex: i, layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
-                                        historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil,
-                                        path: hit.path, line: hit.line, key: hit.key, status: FileStatus(fate?.fate),
-                                        removedInLayer: fate?.layer, secretSHA256: hit.secretSHA256, redacted: hit.redacted,
-                                        secret: hit.secret, details: hit.details, confidence: hit.confidence, outerPath: hit.archive))
+                let place = Finding.Place.File(path: hit.path, layerIndex: i,
+                                               layerDigest: i < image.layers.count ? image.layers[i].digest?.description : nil,
+                                               historyIndex: i < historyForLayer.count ? historyForLayer[i] : nil, line: hit.line,
+                                               key: hit.key, outerPath: hit.archive, status: FileStatus(fate?.fate), removedInLayer: fate?.layer)
+                findings.append(Finding(ruleID: hit.ruleID, severity: hit.severity, description: hit.description, place: .file(place),
+                                        secretSHA256: hit.secretSHA256, redacted: hit.redacted, secret: hit.secret,
+                                        details: hit.details, confidence: hit.confidence))
             }
         }
         let showSecrets = use == .scan && options.showSecrets
@@ -157,7 +158,7 @@ extension ImageScanner {
     /// path's context; a credential file reported by its name carries the file's hash and no secret. Its place
     /// is set; its layer, status and redaction are not.
     func fileFinding(_ hit: LayerHit) -> Finding {
-        var f = finding(hit.ruleIndex, secret: hit.secret, source: .file)
+        var f = finding(hit.ruleIndex, secret: hit.secret, place: .file(.init(path: hit.path, line: hit.line, key: hit.key, outerPath: hit.outer)))
         if let d = hit.description { f.description = d }
         if let digest = hit.fileDigest {
             f.secretSHA256 = digest
@@ -168,10 +169,6 @@ extension ImageScanner {
             f.severity = f.severity.raised
         }
         PathContext.apply(to: &f, path: hit.path, binary: hit.binary, rule: engine.rules[hit.ruleIndex], comment: hit.comment)
-        f.path = hit.path
-        f.outerPath = hit.outer
-        f.line = hit.line
-        f.key = hit.key
         return f
     }
 }

@@ -100,7 +100,7 @@ public final class ImageScanner: Sendable {
         return Report(tool: .init(rulesetFingerprint: engine.fingerprint), images: reports, summary: summary)
     }
 
-    func finding(_ ruleIndex: Int, secret: String, source: FindingSource) -> Finding {
+    func finding(_ ruleIndex: Int, secret: String, place: Finding.Place) -> Finding {
         let rule = engine.rules[ruleIndex]
         // The decoded power of the secret, when it can be read offline, decides the severity over the rule's.
         let details = decoded.details(for: secret)
@@ -109,9 +109,7 @@ public final class ImageScanner: Sendable {
         // still says what it is, so it stays reported by default, at medium.
         if let valid = details?.checksumValid { confidence = valid ? .high : .medium }
         return Finding(ruleID: rule.id, severity: details?.rating.flatMap { Severity(rawValue: $0.rawValue) } ?? rule.severity,
-                       description: rule.description, source: source,
-                       layerIndex: nil, layerDigest: nil, historyIndex: nil, path: nil, line: nil, key: nil,
-                       status: nil, removedInLayer: nil, secretSHA256: Redaction.sha256(secret),
+                       description: rule.description, place: place, secretSHA256: Redaction.sha256(secret),
                        redacted: Redaction.redact(secret), secret: secret, details: details, confidence: confidence)
     }
 }

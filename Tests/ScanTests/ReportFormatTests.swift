@@ -86,6 +86,72 @@ import Secrets
         try compareWithGolden(sample.normalise(r.stdout), "report.sarif")
     }
 
+    @Test func jsonReportMatchesItsGoldenFile() throws {
+        let sample = try Sample()
+        defer { try? FileManager.default.removeItem(atPath: sample.dir) }
+        let r = try Run.command(Run.stowaway, ["scan", sample.path, "--format", "json"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let report = r.stdout.replacingOccurrences(of: #""seconds" : [0-9.eE+-]+"#, with: #""seconds" : 0"#, options: .regularExpression)
+        try compareWithGolden(sample.normalise(report), "report.json")
+    }
+
+    /// A JSON report as the earlier release wrote it (before `confidence`, `details`, `remediation` and the counts
+    /// of what was left out), given as `--baseline`, still leaves out every finding it holds, at every kind of place.
+    @Test func aBaselineOfTheEarlierReleaseStillMatchesEveryPlace() throws {
+        let sample = try Sample()
+        defer { try? FileManager.default.removeItem(atPath: sample.dir) }
+        let first = try Run.command(Run.stowaway, ["scan", sample.path, "--format", "json"])
+        #expect(first.status == 1, "\(first.stderr)")
+        var report = try JSONDocument.object(first.stdout)
+        var images = try report.objects("images")
+        for i in images.indices {
+            for key in ["suppressed", "baselined", "truncated", "warnings"] { images[i][key] = nil }
+            images[i]["findings"] = try images[i].objects("findings").map { f in
+                f.filter { !["confidence", "details", "remediation"].contains($0.key) }
+            }
+        }
+        report["images"] = images
+        report["summary"] = try report.object("summary").filter {
+            ["critical", "high", "medium", "low", "layers", "files", "bytes", "seconds"].contains($0.key)
+        }
+        let old = sample.dir + "/old-report.json"
+        try JSONSerialization.data(withJSONObject: report).write(to: URL(fileURLWithPath: old))
+        let again = try Run.command(Run.stowaway, ["scan", sample.path, "--format", "json", "--baseline", old])
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(try JSONDocument.object(again.stdout).object("summary")["baselined"] as? Int == sample.secrets.count)
+        #expect(try JSONDocument.findings(again.stdout).isEmpty)
+    }
+
+    /// The baseline matches a finding where the sweep's ledger does: a rebuild that adds a layer and a build step
+    /// before the secrets moves their layer and history entries, not their places.
+    @Test func aBaselineMatchesAcrossARebuildThatMovesLayersAndHistory() throws {
+        let dir = try Run.tempDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inFile = FakeSecret.stripeKey(), inArg = FakeSecret.npmToken(), inStep = FakeSecret.githubToken()
+        func build(_ name: String, extraStep: Bool) throws -> String {
+            let extraHistory: [ImageSpec.History] = extraStep ? [.init("RUN /bin/sh -c apt-get update # buildkit")] : []
+            let extraLayer: [ImageSpec.Layer] = extraStep ? [.init(files: [.init(path: "etc/motd", content: "hello\n")])] : []
+            let path = dir + "/" + name
+            try ImageBuilder.build(ImageSpec(
+                format: .ociTar, compression: "none",
+                history: extraHistory + [.init("RUN |1 NPM_TOKEN=\(inArg) /bin/sh -c true # buildkit", empty: true),
+                                         .init("RUN /bin/sh -c echo \(inStep) > /dev/null # buildkit", empty: true),
+                                         .init("COPY . /app # buildkit")],
+                layers: extraLayer + [.init(files: [.init(path: "app/key.txt", content: "STRIPE=\(inFile)\n")])]),
+                at: path)
+            return path
+        }
+        let before = try build("before.tar", extraStep: false), after = try build("after.tar", extraStep: true)
+        let first = try Run.command(Run.stowaway, ["scan", before, "--format", "json", "--output", dir + "/baseline.json"])
+        #expect(first.status == 1, "\(first.stderr)")
+        let found = try JSONDocument.findings(try String(contentsOfFile: dir + "/baseline.json", encoding: .utf8))
+        #expect(Set(found.compactMap { $0["source"] as? String }) == ["file", "history"], "\(found)")
+        #expect(found.contains { $0["source"] as? String == "history" && $0["key"] is NSNull }, "a secret in a step, not a build argument")
+        let again = try Run.command(Run.stowaway, ["scan", after, "--format", "json", "--baseline", dir + "/baseline.json"])
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(try JSONDocument.object(again.stdout).object("summary")["baselined"] as? Int == found.count)
+    }
+
     @Test func everySourceOfAFindingIsNamed() throws {
         let sample = try Sample()
         defer { try? FileManager.default.removeItem(atPath: sample.dir) }

@@ -284,6 +284,59 @@ struct SweepStoreTests {
         await store.shutdown()
     }
 
+    /// The ledger keys its rows by a finding's place as earlier releases wrote it (`file:/app/.env`,
+    /// `config/env/KEY`, `history/KEY`, ...): a store they filled sees the same findings again as open, never new.
+    @Test(arguments: StoreKind.available)
+    func rowsAnEarlierReleaseStoredMatchTheSameFindingsAgain(_ kind: StoreKind) async throws {
+        let github = FakeSecret.githubToken(), stripe = FakeSecret.stripeKey(), npm = FakeSecret.npmToken(), cmd = FakeSecret.githubToken()
+        let aws = FakeSecret.awsKeyID(), fly = FakeSecret.flyToken(), note = FakeSecret.npmToken(), user = FakeSecret.stripeKey()
+        let arg = FakeSecret.npmToken(), step = FakeSecret.githubToken()
+        // Each secret with the place an earlier release stored it under.
+        let stored: [(secret: String, place: String)] = [
+            (github, "file:/app/.env"), (stripe, "config/env/STRIPE_KEY"), (npm, "config/label/deploy.npm"), (cmd, "config/cmd"),
+            (aws, "config/entrypoint"), (fly, "config/healthcheck"), (note, "config/annotation/org.example.note"),
+            (user, "config/config/config.User"), (arg, "history/NPM_TOKEN"), (step, "history"),
+        ]
+        let path = try Run.tempDirectory() + "/image.tar"
+        try ImageBuilder.build(ImageSpec(
+            format: .ociTar, compression: "none", tag: "every:1",
+            config: .init(Env: ["STRIPE_KEY=\(stripe)"], Labels: ["deploy.npm": npm], Cmd: ["/app/run", "--token", cmd],
+                          Entrypoint: ["/bin/env", "AWS_ACCESS_KEY_ID=\(aws)"],
+                          Healthcheck: .init(["CMD", "curl", "-H", "Authorization: Bearer \(fly)", "http://localhost/"])),
+            history: [.init("RUN |1 NPM_TOKEN=\(arg) /bin/sh -c true # buildkit", empty: true),
+                      .init("RUN /bin/sh -c echo \(step) > /dev/null # buildkit", empty: true), .init("COPY . /app # buildkit")],
+            layers: [.init(files: [.init(path: "app/.env", content: "GITHUB_TOKEN=\(github)\n")])],
+            annotations: ["org.example.note": "publish with \(note)"], containerExtras: ["User": user]),
+            at: path)
+        let image = try #require(try await ImageResolver(platform: .all).images(of: try ImageLoader.source(path)).first)
+        let ruleSet = try RuleSet()
+        let findings = ImageScanner(engine: ruleSet.engine, options: ScanOptions(pathAllowlist: ruleSet.pathAllowlist)).scan([image]).images[0].findings
+        #expect(findings.count == stored.count, "\(findings.map(\.location))")
+
+        let location = try kind.freshLocation()
+        let store = try await SweepStores.open(location)
+        let repository = "reg.example/every"
+        let first = try await store.beginRun(ruleset: "rs", startedAt: Date())
+        for f in findings {
+            let place = try #require(stored.first { Redaction.sha256($0.secret) == f.secretSHA256 }?.place, "\(f.location)")
+            let columns = "(repository, secret_sha256, rule_id, place, severity, first_seen_run, last_seen_run, detail)"
+            let values = "VALUES ('\(repository)', '\(f.secretSHA256)', '\(f.ruleID)', '\(place)', 'high', \(first), \(first), '{}')"
+            switch kind {
+            case .sqlite:
+                let r = try Run.command("/usr/bin/sqlite3", [location, "INSERT INTO finding \(columns) \(values)"])
+                #expect(r.status == 0, "\(r.stderr)")
+            case .postgres:
+                try PostgresHarness.require().psql(try #require(URL(string: location)).lastPathComponent, "INSERT INTO sweep_finding \(columns) \(values)")
+            }
+        }
+        let next = try await store.beginRun(ruleset: "rs", startedAt: Date())
+        let seen = findings.map { SweepFinding(finding: $0, image: repository + ":v2", manifestDigest: nil, repository: repository) }
+        let changes = try await store.recordFindings(run: next, seen: seen, covered: [repository])
+        #expect(changes.new.isEmpty, "new again: \(changes.new.map(\.place).sorted())")
+        #expect(changes.open.count == stored.count && changes.resolved.isEmpty)
+        await store.shutdown()
+    }
+
     @Test func historyOfAStoreThatDoesNotExistIsAnErrorNotANewFile() throws {
         let path = try Run.tempDirectory() + "/none.db"
         let r = try Run.command(Run.stowaway, ["sweep", "history", "--db", path])

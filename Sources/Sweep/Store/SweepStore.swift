@@ -217,7 +217,7 @@ public struct SweepFinding: Codable, Sendable, Equatable {
     }
 
     /// A finding's place without what a rebuild changes: `file:/app/.env`, `config/env/KEY`, `history/KEY`.
-    public static func place(of f: Finding) -> String { f.stablePlace }
+    public static func place(of f: Finding) -> String { f.place.identity }
 
     enum Extra: String, CodingKey {
         case image, manifestDigest, repository, images, app, machines
