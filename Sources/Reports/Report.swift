@@ -141,6 +141,18 @@ public struct Report: Codable, Sendable {
         public var seconds = 0.0
 
         package init() {}
+
+        /// Counts `findings` in the severity counts; `by: -1` takes them out. The one tally of the report.
+        package mutating func count<S: Sequence>(_ findings: S, by step: Int = 1) where S.Element == Finding {
+            for f in findings {
+                switch f.severity {
+                case .critical: critical += step
+                case .high: high += step
+                case .medium: medium += step
+                case .low: low += step
+                }
+            }
+        }
     }
 
     public var schemaVersion = 1
@@ -177,15 +189,9 @@ public struct Report: Codable, Sendable {
     public func keeping(confidence threshold: Confidence) -> Report {
         var r = self
         for i in r.images.indices {
-            for f in r.images[i].findings where (f.confidence ?? threshold) < threshold {
-                r.summary.belowConfidence += 1
-                switch f.severity {
-                case .critical: r.summary.critical -= 1
-                case .high: r.summary.high -= 1
-                case .medium: r.summary.medium -= 1
-                case .low: r.summary.low -= 1
-                }
-            }
+            let below = r.images[i].findings.filter { ($0.confidence ?? threshold) < threshold }
+            r.summary.belowConfidence += below.count
+            r.summary.count(below, by: -1)
             r.images[i].findings.removeAll { ($0.confidence ?? threshold) < threshold }
         }
         return r
@@ -207,14 +213,7 @@ extension Report {
     /// `Report` (SARIF); the summary counts the findings by severity.
     public init(rulesetFingerprint: String, images: [ImageReport]) {
         var summary = Summary()
-        for f in images.flatMap(\.findings) {
-            switch f.severity {
-            case .critical: summary.critical += 1
-            case .high: summary.high += 1
-            case .medium: summary.medium += 1
-            case .low: summary.low += 1
-            }
-        }
+        summary.count(images.flatMap(\.findings))
         self.init(tool: Tool(rulesetFingerprint: rulesetFingerprint), images: images, summary: summary)
     }
 }

@@ -86,16 +86,7 @@ public final class ImageScanner: Sendable {
         summary.baselined = reports.reduce(0) { $0 + $1.baselined }
         summary.truncated = reports.reduce(0) { $0 + $1.truncated }
         summary.archiveLimits = results.reduce(0) { $0 + $1.notes.filter { $0.kind == .limit }.count }
-        for r in reports {
-            for f in r.findings {
-                switch f.severity {
-                case .critical: summary.critical += 1
-                case .high: summary.high += 1
-                case .medium: summary.medium += 1
-                case .low: summary.low += 1
-                }
-            }
-        }
+        for r in reports { summary.count(r.findings) }
         summary.seconds = (Date().timeIntervalSince(started) * 100).rounded() / 100
         return Report(tool: .init(rulesetFingerprint: engine.fingerprint), images: reports, summary: summary)
     }
