@@ -68,22 +68,31 @@ measure scan2 env STOWAWAY_DIFFID_THREAD=0 "$bin/stowaway" scan "$layout" --quie
 # make bench BASE=REV: the full scan of the layout by this build and by the base build, alternately run by run, so
 # that both meet the same machine; their medians and peak RSS, and the change.
 base_bin=${STOWAWAY_BENCH_BASE:-}
-if [ -n "$base_bin" ]; then
-  declare -A ab_times=([new]="" [base]="") ab_peak=([new]=0 [base]=0)
-  # Once each unmeasured first: a build of other rules compiles its matcher database on its first scan.
-  for b in "$bin" "$base_bin"; do "$b/stowaway" scan "$layout" --quiet --format json --output /dev/null || [ $? -eq 1 ]; done
+# ab LABEL ARGS...: `stowaway scan LAYOUT ARGS` of this build and of the base build, alternately run by run (each
+# once unmeasured first: a build of other rules compiles its matcher database on its first scan); prints the medians
+# of wall and CPU time (user + system: steadier than wall on a busy machine), peak RSS, and the changes.
+ab() {
+  local label=$1; shift
+  local b which s u sy kb
+  declare -A t=([new]="" [base]="") c=([new]="" [base]="") k=([new]=0 [base]=0)
+  for b in "$bin" "$base_bin"; do "$b/stowaway" scan "$layout" "$@" --quiet --format json --output /dev/null || [ $? -eq 1 ]; done
   for _ in $(seq "$runs"); do
     for which in new base; do
       b=$bin; [ "$which" = base ] && b=$base_bin
-      /usr/bin/time -f "%e %M" -o "$cache/time.out" "$b/stowaway" scan "$layout" --quiet --format json --output /dev/null || [ $? -eq 1 ]
-      read -r s kb < <(tail -1 "$cache/time.out")
-      ab_times[$which]+="$s"$'\n'
-      [ "$kb" -gt "${ab_peak[$which]}" ] && ab_peak[$which]=$kb
+      /usr/bin/time -f "%e %U %S %M" -o "$cache/time.out" "$b/stowaway" scan "$layout" "$@" --quiet --format json --output /dev/null || [ $? -eq 1 ]
+      read -r s u sy kb < <(tail -1 "$cache/time.out")
+      t[$which]+="$s"$'\n'; c[$which]+="$(echo "$u + $sy" | bc)"$'\n'
+      [ "$kb" -gt "${k[$which]}" ] && k[$which]=$kb
     done
   done
-  ab_new=$(printf '%s' "${ab_times[new]}" | median); ab_base=$(printf '%s' "${ab_times[base]}" | median)
-  ab_line=$(python3 -c "import sys; n, b, kn, kb = map(float, sys.argv[1:5]); print(f'full scan of the layout against the base build {sys.argv[5]} (alternately, median of each): {n:.2f} s vs {b:.2f} s ({100*(n/b-1):+.1f} %), peak RSS {kn/1024:.1f} vs {kb/1024:.1f} MB')" \
-            "$ab_new" "$ab_base" "${ab_peak[new]}" "${ab_peak[base]}" "$(basename "$(dirname "$(dirname "$base_bin")")")")
+  python3 -c "import sys; n, b, cn, cb, kn, kb = map(float, sys.argv[1:7]); print(f'  {sys.argv[7]:<44} wall {n:.2f} vs {b:.2f} s ({100*(n/b-1):+.1f} %), CPU {cn:.2f} vs {cb:.2f} s ({100*(cn/cb-1):+.1f} %), peak RSS {kn/1024:.1f} vs {kb/1024:.1f} MB')" \
+    "$(printf '%s' "${t[new]}" | median)" "$(printf '%s' "${t[base]}" | median)" "$(printf '%s' "${c[new]}" | median)" \
+    "$(printf '%s' "${c[base]}" | median)" "${k[new]}" "${k[base]}" "$label"
+}
+if [ -n "$base_bin" ]; then
+  ab_line="against the base build $(basename "$(dirname "$(dirname "$base_bin")")") (alternately run by run, median of each; this build vs base):"
+  ab_line+=$'\n'"$(ab "full scan of the layout, each its own rules")"
+  ab_line+=$'\n'"$(ab "the same with testdata/bench-rules.toml" --rules testdata/bench-rules.toml)"
 fi
 findings=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1]))['summary']; print(s['critical']+s['high']+s['medium']+s['low'], s['suppressed'], s['files'], s['layers'])" "$cache/bench-report.json")
 
