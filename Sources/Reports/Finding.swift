@@ -328,3 +328,11 @@ extension PathContext {
         if context == .testData { finding.confidence = (finding.confidence ?? .medium).lowered }
     }
 }
+
+extension Finding {
+    /// Whether this finding is reported at `--confidence threshold`: one without a confidence (from a report or a
+    /// store written before confidences existed) always is. The one test `scan` and the sweep apply.
+    public func isReported(atConfidence threshold: Confidence) -> Bool {
+        (confidence ?? threshold) >= threshold
+    }
+}

@@ -189,10 +189,10 @@ public struct Report: Codable, Sendable {
     public func keeping(confidence threshold: Confidence) -> Report {
         var r = self
         for i in r.images.indices {
-            let below = r.images[i].findings.filter { ($0.confidence ?? threshold) < threshold }
+            let below = r.images[i].findings.filter { !$0.isReported(atConfidence: threshold) }
             r.summary.belowConfidence += below.count
             r.summary.count(below, by: -1)
-            r.images[i].findings.removeAll { ($0.confidence ?? threshold) < threshold }
+            r.images[i].findings.removeAll { !$0.isReported(atConfidence: threshold) }
         }
         return r
     }

@@ -67,6 +67,8 @@ struct SweepRunCommand: AsyncParsableCommand {
         if let jobs, jobs < 1 || jobs > 256 { throw ValidationError("--jobs must be between 1 and 256") }
         if lease < 2 || lease > 86_400 { throw ValidationError("--lease must be between 2 and 86400 seconds") }
         if let runName { try Self.validateRunName(runName) }
+        // A bad STOWAWAY_CONFIDENCE is a usage error, as it is for `scan`: 64, before any store is opened.
+        _ = try Self.threshold(confidence)
         if format == .html || format == .prometheus {
             throw ValidationError("--format \(format.rawValue) is for `sweep report`; set html = \"FILE\" in the config for a page after every run")
         }
@@ -322,6 +324,7 @@ struct SweepReportCommand: AsyncParsableCommand {
             throw ValidationError("--date takes a day as YYYY-MM-DD (UTC), not '\(TerminalText.escape(date))'")
         }
         if trendRuns < 1 || trendRuns > SweepPage.maxTrendRuns { throw ValidationError("--trend-runs must be between 1 and \(SweepPage.maxTrendRuns)") }
+        _ = try SweepRunCommand.threshold(confidence)
     }
 
     func run() async throws {

@@ -124,6 +124,18 @@ struct SweepConfigTests {
                 == "stowaway: \(run.config): registry 127.0.0.1:9: no token in the environment (set STOWAWAY_TEST_UNSET_PASSWORD)")
     }
 
+    /// A bad STOWAWAY_CONFIDENCE is a usage error for the sweep as for `scan`: exit 64 naming the value, before
+    /// the config or the store is read (it was exit 2, after the store's own error, for `sweep report`).
+    @Test func aBadConfidenceInTheEnvironmentIsAUsageError() throws {
+        let run = try SweepRun()
+        for args in [["sweep", "--config", run.config, "--db", run.db], ["sweep", "report", "--db", run.db]] {
+            let r = try Run.command(Run.stowaway, args, environment: run.environment.merging(["STOWAWAY_CONFIDENCE": "sure"]) { $1 })
+            #expect(r.status == 64, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("STOWAWAY_CONFIDENCE='sure'"), "\(args): \(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+    }
+
     static let globs: [(String, String, Bool)] = [
         ("team/*", "team/api", true), ("team/*", "team/a/b", true), ("team/*", "teams/api", false),
         ("*", "anything/at/all", true), ("v?", "v1", true), ("v?", "v10", false), ("*-prod", "api-prod", true),

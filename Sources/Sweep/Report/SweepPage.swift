@@ -65,7 +65,7 @@ public struct SweepPage: Sendable {
         let window = all.filter { $0.id <= report.run.id && ($0.finishedAt != nil || $0.id == report.run.id) }
             .prefix(max(1, runs)).reversed()
         let oldest = window.first?.id ?? report.run.id
-        let alive = try await store.findings(aliveSince: oldest).filter { SweepReport.isSure($0.finding, confidence) }
+        let alive = try await store.findings(aliveSince: oldest).filter { $0.finding.finding.isReported(atConfidence: confidence) }
         var trend: [Point] = []
         for r in window {
             var p = Point(runID: r.id, date: r.startedAt)

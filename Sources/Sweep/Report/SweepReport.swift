@@ -90,17 +90,12 @@ public struct SweepReport: Codable, Sendable {
         var f = findings
         for list in [\Findings.new, \.open, \.resolved, \.accepted] {
             let before = f[keyPath: list].count
-            f[keyPath: list].removeAll { !SweepReport.isSure($0, threshold) }
+            f[keyPath: list].removeAll { !$0.finding.isReported(atConfidence: threshold) }
             f.belowConfidence += before - f[keyPath: list].count
         }
         var r = self
         r.findings = f
         return r
-    }
-
-    /// Whether a finding is at least as sure as `threshold` (one without a confidence, stored before it existed, is).
-    static func isSure(_ f: SweepFinding, _ threshold: Confidence) -> Bool {
-        (f.finding.confidence ?? threshold) >= threshold
     }
 
     /// New findings at or above `threshold`.
