@@ -202,6 +202,7 @@ for key, label in [("inflate", "inflate (ISA-L / libzstd)"), ("sourceRead", "rea
     print(f"  {label:<56} {st[key]:6.2f} s  {100*st[key]/cpu:5.1f} %")
 print(f"""
 one core
+  provider catalogue: {int(match['catalogRows'])} rows
   matcher alone ({match['bytes']/M:.0f} MB of files in memory, {int(match['rules'])} rules)      {match['bytes']/M/match['seconds']:7.1f} MB/s
     the same without the provider catalogue ({int(match['baselineRules'])} rules)           {match['bytes']/M/match['baselineSeconds']:7.1f} MB/s
   rule set startup: compile cold / cached database          {comp['cold']*1000:7.1f} ms / {comp['warm']*1000:.1f} ms
