@@ -157,11 +157,22 @@ struct MechanismTests {
             "apiVersion: v1\ndata:\n  password: >-\n    \(b)\nkind: Secret\n",
             "apiVersion: v1\nkind: Secret\nstringData:\n  password: \(p)\n",
             "kind: ConfigMap\n---\napiVersion: v1\nkind: Secret\ntype: Opaque\ndata:\n  password: \(b)\n",
+            "apiVersion: v1\r\nkind: Secret\r\ndata:\r\n  password: \(b)\r\n",
         ]
         for (i, yaml) in layouts.enumerated() {
             let decoded = Decoders.kubernetesSecrets(Array(yaml.utf8))
             #expect(decoded.contains { $0.key == "password" && $0.text == p && $0.credential == p }, "layout \(i): \(decoded)")
         }
+    }
+
+    @Test func aHostileManifestOfManyDataKeysAndBlocksIsDecodedInLinearTime() throws {
+        // A megabyte of `data:` keys each opening a `|` block (every line once a top-level key, once an entry).
+        let yaml = "kind: Secret\n" + String(repeating: "data:\n  k: |\n    QUJD\n", count: 50_000)
+        let start = ContinuousClock.now
+        let decoded = Decoders.kubernetesSecrets(Array(yaml.utf8))
+        #expect(decoded.count == 50_000)
+        // A generous deadline for a hang check: the quadratic walk this replaced took hours here.
+        #expect(ContinuousClock.now - start < .seconds(60))
     }
 
     @Test func aSecretValueThatIsAWordATemplateOrAnotherKindsIsNotACredential() throws {

@@ -77,7 +77,9 @@ public enum Decoders {
         let text = String(decoding: content, as: UTF8.self)
         guard text.range(of: "kind:", options: .caseInsensitive) != nil,
               text.range(of: "secret", options: .caseInsensitive) != nil else { return [] }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+        // Split on bytes: to Swift, `\r\n` is one character, not a `\n`.
+        let lines = content.split(separator: 0x0A, omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
         var out: [Decoded] = []
         var first = 0
         for i in 0...lines.count where i == lines.count || lines[i].hasPrefix("---") {
@@ -106,14 +108,18 @@ public enum Decoders {
             return t.lowercased().hasPrefix("kind:") && unquoted(t.dropFirst(5)).lowercased() == "secret"
         }) else { return [] }
         var out: [Decoded] = []
-        for (n, i) in topLines.enumerated() {
-            let t = lines[i].trimmingCharacters(in: .whitespaces)
+        // Positions in `content`, so that every line is looked at a bounded number of times (a hostile file of
+        // many `data:` keys or `|` blocks stays linear).
+        let topPositions = content.indices.filter { indent(lines[content[$0]]) == top }
+        for (n, p) in topPositions.enumerated() {
+            let t = lines[content[p]].trimmingCharacters(in: .whitespaces)
             let encoded: Bool
             if t == "data:" { encoded = true } else if t == "stringData:" { encoded = false } else { continue }
-            let end = n + 1 < topLines.count ? topLines[n + 1] : range.upperBound
-            let children = content.filter { $0 > i && $0 < end }
+            let endPosition = n + 1 < topPositions.count ? topPositions[n + 1] : content.count
+            let children = content[(p + 1)..<endPosition]
             guard let entryIndent = children.first.map({ indent(lines[$0]) }) else { continue }
-            for (k, j) in children.enumerated() where indent(lines[j]) == entryIndent {
+            for k in children.indices where indent(lines[content[k]]) == entryIndent {
+                let j = content[k]
                 let entry = lines[j].trimmingCharacters(in: .whitespaces)
                 guard let colon = entry.firstIndex(of: ":") else { continue }
                 let key = unquoted(entry[..<colon])
@@ -121,8 +127,8 @@ public enum Decoders {
                 var line = j + 1
                 if value.hasPrefix("|") || value.hasPrefix(">") {
                     // A block: the more-indented lines under the key.
-                    let next = children[(k + 1)...].first { indent(lines[$0]) <= entryIndent } ?? end
-                    let block = children.filter { $0 > j && $0 < next }
+                    let next = children[(k + 1)...].firstIndex { indent(lines[$0]) <= entryIndent } ?? endPosition
+                    let block = content[(k + 1)..<next]
                     guard let firstLine = block.first else { continue }
                     line = firstLine + 1
                     let parts = block.map { lines[$0].trimmingCharacters(in: .whitespaces) }
