@@ -184,4 +184,8 @@ public enum Structure: String, Sendable, Equatable {
     /// A provider's token whose body is drawn at random: not words (`xoxp-1-RANDOMSTRINGHERE`, an identifier such
     /// as `searchConfluenceUsingCql` next to a provider's name); see `SecretScore.bodyReadsAsWords`.
     case randomBody
+    /// A token of numbered parts and a random last one (Slack's `xoxa-2-<team>-<user>-<id>-<hex>`): the ids may repeat
+    /// digits at will, so the randomness is judged on what follows the last all-digit part (entropy for its length,
+    /// see `Structure.tailIsRandom`), and the body as for `randomBody`.
+    case numberedTail
 }

@@ -75,6 +75,33 @@ import Secrets
         #expect(findings.count == 4, "\(findings.map { $0["ruleID"]! })")
     }
 
+    /// A password the generic judgement takes for drawn at random (a draw now and then reads as a word).
+    static func randomPassword() -> String {
+        while true {
+            let p = FakeSecret.random(7) + "!" + FakeSecret.random(3) + "$" + FakeSecret.random(3) + "="
+            if Decoders.kubernetesCredential(p, key: "password") { return p }
+        }
+    }
+
+    @Test func aKubernetesSecretsPasswordIsReportedWhateverTheManifestsLayout() throws {
+        // `data:` before `kind:`, tab-indented, quoted kind; a `|` block; `stringData:`. The username is no credential.
+        let (a, b, c) = (Self.randomPassword(), Self.randomPassword(), Self.randomPassword())
+        let manifests = [
+            "apiVersion: v1\ndata:\n\tpassword: \(Data(a.utf8).base64EncodedString())\n\tusername: \(Data("app".utf8).base64EncodedString())\nkind: 'Secret'\nmetadata:\n\tname: db\n",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ndata:\n  api-key: |\n    \(Data(b.utf8).base64EncodedString())\n",
+            "apiVersion: v1\nkind: secret\nstringData:\n  token: \"\(c)\"\n",
+        ]
+        let path = try build(ImageSpec(format: .docker25, layers: [.init(files: manifests.enumerated().map { i, m in
+            .init(path: "deploy/secret-\(i).yaml", content: m)
+        })]))
+        let (r, findings) = try scan(path)
+        #expect(r.status == 1, "\(r.stderr)")
+        let reported = findings.filter { $0["ruleID"] as? String == "kubernetes-secret-data" }
+        #expect(Set(reported.compactMap { $0["secret"] as? String }) == [a, b, c], "\(findings)")
+        #expect(Set(reported.compactMap { $0["key"] as? String }) == ["password", "api-key", "token"])
+        #expect(reported.first { $0["key"] as? String == "password" }?["line"] as? Int == 3)
+    }
+
     @Test func credentialFilesAreReportedByNameAndRaiseTheirFindings() throws {
         let body = FakeSecret.random(300)
         let path = try build(ImageSpec(format: .docker25, layers: [.init(files: [

@@ -67,7 +67,9 @@ extension CatalogExample {
             let own: String
             if case .literal(let text)? = e.shape.segments.first { own = text } else { own = "" }
             var draws = 1
-            while draws < 100, prefixes.contains(where: { $0.count > own.count && token.hasPrefix($0) }) {
+            // Nor may another rule take the bare token (a Telegram body starting `AA` is the prefixed rule's).
+            while draws < 100, prefixes.contains(where: { $0.count > own.count && token.hasPrefix($0) })
+                || (try? BuiltinEngine.ruleIDs("found \(token) here\n"))?.isEmpty == false {
                 token = sample(e.shape)
                 draws += 1
             }

@@ -224,6 +224,7 @@ extension CatalogExample {
         files(&c)
         connections(&c)
         catalogue(&c)
+        mechanisms(&c)
         generic(&c)
         return c.rows
     }

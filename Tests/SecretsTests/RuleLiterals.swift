@@ -14,7 +14,7 @@ enum RuleLiterals {
         "github-fine-grained-pat": ["github_pat_"],
         "gitlab-pat": ["glpat-"],
         "stripe-live-key": ["sk_live_", "rk_live_"],
-        "slack-token": ["xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-"],
+        "slack-token": ["xoxb-", "xoxp-", "xoxa-", "xoxo-", "xoxs-", "xoxr-", "xoxe-"],
         "slack-webhook-url": ["hooks.slack.com"],
         "npm-access-token": ["npm_"],
         "sendgrid-api-key": ["SG."],

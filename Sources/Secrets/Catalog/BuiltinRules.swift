@@ -62,10 +62,11 @@ public enum BuiltinRules {
              revoke: "https://dashboard.stripe.com/apikeys"),
         Rule(id: "slack-token", description: "Slack token", severity: .high,
              // A token ends in a letter or digit: one ending in `-` was cut at a mask (`…-####`).
-             regex: #"(?<![A-Za-z0-9_-])(xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{9,63}[A-Za-z0-9])(?![A-Za-z0-9_-])"#, entropy: 3.0,
-             structure: .randomBody),
+             // Legacy workspace tokens (`xoxa-2-…`) repeat digits in their ids: the random last part is judged alone.
+             regex: #"(?<![A-Za-z0-9_-])(xox[abposre]-(?:\d+-)+[A-Za-z0-9-]{9,63}[A-Za-z0-9])(?![A-Za-z0-9_-])"#,
+             structure: .numberedTail),
         Rule(id: "slack-webhook-url", description: "Slack incoming webhook URL", severity: .high,
-             regex: #"(https://hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"#),
+             regex: #"((?:https?://)?hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/(?:\d{8,20}/)?[A-Za-z0-9]{20,32})"#),
         Rule(id: "npm-access-token", description: "npm access token", severity: .critical,
              regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0,
              revoke: "npm token revoke"),

@@ -79,6 +79,6 @@ extension BuiltinRules {
         .keyed("rapidapi-key", "RapidAPI key", ["rapidapi", "rapid_api"], TokenShape.url(50)),
         .keyed("razorpay-key-secret", "Razorpay key secret", ["razorpay"], TokenShape.alnum(24)),
         .keyed("sidekiq-license", "Sidekiq Pro / Enterprise license credentials (Bundler source)", ["bundle_enterprise__contribsys__com", "bundle_gems__contribsys__com", "contribsys"], TokenShape.hex(8) + TokenShape.lit(":") + TokenShape.hex(8)),
-        .keyed("lob-test-api-key", "Lob test API key", ["lob_api", "lob_key", "lob_secret"], TokenShape.lit("test_") + TokenShape.hex(35), .low),
+        .keyed("lob-test-api-key", "Lob test API key", ["lob"], TokenShape.lit("test_") + TokenShape.hex(35), .low),
     ]
 }

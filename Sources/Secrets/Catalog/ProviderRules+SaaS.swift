@@ -40,7 +40,7 @@ extension BuiltinRules {
         Rule(id: "brevo-api-key", description: "Brevo (Sendinblue) API or SMTP key", severity: .high,
              regex: pvToken(#"x(?:keysib|smtpsib)-[a-f0-9]{64}-[A-Za-z0-9]{16}"#), entropy: 3.0),
         Rule(id: "telegram-bot-token", description: "Telegram bot token", severity: .high,
-             regex: #"(?<![0-9:])(\d{8,10}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])"#, entropy: 3.5, confidence: .medium),
+             regex: #"(?<![0-9:])(\d{8,16}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])"#, entropy: 3.5, confidence: .medium),
         Rule(id: "discord-bot-token", description: "Discord bot token", severity: .high,
              regex: #"(?:(?i:discord)[\w.-]{0,30}?["']?\s{0,4}(?:=|:=|=>|:)\s{0,4}["'`]?|Bot\s)([MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,38})(?![A-Za-z0-9_-])"#,
              entropy: 3.5, confidence: .medium),

@@ -5,7 +5,7 @@ extension BuiltinRules {
     /// Every provider rule, specific ones first and the generic fallbacks last (an equal span goes to the
     /// more severe rule, then to the earlier one).
     static let providers: [Rule] =
-        providerCloud + providerDevTools + providerSaaS + providerAI + providerFiles + providerConnections
+        providerCloud + providerDevTools + providerSaaS + providerAI + providerFiles + providerConnections + providerMechanisms
         + catalog.map(\.rule) + providerGeneric
 
     // MARK: Pattern helpers
@@ -128,7 +128,7 @@ extension BuiltinRules {
         Rule(id: "snyk-token", description: "Snyk API token", severity: .high,
              regex: pvAssigned(#"snyk[\w.-]{0,20}?(?:token|key)"#, pvUUID), entropy: 3.0, confidence: .medium),
         Rule(id: "sourcegraph-token", description: "Sourcegraph access token", severity: .high,
-             regex: pvToken(#"sgp_(?:[a-f0-9]{16}_|local_)?[a-f0-9]{40}"#), entropy: 3.0),
+             regex: pvToken(#"sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}"#), entropy: 3.0),
         Rule(id: "harness-token", description: "Harness personal or service account token", severity: .high,
              regex: pvToken(#"(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9]{24}\.[A-Za-z0-9]{20}"#), entropy: 3.5),
         Rule(id: "octopus-deploy-api-key", description: "Octopus Deploy API key", severity: .medium,

@@ -13,7 +13,19 @@ extension Structure {
         switch self {
         case .jwt: return Self.isRealJWT(secret)
         case .randomBody: return !SecretScore.bodyReadsAsWords(secret)
+        case .numberedTail: return !SecretScore.bodyReadsAsWords(secret) && Self.tailIsRandom(secret)
         }
+    }
+
+    /// Whether what follows the last all-digit `-` part of `secret` (the prefix aside) has the entropy of a random
+    /// run of its length: 3 bits per character, less for a run too short to reach it.
+    static func tailIsRandom(_ secret: [UInt8]) -> Bool {
+        let parts = secret.split(separator: 0x2D, omittingEmptySubsequences: false).dropFirst()
+        let lastNumber = parts.lastIndex { !$0.isEmpty && $0.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        let tail = Array((lastNumber.map { parts[($0 + 1)...] } ?? parts[...]).joined(separator: [0x2D]))
+        guard tail.count >= 8 else { return false }
+        let floor = min(3.0, ((log2(Double(tail.count)) - 1) * 10).rounded(.down) / 10)
+        return shannonEntropy(tail) >= floor
     }
 
     static func isRealJWT(_ secret: [UInt8]) -> Bool {

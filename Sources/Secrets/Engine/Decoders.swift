@@ -68,34 +68,113 @@ public enum Decoders {
         return out
     }
 
-    /// `kind: Secret` documents: every `data:` value is base64 of the real value.
+    /// `kind: Secret` documents (the `kind` before or after the data, quoted or not, any case): every `data:` value
+    /// is base64 of the real value, every `stringData:` value the value itself; a value may be a `|` or `>` block.
+    /// A value that looks drawn at random (a password, a key; binary key material) is also the `credential`, reported
+    /// under the decoder's rule when no content rule recognises it; one that reads as a word, a template or fill
+    /// (`admin`, `mypassword`, `{{ .Values.x }}`), a certificate, or a name's or place's value (`username`, `region`) is not.
     static func kubernetesSecrets(_ content: [UInt8]) -> [Decoded] {
         let text = String(decoding: content, as: UTF8.self)
-        guard text.contains("kind: Secret") || text.contains("kind: \"Secret\"") else { return [] }
+        guard text.range(of: "kind:", options: .caseInsensitive) != nil,
+              text.range(of: "secret", options: .caseInsensitive) != nil else { return [] }
+        // Split on bytes: to Swift, `\r\n` is one character, not a `\n`.
+        let lines = content.split(separator: 0x0A, omittingEmptySubsequences: false)
+            .map { String(decoding: $0.last == 0x0D ? $0.dropLast() : $0, as: UTF8.self) }
         var out: [Decoded] = []
-        var inSecret = false, inData = false
-        var dataIndent = -1
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = String(raw)
-            if line.hasPrefix("---") { inSecret = false; inData = false; continue }
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            let indent = line.prefix(while: { $0 == " " }).count
-            if indent == 0 && trimmed.hasPrefix("kind:") { inSecret = trimmed.contains("Secret") }
-            if indent == 0 && !trimmed.isEmpty && !trimmed.hasPrefix("#") { inData = trimmed == "data:" }
-            if inData && inSecret && indent > 0 {
-                if dataIndent < 0 { dataIndent = indent }
-                guard indent == dataIndent, let colon = trimmed.firstIndex(of: ":") else { continue }
-                let key = String(trimmed[..<colon])
-                var value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-                value = value.trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
-                if let decoded = base64Text(value) {
-                    out.append(Decoded(text: decoded, key: key, line: i + 1, credential: nil))
+        var first = 0
+        for i in 0...lines.count where i == lines.count || lines[i].hasPrefix("---") {
+            out += kubernetesSecretDocument(lines, first..<i)
+            first = i + 1
+        }
+        return out
+    }
+
+    /// One YAML document of `kubernetesSecrets`: lines `range` of `lines`.
+    static func kubernetesSecretDocument(_ lines: [String], _ range: Range<Int>) -> [Decoded] {
+        func indent(_ line: String) -> Int { line.prefix(while: { $0 == " " || $0 == "\t" }).count }
+        func blank(_ line: String) -> Bool {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            return t.isEmpty || t.hasPrefix("#")
+        }
+        func unquoted(_ s: Substring) -> String {
+            s.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+        }
+        let content = range.filter { !blank(lines[$0]) }
+        guard let top = content.map({ indent(lines[$0]) }).min() else { return [] }
+        let topLines = content.filter { indent(lines[$0]) == top }
+        // The document's own kind, at its top level (a `kind: SecretStore` under `spec:` is another object's).
+        guard topLines.contains(where: { i in
+            let t = lines[i].trimmingCharacters(in: .whitespaces)
+            return t.lowercased().hasPrefix("kind:") && unquoted(t.dropFirst(5)).lowercased() == "secret"
+        }) else { return [] }
+        var out: [Decoded] = []
+        // Positions in `content`, so that every line is looked at a bounded number of times (a hostile file of
+        // many `data:` keys or `|` blocks stays linear).
+        let topPositions = content.indices.filter { indent(lines[content[$0]]) == top }
+        for (n, p) in topPositions.enumerated() {
+            let t = lines[content[p]].trimmingCharacters(in: .whitespaces)
+            let encoded: Bool
+            if t == "data:" { encoded = true } else if t == "stringData:" { encoded = false } else { continue }
+            let endPosition = n + 1 < topPositions.count ? topPositions[n + 1] : content.count
+            let children = content[(p + 1)..<endPosition]
+            guard let entryIndent = children.first.map({ indent(lines[$0]) }) else { continue }
+            for k in children.indices where indent(lines[content[k]]) == entryIndent {
+                let j = content[k]
+                let entry = lines[j].trimmingCharacters(in: .whitespaces)
+                guard let colon = entry.firstIndex(of: ":") else { continue }
+                let key = unquoted(entry[..<colon])
+                var value = unquoted(entry[entry.index(after: colon)...])
+                var line = j + 1
+                if value.hasPrefix("|") || value.hasPrefix(">") {
+                    // A block: the more-indented lines under the key.
+                    let next = children[(k + 1)...].firstIndex { indent(lines[$0]) <= entryIndent } ?? endPosition
+                    let block = content[(k + 1)..<next]
+                    guard let firstLine = block.first else { continue }
+                    line = firstLine + 1
+                    let parts = block.map { lines[$0].trimmingCharacters(in: .whitespaces) }
+                    value = parts.joined(separator: encoded ? "" : "\n")
                 }
-            } else if !inData {
-                dataIndent = -1
+                guard !value.isEmpty else { continue }
+                if encoded {
+                    let compact = value.filter { !$0.isWhitespace }
+                    if let decoded = base64Text(compact) {
+                        out.append(Decoded(text: decoded, key: key, line: line,
+                                           credential: kubernetesCredential(decoded, key: key) ? decoded : nil, encoded: compact))
+                    } else if let bytes = Base64.decodeLenient(compact), bytes.count >= 16, shannonEntropy(Array(bytes)) >= 3.5,
+                              compact.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "+/=_-".contains($0)) }) {
+                        // Binary: key material, reported as it is written.
+                        out.append(Decoded(text: "", key: key, line: line, credential: compact))
+                    }
+                } else {
+                    out.append(Decoded(text: value, key: key, line: line,
+                                       credential: kubernetesCredential(value, key: key) ? value : nil))
+                }
             }
         }
         return out
+    }
+
+    /// Data keys whose values name or place something rather than prove an identity.
+    static let kubernetesPlainKeys: Set<String> = [
+        "user", "username", "user-name", "user_name", "login", "email", "namespace", "host", "hostname", "port",
+        "url", "uri", "endpoint", "region", "database", "db", "dbname", "name", "ca.crt", "tls.crt", "ca.pem",
+    ]
+
+    /// Whether a Secret's decoded value is a credential worth reporting by itself: as varied as a random value of
+    /// its alphabet and length (`SecretScore.randomness`), not a template, fill, a placeholder word or code, not a
+    /// certificate, and not the value of a key that names or places. Unlike a generic value, `$` inside it is a
+    /// password's character, not a shell variable: the Secret says its values are secrets.
+    public static func kubernetesCredential(_ value: String, key: String) -> Bool {
+        if kubernetesPlainKeys.contains(key.lowercased()) || value.contains("-----BEGIN CERTIFICATE") { return false }
+        let bytes = Array(value.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
+        guard bytes.count >= 8, !bytes.contains(0x0A) else { return false }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if ["${", "{{", "<", "%s", "%(", "[["].contains(where: text.contains) { return false }
+        if SecretScore.containsWrittenWord(bytes, SecretScore.placeholderWords) || SecretScore.isCountedFill(bytes)
+            || SecretScore.longestRun(bytes, step: 0) >= 4 || SecretScore.looksLikeCode(bytes) || SecretScore.isPublishedExample(bytes) {
+            return false
+        }
+        return SecretScore.randomness(bytes) >= SecretScore.weak
     }
 
     /// An environment value that is base64 of readable text (at least 16 characters), decoded once.
