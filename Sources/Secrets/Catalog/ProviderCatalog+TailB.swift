@@ -124,6 +124,8 @@ extension BuiltinRules {
         tailB("owlbot-api-token", "Owlbot dictionary API token", ["owlbot"], .lower(40), revoke: "https://owlbot.info/"),
         tailBToken("photoroom-api-key", "PhotoRoom API key", TokenShape.lit("sk_pr_") + TokenShape.lower(3...20) + TokenShape.lit("_") + TokenShape.hex(40),
                    revoke: "https://app.photoroom.com/api-dashboard"),
+        tailBToken("photoroom-sandbox-api-key", "PhotoRoom sandbox API key",
+                   TokenShape.lit("sandbox_sk_pr_") + TokenShape.lower(3...20) + TokenShape.lit("_") + TokenShape.hex(40), revoke: "https://app.photoroom.com/api-dashboard"),
         tailB("pixabay-api-key", "Pixabay API key", ["pixabay"], TokenShape.digits(8) + TokenShape.lit("-") + TokenShape.hex(25), revoke: "https://pixabay.com/api/docs/"),
         tailB("proxycrawl-token", "ProxyCrawl (Crawlbase) token", ["proxycrawl", "crawlbase"], .url(22), revoke: "https://crawlbase.com/dashboard/account/docs"),
         tailB("restpack-access-token", "Restpack access token", ["restpack"], .alnum(48), revoke: "https://restpack.io/console"),
@@ -338,6 +340,10 @@ extension BuiltinRules {
         tailB("metabase-api-key", "Metabase API key", ["metabase"], TokenShape.lit("mb_") + TokenShape.b64(43) + TokenShape.lit("="), revoke: "https://www.metabase.com/docs/latest/people-and-groups/api-keys"),
         tailB("phrase-access-token", "Phrase (PhraseApp) access token", ["phraseapp", "phrase_token", "phrase_access", "phrase_api"], .lower(64),
               revoke: "https://app.phrase.com/settings/oauth_access_tokens"),
+        tailBToken("square-sandbox-oauth-secret", "Square sandbox application secret", TokenShape.lit("sandbox-sq0csb-") + TokenShape.url(43),
+                   revoke: "https://developer.squareup.com/apps"),
+        tailBToken("square-sandbox-access-token", "Square sandbox access token (legacy)", TokenShape.lit("sandbox-sq0atb-") + TokenShape.url(22),
+                   revoke: "https://developer.squareup.com/apps"),
         tailBToken("courier-auth-token", "Courier auth token", TokenShape.lit("pk_prod_") + TokenShape.upper(28), revoke: "https://app.courier.com/settings/api-keys"),
     ]
 }
