@@ -54,26 +54,31 @@ extension CatalogExample {
     /// For every row: the token in two contexts, one character short, without entropy, and (keyed rows) without
     /// its keyword.
     static func catalogue(_ c: inout Catalogue) {
-        // A prefixed row wins over a keyed row on a token that starts with its prefix (fauna-secret's `fnA…`
-        // within fauna-secret-keyword's `fn…`): a keyed row's example is drawn again until it starts with none
-        // but its own, or that row's positive would fail one run in 64 by chance.
+        // A token is drawn again (`Gen.judged`) while the row's own rule would leave it out (its entropy floor,
+        // letters and digits, counted fill, a body of words: `MatchEngine.suppresses`) or, for a keyed row, while it
+        // starts with a longer prefix of a prefixed row, which wins the bytes (fauna-secret's `fnA…` within
+        // fauna-secret-keyword's `fn…`, one draw in 64): the policy rejects these by design, not by chance.
         let prefixes = BuiltinRules.catalog.compactMap { e -> String? in
             guard case .prefixed = e.context, case .literal(let text)? = e.shape.segments.first else { return nil }
             return text
         }
+        let engine = try? RuleCatalogTests.engine
+        let index = engine.map { Dictionary($0.rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
         func draw(_ e: CatalogEntry) -> String {
-            var token = sample(e.shape)
-            guard case .keyed = e.context else { return token }
-            let own: String
-            if case .literal(let text)? = e.shape.segments.first { own = text } else { own = "" }
-            var draws = 1
-            // Nor may another rule take the bare token (a Telegram body starting `AA` is the prefixed rule's).
-            while draws < 100, prefixes.contains(where: { $0.count > own.count && token.hasPrefix($0) })
-                || (try? BuiltinEngine.ruleIDs("found \(token) here\n"))?.isEmpty == false {
-                token = sample(e.shape)
-                draws += 1
-            }
-            return token
+            var own = ""
+            if case .literal(let text)? = e.shape.segments.first { own = text }
+            let keyed: Bool
+            if case .keyed = e.context { keyed = true } else { keyed = false }
+            // Each run of the token is already the scorer's (`Gen.rand`); the whole token, literals and all, is the
+            // row's rule's to judge.
+            return Gen.judged({ sample(e.shape) }, rejects: { token in
+                if let engine, let i = index[e.id], engine.suppresses(token, rule: i) { return true }
+                guard keyed else { return false }
+                // Nor may another row's prefix start it, nor another rule take the bare token (a Telegram body
+                // starting `AA` is the prefixed rule's).
+                return prefixes.contains { $0.count > own.count && token.hasPrefix($0) }
+                    || (try? BuiltinEngine.ruleIDs("found \(token) here\n"))?.isEmpty == false
+            })
         }
         for e in BuiltinRules.catalog {
             let token = draw(e)

@@ -66,7 +66,7 @@ struct FalseAlarmReasonTests {
         #expect(!SecretScore.bodyReadsAsWords(Array(drawn.utf8)), "\(drawn)")
         #expect(SecretScore.bodyReadsAsWords(Array(("xoxp-1-" + run + Self.camelWords(2)).utf8)))
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-        let words = (0..<20000).filter { i in SecretScore.bodyReadsAsWords(Array(Gen.rand(i % 2 == 0 ? 27 : 40, alphabet).utf8)) }.count
+        let words = (0..<20000).filter { i in SecretScore.bodyReadsAsWords(Array(Gen.raw(i % 2 == 0 ? 27 : 40, alphabet).utf8)) }.count
         #expect(words <= 2, "\(words) of 20000 drawn tokens judged words")
     }
 
