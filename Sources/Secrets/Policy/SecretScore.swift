@@ -209,15 +209,19 @@ public enum SecretScore {
         }
         // Most of the value: a drawn token of letters, digits and separators (a url-safe secret) holds a letters-only
         // run of 10 or more now and then, and a camel-case look to it one time in some dozens.
-        // Words joined by `-` or `_` (`client-switching`, `conceptual-to-physical`): letters only, each part a word.
-        // A drawn url-safe token seldom goes without a digit for long, and its parts are not all pronounceable.
-        if value.count >= 10, value.allSatisfy({ isLetter($0) || $0 == 0x2D || $0 == 0x5F }),
-           value.contains(where: { $0 == 0x2D || $0 == 0x5F }) {
-            let parts = value.split(whereSeparator: { !isLetter($0) })
-            if parts.count >= 2 && parts.filter({ $0.count >= 3 }).allSatisfy({ isWord(Array($0)) }) && looksLikeCode(value) { return true }
-        }
+        if isWordsJoined(value) { return true }
         guard best.count >= 10, best.count * 2 > value.count, !best.contains(where: isDigit) else { return false }
         return looksLikeCode(Array(best))
+    }
+
+    /// Whether `value` is words joined by `-` or `_` (`client-switching`, `conceptual-to-physical`): letters only, each
+    /// part of three or more letters a word in one case. A drawn url-safe token seldom goes without a digit for long,
+    /// and its parts, mixed in case, are not words.
+    static func isWordsJoined(_ value: [UInt8]) -> Bool {
+        guard value.count >= 10, value.allSatisfy({ isLetter($0) || $0 == 0x2D || $0 == 0x5F }),
+              value.contains(where: { $0 == 0x2D || $0 == 0x5F }) else { return false }
+        let parts = value.split(whereSeparator: { !isLetter($0) })
+        return parts.count >= 2 && parts.filter({ $0.count >= 3 }).allSatisfy({ isWord(Array($0)) }) && looksLikeCode(value)
     }
 
     /// Whether the letters of `value` (case folded), or its digits, taken alone, hold six characters in a row of
