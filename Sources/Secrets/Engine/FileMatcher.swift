@@ -353,6 +353,8 @@ public final class FileMatcher {
             // `from` not before `bufferStart`), and the bytes are copied out before the view goes away.
             let from = max(bufferStart, start - Int64(FileMatcher.context))
             let before = Array(UnsafeRawBufferPointer(start: buffer + Int(from - bufferStart), count: Int(start - from)))
+            // A value that repeats the name given it, or a badge image's query token: code or published, not a secret.
+            if ValueContext.rulesOut(secret, line: before[((before.lastIndex(of: 0x0A) ?? -1) + 1)...]) { return }
             // A provider named there whose token shape the value fits reports it, as its own rule would had name and
             // value shared a line (unless that rule's filters turn it away); one whose token the value is, a character
             // short or long (a test value cut short or padded), weakens the finding.

@@ -52,6 +52,10 @@ public final class MatchEngine: @unchecked Sendable {
     let keywordShapes: [(rule: Int, words: [[UInt8]], shape: PCRE2Regex, exact: PCRE2Regex, near: PCRE2Regex?)]
     /// Per rule: whether it judges the value alone (`minimumScore`: the generic rules).
     let judgesValue: [Bool]
+    /// Per rule found by its keywords: those keywords of five or more letters, lower case. A candidate token that
+    /// spells one is the provider's name in an identifier (`ringcentral-extensible`, `ElasticAPMSourceMapPlugin`),
+    /// not its token: a drawn body spells five given letters about never.
+    let namingKeywords: [[[UInt8]]]
 
     /// Secrets that look like documentation or templates rather than credentials.
     static let placeholderPatterns = [
@@ -121,6 +125,13 @@ public final class MatchEngine: @unchecked Sendable {
         let indexOfID = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         weakerRules = rules.map { $0.weakerRule.flatMap { indexOfID[$0] } }
         judgesValue = rules.map { $0.minimumScore != nil }
+        namingKeywords = rules.map { r in
+            // Not a keyword the token's own shape spells (`shippo_test_…`); `_` as written in identifiers too.
+            guard let shape = r.keywordShape?.lowercased() else { return [] }
+            return r.keywords.map { $0.lowercased() }.filter { $0.count >= 5 && !shape.contains($0) }.flatMap { w in
+                (w.contains("_") ? ["_", "-", ""].map { w.replacing("_", with: $0) } : [w]).map { Array($0.utf8) }
+            }
+        }
         keywordShapes = try rules.enumerated().compactMap { i, r in
             guard let shape = r.keywordShape else { return nil }
             let words = r.keywords.filter { $0.count >= 4 }.flatMap { w -> [[UInt8]] in
@@ -284,6 +295,7 @@ public final class MatchEngine: @unchecked Sendable {
             : SecretScore.longestRun(secret, step: 1) >= 8 || SecretScore.longestRun(secret, step: -1) >= 8 { return true }
         if let structure = rule.structure, !structure.holds(for: secret) { return true }
         if !stopwords[index].isEmpty && MatchEngine.containsAny(secret, stopwords[index]) { return true }
+        if !namingKeywords[index].isEmpty && MatchEngine.containsAny(secret, namingKeywords[index]) { return true }
         let text = String(decoding: secret, as: UTF8.self)
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }

@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 4
+    public static let version = 5
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
@@ -108,6 +108,8 @@ public enum SecretScore {
         // The same counted out with the other class between (`a1b2c3d4e5f6`, `1a2b-3c4d-5e6f`): the letters alone, or
         // the digits alone, still run on in order, which random draws of either do about never six times.
         if isInterleavedSequence(value) { return true }
+        // Letters in order next to digits in order (`abc123`, `xyz789`): typed, not drawn.
+        if hasTypedRunPair(value) { return true }
         // A format verb (`%c`, `%v`, `%q`…) anywhere: the value is a template. A URL-encoded byte is `%` and two hex
         // digits, which is the only way a `%` belongs to a credential's alphabet.
         if hasFormatVerb(value) { return true }
@@ -138,6 +140,32 @@ public enum SecretScore {
                     pastF = letters[k] > 0x66
                 }
             }
+        }
+        return false
+    }
+
+    /// Whether `value` holds three or more letters in order right next to three or more digits in order (`abc123`,
+    /// `123abc`, `xyz789`): what people type for a value, which a drawn token of any alphabet but hex holds about once
+    /// in ten million draws (a provider's rule does not judge by it: documentation's sample tokens end so, and the
+    /// peers' tests call them real). In hex (letters `a`-`f` only) such runs come by chance far more often, so a hex value is
+    /// not judged by it.
+    static func hasTypedRunPair(_ value: [UInt8]) -> Bool {
+        guard !isHex(value) else { return false }
+        // Runs of one class (letters case folded, or digits), each character one after the previous.
+        var runs: [(end: Int, length: Int, letters: Bool)] = []
+        var i = 0
+        while i < value.count {
+            let letter = isLetter(value[i])
+            guard letter || isDigit(value[i]) else { i += 1; continue }
+            var j = i + 1
+            while j < value.count && isLetter(value[j]) == letter && (letter || isDigit(value[j]))
+                && Int(value[j] | (letter ? 0x20 : 0)) - Int(value[j - 1] | (letter ? 0x20 : 0)) == 1 { j += 1 }
+            runs.append((j, j - i, letter))
+            i = j
+        }
+        for k in runs.indices.dropFirst() {
+            let a = runs[k - 1], b = runs[k]
+            if a.end == b.end - b.length && a.letters != b.letters && a.length >= 3 && b.length >= 3 { return true }
         }
         return false
     }
@@ -181,8 +209,19 @@ public enum SecretScore {
         }
         // Most of the value: a drawn token of letters, digits and separators (a url-safe secret) holds a letters-only
         // run of 10 or more now and then, and a camel-case look to it one time in some dozens.
+        if isWordsJoined(value) { return true }
         guard best.count >= 10, best.count * 2 > value.count, !best.contains(where: isDigit) else { return false }
         return looksLikeCode(Array(best))
+    }
+
+    /// Whether `value` is words joined by `-` or `_` (`client-switching`, `conceptual-to-physical`): letters only, each
+    /// part of three or more letters a word in one case. A drawn url-safe token seldom goes without a digit for long,
+    /// and its parts, mixed in case, are not words.
+    static func isWordsJoined(_ value: [UInt8]) -> Bool {
+        guard value.count >= 10, value.allSatisfy({ isLetter($0) || $0 == 0x2D || $0 == 0x5F }),
+              value.contains(where: { $0 == 0x2D || $0 == 0x5F }) else { return false }
+        let parts = value.split(whereSeparator: { !isLetter($0) })
+        return parts.count >= 2 && parts.filter({ $0.count >= 3 }).allSatisfy({ isWord(Array($0)) }) && looksLikeCode(value)
     }
 
     /// Whether the letters of `value` (case folded), or its digits, taken alone, hold six characters in a row of
@@ -222,6 +261,17 @@ public enum SecretScore {
         if isHostName(value) || isVersionedName(value) { return true }
         if value.first == 0x2F || value.starts(with: Array("./".utf8)) || value.starts(with: Array("~/".utf8)) { return true }
         if let colon = value.firstIndex(of: 0x3A), value[colon...].starts(with: Array("://".utf8)), !value.contains(0x40) { return true }
+        // Names joined by `/` (`WebAuthn/FIDO2`, `Pages/SearchConfig`): each part an identifier of words or a short
+        // acronym (two to five capitals, at most two digits after), one part at least of words.
+        if value.contains(0x2F) {
+            let parts = value.split(separator: 0x2F).map { Array($0) }
+            let acronym = { (p: [UInt8]) -> Bool in
+                let caps = p.prefix { $0 >= 0x41 && $0 <= 0x5A }
+                return (2...5).contains(caps.count) && p.count - caps.count <= 2 && p.dropFirst(caps.count).allSatisfy(isDigit)
+            }
+            let named = parts.filter { !acronym($0) }
+            if parts.count >= 2 && !named.isEmpty && named.allSatisfy({ !$0.contains(0x2F) && looksLikeCode($0) }) { return true }
+        }
         // Words joined by `.`, `_`, `-`, `::` or case changes, with at most a version number's digits.
         var segments: [[UInt8]] = [[]]
         for (i, b) in value.enumerated() {
