@@ -74,10 +74,11 @@ extension CatalogExample {
             return Gen.judged({ sample(e.shape) }, rejects: { token in
                 if let engine, let i = index[e.id], engine.suppresses(token, rule: i) { return true }
                 guard keyed else { return false }
-                // Nor may another row's prefix start it, nor another rule take the bare token (a Telegram body
-                // starting `AA` is the prefixed rule's).
+                // Nor may another row's longer prefix start it, nor, for a row without a literal of its own, another
+                // rule take the bare token (a Telegram body starting `AA` is the prefixed rule's). A row whose token
+                // starts with its provider's literal (`ATATT3…` next to "confluence") is the prefixed rule's too, by design.
                 return prefixes.contains { $0.count > own.count && token.hasPrefix($0) }
-                    || (try? BuiltinEngine.ruleIDs("found \(token) here\n"))?.isEmpty == false
+                    || (own.isEmpty && (try? BuiltinEngine.ruleIDs("found \(token) here\n"))?.isEmpty == false)
             })
         }
         for e in BuiltinRules.catalog {
