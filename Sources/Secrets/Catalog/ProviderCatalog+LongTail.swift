@@ -3,14 +3,14 @@
 // alphabet); each names the provider's page where keys are managed.
 
 extension BuiltinRules {
-    /// A keyword row of the long tail, with where its keys are revoked.
-    private static func tail(_ id: String, _ description: String, _ keywords: [String], _ shape: TokenShape,
-                             revoke: String) -> CatalogEntry {
+    /// A keyword row of the long tail, with where its keys are revoked (also ProviderCatalog+TailB).
+    static func tail(_ id: String, _ description: String, _ keywords: [String], _ shape: TokenShape,
+                     revoke: String) -> CatalogEntry {
         CatalogEntry(id: id, description: description, severity: .medium, shape: shape, context: .keyed(keywords), revoke: revoke)
     }
 
     /// A prefixed token of the long tail, with where it is revoked.
-    private static func tailToken(_ id: String, _ description: String, _ shape: TokenShape, revoke: String) -> CatalogEntry {
+    static func tailToken(_ id: String, _ description: String, _ shape: TokenShape, revoke: String) -> CatalogEntry {
         CatalogEntry(id: id, description: description, severity: .high, shape: shape, context: .prefixed, revoke: revoke)
     }
 
