@@ -178,8 +178,10 @@ import TestSupport
         #expect(r.lines.filter { $0.hasPrefix("begin 1") }.map { $0.split(separator: " ")[2] } == (0..<5).map { "/app/x.jar!/m\($0).txt" })
     }
 
-    /// A corrupt deflate stream ends the zip (libarchive cannot go on); a CRC or size mismatch is noted and the
-    /// next member read; a deflate stream shorter than its compressed size is noted. The same notes either way.
+    /// A corrupt deflate stream is noted and, most often, ends the zip (libarchive cannot go on; whether it finds
+    /// the next member depends on the bytes the corruption leaves, and the content is random); a CRC or size mismatch
+    /// is noted and the next member read; a deflate stream shorter than its compressed size is noted. The same notes
+    /// and lines either way.
     @Test func corruptMembersAreNotedTheSameWay() throws {
         var badCRC = try Member("bad-crc.txt", text(2000))
         badCRC.crc ^= 1
@@ -199,7 +201,11 @@ import TestSupport
         for i in stride(from: 200, to: corrupt.data.count, by: 97) { corrupt.data[i] ^= 0x5A }
         let c = try expectSame(Self.zip([good, corrupt, good]), fast: true)
         #expect(c.notes.map(\.path) == ["/app/x.jar!/corrupt.txt"] && c.notes.allSatisfy { $0.kind == .unreadable }, "\(c.notes)")
-        #expect(c.lines.filter { $0.hasPrefix("begin 1") }.count == 2, "the member after a corrupt stream is not read: \(c.lines)")
+        // The member after it is read whole or not at all: never begun and cut, never read as other bytes.
+        let begun = c.lines.filter { $0.hasPrefix("begin 1") }
+        #expect(begun.count == 2 || begun == begun.prefix(2) + [begun[0]], "\(c.lines)")
+        let goodBytes = c.lines.filter { $0.hasPrefix("bytes 1 /app/x.jar!/good.txt") }
+        #expect(!goodBytes.isEmpty && Set(goodBytes).count == 1 && goodBytes.count == begun.count - 1, "\(c.lines)")
 
         var cut = try Member("cut.txt", text(5000))
         cut.data.removeLast(cut.data.count / 2)
