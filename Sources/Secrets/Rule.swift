@@ -76,6 +76,10 @@ public struct Rule: Sendable, Equatable {
     public var prefilter: String?
     /// How far before the prefilter's match end the secret may start.
     public var lookBehind: Int
+    /// The most lines holding more than blanks that a match may reach above the line where it ends: PCRE2 then
+    /// confirms from the start of that line rather than from `lookBehind` bytes back (a name and its value span a
+    /// line or two, while a kilobyte of source code is twenty lines). nil: no bound but `lookBehind`.
+    public var lineSpan: Int?
     /// Minimum Shannon entropy (bits per character) of the secret.
     public var entropy: Double?
     /// Secrets matching any of these (PCRE2) are not reported.
@@ -132,19 +136,22 @@ public struct Rule: Sendable, Equatable {
     /// without an assignment, names a provider whose token the value is, cut short or padded
     /// (`keywordNearShape`): a test value a few characters off is worth a low note, not an alarm.
     public var weakerRule: String?
+    /// For a rule whose regex starts at a secret-like name that may stand inside a longer identifier: what may
+    /// stand before the name, which the matcher checks on each match (see `NameLead`). nil: none is checked.
+    public var nameLead: NameLead?
 
     /// `secretGroup` value meaning "the first non-empty capture group, else the whole match".
     public static let firstNonEmptyGroup = -1
 
     public init(
         id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
-        prefilter: String? = nil, lookBehind: Int = 1024, entropy: Double? = nil,
+        prefilter: String? = nil, lookBehind: Int = 1024, lineSpan: Int? = nil, entropy: Double? = nil,
         allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
         binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil, structure: Structure? = nil,
-        keywordShape: String? = nil, keywordNearShape: String? = nil, weakerRule: String? = nil
+        keywordShape: String? = nil, keywordNearShape: String? = nil, weakerRule: String? = nil, nameLead: NameLead? = nil
     ) {
         self.id = id
         self.description = description
@@ -153,6 +160,7 @@ public struct Rule: Sendable, Equatable {
         self.secretGroup = secretGroup
         self.prefilter = prefilter
         self.lookBehind = lookBehind
+        self.lineSpan = lineSpan
         self.entropy = entropy
         self.allowlist = allowlist
         self.pathScope = pathScope
@@ -172,6 +180,7 @@ public struct Rule: Sendable, Equatable {
         self.keywordShape = keywordShape
         self.keywordNearShape = keywordNearShape
         self.weakerRule = weakerRule
+        self.nameLead = nameLead
     }
 }
 

@@ -58,7 +58,8 @@ public struct CatalogEntry: Sendable {
             return Rule(id: id, description: description, severity: severity,
                         regex: "(?i:" + names + ")" + Self.notSecretName + Self.proximity
                             + #"(?<![./A-Za-z0-9_+-])("# + shape.pattern + ")(?![" + boundary + "])" + Self.notAName,
-                        lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64),
+                        // The keyword's line and the token's, when the keyword's line ends opening a value (`proximity`).
+                        lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64), lineSpan: 1,
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         // A binary's strings table puts provider names near random-looking bytes by the thousand.
                         mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low, revoke: revoke, structure: .randomBody,

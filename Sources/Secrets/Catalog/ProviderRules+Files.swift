@@ -135,11 +135,20 @@ extension BuiltinRules {
         #"(?<=[A-Za-z0-9])(?<!public|primary|foreign|sort|partition|cache|hash|map|lookup|routing|object|row|group|shard|unique|message|translation|i18n|idempotency|dedup|cursor|index|bucket|range|composite|hot|short|keyboard|registry)(?:[_-]key|(?-i:Key))(?![A-Za-z])"#
     /// Names that hold passwords, whose values may use any character.
     private static let pvPasswordName = #"(?:passw(?:or)?d|pwd)"#
-    /// What comes before the name: not inside a word, a doctest or REPL transcript (`>>> client_secret = '…'`)
-    /// nor a commented-out setting (`# jetty.openid.clientSecret=…`): documentation by construction. Nor a name that
-    /// says its value is not a working credential (`invalidToken`, `fake_api_key`, `nonMatchingSecret`,
-    /// `EXAMPLE_TOKEN`): a test's negative case or documentation.
-    private static let pvGenericStart = #"(?i)(?<![A-Za-z0-9_.-])(?<!>>> )(?<!\.\.\. )(?<!#)(?<!# )(?<!// )(?![A-Za-z0-9_.-]{0,30}?(?:invalid|fake|dummy|mock|wrong|bogus|non_?matching|not_?matching|example|sample|placeholder))[A-Za-z0-9_.-]{0,40}?"#
+    /// A generic rule's regex starts at the name, case-insensitive; what may stand before it (the rest of the
+    /// identifier, no REPL prompt or comment marker, no `invalid`/`fake`/`example`… in the identifier) is its
+    /// `nameLead`, `NameLead.generic`, which the matcher checks.
+    private static let pvGenericStart = "(?i)"
+
+    /// How long a generic match can be: the name (13 characters at most), 20 more name characters, the separator
+    /// (24 at most: `\\"`, a type, blanks, `::=`, blanks, a quote) and a value of 8 + 256: 321 bytes, and the lead
+    /// that `NameLead` reads before it (40).
+    /// PCRE2 confirms each candidate over this much before its end rather than the default kilobyte, which in
+    /// prose and headers (`auth login`, `EVP_PKEY *key`) was most of the scan's regex time.
+    static let genericReach = 512
+    /// The lines a generic match spans above its value's: the name, the `=` and the value may each stand on a line
+    /// of their own, and `<add key="…"` puts `value`, `=` and the value on three more (`pvGenericSeparator`).
+    static let genericLines = 3
 
     static let providerGeneric: [Rule] = [
         // A detector that scores rather than a regex: the regex only finds a secret-like name and a value; the
@@ -152,22 +161,22 @@ extension BuiltinRules {
              regex: pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
                  + pvGenericValue + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
                  + pvTokenValue + "|" + pvKeyName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvKeySeparator + pvTokenValue + ")",
-             secretGroup: Rule.firstNonEmptyGroup, entropy: 3.0,
+             secretGroup: Rule.firstNonEmptyGroup, lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64 env
              // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
              // documentation, and a real one is reported decoded.
              allowlist: pvGenericAllowlist, confidence: .medium, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
-             minimumScore: SecretScore.strong, weakerRule: "generic-secret-weak"),
+             minimumScore: SecretScore.strong, weakerRule: "generic-secret-weak", nameLead: .generic),
         // The same with weaker signals: a bare `key`, or a value less random than the strong floor. Low severity:
         // worth a look, not an alarm.
         Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,
              regex: pvGenericStart + #"(?:"# + pvSecretName + #"|(?<![A-Za-z])key(?![a-z])|credential)"# + pvNotSecretSuffix
                  + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator + pvGenericValue,
-             entropy: 3.0,
+             lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64
              // env values) and report for what it holds, not a random value.
              allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],
-             minimumScore: SecretScore.weak),
+             minimumScore: SecretScore.weak, nameLead: .generic),
     ]
 
     private static let pvGenericAllowlist: [String] = [

@@ -266,7 +266,8 @@ public final class FileMatcher {
         guard let regex = try regex(for: r.rule) else { return nil }
         let group = engine.secretGroups[r.rule]
         let ruleID = engine.rules[r.rule].id
-        let from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))
+        var from = max(bufferStart, r.resume ?? (r.first - engine.lookBehinds[r.rule]))
+        if r.resume == nil, let span = engine.lineSpans[r.rule] { from = lineStart(above: r.first, lines: span, floor: from) }
         let windowEnd = min(documentEnd, r.last + Int64(FileMatcher.lookAhead))
         guard windowEnd > from else { return nil }
         counters.regions += 1
@@ -284,6 +285,11 @@ public final class FileMatcher {
             case .none:
                 return nil
             case .match(let whole, let secret):
+                if !leadAllows(r.rule, at: base + Int64(whole.lowerBound), windowEnd: windowEnd) {
+                    // A later name of the same identifier is judged by the same lead; another identifier may pass.
+                    pos = base + Int64(whole.lowerBound) + 1
+                    continue
+                }
                 if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
                 pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
             case .partial(let p):
@@ -314,14 +320,54 @@ public final class FileMatcher {
                     case .none:
                         pos = start + 1
                     case .match(let whole, let secret):
-                        if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
-                        pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
+                        if !leadAllows(r.rule, at: base + Int64(whole.lowerBound), windowEnd: end) {
+                            pos = base + Int64(whole.lowerBound) + 1
+                        } else {
+                            if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
+                            pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
+                        }
                     }
                     decided = true
                 }
             }
         }
         return nil
+    }
+
+    /// Whether rule `rule`'s match starting at document offset `start` has an allowed lead (see `NameLead`); true
+    /// for a rule without one.
+    private func leadAllows(_ rule: Int, at start: Int64, windowEnd: Int64) -> Bool {
+        guard let lead = engine.nameLeads[rule] else { return true }
+        // Safe: `bufferStart..<windowEnd` are written bytes of the buffer (`windowEnd` is not past `documentEnd`),
+        // and the view does not outlive this call.
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(windowEnd - bufferStart))
+        return lead.allows(bytes, name: Int(start - bufferStart))
+    }
+
+    /// The start of the line `lines` lines holding more than blanks above the line of the byte before `end` (a
+    /// match's end), or `floor` if that line starts before it. Reads only `floor..<end`, bytes of the buffer.
+    private func lineStart(above end: Int64, lines: Int, floor: Int64) -> Int64 {
+        // Safe: every offset read lies in `floor..<end`, and `floor` is not before `bufferStart` nor `end` past
+        // `documentEnd`: written bytes of the buffer.
+        func byte(_ at: Int64) -> UInt8 { buffer.load(fromByteOffset: Int(at - bufferStart), as: UInt8.self) }
+        var p = end - 1
+        guard p > floor else { return floor }
+        while p > floor && byte(p - 1) != 0x0A { p -= 1 }
+        var found = 0
+        while found < lines {
+            guard p > floor else { return floor }
+            // `p` starts a line and `p - 1` is its newline: walk the line above back to its start.
+            var q = p - 1
+            var content = false
+            while q > floor && byte(q - 1) != 0x0A {
+                q -= 1
+                let b = byte(q)
+                if b != 0x20 && b != 0x09 && b != 0x0D { content = true }
+            }
+            p = q
+            if content { found += 1 }
+        }
+        return p
     }
 
     private func emit(rule: Int, from start: Int64, to end: Int64) {

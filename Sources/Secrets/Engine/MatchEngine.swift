@@ -24,6 +24,10 @@ public final class MatchEngine: @unchecked Sendable {
     let regexes: [PCRE2Regex?]
     /// Per rule, read on every candidate: how far before a match end the secret may start and its capture group.
     let lookBehinds: [Int64]
+    /// Per rule: its `lineSpan`.
+    let lineSpans: [Int?]
+    /// Per rule: its `nameLead`.
+    let nameLeads: [NameLead?]
     let secretGroups: [Int]
     /// Per rule: its severity's `rank` (0 low … 3 critical), for caps that keep the most severe.
     public let severityRanks: [Int]
@@ -106,6 +110,8 @@ public final class MatchEngine: @unchecked Sendable {
             cache?.store(database, key: inputs.key)
         }
         lookBehinds = rules.map { Int64($0.lookBehind) }
+        lineSpans = rules.map(\.lineSpan)
+        nameLeads = rules.map(\.nameLead)
         secretGroups = rules.map(\.secretGroup)
         severityRanks = rules.map(\.severity.rank)
         spanRanks = rules.map { $0.minimumScore == nil ? $0.severity.rank : -1 }
@@ -165,7 +171,9 @@ public final class MatchEngine: @unchecked Sendable {
     /// whose token shape the whole value fits (the first such, its own line first).
     func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
         guard !keywordShapes.isEmpty else { return .none }
-        var lines = Array(context.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
+        // Lowered once here: the loop below asks about a thousand rows.
+        let lowered = context.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        var lines = Array(lowered.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
         let current = Array(lines.popLast() ?? [])
         let before = Array(lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) }.joined(separator: [0x0A]))
         // Only a name on the value's line or the line just before joins a value to a provider's row: further up, with
@@ -177,11 +185,11 @@ public final class MatchEngine: @unchecked Sendable {
         let value = String(decoding: secret, as: UTF8.self)
         let data = PCRE2MatchData()
         for entry in keywordShapes {
-            let onLine = MatchEngine.containsAny(current, entry.words)
-            guard onLine || MatchEngine.containsAny(before, entry.words) else { continue }
+            let onLine = MatchEngine.containsAny(lowered: current, entry.words)
+            guard onLine || MatchEngine.containsAny(lowered: before, entry.words) else { continue }
             if entry.exact.matches(value, data: data) {
                 if onLine { return .provider(entry.rule) }
-                if MatchEngine.containsAny(adjacent, entry.words) { fits = fits ?? entry.rule }
+                if MatchEngine.containsAny(lowered: adjacent, entry.words) { fits = fits ?? entry.rule }
             } else if entry.shape.matches(value, data: data) {
                 // The provider's token inside a longer value: its own rule reports it where it is.
                 return fits.map(ProviderContext.provider) ?? .none
@@ -212,6 +220,10 @@ public final class MatchEngine: @unchecked Sendable {
             }
             if let score = r.minimumScore { fields += ["score:" + String(score) + "/v" + String(SecretScore.version)] }
             if let structure = r.structure { fields += ["structure:" + structure.rawValue] }
+            if let lead = r.nameLead {
+                fields += ["lead:\(lead.maxLength)/\(lead.wordReach)", lead.notWorking.joined(separator: "\u{1}"),
+                           lead.notAfter.joined(separator: "\u{1}")]
+            }
             if r.keywordShape != nil || r.weakerRule != nil {
                 fields += ["shape:" + (r.keywordShape ?? ""), "near:" + (r.keywordNearShape ?? ""), "weaker:" + (r.weakerRule ?? "")]
             }
@@ -322,7 +334,11 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// Whether `secret`, ASCII-lowercased, contains one of `words` (already lowercased, non-empty).
     static func containsAny(_ secret: [UInt8], _ words: [[UInt8]]) -> Bool {
-        let hay = secret.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        containsAny(lowered: secret.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, words)
+    }
+
+    /// Whether `hay`, already ASCII-lowercased, contains one of `words` (lowercased, non-empty).
+    static func containsAny(lowered hay: [UInt8], _ words: [[UInt8]]) -> Bool {
         let n = hay.count
         for w in words where w.count <= n {
             let first = w[0], m = w.count
