@@ -21,6 +21,26 @@ struct PrecisionTests {
         #expect(try ruleIDs(late) == ["generic-secret-assignment", "stripe-live-key"])
     }
 
+    @Test func keywordRowsSkipBinaryDocumentsWhereverTheirFirstNulArrives() throws {
+        let token = Gen.judged { Gen.H(32) }
+        let text = Array("MIXPANEL_API_SECRET=\(token)\nSTRIPE=sk_live_\(Gen.A(30))\n".utf8)
+        #expect(try ruleIDs(text) == ["mixpanel-api-secret", "stripe-live-key"])
+        #expect(try ruleIDs([0x7F, 0x45, 0x4C, 0x46, 0x00] + text) == ["stripe-live-key"])
+        // The NUL in a later write of the first kilobyte than the secret: the document is still binary, and its
+        // database is chosen only once that kilobyte is in. A document shorter than that is judged at its end.
+        let engine = try BuiltinEngine.shared.get()
+        let matcher = try engine.makeMatcher()
+        for tail in [[UInt8](repeating: 0x20, count: 600) + [0], [0]] {
+            try matcher.begin()
+            for piece in [text, tail] { try piece.withUnsafeBytes { try matcher.feed($0) } }
+            #expect(try matcher.end().map { engine.rules[$0.ruleIndex].id } == ["stripe-live-key"])
+        }
+        // A NUL after the first kilobyte: text, read by every rule.
+        try matcher.begin()
+        for piece in [text, [UInt8](repeating: 0x20, count: 2000) + [0]] { try piece.withUnsafeBytes { try matcher.feed($0) } }
+        #expect(try matcher.end().map { engine.rules[$0.ruleIndex].id } == ["mixpanel-api-secret", "stripe-live-key"])
+    }
+
     @Test func keywordRowsRefuseBodiesOfOneCharacterClass() throws {
         // 32 hex characters that are all digits: a number, not a key; all letters a-f: a word or a pattern.
         #expect(try ruleIDs(Array("MIXPANEL_API_SECRET=\(Gen.rand(32, Gen.digits))\n".utf8)).isEmpty)

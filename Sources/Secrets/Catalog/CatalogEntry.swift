@@ -61,8 +61,10 @@ public struct CatalogEntry: Sendable {
                         // The keyword's line and the token's, when the keyword's line ends opening a value (`proximity`).
                         lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64), lineSpan: 1,
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
-                        // A binary's strings table puts provider names near random-looking bytes by the thousand.
-                        mixedCharacters: shape.expectsMixedCharacters, binaryCap: .low, revoke: revoke, structure: .randomBody,
+                        // Not in binary documents: a strings table puts provider names near random-looking bytes by the
+                        // thousand, and a compiled program keeps its names and its constants apart; its prefixed tokens
+                        // are still found there.
+                        mixedCharacters: shape.expectsMixedCharacters, textOnly: true, revoke: revoke, structure: .randomBody,
                         keywordShape: "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])",
                         keywordNearShape: "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$")
         }

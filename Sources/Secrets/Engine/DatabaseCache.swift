@@ -160,7 +160,7 @@ public struct DatabaseCache: Sendable, Equatable {
     /// with one (load), using the cache in `cacheDir`.
     public static func measureStartup(rules: [Rule], cacheDir: String) throws -> (cold: Double, warm: Double) {
         let cache = DatabaseCache(directory: cacheDir)
-        unlink(cache.path(forKey: MatchEngine.databaseInputs(rules: rules).key))
+        for key in MatchEngine.databaseKeys(rules: rules) { unlink(cache.path(forKey: key)) }
         let clock = ContinuousClock()
         var engine: MatchEngine?
         let coldTime = try clock.measure { engine = try MatchEngine(rules: rules, cache: cache) }

@@ -30,9 +30,13 @@ public final class FileMatcher {
     public let engine: MatchEngine
     private let scratch: VectorscanScratch
     private let matchData = PCRE2MatchData()
-    private var stream: OpaquePointer?
-    /// Whether `stream` has seen bytes since it was opened or reset.
-    private var streamUsed = false
+    /// One stream per database: the engine's, and its binary documents' (see `MatchEngine.binaryDatabase`).
+    private var streams: [OpaquePointer?] = [nil, nil]
+    /// Per stream: whether it has seen bytes since it was opened or reset.
+    private var streamUsed = [false, false]
+    /// The stream of the current document, chosen once its first `binaryProbe` bytes are in (or it ends shorter):
+    /// nil until then.
+    private var active: Int?
 
     /// Bytes kept before the newest data so a secret that straddles chunks can be extracted.
     static let keep = 64 * 1024
@@ -112,6 +116,7 @@ public final class FileMatcher {
     init(engine: MatchEngine) throws {
         self.engine = engine
         scratch = try VectorscanScratch(database: engine.database)
+        if let binary = engine.binaryDatabase { try scratch.fit(binary) }
         buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
         openRegion = Array(repeating: -1, count: engine.rules.count)
         lastEmittedEnd = Array(repeating: -1, count: engine.rules.count)
@@ -129,7 +134,7 @@ public final class FileMatcher {
     }
 
     deinit {
-        if let s = stream { hs_close_stream(s, scratch.handle, nil, nil) }
+        for case let s? in streams { hs_close_stream(s, scratch.handle, nil, nil) }
         buffer.deallocate()
     }
 
@@ -137,17 +142,13 @@ public final class FileMatcher {
 
     /// Starts a new document.
     public func begin() throws {
-        if stream == nil {
-            var s: OpaquePointer?
-            let rc = hs_open_stream(engine.database.handle, 0, &s)
-            guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_open_stream", code: rc) }
-            stream = s
-        } else if streamUsed {
+        for i in streams.indices where streamUsed[i] {
             // Reused rather than reopened: a layer of a million empty files costs no allocation per file.
-            let rc = hs_reset_stream(stream, 0, scratch.handle, nil, nil)
+            let rc = hs_reset_stream(streams[i], 0, scratch.handle, nil, nil)
             guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_reset_stream", code: rc) }
+            streamUsed[i] = false
         }
-        streamUsed = false
+        active = nil
         bufferStart = 0
         count = 0
         newlines = 0
@@ -182,11 +183,38 @@ public final class FileMatcher {
             if probe.contains(0) { binaryDocument = true }
         }
         indexLines(from: count, to: count + n)
-        let chunk = UnsafeRawBufferPointer(start: buffer + count, count: n)
         count += n
-        streamUsed = true
+        if active == nil {
+            // Which database reads the document is known once its first kilobyte is in (or at its end).
+            guard count >= FileMatcher.binaryProbe else { return }
+            try startStream()
+        } else {
+            try scanStream(from: count - n)
+        }
+    }
+
+    /// Chooses the current document's stream (its database: binary or not) and scans what the buffer holds.
+    private func startStream() throws {
+        let i = binaryDocument && engine.binaryDatabase != nil ? 1 : 0
+        if streams[i] == nil {
+            var s: OpaquePointer?
+            let rc = hs_open_stream((i == 1 ? engine.binaryDatabase! : engine.database).handle, 0, &s)
+            guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_open_stream", code: rc) }
+            streams[i] = s
+        }
+        active = i
+        // Nothing was scanned yet, so nothing was dropped from the buffer: it starts at the document's start.
+        try scanStream(from: 0)
+    }
+
+    /// Scans buffer bytes `from..<count` into the current document's stream, then confirms what is settled.
+    private func scanStream(from: Int) throws {
+        guard let i = active, count > from else { return }
+        streamUsed[i] = true
         let ctx = Unmanaged.passUnretained(self).toOpaque()
-        let rc = hs_scan_stream(stream, chunk.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(n), 0, scratch.handle, onMatch, ctx)
+        // Safe: `from..<count` are bytes written into the buffer, read by Vectorscan during this call only.
+        let rc = hs_scan_stream(streams[i], (buffer + from).assumingMemoryBound(to: CChar.self), UInt32(count - from), 0,
+                                scratch.handle, onMatch, ctx)
         guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_scan_stream", code: rc) }
         if let failure { throw failure }
         try confirmSettled(final: false)
@@ -207,14 +235,15 @@ public final class FileMatcher {
     /// Ends the document and returns its secrets in document order, a secret inside a longer one of another
     /// rule dropped, at most `maxHits` of them (the most severe kept; see `truncated`).
     public func end() throws -> [RawHit] {
-        if let s = stream, streamUsed {
+        if active == nil && count > 0 { try startStream() }
+        if let i = active, let s = streams[i], streamUsed[i] {
             let ctx = Unmanaged.passUnretained(self).toOpaque()
             // Reports end-of-data matches and leaves the stream ready for the next document.
             let rc = hs_reset_stream(s, 0, scratch.handle, onMatch, ctx)
-            streamUsed = false
+            streamUsed[i] = false
             guard rc == HS_SUCCESS else {
                 hs_close_stream(s, scratch.handle, nil, nil)
-                stream = nil
+                streams[i] = nil
                 throw SecretsError.vectorscan(call: "hs_reset_stream", code: rc)
             }
         }

@@ -19,6 +19,11 @@ public final class MatchEngine: @unchecked Sendable {
     /// Whether any rule has a `pathScope` or `pathAllowlist`, i.e. whether `ruleApplies` can ever say no.
     public let hasPathConditions: Bool
     let database: VectorscanDatabase
+    /// The database for binary documents (a NUL in the first kilobyte): the rules that apply to them, those not
+    /// `textOnly`. Half the bytes of an image are executables and libraries, where the keyword rows and the generic
+    /// rules only ever found strings tables; without them Vectorscan reads those bytes about twice as fast. nil
+    /// when every rule applies to binary documents.
+    let binaryDatabase: VectorscanDatabase?
     /// Per rule: its regex compiled up front (a rule set compiled now), else nil: matchers compile it on first
     /// use (`makeRegex`). Always nil for rules whose detector is not `.regex`.
     let regexes: [PCRE2Regex?]
@@ -95,19 +100,37 @@ public final class MatchEngine: @unchecked Sendable {
         fingerprint = MatchEngine.fingerprint(rules: rules, globalAllowlist: globalAllowlist, globalStopwords: globalStopwords)
         let inputs = MatchEngine.databaseInputs(rules: rules, fingerprint: fingerprint)
         databaseKey = inputs.key
+        func ruleIDs(_ patterns: [(expression: String, flags: UInt32, id: UInt32)]) -> [String] {
+            patterns.map { Int($0.id) < rules.count ? rules[Int($0.id)].id : "(none)" }
+        }
+        let mainCached: Bool
         if let cache, let cached = cache.load(key: inputs.key) {
             database = cached
-            databaseWasCached = true
+            mainCached = true
             // The cache holds only rule sets whose every regex compiled (below): each matcher compiles a rule's
             // regex when the rule first has a candidate, so a start from the cache costs no PCRE2 compile for
             // the hundreds of rules a scan never confirms.
             regexes = Array(repeating: nil, count: rules.count)
         } else {
-            database = try VectorscanDatabase(patterns: inputs.patterns,
-                                              ruleIDs: inputs.patterns.map { Int($0.id) < rules.count ? rules[Int($0.id)].id : "(none)" })
-            databaseWasCached = false
+            database = try VectorscanDatabase(patterns: inputs.patterns, ruleIDs: ruleIDs(inputs.patterns))
+            mainCached = false
             regexes = try rules.map { $0.detector == .regex ? try PCRE2Regex($0.regex, ruleID: $0.id) : nil }
             cache?.store(database, key: inputs.key)
+        }
+        if MatchEngine.hasTextOnlyRules(rules) {
+            let binary = MatchEngine.databaseInputs(rules: rules, fingerprint: fingerprint, binary: true)
+            if let cache, let cached = cache.load(key: binary.key) {
+                binaryDatabase = cached
+                databaseWasCached = mainCached
+            } else {
+                let compiled = try VectorscanDatabase(patterns: binary.patterns, ruleIDs: ruleIDs(binary.patterns))
+                binaryDatabase = compiled
+                databaseWasCached = false
+                cache?.store(compiled, key: binary.key)
+            }
+        } else {
+            binaryDatabase = nil
+            databaseWasCached = mainCached
         }
         lookBehinds = rules.map { Int64($0.lookBehind) }
         lineSpans = rules.map(\.lineSpan)
@@ -238,10 +261,12 @@ public final class MatchEngine: @unchecked Sendable {
 
     /// The patterns handed to Vectorscan and the cache key of the resulting database: the rule-set
     /// fingerprint, a digest of exactly those patterns and flags, the Vectorscan version and the platform.
-    public static func databaseInputs(rules: [Rule], fingerprint: String? = nil) -> (patterns: [(expression: String, flags: UInt32, id: UInt32)], key: String) {
+    /// `binary`: the database for binary documents, without the `textOnly` rules.
+    public static func databaseInputs(rules: [Rule], fingerprint: String? = nil,
+                                      binary: Bool = false) -> (patterns: [(expression: String, flags: UInt32, id: UInt32)], key: String) {
         // Only regex rules go to Vectorscan, each under its rule index; detectors find their secrets otherwise.
         var patterns: [(expression: String, flags: UInt32, id: UInt32)] = []
-        for (i, r) in rules.enumerated() where r.detector == .regex {
+        for (i, r) in rules.enumerated() where r.detector == .regex && !(binary && r.textOnly) {
             if let p = r.prefilter {
                 patterns.append((p, UInt32(HS_FLAG_DOTALL), UInt32(i)))
             } else {
@@ -253,11 +278,21 @@ public final class MatchEngine: @unchecked Sendable {
             patterns.append(("\\x00\\xff\\x00\\xfe", 0, UInt32(rules.count)))
         }
         var h = SHA256()
-        h.update(data: Array("mode=stream".utf8) + [0])
+        h.update(data: Array((binary ? "mode=stream;binary" : "mode=stream").utf8) + [0])
         for p in patterns { h.update(data: Array("\(p.flags)\u{0}\(p.id)\u{0}\(p.expression)".utf8) + [0x1e]) }
         let digest = h.finalize().hexString
         let fp = fingerprint ?? MatchEngine.fingerprint(rules: rules, globalAllowlist: [], globalStopwords: [])
         return (patterns, "rules=\(fp);db=\(digest);hs=\(VectorscanDatabase.version);platform=\(VectorscanDatabase.platform)")
+    }
+
+    /// Whether some regex rule does not apply to binary documents, so that they get a database of their own.
+    static func hasTextOnlyRules(_ rules: [Rule]) -> Bool {
+        rules.contains { $0.detector == .regex && $0.textOnly }
+    }
+
+    /// The cache keys of the databases a `MatchEngine` for `rules` loads (see `databaseInputs`).
+    public static func databaseKeys(rules: [Rule]) -> [String] {
+        [databaseInputs(rules: rules).key] + (hasTextOnlyRules(rules) ? [databaseInputs(rules: rules, binary: true).key] : [])
     }
 
     /// Rule `index`'s regex, compiled now; nil for a rule whose detector is not `.regex`.

@@ -102,6 +102,14 @@ final class VectorscanScratch {
         handle = s
     }
 
+    /// Grows the scratch so that it also serves `database`.
+    func fit(_ database: VectorscanDatabase) throws {
+        var s = handle
+        let rc = hs_alloc_scratch(database.handle, &s)
+        guard rc == HS_SUCCESS else { throw SecretsError.vectorscan(call: "hs_alloc_scratch", code: rc) }
+        handle = s
+    }
+
     deinit {
         if let h = handle { hs_free_scratch(h) }
     }
