@@ -59,6 +59,9 @@ public final class MatchEngine: @unchecked Sendable {
     /// The rules with a `keywordShape`: the rule's index, its keywords of four or more letters as they may be written
     /// (lower case, `_` as `_`, `-`, `.` or nothing) and the shape, compiled.
     let keywordShapes: [(rule: Int, words: [[UInt8]], shape: PCRE2Regex, exact: PCRE2Regex, near: PCRE2Regex?)]
+    /// `keywordShapes` indices by the first three bytes of each of their words: the rows a context may name, found in
+    /// one pass over it rather than a search per row (a thousand rows for each generic candidate).
+    let keywordShapesByPrefix: [UInt32: [Int]]
     /// Per rule: whether it judges the value alone (`minimumScore`: the generic rules).
     let judgesValue: [Bool]
     /// Per rule found by its keywords: those keywords of five or more letters, lower case. A candidate token that
@@ -172,6 +175,15 @@ public final class MatchEngine: @unchecked Sendable {
                                           try PCRE2Regex("^(?:" + shape + ")$", ruleID: r.id + " (whole shape)"),
                                           try r.keywordNearShape.map { try PCRE2Regex($0, ruleID: r.id + " (near shape)") })
         }
+        var byPrefix: [UInt32: [Int]] = [:]
+        for (k, entry) in keywordShapes.enumerated() {
+            for w in entry.words {
+                // A word of under three bytes (a keyword of four with two separators left out) is looked for always.
+                let key = w.count >= 3 ? MatchEngine.prefix(w, 0) : MatchEngine.always
+                if byPrefix[key]?.last != k { byPrefix[key, default: []].append(k) }
+            }
+        }
+        keywordShapesByPrefix = byPrefix
     }
 
     /// What the text before a generic finding's value says of it (see `providerContext`).
@@ -207,7 +219,15 @@ public final class MatchEngine: @unchecked Sendable {
         var fits: Int?
         let value = String(decoding: secret, as: UTF8.self)
         let data = PCRE2MatchData()
-        for entry in keywordShapes {
+        // The rows a word of which starts somewhere on these lines; the search below tells which really stand there.
+        var named = [Bool](repeating: false, count: keywordShapes.count)
+        for k in keywordShapesByPrefix[MatchEngine.always] ?? [] { named[k] = true }
+        for text in [current, before] where text.count >= 3 {
+            for i in 0...(text.count - 3) {
+                for k in keywordShapesByPrefix[MatchEngine.prefix(text, i)] ?? [] { named[k] = true }
+            }
+        }
+        for (k, entry) in keywordShapes.enumerated() where named[k] {
             let onLine = MatchEngine.containsAny(lowered: current, entry.words)
             guard onLine || MatchEngine.containsAny(lowered: before, entry.words) else { continue }
             if entry.exact.matches(value, data: data) {
@@ -361,6 +381,14 @@ public final class MatchEngine: @unchecked Sendable {
             if letter && digit { return true }
         }
         return false
+    }
+
+    /// The key of `keywordShapesByPrefix` for rows looked for always: no three bytes give it.
+    static let always = UInt32.max
+
+    /// The three bytes of `bytes` from `i`, as one key.
+    static func prefix(_ bytes: [UInt8], _ i: Int) -> UInt32 {
+        UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
     }
 
     static func lowercased<S: StringProtocol>(_ s: S) -> [UInt8] {
