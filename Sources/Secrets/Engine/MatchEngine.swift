@@ -21,7 +21,7 @@ public final class MatchEngine: @unchecked Sendable {
     let database: VectorscanDatabase
     /// The database for binary documents (a NUL in the first kilobyte): the rules that apply to them, those not
     /// `textOnly`. Half the bytes of an image are executables and libraries, where the keyword rows and the generic
-    /// rules only ever found strings tables; without them Vectorscan reads those bytes about twice as fast. nil
+    /// rules only ever found strings tables: their candidates there were confirmed by PCRE2 and then dropped. nil
     /// when every rule applies to binary documents.
     let binaryDatabase: VectorscanDatabase?
     /// Per rule: its regex compiled up front (a rule set compiled now), else nil: matchers compile it on first
