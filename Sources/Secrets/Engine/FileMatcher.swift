@@ -314,13 +314,7 @@ public final class FileMatcher {
             case .none:
                 return nil
             case .match(let whole, let secret):
-                if !leadAllows(r.rule, at: base + Int64(whole.lowerBound), windowEnd: windowEnd) {
-                    // A later name of the same identifier is judged by the same lead; another identifier may pass.
-                    pos = base + Int64(whole.lowerBound) + 1
-                    continue
-                }
-                if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
-                pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
+                pos = take(r.rule, whole: whole, secret: secret, base: base, windowEnd: windowEnd)
             case .partial(let p):
                 // Whether a secret starts at `start` is decided on more bytes, never on a window cut short.
                 let start = base + Int64(p)
@@ -349,18 +343,24 @@ public final class FileMatcher {
                     case .none:
                         pos = start + 1
                     case .match(let whole, let secret):
-                        if !leadAllows(r.rule, at: base + Int64(whole.lowerBound), windowEnd: end) {
-                            pos = base + Int64(whole.lowerBound) + 1
-                        } else {
-                            if let secret { emit(rule: r.rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
-                            pos = base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
-                        }
+                        pos = take(r.rule, whole: whole, secret: secret, base: base, windowEnd: end)
                     }
                     decided = true
                 }
             }
         }
         return nil
+    }
+
+    /// Takes rule `rule`'s match (offsets from `base`): emits its secret unless the rule's `nameLead` refuses it, and
+    /// returns where the search goes on.
+    private func take(_ rule: Int, whole: Range<Int>, secret: Range<Int>?, base: Int64, windowEnd: Int64) -> Int64 {
+        guard leadAllows(rule, at: base + Int64(whole.lowerBound), windowEnd: windowEnd) else {
+            // A later name of the same identifier is judged by the same lead; another identifier may pass.
+            return base + Int64(whole.lowerBound) + 1
+        }
+        if let secret { emit(rule: rule, from: base + Int64(secret.lowerBound), to: base + Int64(secret.upperBound)) }
+        return base + Int64(whole.isEmpty ? whole.lowerBound + 1 : whole.upperBound)
     }
 
     /// Whether rule `rule`'s match starting at document offset `start` has an allowed lead (see `NameLead`); true

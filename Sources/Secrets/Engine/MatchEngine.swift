@@ -207,7 +207,7 @@ public final class MatchEngine: @unchecked Sendable {
     func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
         guard !keywordShapes.isEmpty else { return .none }
         // Lowered once here: the loop below asks about a thousand rows.
-        let lowered = context.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let lowered = MatchEngine.lowercased(bytes: context)
         var lines = Array(lowered.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
         let current = Array(lines.popLast() ?? [])
         let before = Array(lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) }.joined(separator: [0x0A]))
@@ -392,12 +392,17 @@ public final class MatchEngine: @unchecked Sendable {
     }
 
     static func lowercased<S: StringProtocol>(_ s: S) -> [UInt8] {
-        s.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        lowercased(bytes: s.utf8)
+    }
+
+    /// `bytes` with ASCII capitals lowered.
+    static func lowercased<S: Sequence<UInt8>>(bytes: S) -> [UInt8] {
+        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
     }
 
     /// Whether `secret`, ASCII-lowercased, contains one of `words` (already lowercased, non-empty).
     static func containsAny(_ secret: [UInt8], _ words: [[UInt8]]) -> Bool {
-        containsAny(lowered: secret.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, words)
+        containsAny(lowered: lowercased(bytes: secret), words)
     }
 
     /// Whether `hay`, already ASCII-lowercased, contains one of `words` (lowercased, non-empty).

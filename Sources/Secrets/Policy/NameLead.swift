@@ -60,6 +60,6 @@ public struct NameLead: Sendable, Equatable {
     }
 
     static func isIdentifier(_ b: UInt8) -> Bool {
-        (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b >= 0x30 && b <= 0x39 || b == 0x5F || b == 0x2E || b == 0x2D
+        ValueContext.isNameByte(b) || b == 0x2E || b == 0x2D
     }
 }
