@@ -67,7 +67,10 @@ struct FalseAlarmReasonTests {
         #expect(SecretScore.bodyReadsAsWords(Array(("xoxp-1-" + run + Self.camelWords(2)).utf8)))
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         let words = (0..<20000).filter { i in SecretScore.bodyReadsAsWords(Array(Gen.raw(i % 2 == 0 ? 27 : 40, alphabet).utf8)) }.count
-        #expect(words <= 2, "\(words) of 20000 drawn tokens judged words")
+        // About one draw in 20,000 holds such a run, so a run of 20,000 draws sees one on average and three about once in
+        // twelve runs (the fresh-clone CI of 333c728 met three). Eight or fewer: a rate of 0.04 % at most, yet a
+        // bound that fails a run about once in a million, not a draw.
+        #expect(words <= 8, "\(words) of 20000 drawn tokens judged words")
     }
 
     @Test func memberAccessIsNoXMLElement() throws {
