@@ -105,11 +105,17 @@ extension BuiltinRules {
         #"^[^:]{0,64}:(?i:[a-z_-]{0,10}(?:password|passwd|secret)[a-z0-9_-]{0,10})$"#,
     ]
 
-    /// Names that hold secrets. Matching is case-insensitive; `auth` does not match `author`/`authority`.
+    /// Names that hold secrets (and `pvAuthName`). Matching is case-insensitive.
     /// Pagination and anti-forgery tokens (`NextToken`, `page_token`, `csrf_token`, Rails' `authenticity_token`) are
     /// not credentials, nor are tokens their provider calls public (`publicToken`, `publishable_token`).
     private static let pvSecretName =
-        #"(?:secret|(?<!next|page|next_|page_|next-|page-|next |page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret|(?<![A-Za-z])auth(?!or|ority|enticity))"#
+        #"(?:secret|(?<!next|page|next_|page_|next-|page-|next |page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[_-]?key|apikey|access[_-]?key|private[_-]?key|client[_-]?secret)"#
+    /// `auth` as a name (`auth`, `AUTH_CODE`, `authKey`, `X-Auth`), with the rest of the name spelt in the regex so
+    /// that Vectorscan, which drops lookarounds when it prefilters, still sees what cannot follow: `auth` then a
+    /// lower-case letter (`author`, `authority`, `authenticate`, the common case in text) is not a candidate. An
+    /// all-capitals `AUTHORITY` or `AUTHENTICITY_TOKEN` is held back by the lookahead, which PCRE2 keeps.
+    private static let pvAuthName =
+        #"(?<![A-Za-z])auth(?:key|code)?(?!or|enticity)(?-i:(?![a-z]))"# + pvNotSecretSuffix + #"(?:(?-i:[A-Z0-9_.-])[A-Za-z0-9_.-]{0,19}?)??"#
     /// Name suffixes whose values are not secrets (a file, URL, length, name...).
     private static let pvNotSecretSuffix =
         #"(?![\w.-]{0,20}?(?:name|url|uri|path|file|type|len|length|size|count|endpoint|expir|header|ttl|format|prefix|kind|method|mode|provider|label|version|dir|field|param|policy|hash|id(?![a-z])|_id|timeout|enabled|required|source|ref|arn))"#
@@ -166,7 +172,8 @@ extension BuiltinRules {
              // or `;` mark prose, templates or a password under another name.
              regex: pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
                  + pvGenericValue + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
-                 + pvTokenValue + "|" + pvKeyName + pvNotSecretSuffix + pvKeyTail + pvKeySeparator + pvTokenValue + ")",
+                 + pvTokenValue + "|" + pvAuthName + pvGenericSeparator + pvTokenValue
+                 + "|" + pvKeyName + pvNotSecretSuffix + pvKeyTail + pvKeySeparator + pvTokenValue + ")",
              secretGroup: Rule.firstNonEmptyGroup, lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64 env
              // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
@@ -177,7 +184,7 @@ extension BuiltinRules {
         // worth a look, not an alarm.
         Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,
              regex: pvGenericStart + "(?:(?:" + pvSecretName + "|credential)" + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"#
-                 + #"|(?<![A-Za-z])key(?![a-z])"# + pvNotSecretSuffix + pvKeyTail + ")" + pvGenericSeparator + pvGenericValue,
+                 + "|" + pvAuthName + #"|(?<![A-Za-z])key(?![a-z])"# + pvNotSecretSuffix + pvKeyTail + ")" + pvGenericSeparator + pvGenericValue,
              lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64
              // env values) and report for what it holds, not a random value.
