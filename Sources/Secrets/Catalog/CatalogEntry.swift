@@ -103,7 +103,8 @@ public struct CatalogEntry: Sendable {
     /// separator, so `lob` does not fire inside `glob` or `blob`; no keyword may go on in lower case.
     static func keywordPattern(_ word: String) -> String {
         let lower = word.lowercased()
-        let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
+        let parts = lower.split(separator: "_", omittingEmptySubsequences: false)
+        let forms = parts.count > 1 ? ["_", "-", ".", ""].map { parts.joined(separator: $0) } : [lower]
         let body = forms.map(TokenShape.escaped).joined(separator: "|")
         let guarded = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
         // Nor may it run on into a longer lower-case word (`crypto_com` in `crypto-common`); `cryptoComKey`,

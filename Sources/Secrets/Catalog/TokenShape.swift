@@ -204,11 +204,19 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
 
     /// `text` with regex metacharacters escaped.
     static func escaped(_ text: String) -> String {
-        var out = ""
-        for c in text {
-            if "\\^$.|?*+()[]{}/-~#".contains(c) { out.append("\\") }
-            out.append(c)
+        var out = [UInt8]()
+        out.reserveCapacity(text.utf8.count + 8)
+        for b in text.utf8 {
+            switch b {
+            case UInt8(ascii: "\\"), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "."), UInt8(ascii: "|"),
+                 UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "("), UInt8(ascii: ")"),
+                 UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "/"),
+                 UInt8(ascii: "-"), UInt8(ascii: "~"), UInt8(ascii: "#"):
+                out.append(UInt8(ascii: "\\"))
+            default: break
+            }
+            out.append(b)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -7,6 +7,7 @@ import Darwin
 #endif
 import CVectorscan
 import Crypto
+import Synchronization
 
 /// A rule set compiled once: one Vectorscan streaming database for all rules plus a PCRE2 regex per rule.
 /// Shared by every thread; each thread scans through its own `FileMatcher`.
@@ -58,7 +59,7 @@ public final class MatchEngine: @unchecked Sendable {
     let weakerRules: [Int?]
     /// The rules with a `keywordShape`: the rule's index, its keywords of four or more letters as they may be written
     /// (lower case, `_` as `_`, `-`, `.` or nothing) and the shape, compiled.
-    let keywordShapes: [(rule: Int, words: [[UInt8]], shape: PCRE2Regex, exact: PCRE2Regex, near: PCRE2Regex?)]
+    let keywordShapes: [(rule: Int, words: [[UInt8]], regexes: ShapeRegexes)]
     /// `keywordShapes` indices by the first three bytes of each of their words: the rows a context may name, found in
     /// one pass over it rather than a search per row (a thousand rows for each generic candidate).
     let keywordShapesByPrefix: [UInt32: [Int]]
@@ -159,21 +160,22 @@ public final class MatchEngine: @unchecked Sendable {
         judgesValue = rules.map { $0.minimumScore != nil }
         namingKeywords = rules.map { r in
             // Not a keyword the token's own shape spells (`shippo_test_…`); `_` as written in identifiers too.
-            guard let shape = r.keywordShape?.lowercased() else { return [] }
-            return r.keywords.map { $0.lowercased() }.filter { $0.count >= 5 && !shape.contains($0) }.flatMap { w in
-                (w.contains("_") ? ["_", "-", ""].map { w.replacing("_", with: $0) } : [w]).map { Array($0.utf8) }
-            }
+            guard let shape = r.keywordShape.map(MatchEngine.lowercased) else { return [] }
+            return r.keywords.map(MatchEngine.lowercased).filter { $0.count >= 5 && !MatchEngine.containsAny(lowered: shape, [$0]) }
+                .flatMap { MatchEngine.spellings($0, separators: [0x5F, 0x2D, nil]) }
         }
+        // Compiled here when the database was (a rule set's first start checks every pattern), else when a generic
+        // candidate first asks about the row: a thousand rows' three regexes, JIT-compiled, were most of a start
+        // from the cache, and a scan asks about a few rows.
         keywordShapes = try rules.enumerated().compactMap { i, r in
             guard let shape = r.keywordShape else { return nil }
-            let words = r.keywords.filter { $0.count >= 4 }.flatMap { w -> [[UInt8]] in
-                let lower = w.lowercased()
-                let forms = lower.contains("_") ? ["_", "-", ".", ""].map { lower.replacing("_", with: $0) } : [lower]
-                return forms.map { Array($0.utf8) }
+            let words = r.keywords.filter { $0.count >= 4 }.flatMap {
+                MatchEngine.spellings(MatchEngine.lowercased($0), separators: [0x5F, 0x2D, 0x2E, nil])
             }
-            return words.isEmpty ? nil : (i, words, try PCRE2Regex(shape, ruleID: r.id + " (shape)"),
-                                          try PCRE2Regex("^(?:" + shape + ")$", ruleID: r.id + " (whole shape)"),
-                                          try r.keywordNearShape.map { try PCRE2Regex($0, ruleID: r.id + " (near shape)") })
+            guard !words.isEmpty else { return nil }
+            let regexes = ShapeRegexes(ruleID: r.id, shape: shape, near: r.keywordNearShape)
+            if !mainCached { _ = try regexes.compiled() }
+            return (i, words, regexes)
         }
         var byPrefix: [UInt32: [Int]] = [:]
         for (k, entry) in keywordShapes.enumerated() {
@@ -229,14 +231,15 @@ public final class MatchEngine: @unchecked Sendable {
         }
         for (k, entry) in keywordShapes.enumerated() where named[k] {
             let onLine = MatchEngine.containsAny(lowered: current, entry.words)
-            guard onLine || MatchEngine.containsAny(lowered: before, entry.words) else { continue }
-            if entry.exact.matches(value, data: data) {
+            guard onLine || MatchEngine.containsAny(lowered: before, entry.words),
+                  let regexes = try? entry.regexes.compiled() else { continue }
+            if regexes.exact.matches(value, data: data) {
                 if onLine { return .provider(entry.rule) }
                 if MatchEngine.containsAny(lowered: adjacent, entry.words) { fits = fits ?? entry.rule }
-            } else if entry.shape.matches(value, data: data) {
+            } else if regexes.shape.matches(value, data: data) {
                 // The provider's token inside a longer value: its own rule reports it where it is.
                 return fits.map(ProviderContext.provider) ?? .none
-            } else if let n = entry.near, n.matches(value, data: data) {
+            } else if let n = regexes.near, n.matches(value, data: data) {
                 near = true
             }
         }
@@ -383,6 +386,14 @@ public final class MatchEngine: @unchecked Sendable {
         return false
     }
 
+    /// `word` (lower case) as it may be written in identifiers: each `_` as each of `separators` (nil: left out).
+    static func spellings(_ word: [UInt8], separators: [UInt8?]) -> [[UInt8]] {
+        guard word.contains(0x5F) else { return [word] }
+        return separators.map { sep in
+            word.flatMap { b -> [UInt8] in b != 0x5F ? [b] : sep.map { [$0] } ?? [] }
+        }
+    }
+
     /// The key of `keywordShapesByPrefix` for rows looked for always: no three bytes give it.
     static let always = UInt32.max
 
@@ -421,5 +432,35 @@ public final class MatchEngine: @unchecked Sendable {
             }
         }
         return false
+    }
+}
+
+/// A keyword row's shape as regexes (see `MatchEngine.keywordShapes`): the shape anywhere in a value, the whole value,
+/// and the shape a character short or long; compiled once, by the first thread that asks.
+final class ShapeRegexes: Sendable {
+    typealias Compiled = (shape: PCRE2Regex, exact: PCRE2Regex, near: PCRE2Regex?)
+    private let ruleID: String
+    private let shape: String
+    private let near: String?
+    private let cache = Mutex<Result<Compiled, any Error>?>(nil)
+
+    init(ruleID: String, shape: String, near: String?) {
+        self.ruleID = ruleID
+        self.shape = shape
+        self.near = near
+    }
+
+    func compiled() throws -> Compiled {
+        let result = cache.withLock { cached -> Result<Compiled, any Error> in
+            if let cached { return cached }
+            let result = Result { () throws -> Compiled in
+                (try PCRE2Regex(shape, ruleID: ruleID + " (shape)"),
+                 try PCRE2Regex("^(?:" + shape + ")$", ruleID: ruleID + " (whole shape)"),
+                 try near.map { try PCRE2Regex($0, ruleID: ruleID + " (near shape)") })
+            }
+            cached = result
+            return result
+        }
+        return try result.get()
     }
 }
