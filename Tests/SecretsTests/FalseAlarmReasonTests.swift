@@ -42,7 +42,9 @@ struct FalseAlarmReasonTests {
 
     @Test func aTokenBodyMadeOfWordsIsDocumentation() throws {
         #expect(try !ruleIDs("token: xoxp-1-\(Self.camelWords(5))\n").contains("slack-token"))
-        #expect(try !ruleIDs("token: xoxp-1-\(Self.camelWords(4).uppercased())\n").contains("slack-token"))
+        // In capitals the joins between words read as less word-like (`SEARCHSLACK`, `SEARCHSPACE`): of the 7,920
+        // orders of four of these words, 390 (4.9 %) are judged random, so one draw failed a run in twenty.
+        #expect(try mostly(60, atLeast: 48) { try !ruleIDs("token: xoxp-1-\(Self.camelWords(4).uppercased())\n").contains("slack-token") })
         #expect(try mostly { try ruleIDs("token: xoxp-\(Gen.D(12))-\(Gen.D(12))-\(Gen.A(32))\n").contains("slack-token") })
         // A keyword row whose shape an identifier of words fits (24 letters and digits).
         let row = try #require(BuiltinRules.catalog.first { e in
