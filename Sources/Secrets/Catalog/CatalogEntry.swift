@@ -60,6 +60,10 @@ public struct CatalogEntry: Sendable {
                         revoke: revoke, structure: .randomBody)
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
+            // A generic finding is handed to a row whose name its line holds (`MatchEngine.providerContext`). That
+            // check looks for one word: a row named by two (`github secret`) would take every value next to its
+            // first (`github`), from the rows whose name is really there (`GITHUB_TOKEN`), so it takes none.
+            let namedByOneWord = !words.contains { $0.contains(" ") }
             return Rule(id: id, description: description, severity: severity,
                         regex: "(?i:" + names + ")" + Self.notSecretName + Self.proximity
                             + #"(?<![./A-Za-z0-9_+-])("# + shape.pattern + ")(?![" + boundary + "])" + Self.notAName,
@@ -70,8 +74,8 @@ public struct CatalogEntry: Sendable {
                         // thousand, and a compiled program keeps its names and its constants apart; its prefixed tokens
                         // are still found there.
                         mixedCharacters: shape.expectsMixedCharacters, textOnly: true, revoke: revoke, structure: .randomBody,
-                        keywordShape: "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])",
-                        keywordNearShape: "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$")
+                        keywordShape: namedByOneWord ? "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])" : nil,
+                        keywordNearShape: namedByOneWord ? "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$" : nil)
         }
     }
 

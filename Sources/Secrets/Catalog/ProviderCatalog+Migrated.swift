@@ -38,7 +38,7 @@ extension BuiltinRules {
         keyed("github-legacy-token", "GitHub token (legacy 40-hex format next to a keyword)", .high, ["github token", "github pat"],
               S.hex(40), entropy: 3.0),
         keyed("bitbucket-client-secret", "Bitbucket OAuth client secret", .high, ["bitbucket secret"],
-              S.run(.urlSafePadded, 32...64), entropy: 3.5),
+              S.url(32...64), entropy: 3.5),
         keyed("travis-ci-token", "Travis CI API token", .high, ["travis token"], S.url(22), entropy: 3.5),
         token("sonarqube-token", "SonarQube / SonarCloud token", .high, S.lit("sq") + S.oneOf(["u", "p", "a"]) + S.lit("_") + S.hex(40), entropy: 3.0),
         keyed("snyk-token", "Snyk API token", .high, ["snyk token", "snyk key"], S.uuid, entropy: 3.0),
