@@ -12,7 +12,11 @@ extension CatalogExample {
             switch segment {
             case .literal(let text):
                 out += text
-            case .run(let alphabet, let lengths):
+            case .oneOf(let texts):
+                out += texts.randomElement() ?? ""
+            case .run(let alphabet, let bounds):
+                // A run without an upper bound is drawn as if it went on a third again beyond its least length.
+                let lengths = bounds.upperBound == TokenShape.unbounded ? bounds.lowerBound...(bounds.lowerBound * 4 / 3) : bounds
                 let cut = i == main ? shortBy : 0
                 if alphabet == .uuid || alphabet == .uuidAnyCase {
                     let parts = [8, 4, 4, 4, 12 - cut].map { n in
@@ -58,9 +62,9 @@ extension CatalogExample {
         // letters and digits, counted fill, a body of words: `MatchEngine.suppresses`) or, for a keyed row, while it
         // starts with a longer prefix of a prefixed row, which wins the bytes (fauna-secret's `fnA…` within
         // fauna-secret-keyword's `fn…`, one draw in 64): the policy rejects these by design, not by chance.
-        let prefixes = BuiltinRules.catalog.compactMap { e -> String? in
-            guard case .prefixed = e.context, case .literal(let text)? = e.shape.segments.first else { return nil }
-            return text
+        let prefixes = BuiltinRules.catalog.flatMap { e -> [String] in
+            guard case .prefixed = e.context else { return [] }
+            return e.shape.prefixes
         }
         let engine = try? RuleCatalogTests.engine
         let index = engine.map { Dictionary($0.rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a }) } ?? [:]
@@ -89,7 +93,13 @@ extension CatalogExample {
                 c.tp(e.id, token, "{\"value\": \"@S@\"}\n")
                 c.fp(e.id, "found \(sample(e.shape, shortBy: 1)) here\n")
                 c.fp(e.id, "found \(sample(e.shape, flat: true)) here\n")
-            case .keyed(let words):
+            case .keyed(let keywords):
+                // A keyword of two words (`github secret`) is written as one name here (`github_secret`), and once
+                // with more of the name between them (`GITHUB_CLIENT_SECRET`).
+                let words = keywords.map { $0.replacing(" ", with: "_") }
+                if keywords[0].contains(" ") {
+                    c.tp(e.id, token, "\(envName(keywords[0].replacing(" ", with: "_client_")))=@S@\n")
+                }
                 let name = envName(words[0])
                 c.tp(e.id, token, "\(name)_CREDENTIAL=@S@\n")
                 c.tp(e.id, token, "  \"\(words[words.count - 1].lowercased())_key\": \"@S@\",\n")

@@ -7,7 +7,9 @@ public struct CatalogEntry: Sendable {
         case prefixed
         /// A name containing one of these keywords, to which the token is assigned (`TWILIO_AUTH_TOKEN=…`,
         /// `"twilio_token": "…"`, `twilio.token: …`): medium confidence. In a keyword, `_` stands for an
-        /// optional `_`, `-` or `.`, so `new_relic` also matches `NewRelic` and `new-relic`.
+        /// optional `_`, `-` or `.`, so `new_relic` also matches `NewRelic` and `new-relic`; a space stands for up
+        /// to twenty more characters of the same name, so `github secret` matches `GITHUB_CLIENT_SECRET` and
+        /// `githubOauthSecret` but not a bare `github`.
         case keyed([String])
     }
 
@@ -35,11 +37,14 @@ public struct CatalogEntry: Sendable {
         self.revoke = revoke
     }
 
-    /// The literals whose presence the rule requires: the prefix of a prefixed token, else the keywords.
+    /// The literals whose presence the rule requires: the prefixes of a prefixed token, else the keywords.
     public var keywords: [String] {
         switch context {
-        case .prefixed: return shape.prefix.map { [$0] } ?? []
-        case .keyed(let words): return words
+        case .prefixed: return shape.prefixes
+        // A name's first word is what the text holds literally (`github` of `github secret`).
+        case .keyed(let words):
+            var seen = Set<String>()
+            return words.compactMap { $0.split(separator: " ").first.map(String.init) }.filter { seen.insert($0).inserted }
         }
     }
 
@@ -55,18 +60,22 @@ public struct CatalogEntry: Sendable {
                         revoke: revoke, structure: .randomBody)
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
+            // A generic finding is handed to a row whose name its line holds (`MatchEngine.providerContext`). That
+            // check looks for one word: a row named by two (`github secret`) would take every value next to its
+            // first (`github`), from the rows whose name is really there (`GITHUB_TOKEN`), so it takes none.
+            let namedByOneWord = !words.contains { $0.contains(" ") }
             return Rule(id: id, description: description, severity: severity,
                         regex: "(?i:" + names + ")" + Self.notSecretName + Self.proximity
                             + #"(?<![./A-Za-z0-9_+-])("# + shape.pattern + ")(?![" + boundary + "])" + Self.notAName,
                         // The keyword's line and the token's, when the keyword's line ends opening a value (`proximity`).
-                        lookBehind: max(1024, shape.maxLength + 2 * Self.proximityLimit + 64), lineSpan: 1,
+                        lookBehind: max(1024, min(shape.maxLength, 4096) + 2 * Self.proximityLimit + 64), lineSpan: 1,
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .medium, keywords: keywords,
                         // Not in binary documents: a strings table puts provider names near random-looking bytes by the
                         // thousand, and a compiled program keeps its names and its constants apart; its prefixed tokens
                         // are still found there.
                         mixedCharacters: shape.expectsMixedCharacters, textOnly: true, revoke: revoke, structure: .randomBody,
-                        keywordShape: "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])",
-                        keywordNearShape: "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$")
+                        keywordShape: namedByOneWord ? "(?<![" + boundary + "])(?:" + shape.pattern + ")(?![" + boundary + "])" : nil,
+                        keywordNearShape: namedByOneWord ? "^(?:" + shape.widened(by: Self.nearMiss).pattern + ")$" : nil)
         }
     }
 
@@ -102,16 +111,22 @@ public struct CatalogEntry: Sendable {
     /// `newrelic`… rather than for `new` and `relic` apart. A short keyword must start the name or follow a
     /// separator, so `lob` does not fire inside `glob` or `blob`; no keyword may go on in lower case.
     static func keywordPattern(_ word: String) -> String {
-        let lower = word.lowercased()
-        let parts = lower.split(separator: "_", omittingEmptySubsequences: false)
-        let forms = parts.count > 1 ? ["_", "-", ".", ""].map { parts.joined(separator: $0) } : [lower]
-        let body = forms.map(TokenShape.escaped).joined(separator: "|")
-        let guarded = word.count <= 4 ? "(?<![A-Za-z0-9])" : ""
+        let parts = word.split(separator: " ").map { part -> String in
+            let lower = part.lowercased()
+            let pieces = lower.split(separator: "_", omittingEmptySubsequences: false)
+            let forms = pieces.count > 1 ? ["_", "-", ".", ""].map { pieces.joined(separator: $0) } : [lower]
+            let body = forms.map(TokenShape.escaped).joined(separator: "|")
+            return forms.count == 1 ? body : "(?:" + body + ")"
+        }
+        let guarded = (word.split(separator: " ").first?.count ?? 0) <= 4 ? "(?<![A-Za-z0-9])" : ""
         // Nor may it run on into a longer lower-case word (`crypto_com` in `crypto-common`); `cryptoComKey`,
         // `CRYPTO_COM_KEY` and `crypto_com_key` still name it.
         let ended = "(?-i:(?![a-z]))"
-        return (forms.count == 1 ? guarded + body : guarded + "(?:" + body + ")") + ended
+        return guarded + parts.joined(separator: nameGap) + ended
     }
+
+    /// What may stand between two words of a keyword (`github secret`): the rest of one name.
+    static let nameGap = #"[\w.-]{0,20}?"#
 }
 
 extension CatalogEntry {

@@ -5,6 +5,6 @@
 extension BuiltinRules {
     /// Every catalogue row, in rule order.
     public static let catalog: [CatalogEntry] =
-        catalogPrefixed + catalogComms + catalogMonitoringDev + catalogCloudData + catalogWork + catalogMoney + catalogMisc
+        catalogMigrated + catalogPrefixed + catalogComms + catalogMonitoringDev + catalogCloudData + catalogWork + catalogMoney + catalogMisc
         + catalogAssigned + catalogLongTail + catalogTailB + catalogTokens + catalogMechanisms
 }

@@ -2,19 +2,13 @@
 
 extension BuiltinRules {
     static let providerAI: [Rule] = [
-        // An admin key manages the organisation (keys, members, billing): its own rule, never taken for a project key.
+        // An admin key manages the organisation (keys, members, billing): its own rule, never taken for a project key
+        // (first: an `sk-admin-…T3BlbkFJ…` key is also the signature rule's, and an equal span goes to the earlier rule).
         Rule(id: "openai-admin-key", description: "OpenAI admin key (organisation administration)", severity: .critical,
              regex: pvToken(#"sk-admin-[A-Za-z0-9_-]{20,300}"#), entropy: 4.0),
         Rule(id: "openai-api-key", description: "OpenAI API key (T3BlbkFJ signature)", severity: .critical,
              regex: pvToken(#"sk-(?:(?:proj|svcacct)-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}"#), entropy: 4.0),
-        Rule(id: "openai-project-key", description: "OpenAI project or service account key", severity: .high,
-             regex: pvToken(#"sk-(?:proj|svcacct)-[A-Za-z0-9_-]{40,300}"#), entropy: 4.0),
-        Rule(id: "huggingface-token", description: "Hugging Face access token", severity: .high,
-             regex: pvToken(#"hf_[A-Za-z]{34}"#), entropy: 4.2),
-        Rule(id: "huggingface-org-token", description: "Hugging Face organization API token", severity: .high,
-             regex: pvToken(#"api_org_[A-Za-z]{34}"#), entropy: 4.2),
-        Rule(id: "langsmith-api-key", description: "LangSmith API key", severity: .high,
-             regex: pvToken(#"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}"#), entropy: 3.0),
+        // No entropy floor: documentation's all-zero key (`sk-lf-00000000-…`) is still reported, as before the catalogue.
         Rule(id: "langfuse-secret-key", description: "Langfuse secret key", severity: .high,
              regex: pvToken("sk-lf-" + pvUUID)),
     ]

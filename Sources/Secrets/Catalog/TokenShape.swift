@@ -28,6 +28,18 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         case urlSafe
         /// `A-Za-z0-9+/` (standard base64; padding is a literal part)
         case base64
+        /// `A-Za-z`
+        case letters
+        /// `A-Z`
+        case upperLetters
+        /// `A-Za-z0-9+/=` (standard base64 with its padding anywhere)
+        case base64Padded
+        /// `A-Za-z0-9_=-` (URL-safe base64 with its padding anywhere: tokens that are several encoded parts)
+        case urlSafePadded
+        /// `A-Za-z0-9_.=-` (the same with `.` between parts)
+        case urlSafeDotted
+        /// `a-z2-7` (RFC 4648 base32, lower case)
+        case base32Lower
         /// A lower-case UUID (8-4-4-4-12 hex); the run's length is ignored.
         case uuid
         /// A UUID in either case.
@@ -45,6 +57,12 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
             case .upperAlnum: return "[A-Z0-9]"
             case .urlSafe: return "[A-Za-z0-9_-]"
             case .base64: return "[A-Za-z0-9+/]"
+            case .letters: return "[A-Za-z]"
+            case .upperLetters: return "[A-Z]"
+            case .base64Padded: return "[A-Za-z0-9+/=]"
+            case .urlSafePadded: return "[A-Za-z0-9_=-]"
+            case .urlSafeDotted: return "[A-Za-z0-9_.=-]"
+            case .base32Lower: return "[a-z2-7]"
             case .uuid: return "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
             case .uuidAnyCase: return "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
             }
@@ -63,6 +81,12 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
             case .upperAlnum: return upper + digits
             case .urlSafe: return upper + lower + digits + ["_", "-"]
             case .base64: return upper + lower + digits + ["+", "/"]
+            case .letters: return upper + lower
+            case .upperLetters: return upper
+            case .base64Padded: return upper + lower + digits + ["+", "/", "="]
+            case .urlSafePadded: return upper + lower + digits + ["_", "=", "-"]
+            case .urlSafeDotted: return upper + lower + digits + ["_", ".", "=", "-"]
+            case .base32Lower: return lower + Array("234567")
             }
         }
 
@@ -72,19 +96,21 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
             switch self {
             case .digits: return 2.5
             case .hex, .hexUpper, .hexAnyCase, .uuid, .uuidAnyCase: return 3.0
-            case .lowerAlnum, .upperAlnum: return 3.2
-            case .alnum, .urlSafe: return 3.5
-            case .base64: return 3.8
+            case .lowerAlnum, .upperAlnum, .base32Lower, .upperLetters: return 3.2
+            case .alnum, .urlSafe, .letters, .urlSafePadded, .urlSafeDotted: return 3.5
+            case .base64, .base64Padded: return 3.8
             }
         }
 
         /// The shortest run from which a random one lacking a letter or a digit is rarer than one in a hundred.
         var mixedFrom: Int? {
             switch self {
-            case .digits, .uuid, .uuidAnyCase: return nil
+            case .digits, .uuid, .uuidAnyCase, .letters, .upperLetters: return nil
             case .hex, .hexUpper, .hexAnyCase: return 16
             case .lowerAlnum, .upperAlnum: return 20
-            case .alnum, .urlSafe, .base64: return 28
+            // Six digits in 32 characters: a random run of 24 lacks one about one time in 140.
+            case .base32Lower: return 24
+            case .alnum, .urlSafe, .base64, .urlSafePadded, .urlSafeDotted, .base64Padded: return 28
             }
         }
     }
@@ -92,8 +118,13 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     /// One part of a token.
     public enum Segment: Sendable, Equatable {
         case literal(String)
+        /// One of these literals (`test` or `live`, a region code): the provider's own variants of a part.
+        case oneOf([String])
         case run(Alphabet, ClosedRange<Int>)
     }
+
+    /// A run's upper bound that stands for none: `{n,}`, as long as the token goes on.
+    public static let unbounded = Int.max
 
     public var segments: [Segment]
 
@@ -102,6 +133,10 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
 
     /// A literal part.
     public static func lit(_ text: String) -> TokenShape { TokenShape(segments: [.literal(text)]) }
+    /// One of `texts`, literally.
+    public static func oneOf(_ texts: [String]) -> TokenShape { TokenShape(segments: [.oneOf(texts)]) }
+    /// At least `n` characters of `alphabet`, as many as follow.
+    public static func run(_ alphabet: Alphabet, atLeast n: Int) -> TokenShape { TokenShape(segments: [.run(alphabet, n...unbounded)]) }
     /// `length` characters of `alphabet`.
     public static func run(_ alphabet: Alphabet, _ length: Int) -> TokenShape { TokenShape(segments: [.run(alphabet, length...length)]) }
     /// Between `lengths.lowerBound` and `lengths.upperBound` characters of `alphabet`.
@@ -123,6 +158,10 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     public static func url(_ n: ClosedRange<Int>) -> TokenShape { run(.urlSafe, n) }
     public static func b64(_ n: Int) -> TokenShape { run(.base64, n) }
     public static func b64(_ n: ClosedRange<Int>) -> TokenShape { run(.base64, n) }
+    public static func letters(_ n: Int) -> TokenShape { run(.letters, n) }
+    public static func urlPadded(_ n: Int) -> TokenShape { run(.urlSafePadded, n) }
+    public static func urlDotted(_ n: ClosedRange<Int>) -> TokenShape { run(.urlSafeDotted, n) }
+    public static func urlDotted(_ n: Int) -> TokenShape { run(.urlSafeDotted, n) }
     public static var uuid: TokenShape { run(.uuid, 36) }
     public static var uuidAnyCase: TokenShape { run(.uuidAnyCase, 36) }
 
@@ -133,19 +172,24 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         segments.map { s -> String in
             switch s {
             case .literal(let text): return Self.escaped(text)
+            case .oneOf(let texts): return "(?:" + texts.map(Self.escaped).joined(separator: "|") + ")"
             case .run(let a, let n):
                 if a == .uuid || a == .uuidAnyCase { return a.pattern }
+                if n.upperBound == Self.unbounded { return a.pattern + "{\(n.lowerBound),}" }
                 return a.pattern + (n.lowerBound == n.upperBound ? "{\(n.lowerBound)}" : "{\(n.lowerBound),\(n.upperBound)}")
             }
         }.joined()
     }
 
-    /// The most characters a token of this shape has.
+    /// The most characters a token of this shape has (`unbounded` if a run has no upper bound).
     public var maxLength: Int {
         segments.reduce(0) { total, s in
             switch s {
             case .literal(let text): return total + text.utf8.count
-            case .run(let a, let n): return total + ((a == .uuid || a == .uuidAnyCase) ? 36 : n.upperBound)
+            case .oneOf(let texts): return total + (texts.map(\.utf8.count).max() ?? 0)
+            case .run(let a, let n):
+                if n.upperBound == Self.unbounded { return Self.unbounded }
+                return total == Self.unbounded ? total : total + ((a == .uuid || a == .uuidAnyCase) ? 36 : n.upperBound)
             }
         }
     }
@@ -154,6 +198,20 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     public var prefix: String? {
         if case .literal(let text)? = segments.first { return text }
         return nil
+    }
+
+    /// Every literal a token of this shape may start with: its leading literal and literal-alternative parts spelt
+    /// out (`sk_` + `test|live` + `_`: `sk_test_`, `sk_live_`); empty if it starts with a run.
+    public var prefixes: [String] {
+        var out = [""]
+        loop: for s in segments {
+            switch s {
+            case .literal(let text): out = out.map { $0 + text }
+            case .oneOf(let texts): out = out.flatMap { head in texts.map { head + $0 } }
+            case .run: break loop
+            }
+        }
+        return out == [""] ? [] : out
     }
 
     /// The run that carries the token's randomness: the longest.
@@ -177,7 +235,8 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         }
         guard best >= 0, case .run(let a, let lengths) = segments[best] else { return self }
         var out = segments
-        out[best] = .run(a, max(1, lengths.lowerBound - n)...(lengths.upperBound + n))
+        let upper = lengths.upperBound == Self.unbounded ? lengths.upperBound : lengths.upperBound + n
+        out[best] = .run(a, max(1, lengths.lowerBound - n)...upper)
         return TokenShape(segments: out)
     }
 
