@@ -184,12 +184,14 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     /// The most characters a token of this shape has (`unbounded` if a run has no upper bound).
     public var maxLength: Int {
         segments.reduce(0) { total, s in
+            // Once unbounded, always: a literal after an unbounded run must not overflow the sum.
+            if total == Self.unbounded { return total }
             switch s {
             case .literal(let text): return total + text.utf8.count
             case .oneOf(let texts): return total + (texts.map(\.utf8.count).max() ?? 0)
             case .run(let a, let n):
                 if n.upperBound == Self.unbounded { return Self.unbounded }
-                return total == Self.unbounded ? total : total + ((a == .uuid || a == .uuidAnyCase) ? 36 : n.upperBound)
+                return total + ((a == .uuid || a == .uuidAnyCase) ? 36 : n.upperBound)
             }
         }
     }
