@@ -21,6 +21,22 @@ struct GenericWindowTests {
         #expect(try mostly { try found(minified + "var apiToken=\"\(Gen.A(32))\";" + minified + "\n") })
     }
 
+    /// Signed session and OAuth tokens run to hundreds of characters: such a value is found whole, up to a kilobyte,
+    /// and one longer than that is not cut to a prefix.
+    @Test func aTokenOfHundredsOfCharactersIsFoundWhole() throws {
+        let engine = try BuiltinEngine.shared.get()
+        func hits(_ value: String) throws -> [String] {
+            let matcher = try engine.makeMatcher()
+            return try matcher.scan(code + "session_token = '\(value)'\n").filter { engine.rules[$0.ruleIndex].id == "generic-secret-assignment" }
+                .map { String(decoding: $0.secret, as: UTF8.self) }
+        }
+        #expect(try mostly {
+            let value = "\(Gen.W(36)).\(Gen.W(420)).\(Gen.W(180))"
+            return try hits(value) == [value]
+        })
+        #expect(try mostly { try hits(Gen.W(1_100)).isEmpty })
+    }
+
     @Test func theIdentifierBeforeTheNameMayBeFortyCharactersLong() throws {
         let forty = "service_" + String(repeating: "x", count: 31) + "_"
         #expect(forty.count == 40)

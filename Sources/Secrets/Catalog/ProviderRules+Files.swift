@@ -126,8 +126,9 @@ extension BuiltinRules {
         #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|(?<!-)>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
     /// The value of a generic finding and what may follow it.
     private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
-    /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule).
-    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,255})(?=["'`\s,;})\]<\\&]|\z)"#
+    /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule), up to a
+    /// kilobyte: signed session and OAuth tokens (three base64 parts between dots) run to 300-1,000 characters.
+    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,1023})(?=["'`\s,;})\]<\\&]|\z)"#
     /// A name whose last word is `key` (`fastforexKey`, `STRIPE_KEY`, `acme-key`): a provider's key, unless the word
     /// before says it is a key of data (`primaryKey`, `cache_key`, `sortKey`) or public (`publicKey`). A bare `key`
     /// is the weak rule's.
@@ -147,8 +148,10 @@ extension BuiltinRules {
     private static let pvGenericStart = "(?i)"
 
     /// How long a generic match can be: the name (13 characters at most), 20 more name characters, the separator
-    /// (24 at most: `\\"`, a type, blanks, `::=`, blanks, a quote) and a value of 8 + 256: 321 bytes, and the lead
-    /// that `NameLead` reads before it (40).
+    /// (24 at most: `\\"`, a type, blanks, `::=`, blanks, a quote) and the first 12 characters of the value: 69
+    /// bytes, and the lead that `NameLead` reads before it (40). A longer value (a password's 128 characters, a
+    /// token's 1,024) is still read whole: the matcher reports a candidate at each length the value may end at, the
+    /// first 12 characters in, and confirms from there.
     /// PCRE2 confirms each candidate over this much before its end rather than the default kilobyte, which in
     /// prose and headers (`auth login`, `EVP_PKEY *key`) was most of the scan's regex time.
     static let genericReach = 512
