@@ -192,10 +192,11 @@ extension BuiltinRules {
     private static let pvGenericAllowlist: [String] = [
         // identifiers, dotted references, paths, URLs, versions. A part is letters with at most two digits at its
         // end, or a number: random tokens cut at `.`, `:`, `_` or `-` (`s1k5frmd-hqx6-…`, `id.secret`) mix digits
-        // into their parts and stay reportable.
+        // into their parts and stay reportable. A version is a whole value (`1.2.3`, `v2.0.1-rc.1`), not the start of
+        // one: Cloudflare's origin CA keys begin `v1.0-`.
         #"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}(?:[.:][A-Za-z_][A-Za-z_]*[0-9]{0,2})+$"#,
         #"^[a-z]+[0-9]{0,2}(?:[_-](?:[a-z]+[0-9]{0,2}|[0-9]+))+$"#, #"^[A-Z]+[0-9]{0,2}(?:_(?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
-        #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+"#,
+        #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.]{1,24})?$"#,
         // test fixtures and placeholders the global filter does not know
         #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
         // keychain / secret manager references and hash-function names
@@ -206,7 +207,8 @@ extension BuiltinRules {
         #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z]+[0-9]{0,2}(?:[_-](?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
         // a value that spells out what it stands for, base64 JSON without dots (a pagination cursor, not a JWT)
         #"(?i)passw(?:or)?d|secret|token"#, #"^eyJ[A-Za-z0-9+/=_-]*$"#,
-        // a publishable key: public by design (Stripe's `pk_`, `pub_…`), shipped to browsers
-        #"^(?:pk|pub|publishable)_"#,
+        // a publishable key: public by design (Stripe's and Clerk's `pk_live_`/`pk_test_`, `pub_…`), shipped to
+        // browsers. A bare `pk_` is other providers' secret key (Courier's `pk_prod_…`).
+        #"^(?:pk_(?:live|test)_|pub_|publishable_)"#,
     ]
 }
