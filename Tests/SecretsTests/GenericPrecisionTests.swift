@@ -21,6 +21,14 @@ struct GenericPrecisionTests {
         }.joined()
     }
 
+    /// A number past the longest ids under a secret-like name is a numeric key; an id's length is not, and neither is
+    /// a number where the provider named there writes its keys in hex.
+    @Test func aLongNumberUnderASecretNameIsReportedAndAnIdIsNot() throws {
+        #expect(try mostly { try ruleIDs("discord_token: \(Gen.rand(32, Gen.digits))\n") == ["generic-secret-assignment"] })
+        #expect(try mostly { try ruleIDs("api_token = \"\(Gen.rand(20, Gen.digits))\"\n").isEmpty })
+        #expect(try mostly { try ruleIDs("MIXPANEL_API_SECRET=\(Gen.rand(32, Gen.digits))\n").isEmpty })
+    }
+
     @Test func lettersAndDigitsCountedOutInTurnArePlaceholders() {
         for _ in 0..<20 {
             let counted = Self.interleaved(10)

@@ -53,9 +53,17 @@ struct SecretScoreTests {
     }
 
     @Test func oneCharacterClassIsAWordOrANumber() {
-        #expect(SecretScore.of(Array(Gen.rand(24, Gen.digits).utf8)) == 0)
+        #expect(SecretScore.of(Array(Gen.rand(SecretScore.drawnNumberLength - 1, Gen.digits).utf8)) == 0)
         #expect(SecretScore.of(Array(Gen.rand(24, Array("abcdefghijklmnopqrstuvwxyz")).utf8)) == 0)
         // Mixed case without digits is a token only when the case changes often, as in random text.
         #expect(SecretScore.of(Array("ThisIsNotASecretAtAll".utf8)) < SecretScore.weak)
+    }
+
+    /// Past the longest integer ids, a number is digits drawn at random (a numeric API key): judged for its alphabet,
+    /// while fill stays fill.
+    @Test func aLongNumberIsJudgedAsDrawnDigits() {
+        #expect(mostly { SecretScore.of(Array(Gen.rand(32, Gen.digits).utf8)) >= SecretScore.strong })
+        #expect(SecretScore.of(Array("12345678901234567890123456789012".utf8)) == 0)
+        #expect(SecretScore.of(Array("10000000000000000000000000000000".utf8)) == 0)
     }
 }

@@ -431,11 +431,18 @@ public final class FileMatcher {
             // A value that repeats the name given it, or a badge image's query token: code or published, not a secret.
             if ValueContext.rulesOut(secret, line: before[((before.lastIndex(of: 0x0A) ?? -1) + 1)...]) { return }
             // A provider named there whose token shape the value fits reports it, as its own rule would had name and
-            // value shared a line (unless that rule's filters turn it away); one whose token the value is, a character
-            // short or long (a test value cut short or padded), weakens the finding.
+            // value shared a line, unless that rule's filters turn it away. Then the generic rule judges it, but not a
+            // number: digits alone in a format that also has letters (32 hex characters) are a number or fill, and a
+            // long number counts as drawn digits (`SecretScore.drawnNumberLength`) only where no format says otherwise.
+            // One whose token the value is, a character short or long (a test value cut short or padded), weakens
+            // the finding.
             switch engine.providerContext(of: secret, context: before) {
             case .provider(let p):
-                if !engine.isAllowed(secret, rule: p, data: matchData) { reported = p }
+                if !engine.isAllowed(secret, rule: p, data: matchData) {
+                    reported = p
+                } else if secret.allSatisfy(SecretScore.isDigit) {
+                    return
+                }
             case .nearMiss:
                 reported = engine.weakerRules[rule] ?? rule
             case .none:

@@ -355,7 +355,11 @@ public final class MatchEngine: @unchecked Sendable {
     /// Whether a captured secret should be dropped: too little entropy, a placeholder, or allowlisted.
     func isAllowed(_ secret: [UInt8], rule index: Int, data: PCRE2MatchData) -> Bool {
         let rule = rules[index]
-        if let min = rule.entropy, shannonEntropy(secret) < min { return true }
+        // Ten digits carry at most 3.3 bits a character: a long number the score reads as drawn digits is judged by
+        // the score alone, against a random number of its length.
+        if let min = rule.entropy, shannonEntropy(secret) < min, rule.minimumScore == nil || !SecretScore.isDrawnNumberShape(secret) {
+            return true
+        }
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
         if let floor = rule.minimumScore, SecretScore.of(secret) < floor { return true }
         if SecretScore.isPublishedExample(secret) { return true }

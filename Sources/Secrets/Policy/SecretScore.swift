@@ -16,13 +16,20 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 5
+    public static let version = 6
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
     public static let strong = 0.9
     /// Score from which a generic finding is still worth a low-severity note.
     public static let weak = 0.75
+    /// The fewest digits of a value made of digits alone that can be a secret rather than a number.
+    public static let drawnNumberLength = 24
+
+    /// Whether `value` is digits alone, `drawnNumberLength` or more: a number the score judges as drawn digits.
+    public static func isDrawnNumberShape(_ value: [UInt8]) -> Bool {
+        value.count >= drawnNumberLength && value.allSatisfy(isDigit)
+    }
 
     /// The score of `value` (0...1); see the type's documentation.
     public static func of(_ value: [UInt8]) -> Double {
@@ -66,7 +73,13 @@ public enum SecretScore {
         let letters = lower + upper
         let classes = [lower, upper, digit, other].filter { $0 > 0 }.count
         // A run of one class is a number or a word; hex digits alone are fine when both letters and digits occur.
-        if classes < 2 { return 0 }
+        // A number of 24 digits or more is neither an id nor a time (a 64-bit integer has at most 20, a tracking
+        // number 22): it is digits drawn at random, and judged as such.
+        if classes < 2 {
+            guard digit == n, n >= drawnNumberLength else { return 0 }
+            let expected = expectedEntropy(length: Double(n), alphabet: 10)
+            return min(1, shannonEntropy(Array(value)) / expected)
+        }
         // Words, whatever joins them (`:gpgvcommand`, `IO::Socket::IP`, `hunter-two-dogs`): no digit and few case
         // changes. A random token of this length without a digit still changes case about every other letter.
         if digit == 0 && Double(caseChanges) < Double(letters) * 0.3 { return 0 }
