@@ -291,6 +291,10 @@ extension CatalogExample {
         c.fp("private-key", "-----BEGIN PUBLIC KEY-----\n\(pem)\n-----END PUBLIC KEY-----\n", fix: ("PUBLIC KEY", "RSA PRIVATE KEY"))
         c.tp("database-url-password", G.A(16), "DATABASE_URL=postgres://app:@S@@db.internal:5432/app\n")
         c.fp("database-url-password", "DATABASE_URL=postgres://app:password@db/app\n")
+        // A short password people chose, one letter twice (`risima`): 2.25 bits a character, all six can carry.
+        let chosen = G.judged({ let l = Array(Gen.lower.shuffled().prefix(5)); return String((l + [l[2]]).shuffled()) })
+        c.tp("database-url-password", chosen, "mongodb://shop:@S@@db1.corp.test:27017,db2.corp.test:27017/shop\n")
+        c.fp("database-url-password", "mongodb://shop:abab@db1.corp.test:27017/shop\n")
     }
 
     static func cloud(_ c: inout Catalogue) {
