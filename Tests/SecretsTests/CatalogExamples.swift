@@ -141,6 +141,7 @@ extension CatalogExample {
         c.fp("zapier-webhook-url", "https://hooks.zapier.com/hooks/catch/123/\n")
         c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/\(G.H(32))")
         c.fp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/short\n")
+        c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/\(G.LD(44))")
         c.tp("slack-legacy-workspace-token", "xoxa-" + G.A(40))
         c.tp("slack-legacy-workspace-token", "xoxr-" + G.A(40))
         c.fp("slack-legacy-workspace-token", "xoxr-abcdefghijklmnop\n")
@@ -150,6 +151,10 @@ extension CatalogExample {
         c.tp("power-automate-webhook-url",
              "https://prod-12.westus.logic.azure.com:443/workflows/\(G.H(32))/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=\(G.W(43))")
         c.fp("power-automate-webhook-url", "https://prod-12.westus.logic.azure.com:443/workflows/\(G.H(32))/triggers/manual/paths/invoke?api-version=2016-06-01\n")
+        let environment = "https://default\(G.H(30)).\(G.D(2)).environment.api.powerplatform.com:443/powerautomate/automations/direct"
+        c.tp("power-automate-webhook-url", "\(environment)/workflows/\(G.H(32))/triggers/manual/paths/invoke?sig=\(G.W(43))",
+             "@S@&api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0\n")
+        c.fp("power-automate-webhook-url", "\(environment)/workflows/\(G.H(32))/triggers/manual/paths/invoke?api-version=1&sv=1.0\n")
         c.tp("azure-function-key-url", G.W(54) + "==", "https://fn-orders.azurewebsites.net/api/HttpTrigger1?code=@S@\n")
         c.fp("azure-function-key-url", "https://fn-orders.azurewebsites.net/api/HttpTrigger1?code=<key>\n")
         let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJ\(G.W(60)).\(G.W(43))"

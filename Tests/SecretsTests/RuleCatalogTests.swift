@@ -282,6 +282,8 @@ extension CatalogExample {
         c.fp("slack-token", "xoxq-\(G.D(12))-\(G.D(12))-\(G.A(24))\n", fix: ("xoxq-", "xoxb-"))
         c.tp("slack-webhook-url", "https://hooks.slack.com/services/T\(G.UD(8))/B\(G.UD(8))/\(G.A(24))")
         c.fp("slack-webhook-url", "https://hooks.slack.com/services/T000/B000/short\n")
+        c.tp("slack-webhook-url", "https://hooks.slack.com/workflows/T\(G.UD(9))/A\(G.UD(10))/\(G.D(18))/\(G.A(24))")
+        c.fp("slack-webhook-url", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX\n")
         c.tp("npm-access-token", "npm_" + G.A(36), "//registry.npmjs.org/:_authToken=@S@\n")
         c.fp("npm-access-token", "npm_\(G.A(20))\n")
         c.tp("sendgrid-api-key", "SG.\(G.W(22)).\(G.W(43))")

@@ -65,8 +65,10 @@ public enum BuiltinRules {
              // Legacy workspace tokens (`xoxa-2-…`) repeat digits in their ids: the random last part is judged alone.
              regex: #"(?<![A-Za-z0-9_-])(xox[abposre]-(?:\d+-)+[A-Za-z0-9-]{9,63}[A-Za-z0-9])(?![A-Za-z0-9_-])"#,
              structure: .numberedTail),
+        // Incoming webhooks (`services/T…/B…/secret`), and workflow URLs, whose paths vary (`workflows/T…/A…/id/secret`)
+        // and are read as any 40 or more path characters after the kind. Trigger URLs have a rule of their own.
         Rule(id: "slack-webhook-url", description: "Slack incoming webhook URL", severity: .high,
-             regex: #"((?:https?://)?hooks\.slack\.com/(?:services|workflows)/T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/(?:\d{8,20}/)?[A-Za-z0-9]{20,32})"#),
+             regex: #"((?:https?://)?hooks\.slack\.com/(?:services|workflows)/(?:T[A-Z0-9]{6,12}/[AB][A-Z0-9]{6,12}/(?:\d{8,20}/)?[A-Za-z0-9]{20,32}|[A-Za-z0-9_/-]{39,160}[A-Za-z0-9]))"#),
         Rule(id: "npm-access-token", description: "npm access token", severity: .critical,
              regex: #"(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])"#, entropy: 3.0,
              revoke: "npm token revoke"),

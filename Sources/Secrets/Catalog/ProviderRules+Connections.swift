@@ -28,7 +28,8 @@ extension BuiltinRules {
         Rule(id: "zapier-webhook-url", description: "Zapier catch hook URL", severity: .high,
              regex: #"(https://hooks\.zapier\.com/hooks/catch/\d{4,12}/[a-z0-9]{5,12})(?![a-z0-9])"#, keywords: ["hooks.zapier.com"]),
         Rule(id: "slack-workflow-trigger-url", description: "Slack workflow trigger URL", severity: .high,
-             regex: #"(https://hooks\.slack\.com/triggers/T[A-Z0-9]{6,12}/\d{8,16}/[a-f0-9]{32})(?![a-f0-9])"#,
+             // `T…/id/secret`, or any 40 or more path characters: the URL alone starts the workflow.
+             regex: #"(https://hooks\.slack\.com/triggers/(?:T[A-Z0-9]{6,12}/\d{8,16}/[a-f0-9]{32}(?![a-f0-9])|[A-Za-z0-9_/-]{39,160}[A-Za-z0-9]))"#,
              keywords: ["hooks.slack.com/triggers"]),
         Rule(id: "slack-legacy-workspace-token", description: "Slack legacy workspace or refresh token", severity: .high,
              regex: #"(?<![A-Za-z0-9_-])(xox[ar]-(?:\d-)?[A-Za-z0-9]{8,48})(?![A-Za-z0-9_-])"#, entropy: 3.0,
@@ -36,10 +37,12 @@ extension BuiltinRules {
         Rule(id: "microsoft-teams-legacy-webhook-url", description: "Microsoft Teams (Office 365 connector) webhook URL", severity: .high,
              regex: #"(https://outlook\.office(?:365)?\.com/webhook/[a-f0-9-]{36}@[a-f0-9-]{36}/IncomingWebhook/[A-Za-z0-9]{32}/[a-f0-9-]{36})"#,
              keywords: ["/IncomingWebhook/"]),
-        // Teams "Workflows" (Power Automate) webhooks: the `sig` is the credential, so the URL is reported whole.
+        // Teams "Workflows" (Power Automate) webhooks: the `sig` is the credential, so the URL is reported whole. Logic
+        // Apps serve them, and since 2025 the Power Platform's environment hosts
+        // (`….environment.api.powerplatform.com/powerautomate/automations/direct/workflows/…`).
         Rule(id: "power-automate-webhook-url", description: "Microsoft Teams workflow / Power Automate HTTP trigger URL", severity: .high,
-             regex: #"(https://[a-z0-9-]{1,40}\.[a-z0-9-]{1,40}\.logic\.azure\.com(?::443)?/workflows/[a-f0-9]{32}/triggers/[A-Za-z0-9_-]{1,64}/paths/invoke\?[A-Za-z0-9=&%._-]{0,200}?sig=[A-Za-z0-9_%-]{43,60})"#,
-             keywords: ["logic.azure.com"]),
+             regex: #"(https://(?:[a-z0-9-]{1,40}\.[a-z0-9-]{1,40}\.logic\.azure\.com(?::443)?|[a-z0-9-]{1,64}\.[a-z0-9-]{1,10}\.environment\.api\.powerplatform\.com(?::443)?/powerautomate/automations/direct)/workflows/[a-f0-9]{32}/triggers/[A-Za-z0-9_-]{1,64}/paths/invoke\?[A-Za-z0-9=&%._-]{0,200}?sig=[A-Za-z0-9_%-]{43,60})"#,
+             keywords: ["logic.azure.com", "powerplatform.com"]),
         Rule(id: "azure-function-key-url", description: "Azure Functions key in a URL (?code=)", severity: .medium,
              regex: #"https://[a-z0-9-]{1,60}\.azurewebsites\.net/api/[^\s"'?]{1,200}\?(?:[^\s"'#]{0,200}&)?code=([A-Za-z0-9_-]{40,60}={0,2})(?![A-Za-z0-9_=-])"#,
              entropy: 4.0, confidence: .medium, keywords: ["azurewebsites.net"]),
