@@ -16,7 +16,7 @@ extension BuiltinRules {
         .keyed("rollbar-token", "Rollbar access token", ["rollbar"], TokenShape.hex(32), entropy: 3.0),
         .keyed("okta-api-token", "Okta API token", ["okta"], TokenShape.lit("00") + TokenShape.url(40), entropy: 3.5),
         .keyed("airtable-api-key", "Airtable API key (legacy key… format)", ["airtable"], TokenShape.lit("key") + TokenShape.alnum(14), entropy: 3.0),
-        .keyed("adafruit-io-key", "Adafruit IO key", ["adafruit", "aio_key"], TokenShape.lit("aio_") + TokenShape.alnum(28), entropy: 3.5),
+        .token("adafruit-io-key", "Adafruit IO key", TokenShape.lit("aio_") + TokenShape.alnum(28), entropy: 3.5),
         .keyed("linode-token", "Linode (Akamai) API token", ["linode"], TokenShape.hex(64), entropy: 3.0),
         .keyed("vultr-api-key", "Vultr API key", ["vultr"], TokenShape.upper(36), entropy: 3.5),
         .keyed("hetzner-cloud-token", "Hetzner Cloud API token", ["hcloud", "hetzner"], TokenShape.alnum(64), entropy: 4.0),

@@ -65,7 +65,7 @@ extension BuiltinRules {
         // Data, databases, queues
         .keyed("snowflake-password", "Snowflake password (next to a keyword)", ["snowflake_password", "snowsql_pwd", "sf_password"], TokenShape.url(12...64), .medium),
         .keyed("databricks-client-secret", "Databricks client secret (next to a keyword)", ["databricks_client_secret", "databricks_secret"], TokenShape.url(32...40)),
-        .keyed("dbt-cloud-token", "dbt Cloud service token", ["dbt_cloud", "dbt_token"], TokenShape.lit("dbtc_") + TokenShape.url(40...70)),
+        .token("dbt-cloud-token", "dbt Cloud service token", TokenShape.lit("dbtc_") + TokenShape.url(40...70)),
         .keyed("fivetran-api-secret", "Fivetran API secret", ["fivetran"], TokenShape.alnum(32)),
         .keyed("airbyte-client-secret", "Airbyte client secret", ["airbyte"], TokenShape.url(32...64)),
         .keyed("hightouch-api-key", "Hightouch API key", ["hightouch"], TokenShape.uuid),

@@ -37,7 +37,7 @@ extension BuiltinRules {
         .keyed("pusher-secret", "Pusher Channels app secret", ["pusher"], TokenShape.hex(20)),
         .keyed("pusher-beams-secret", "Pusher Beams secret key", ["pusher_beams", "beams_secret"], TokenShape.hexUpper(64)),
         .keyed("ably-api-key", "Ably API key", ["ably"], TokenShape.url(6) + TokenShape.lit(".") + TokenShape.url(6) + TokenShape.lit(":") + TokenShape.url(43)),
-        .keyed("pubnub-secret-key", "PubNub secret key", ["pubnub"], TokenShape.lit("sec-c-") + TokenShape.alnum(48)),
+        .token("pubnub-secret-key", "PubNub secret key", TokenShape.lit("sec-c-") + TokenShape.alnum(48)),
         .keyed("pubnub-publish-key", "PubNub publish key", ["pubnub"], TokenShape.lit("pub-c-") + TokenShape.uuid, .medium),
         .keyed("stream-api-secret", "Stream (GetStream) API secret", ["getstream", "stream_secret", "stream_api_secret"], TokenShape.lower(64)),
         .keyed("sendbird-master-token", "Sendbird master API token", ["sendbird"], TokenShape.hex(40)),
@@ -82,6 +82,6 @@ extension BuiltinRules {
         .keyed("squadcast-refresh-token", "Squadcast refresh token", ["squadcast"], TokenShape.hex(40)),
         .keyed("incidentio-api-key", "incident.io API key", ["incident_io", "incidentio"], TokenShape.alnum(64)),
         .keyed("firehydrant-api-key", "FireHydrant API key", ["firehydrant"], TokenShape.lit("fhb-") + TokenShape.hex(32)),
-        .keyed("rootly-api-key", "Rootly API key", ["rootly"], TokenShape.lit("rootly_") + TokenShape.hex(64)),
+        .token("rootly-api-key", "Rootly API key", TokenShape.lit("rootly_") + TokenShape.hex(64)),
     ]
 }

@@ -28,7 +28,8 @@ extension BuiltinRules {
         .token("deno-deploy-token", "Deno Deploy access token", TokenShape.lit("ddp_") + TokenShape.alnum(36)),
         .token("deno-deploy-org-token", "Deno Deploy organization token", TokenShape.lit("ddo_") + TokenShape.alnum(36)),
         .token("cratesio-api-token", "crates.io API token", TokenShape.lit("cio") + TokenShape.alnum(32)),
-        .token("bitbucket-data-center-token", "Bitbucket Data Center HTTP access token", TokenShape.lit("BBDC-") + TokenShape.url(44)),
+        // Standard base64 of the token's numeric id, `:` and random bytes, as Atlassian's Data Center tokens are.
+        .token("bitbucket-data-center-token", "Bitbucket Data Center HTTP access token", TokenShape.lit("BBDC-") + TokenShape.b64(44)),
         .token("databricks-oauth-secret", "Databricks service principal OAuth secret", TokenShape.lit("dose") + TokenShape.hex(32)),
         .token("dynatrace-platform-token", "Dynatrace platform token", TokenShape.lit("dt0s0") + TokenShape.digits(1) + TokenShape.lit(".") + TokenShape.upper(24) + TokenShape.lit(".") + TokenShape.upper(64)),
         .keyed("gitea-token", "Gitea access token (next to a keyword)", ["gitea", "forgejo", "codeberg"], TokenShape.hex(40)),
