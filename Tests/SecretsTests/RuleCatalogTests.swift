@@ -874,6 +874,11 @@ extension CatalogExample {
         c.tp(rule, token(), "deploy --api-key @S@ --region eu\n")
         c.tp(rule, token(), "api_token <- \"@S@\"\n")
         c.tp(rule, token(), "acme token - '@S@'\n")
+        // `page` names a pagination cursor only as a word of its own: a provider whose name ends in it keeps its tokens.
+        c.tp(rule, token(), "statuspage_token = '@S@'\n")
+        c.tp(rule, token(), "HOMEPAGE_TOKEN=@S@\n")
+        c.fp(rule, "{\"nextPageToken\": \"\(token())\"}\n", fix: ("nextPageToken", "statusPageToken"))
+        c.fp(rule, "NEXT_PAGE_TOKEN=\(token())\n", fix: ("NEXT_PAGE", "NEXTPAGE"))
         // A value of one case only is refused unless it holds digits; code and words score nothing.
         c.fp(rule, "api_token: \(G.rand(24, Gen.lower))\n")
         c.fp(rule, "token = getAccessTokenForService(ctx)\n")
