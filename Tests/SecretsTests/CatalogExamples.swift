@@ -142,6 +142,10 @@ extension CatalogExample {
         c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/\(G.H(32))")
         c.fp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/T\(G.UD(10))/\(G.D(13))/short\n")
         c.tp("slack-workflow-trigger-url", "https://hooks.slack.com/triggers/\(G.LD(44))")
+        // MaxMind's license keys end with their mark: found in `GeoIP.conf`, which need not name MaxMind.
+        let mmk = G.W(6) + "_" + G.A(29) + "_mmk"
+        c.tp("maxmind-license-key", mmk, "AccountID \(G.D(6))\nLicenseKey @S@\nEditionIDs GeoLite2-City\n")
+        c.fp("maxmind-license-key", "LicenseKey \(G.W(6))_\(G.A(29))_mmkx\n")
         c.tp("slack-legacy-workspace-token", "xoxa-" + G.A(40))
         c.tp("slack-legacy-workspace-token", "xoxr-" + G.A(40))
         c.fp("slack-legacy-workspace-token", "xoxr-abcdefghijklmnop\n")

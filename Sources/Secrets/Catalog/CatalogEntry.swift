@@ -3,7 +3,8 @@
 public struct CatalogEntry: Sendable {
     /// What says a token is the provider's.
     public enum Context: Sendable, Equatable {
-        /// The token's own prefix: it is reported wherever it stands (high confidence).
+        /// The token's own prefix (or, for a token that starts with random characters, its own suffix: see
+        /// `TokenShape.marks`): it is reported wherever it stands (high confidence).
         case prefixed
         /// A name containing one of these keywords, to which the token is assigned (`TWILIO_AUTH_TOKEN=…`,
         /// `"twilio_token": "…"`, `twilio.token: …`): medium confidence. In a keyword, `_` stands for an
@@ -37,10 +38,10 @@ public struct CatalogEntry: Sendable {
         self.revoke = revoke
     }
 
-    /// The literals whose presence the rule requires: the prefixes of a prefixed token, else the keywords.
+    /// The literals whose presence the rule requires: the marks of a prefixed token, else the keywords.
     public var keywords: [String] {
         switch context {
-        case .prefixed: return shape.prefixes
+        case .prefixed: return shape.marks
         // A name's first word is what the text holds literally (`github` of `github secret`).
         case .keyed(let words):
             var seen = Set<String>()

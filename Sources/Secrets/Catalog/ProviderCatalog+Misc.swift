@@ -13,7 +13,7 @@ extension BuiltinRules {
         .keyed("ipinfo-token", "IPinfo access token", ["ipinfo"], TokenShape.hex(14), .medium),
         .keyed("ipstack-access-key", "ipstack access key", ["ipstack"], TokenShape.hex(32), .medium),
         .keyed("ipgeolocation-key", "ipgeolocation.io API key", ["ipgeolocation"], TokenShape.hex(32), .medium),
-        .keyed("maxmind-license-key", "MaxMind license key", ["maxmind"], TokenShape.url(6) + TokenShape.lit("_") + TokenShape.alnum(29) + TokenShape.lit("_mmk")),
+        .token("maxmind-license-key", "MaxMind license key", TokenShape.url(6) + TokenShape.lit("_") + TokenShape.alnum(29) + TokenShape.lit("_mmk")),
         .keyed("abstract-api-key", "Abstract API key", ["abstractapi", "abstract_api"], TokenShape.hex(32), .medium),
         .keyed("openweathermap-api-key", "OpenWeather API key", ["openweather", "owm_api"], TokenShape.hex(32), .medium),
         .keyed("weatherapi-key", "WeatherAPI.com key", ["weatherapi"], TokenShape.hex(31), .medium),

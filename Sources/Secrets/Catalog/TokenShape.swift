@@ -216,6 +216,14 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         return out == [""] ? [] : out
     }
 
+    /// The literals that mark a token of this shape as its provider's wherever it stands: its prefixes, or, for a
+    /// shape that starts with a run, the literal of three or more characters it ends with (MaxMind's `…_mmk`).
+    public var marks: [String] {
+        if !prefixes.isEmpty { return prefixes }
+        if case .literal(let text)? = segments.last, text.count >= 3 { return [text] }
+        return []
+    }
+
     /// The run that carries the token's randomness: the longest.
     var mainRun: (alphabet: Alphabet, lengths: ClosedRange<Int>)? {
         var best: (Alphabet, ClosedRange<Int>)?
