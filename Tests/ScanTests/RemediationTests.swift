@@ -274,4 +274,14 @@ import Secrets
         generic.revoke = nil
         #expect(Remediation(finding: env, rule: generic, flyApp: false).rotate == nil)
     }
+
+    /// A Kubernetes Secret's data value is any credential: the advice is to rotate it where it was issued and
+    /// replace the Secret, not to delete a service account's token, which is the advice for that token's own rule.
+    @Test func aKubernetesSecretValueIsRotatedWhereItWasIssuedAndTheSecretReplaced() throws {
+        let data = try #require(BuiltinRules.all.first { $0.id == "kubernetes-secret-data" }?.revoke)
+        #expect(data.contains("where the credential its key names was issued") && data.contains("kubectl apply"), "\(data)")
+        #expect(!data.contains("service-account"), "\(data)")
+        let token = try #require(BuiltinRules.all.first { $0.id == "kubernetes-service-account-token" }?.revoke)
+        #expect(token.contains("service-account"), "\(token)")
+    }
 }

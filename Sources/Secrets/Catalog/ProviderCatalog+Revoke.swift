@@ -51,6 +51,8 @@ extension BuiltinRules {
         "terraform": "https://app.terraform.io/app/settings/tokens",
         "hashicorp": "https://portal.cloud.hashicorp.com/",
         "kubernetes": "kubectl delete secret <service-account-token-secret> (https://kubernetes.io/docs/concepts/security/service-accounts/)",
+        // A Secret's data value is whatever credential its key names: rotated where that was issued, then replaced.
+        "kubernetes-secret": "where the credential its key names was issued; then replace the Secret (kubectl create secret generic <name> --from-literal=<key>=<new value> --dry-run=client -o yaml | kubectl apply -f -)",
         "openshift": "oc delete oauthaccesstoken <token-name> (https://docs.openshift.com/)",
         "docker": "https://app.docker.com/settings/personal-access-tokens",
         "jfrog": "https://jfrog.com/help/r/jfrog-platform-administration-documentation/access-tokens",
