@@ -113,9 +113,7 @@ public struct CatalogEntry: Sendable {
     /// separator, so `lob` does not fire inside `glob` or `blob`; no keyword may go on in lower case.
     static func keywordPattern(_ word: String) -> String {
         let parts = word.split(separator: " ").map { part -> String in
-            let lower = part.lowercased()
-            let pieces = lower.split(separator: "_", omittingEmptySubsequences: false)
-            let forms = pieces.count > 1 ? ["_", "-", ".", ""].map { pieces.joined(separator: $0) } : [lower]
+            let forms = spellings(of: part.lowercased())
             let body = forms.map(TokenShape.escaped).joined(separator: "|")
             return forms.count == 1 ? body : "(?:" + body + ")"
         }
@@ -124,6 +122,14 @@ public struct CatalogEntry: Sendable {
         // `CRYPTO_COM_KEY` and `crypto_com_key` still name it.
         let ended = "(?-i:(?![a-z]))"
         return guarded + parts.joined(separator: nameGap) + ended
+    }
+
+    /// The ways a keyword is written in a name: each `_` as `_`, `-`, `.` or nothing (the same in the whole
+    /// keyword: `new_relic`, `new-relic`, `new.relic`, `newrelic`). The regexes and the matcher's look for a
+    /// provider named near a generic finding (`MatchEngine.providerContext`) both spell keywords this way.
+    static func spellings(of word: String) -> [String] {
+        let pieces = word.split(separator: "_", omittingEmptySubsequences: false)
+        return pieces.count > 1 ? ["_", "-", ".", ""].map { pieces.joined(separator: $0) } : [word]
     }
 
     /// What may stand between two words of a keyword (`github secret`): the rest of one name.

@@ -161,17 +161,16 @@ public final class MatchEngine: @unchecked Sendable {
         namingKeywords = rules.map { r in
             // Not a keyword the token's own shape spells (`shippo_test_…`); `_` as written in identifiers too.
             guard let shape = r.keywordShape.map(MatchEngine.lowercased) else { return [] }
-            return r.keywords.map(MatchEngine.lowercased).filter { $0.count >= 5 && !MatchEngine.containsAny(lowered: shape, [$0]) }
-                .flatMap { MatchEngine.spellings($0, separators: [0x5F, 0x2D, nil]) }
+            return r.keywords.map { $0.lowercased() }
+                .filter { $0.utf8.count >= 5 && !MatchEngine.containsAny(lowered: shape, [MatchEngine.lowercased($0)]) }
+                .flatMap { CatalogEntry.spellings(of: $0).map(MatchEngine.lowercased) }
         }
         // Compiled here when the database was (a rule set's first start checks every pattern), else when a generic
         // candidate first asks about the row: a thousand rows' three regexes, JIT-compiled, were most of a start
         // from the cache, and a scan asks about a few rows.
         keywordShapes = try rules.enumerated().compactMap { i, r in
             guard let shape = r.keywordShape else { return nil }
-            let words = r.keywords.filter { $0.count >= 4 }.flatMap {
-                MatchEngine.spellings(MatchEngine.lowercased($0), separators: [0x5F, 0x2D, 0x2E, nil])
-            }
+            let words = r.keywords.filter { $0.count >= 4 }.flatMap { CatalogEntry.spellings(of: $0.lowercased()).map(MatchEngine.lowercased) }
             guard !words.isEmpty else { return nil }
             let regexes = ShapeRegexes(ruleID: r.id, shape: shape, near: r.keywordNearShape)
             if !mainCached { _ = try regexes.compiled() }
@@ -388,14 +387,6 @@ public final class MatchEngine: @unchecked Sendable {
             if letter && digit { return true }
         }
         return false
-    }
-
-    /// `word` (lower case) as it may be written in identifiers: each `_` as each of `separators` (nil: left out).
-    static func spellings(_ word: [UInt8], separators: [UInt8?]) -> [[UInt8]] {
-        guard word.contains(0x5F) else { return [word] }
-        return separators.map { sep in
-            word.flatMap { b -> [UInt8] in b != 0x5F ? [b] : sep.map { [$0] } ?? [] }
-        }
     }
 
     /// The key of `keywordShapesByPrefix` for rows looked for always: no three bytes give it.
