@@ -106,9 +106,11 @@ public enum Whiteout: Equatable, Sendable {
 
     /// Classifies a normalised path; nil when it is an ordinary entry.
     public static func classify(_ path: String) -> Whiteout? {
-        guard let slash = path.lastIndex(of: "/") else { return nil }
-        let name = path[path.index(after: slash)...]
-        guard name.hasPrefix(".wh.") else { return nil }
+        // Bytes, not characters: every entry of every layer passes here, and a `Character` search costs grapheme
+        // breaking (1 % of a scan's CPU). `/` is ASCII, so its byte index is a valid index of the string too.
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        let name = path[path.utf8.index(after: slash)...]
+        guard name.utf8.starts(with: ".wh.".utf8) else { return nil }
         let dir = slash == path.startIndex ? "/" : String(path[..<slash])
         if name == ".wh..wh..opq" { return .opaque(dir) }
         if name.hasPrefix(".wh..wh.") { return .metadata }

@@ -252,7 +252,8 @@ struct LayerPaths {
     mutating func add(_ path: String, isDirectory: Bool) {
         entries[PathKey(path)] = isDirectory
         var p = Substring(path)
-        while let slash = p.lastIndex(of: "/"), slash != p.startIndex {
+        // A byte search: a `Character` one costs grapheme breaking on every entry of the layer.
+        while let slash = p.utf8.lastIndex(of: UInt8(ascii: "/")), slash != p.startIndex {
             p = p[..<slash]
             if !implied.insert(String(p)).inserted { break }
         }
