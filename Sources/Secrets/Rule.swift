@@ -74,6 +74,9 @@ public struct Rule: Sendable, Equatable {
     /// Pattern for Vectorscan. nil: the regex itself, compiled in prefilter mode. Its match must end
     /// at or after the end of the secret and at most `lookBehind` bytes after the secret's start.
     public var prefilter: String?
+    /// Whether `prefilter` holds what Vectorscan cannot run as written (lookarounds): it is then compiled in
+    /// prefilter mode too, which widens it to a superset of its matches.
+    public var prefilterApproximate: Bool
     /// How far before the prefilter's match end the secret may start.
     public var lookBehind: Int
     /// The most lines holding more than blanks that a match may reach above the line where it ends: PCRE2 then
@@ -145,7 +148,7 @@ public struct Rule: Sendable, Equatable {
 
     public init(
         id: String, description: String, severity: Severity, regex: String, secretGroup: Int = 1,
-        prefilter: String? = nil, lookBehind: Int = 1024, lineSpan: Int? = nil, entropy: Double? = nil,
+        prefilter: String? = nil, prefilterApproximate: Bool = false, lookBehind: Int = 1024, lineSpan: Int? = nil, entropy: Double? = nil,
         allowlist: [String] = [],
         pathScope: String? = nil, stopwords: [String] = [], pathAllowlist: [String] = [],
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
@@ -159,6 +162,7 @@ public struct Rule: Sendable, Equatable {
         self.regex = regex
         self.secretGroup = secretGroup
         self.prefilter = prefilter
+        self.prefilterApproximate = prefilterApproximate
         self.lookBehind = lookBehind
         self.lineSpan = lineSpan
         self.entropy = entropy

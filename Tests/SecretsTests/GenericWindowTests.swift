@@ -34,7 +34,29 @@ struct GenericWindowTests {
             let value = "\(Gen.W(36)).\(Gen.W(420)).\(Gen.W(180))"
             return try hits(value) == [value]
         })
+        // The longest the rule takes, with twenty lines of code above it: the whole value is within reach.
+        #expect(try mostly {
+            let value = Gen.W(1_024)
+            return try hits(value) == [value]
+        })
         #expect(try mostly { try hits(Gen.W(1_100)).isEmpty })
+    }
+
+    /// Vectorscan looks for the byte after the value (`genericPrefilter`): every way a value may end still finds it,
+    /// the end of the document too, for both rules.
+    @Test(arguments: ["\"", "'", "`", " ", "\t", ",", ";", "}", ")", "]", "<", "\\", "&", "\n", ""])
+    func aValueIsFoundWhateverEndsIt(_ end: String) throws {
+        #expect(try mostly { try found(code + "api_token=\(Gen.A(32))" + end) }, "strong, ending \(end.debugDescription)")
+        #expect(try mostly { try ruleIDs(code + "key=\(Gen.A(24))" + end).contains("generic-secret-weak") },
+                "weak, ending \(end.debugDescription)")
+        #expect(try mostly { try ruleIDs(code + "key=\(Gen.A(128))" + end).contains("generic-secret-weak") },
+                "weak, 128 characters, ending \(end.debugDescription)")
+    }
+
+    /// What follows the value is still read: a value running into code is not one.
+    @Test func aValueRunningIntoCodeIsNotFound() throws {
+        #expect(try mostly { try !found(code + "api_token=\(Gen.A(32))(x)\n") })
+        #expect(try mostly { try found(code + "api_token=\(Gen.A(32)) (x)\n") })
     }
 
     @Test func theIdentifierBeforeTheNameMayBeFortyCharactersLong() throws {

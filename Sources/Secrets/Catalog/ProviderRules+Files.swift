@@ -145,11 +145,22 @@ extension BuiltinRules {
     /// is too common, and the matcher would confirm every such phrase.
     private static let pvKeySeparator =
         #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|(?<!-)>\s{0,12}|["']\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
-    /// The value of a generic finding and what may follow it.
-    private static let pvGenericValue = #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})(?=["'`\s,;})\]<\\&]|\z)"#
+    /// What may follow a generic finding's value: a quote, a blank, a separator, a closing bracket, `<`, `\`, `&`,
+    /// or the end of the document.
+    private static let pvValueEnd = #"["'`\s,;})\]<\\&]|\z"#
+    /// The value of a generic finding; `end` opens the group around `pvValueEnd`: a lookahead `(?=` for PCRE2, a
+    /// group `(?:` that consumes it for Vectorscan (see `genericPrefilter`).
+    private static func pvGenericValue(_ end: String) -> String {
+        #"([A-Za-z0-9!#%*+./:@^_|~=-]{12,128})"# + end + pvValueEnd + ")"
+    }
     /// The value of a generic finding given to a key, token or secret: a token alphabet (see the rule), up to a
     /// kilobyte: signed session and OAuth tokens (three base64 parts between dots) run to 300-1,000 characters.
-    private static let pvTokenValue = #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,1023})(?=["'`\s,;})\]<\\&]|\z)"#
+    private static func pvTokenValue(_ end: String) -> String {
+        #"(?:(?:bearer|token|bot)[ \t]{1,2})?([A-Za-z0-9+/_.:%-][A-Za-z0-9+/_.:%=-]{11,"#
+            + String(genericTokenMax - 1) + "})" + end + pvValueEnd + ")"
+    }
+    /// The longest value the strong generic rule takes (`pvTokenValue`).
+    static let genericTokenMax = 1024
     /// A name whose last word is `key` (`fastforexKey`, `STRIPE_KEY`, `acme-key`): a provider's key, unless the word
     /// before says it is a key of data (`primaryKey`, `cache_key`, `sortKey`) or public (`publicKey`). A bare `key`
     /// is the weak rule's.
@@ -171,31 +182,49 @@ extension BuiltinRules {
     /// `nameLead`, `NameLead.generic`, which the matcher checks.
     private static let pvGenericStart = "(?i)"
 
-    /// How long a generic match can be: the name (13 characters at most), 20 more name characters, the separator
-    /// (24 at most: `\\"`, a type, blanks, `::=`, blanks, a quote) and the first 12 characters of the value: 69
-    /// bytes, and the lead that `NameLead` reads before it (40). A longer value (a password's 128 characters, a
-    /// token's 1,024) is still read whole: the matcher reports a candidate at each length the value may end at, the
-    /// first 12 characters in, and confirms from there.
-    /// PCRE2 confirms each candidate over this much before its end rather than the default kilobyte, which in
-    /// prose and headers (`auth login`, `EVP_PKEY *key`) was most of the scan's regex time.
-    static let genericReach = 512
+    /// How far before a candidate's end a generic match may start: the lead that `NameLead` reads (40), the name
+    /// (13 characters at most), 20 more name characters, the separator (24 at most: `\\"`, a type, blanks, `::=`,
+    /// blanks, a quote) and the value with the byte after it (`genericPrefilter`): 226 bytes for the weak rule's
+    /// 128-character values, 1,122 for the strong rule's kilobyte tokens. The line bound (`genericLines`) keeps
+    /// most windows to a few lines.
+    static func genericReach(valueMax: Int) -> Int { 40 + 13 + 20 + 24 + valueMax + 1 }
     /// The lines a generic match spans above its value's: the name, the `=` and the value may each stand on a line
     /// of their own, and `<add key="…"` puts `value`, `=` and the value on three more (`pvGenericSeparator`).
     static let genericLines = 3
+
+    /// The strong generic rule's pattern; `end` as in `pvGenericValue`.
+    /// A password may hold any character; a key, token or secret is written in a token alphabet (hex, base64,
+    /// URL-safe base64, `.`/`:`/`=` between parts, URL-encoded bytes): `!`, `@`, `#`, `^`, `|`, `$` or `;` mark
+    /// prose, templates or a password under another name.
+    private static func genericAssignment(_ end: String) -> String {
+        pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
+            + pvGenericValue(end) + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
+            + pvTokenValue(end) + "|" + pvAuthName + pvGenericSeparator + pvTokenValue(end)
+            + "|" + pvKeyName + pvNotSecretSuffix + pvKeyTail + pvKeySeparator + pvTokenValue(end) + ")"
+    }
+
+    /// The weak generic rule's pattern; `end` as in `pvGenericValue`.
+    private static func genericWeak(_ end: String) -> String {
+        pvGenericStart + "(?:(?:" + pvSecretName + "|credential)" + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"#
+            + "|" + pvAuthName + #"|(?<![A-Za-z])key(?![a-z])"# + pvNotSecretSuffix + pvKeyTail + ")" + pvGenericSeparator
+            + pvGenericValue(end)
+    }
+
+    /// A generic rule's Vectorscan pattern: its regex with the byte after the value consumed rather than looked at.
+    /// Vectorscan drops lookarounds when it prefilters, so from the regex itself it reported every name followed
+    /// by twelve value characters, whatever came next: C declarations (`EVP_PKEY *X509_get_pubkey(`) and calls
+    /// that only PCRE2 then turned down, 8,300 candidates in 40 MB of `/usr/share` and `/usr/include`. Spelt out,
+    /// the value must end where a value ends: 716 candidates there, each confirmed with the whole value in reach.
+    private static func genericPrefilter(_ pattern: (String) -> String) -> String { pattern("(?:") }
 
     static let providerGeneric: [Rule] = [
         // A detector that scores rather than a regex: the regex only finds a secret-like name and a value; the
         // value must look random for its alphabet (`SecretScore`), and placeholders, code and published
         // examples score nothing.
         Rule(id: "generic-secret-assignment", description: "Secret-like value assigned to a secret-like name", severity: .medium,
-             // A password may hold any character; a key, token or secret is written in a token alphabet (hex,
-             // base64, URL-safe base64, `.`/`:`/`=` between parts, URL-encoded bytes): `!`, `@`, `#`, `^`, `|`, `$`
-             // or `;` mark prose, templates or a password under another name.
-             regex: pvGenericStart + "(?:" + pvPasswordName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
-                 + pvGenericValue + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
-                 + pvTokenValue + "|" + pvAuthName + pvGenericSeparator + pvTokenValue
-                 + "|" + pvKeyName + pvNotSecretSuffix + pvKeyTail + pvKeySeparator + pvTokenValue + ")",
-             secretGroup: Rule.firstNonEmptyGroup, lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
+             regex: genericAssignment("(?="), secretGroup: Rule.firstNonEmptyGroup,
+             prefilter: genericPrefilter(genericAssignment), prefilterApproximate: true,
+             lookBehind: genericReach(valueMax: genericTokenMax), lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64 env
              // values) and report for what it holds, as the weak rule below: a placeholder pair (`user:pass`) is
              // documentation, and a real one is reported decoded.
@@ -204,9 +233,8 @@ extension BuiltinRules {
         // The same with weaker signals: a bare `key`, or a value less random than the strong floor. Low severity:
         // worth a look, not an alarm.
         Rule(id: "generic-secret-weak", description: "Possibly secret value assigned to a key-like name", severity: .low,
-             regex: pvGenericStart + "(?:(?:" + pvSecretName + "|credential)" + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"#
-                 + "|" + pvAuthName + #"|(?<![A-Za-z])key(?![a-z])"# + pvNotSecretSuffix + pvKeyTail + ")" + pvGenericSeparator + pvGenericValue,
-             lookBehind: genericReach, lineSpan: genericLines, entropy: 3.0,
+             regex: genericWeak("(?="), prefilter: genericPrefilter(genericWeak), prefilterApproximate: true,
+             lookBehind: genericReach(valueMax: 128), lineSpan: genericLines, entropy: 3.0,
              // Base64 of plain text is an encoding the decoders read (Docker `auth`, Kubernetes `data:`, base64
              // env values) and report for what it holds, not a random value.
              allowlist: pvGenericAllowlist, confidence: .low, textOnly: true, base64Allowlist: [#"^[\x20-\x7e]+$"#],

@@ -290,7 +290,8 @@ public final class MatchEngine: @unchecked Sendable {
         var patterns: [(expression: String, flags: UInt32, id: UInt32)] = []
         for (i, r) in rules.enumerated() where r.detector == .regex && !(binary && r.textOnly) {
             if let p = r.prefilter {
-                patterns.append((p, UInt32(HS_FLAG_DOTALL), UInt32(i)))
+                let approximate = r.prefilterApproximate ? UInt32(HS_FLAG_PREFILTER) : 0
+                patterns.append((p, UInt32(HS_FLAG_DOTALL) | approximate, UInt32(i)))
             } else {
                 patterns.append((r.regex, UInt32(HS_FLAG_PREFILTER | HS_FLAG_DOTALL), UInt32(i)))
             }
