@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 6
+    public static let version = 7
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
@@ -41,8 +41,12 @@ public enum SecretScore {
         return body.count >= 16 ? max(randomness(value), randomness(body)) : randomness(value)
     }
 
-    /// `value` without a leading prefix of one or two short words each ended by `_` or `-` (`sk_`, `pk_live_`).
+    /// `value` without a leading prefix of one or two short words each ended by `_` or `-` (`sk_`, `pk_live_`), or
+    /// without the `0x` of 64 hex digits or more: a 256-bit key as Ethereum tools write it (`PRIVATE_KEY=0x…`), whose
+    /// `x` otherwise reads as one letter of a larger alphabet than the digits drawn. A `0x` of 40 digits is an
+    /// account's address, which is public, and stays judged whole.
     static func afterPrefix(_ value: [UInt8]) -> ArraySlice<UInt8> {
+        if value.count >= 66, value[0] == 0x30, value[1] | 0x20 == 0x78, isHex(Array(value[2...])) { return value[2...] }
         var rest = value[...]
         for _ in 0..<2 {
             guard let sep = rest.prefix(9).firstIndex(where: { $0 == 0x5F || $0 == 0x2D }), sep > rest.startIndex,
