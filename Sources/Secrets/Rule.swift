@@ -201,4 +201,9 @@ public enum Structure: String, Sendable, Equatable {
     /// digits at will, so the randomness is judged on what follows the last all-digit part (entropy for its length,
     /// see `Structure.tailIsRandom`), and the body as for `randomBody`.
     case numberedTail
+    /// A wallet's recovery phrase: 12, 15, 18, 21 or 24 words, hardly one repeated (a drawn phrase of 12 repeats a
+    /// word about one time in thirty), none a word that only documentation writes (`your`, `here`, `goes`), and
+    /// not a phrase that documentation and development tools publish (Hardhat's `test … junk`, BIP-39's `abandon
+    /// … about`), which the repeats already turn down.
+    case mnemonic
 }

@@ -196,6 +196,49 @@ struct MechanismTests {
         let binary = Decoders.kubernetesSecrets(Array("kind: Secret\ndata:\n  key.bin: \(key)\n".utf8))
         #expect(binary.first?.credential == key)
     }
+
+    // MARK: Wallets
+
+    /// A phrase of `count` distinct words of 3 to 8 lower-case letters, as a wallet draws them from its list.
+    static func phrase(_ count: Int) -> String {
+        var words: [String] = []
+        while words.count < count {
+            let w = Gen.rand(Int.random(in: 3...8), Gen.lower)
+            if !words.contains(w) && !Structure.phrasePlaceholderWords.contains(w) { words.append(w) }
+        }
+        return words.joined(separator: " ")
+    }
+
+    @Test func aWalletRecoveryPhraseIsFoundUnderItsName() throws {
+        for line in ["MNEMONIC=\"@P\"", "mnemonic: @P", "SEED_PHRASE='@P'", "const mnemonic = \"@P\";",
+                     "{\"recoveryPhrase\": \"@P\"}", "WALLET_SECRET_WORDS=@P"] {
+            for count in [12, 24] {
+                let text = line.replacing("@P", with: Self.phrase(count)) + "\n"
+                #expect(try ruleIDs(text) == ["crypto-wallet-mnemonic"], "\(text)")
+            }
+        }
+        // Not the number of words a wallet writes, not under a name that says so, or fill.
+        #expect(try ruleIDs("MNEMONIC=\"\(Self.phrase(13))\"\n").isEmpty)
+        #expect(try ruleIDs("DESCRIPTION=\"\(Self.phrase(12))\"\n").isEmpty)
+        // Hardhat's and BIP-39's published phrases repeat a word; documentation's has words no wallet list holds.
+        #expect(try ruleIDs("MNEMONIC=\"test test test test test test test test test test test junk\"\n").isEmpty)
+        #expect(try ruleIDs("mnemonic: abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about\n").isEmpty)
+        #expect(try ruleIDs("MNEMONIC=\"your twelve word mnemonic goes here and then some more words follow\"\n").isEmpty)
+        // The same phrase with one word repeated twice more is still one a wallet may draw; three repeats are fill.
+        var words = Self.phrase(12).split(separator: " ").map(String.init)
+        words[1] = words[0]
+        words[2] = words[0]
+        #expect(try ruleIDs("MNEMONIC=\"\(words.joined(separator: " "))\"\n") == ["crypto-wallet-mnemonic"])
+        words[3] = words[0]
+        #expect(try ruleIDs("MNEMONIC=\"\(words.joined(separator: " "))\"\n").isEmpty)
+    }
+
+    /// Ethereum tools write a 256-bit key as `0x` and 64 hex digits: judged on the digits, it is a key at the generic
+    /// rule's severity, not a weak finding.
+    @Test func aHexKeyWrittenWithItsZeroXIsJudgedOnItsDigits() throws {
+        #expect(try mostly { try ruleIDs("PRIVATE_KEY=0x\(Gen.H(64))\n") == ["generic-secret-assignment"] })
+        #expect(try mostly { try ruleIDs("OPERATOR_KEY: \"0X\(Gen.H(64).uppercased())\"\n") == ["generic-secret-assignment"] })
+    }
 }
 
 extension CatalogExample {

@@ -40,6 +40,15 @@ extension BuiltinRules {
              regex: "(?|" + wordpressDefine + "(" + wordpressValue + ")['\"]|" + wordpressVariable + "(" + wordpressWord + "))",
              prefilter: wordpressDefine + wordpressValue + "['\"]|" + wordpressVariable + wordpressWord,
              lookBehind: 256, entropy: 4.0, keywords: ["_KEY", "_SALT"]),
+        // A wallet's recovery phrase (BIP-39: 12 to 24 words of 3 to 8 letters) derives every key of the wallet, so
+        // whoever reads it holds the funds; Hardhat and Truffle projects keep one in `.env` or their config. The name
+        // says what the words are; `Structure.mnemonic` turns down fill and the phrases documentation publishes.
+        Rule(id: "crypto-wallet-mnemonic", description: "Cryptocurrency wallet recovery phrase (mnemonic)", severity: .critical,
+             regex: #"(?i)(?:mnemonic|(?:seed|recovery|secret|backup|wallet)[_. -]?(?:phrase|words))[A-Za-z0-9_.-]{0,20}?(?:\\{0,2}["'])?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-|>)\s{0,3}(?:\\{0,2}["'`])?"#
+                 + #"((?-i:(?:[a-z]{3,8} ){11,23}[a-z]{3,8}))(?-i:(?! ?[a-z]))"#,
+             lookBehind: 512, confidence: .medium, keywords: ["mnemonic", "phrase", "words"],
+             revoke: "move the funds to a wallet with a new recovery phrase (a phrase cannot be revoked), then stop using the old wallet",
+             structure: .mnemonic),
         Rule(id: "docker-config-auth", description: "Registry credentials (base64 user:password) in a Docker config.json", severity: .high,
              // Also in JSON escaped once or more (`DOCKER_AUTH_CONFIG={\"auths\":…}` in a runner's TOML, a YAML string).
              regex: #""auth\\{0,7}"\s{0,4}:\s{0,4}\\{0,7}"([A-Za-z0-9+/]{16,}={0,2})\\{0,7}""#, entropy: 3.5, confidence: .medium,

@@ -14,7 +14,20 @@ extension Structure {
         case .jwt: return Self.isRealJWT(secret)
         case .randomBody: return !SecretScore.bodyReadsAsWords(secret)
         case .numberedTail: return !SecretScore.bodyReadsAsWords(secret) && Self.tailIsRandom(secret)
+        case .mnemonic: return Self.isDrawnPhrase(secret)
         }
+    }
+
+    /// Words a phrase written for documentation holds and the BIP-39 word list does not.
+    static let phrasePlaceholderWords: Set<String> = ["your", "here", "the", "goes", "words", "mnemonic"]
+
+    /// See `Structure.mnemonic`.
+    static func isDrawnPhrase(_ secret: [UInt8]) -> Bool {
+        let words = secret.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+        guard [12, 15, 18, 21, 24].contains(words.count) else { return false }
+        if words.contains(where: phrasePlaceholderWords.contains) { return false }
+        // Two repeats at most: 24 words drawn from 2,048 repeat one about one time in eight, three about never.
+        return Set(words).count >= words.count - 2
     }
 
     /// Whether what follows the last all-digit `-` part of `secret` (the prefix aside) has the entropy of a random
