@@ -94,10 +94,17 @@ import Reports
                 if !SecretScore.isPlaceholder(b) && !SecretScore.isCountedFill(b) && !SecretScore.bodyReadsAsWords(b) { return t }
             }
         }
+        // The same for the registry passwords: one the policy takes for fill is not reported (a CI run met one in 6,000).
+        func password() -> String {
+            while true {
+                let p = FakeSecret.random(24), b = Array(p.utf8)
+                if !SecretScore.isPlaceholder(b) && !SecretScore.isCountedFill(b) { return p }
+            }
+        }
         let env = (0..<n).map { "V\($0)=" + Data("token=\(token())\n".utf8).base64EncodedString() }
         var auths: [String] = []
         for i in 0..<n {
-            auths.append("\"r\(i).registry.test\": {\"auth\": \"\(Data("u:\(FakeSecret.random(24))".utf8).base64EncodedString())\"}")
+            auths.append("\"r\(i).registry.test\": {\"auth\": \"\(Data("u:\(password())".utf8).base64EncodedString())\"}")
         }
         let dockerConfig = "{\"auths\": {\n" + auths.joined(separator: ",\n") + "\n}}\n"
         let out = try scan(try build(ImageSpec(format: .docker25, config: .init(Env: env),
