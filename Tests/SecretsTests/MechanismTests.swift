@@ -211,7 +211,8 @@ struct MechanismTests {
 
     @Test func aWalletRecoveryPhraseIsFoundUnderItsName() throws {
         for line in ["MNEMONIC=\"@P\"", "mnemonic: @P", "SEED_PHRASE='@P'", "const mnemonic = \"@P\";",
-                     "{\"recoveryPhrase\": \"@P\"}", "WALLET_SECRET_WORDS=@P"] {
+                     "{\"recoveryPhrase\": \"@P\"}", "WALLET_SECRET_WORDS=@P", "System.setProperty(\"MNEMONIC\", \"@P\")",
+                     "<mnemonic>@P</mnemonic>"] {
             for count in [12, 24] {
                 let text = line.replacing("@P", with: Self.phrase(count)) + "\n"
                 #expect(try ruleIDs(text) == ["crypto-wallet-mnemonic"], "\(text)")
@@ -220,6 +221,7 @@ struct MechanismTests {
         // Not the number of words a wallet writes, not under a name that says so, or fill.
         #expect(try ruleIDs("MNEMONIC=\"\(Self.phrase(13))\"\n").isEmpty)
         #expect(try ruleIDs("DESCRIPTION=\"\(Self.phrase(12))\"\n").isEmpty)
+        #expect(try ruleIDs("the mnemonic \(Self.phrase(12))\n").isEmpty)
         // Hardhat's and BIP-39's published phrases repeat a word; documentation's has words no wallet list holds.
         #expect(try ruleIDs("MNEMONIC=\"test test test test test test test test test test test junk\"\n").isEmpty)
         #expect(try ruleIDs("mnemonic: abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about\n").isEmpty)

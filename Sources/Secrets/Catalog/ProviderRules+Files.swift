@@ -44,8 +44,9 @@ extension BuiltinRules {
         // whoever reads it holds the funds; Hardhat and Truffle projects keep one in `.env` or their config. The name
         // says what the words are; `Structure.mnemonic` turns down fill and the phrases documentation publishes.
         Rule(id: "crypto-wallet-mnemonic", description: "Cryptocurrency wallet recovery phrase (mnemonic)", severity: .critical,
-             regex: #"(?i)(?:mnemonic|(?:seed|recovery|secret|backup|wallet)[_. -]?(?:phrase|words))[A-Za-z0-9_.-]{0,20}?(?:\\{0,2}["'])?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-|>)\s{0,3}(?:\\{0,2}["'`])?"#
-                 + #"((?-i:(?:[a-z]{3,8} ){11,23}[a-z]{3,8}))(?-i:(?! ?[a-z]))"#,
+             // The name, then a value given as to a key (`pvKeySeparator`: no bare space, which prose is full of).
+             regex: #"(?i)(?:mnemonic|(?:seed|recovery|secret|backup|wallet)[_. -]?(?:phrase|words))[A-Za-z0-9_.-]{0,20}?"#
+                 + pvKeySeparator + #"((?-i:(?:[a-z]{3,8} ){11,23}[a-z]{3,8}))(?-i:(?! ?[a-z]))"#,
              lookBehind: 512, confidence: .medium, keywords: ["mnemonic", "phrase", "words"],
              revoke: "move the funds to a wallet with a new recovery phrase (a phrase cannot be revoked), then stop using the old wallet",
              structure: .mnemonic),
