@@ -41,7 +41,9 @@ extension ImageScanner {
             var out = SeverityCap<Finding>(limit: options.maxFindingsPerImage)
             var decodedSeen: Set<String> = []
             let base64Env = engine.rule(for: .base64Env)
-            func scan(_ text: String, _ place: Finding.Place, keyAt: ((Int64) -> String?)? = nil, decodedBy: Int? = nil) throws {
+            func findings(_ text: String, _ place: Finding.Place, keyAt: ((Int64) -> String?)? = nil,
+                          decodedBy: Int? = nil) throws -> [Finding] {
+                var found: [Finding] = []
                 let hits = try matcher.scan(text)
                 out.truncated += matcher.truncated
                 for hit in hits where engine.ruleApplies(hit.ruleIndex, toPath: nil) {
@@ -56,17 +58,26 @@ extension ImageScanner {
                         if !decodedSeen.insert("\(f.secretSHA256)|\(f.source.rawValue)|\(f.key ?? "")").inserted { continue }
                         f.description += " (base64-decoded)"
                     }
-                    out.add(f, rank: f.severity.rank)
+                    found.append(f)
                 }
+                return found
+            }
+            func scan(_ text: String, _ place: Finding.Place, keyAt: ((Int64) -> String?)? = nil) throws {
+                for f in try findings(text, place, keyAt: keyAt) { out.add(f, rank: f.severity.rank) }
             }
             let c = config.container
             for entry in c.Env ?? [] {
                 let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                try scan(entry, .config(.env, key: parts.first))
-                // A value that is base64 of text is decoded once and scanned as well.
+                var found = try findings(entry, .config(.env, key: parts.first))
+                // A value that is base64 of text is decoded once and scanned as well. What the decoded text holds
+                // supersedes a generic finding of the blob itself (base64 of a drawn key), as in files.
                 if let base64Env, parts.count == 2, let decoded = Decoders.base64Value(parts[1]) {
-                    try scan(parts[0] + "=" + decoded, .config(.env, key: parts[0]), decodedBy: base64Env)
+                    let inner = try findings(parts[0] + "=" + decoded, .config(.env, key: parts[0]), decodedBy: base64Env)
+                    let replaced = engine.rules[base64Env].supersedes
+                    if !inner.isEmpty { found.removeAll { replaced.contains($0.ruleID) && $0.secret == parts[1] } }
+                    found += inner
                 }
+                for f in found { out.add(f, rank: f.severity.rank) }
             }
             for (k, v) in (c.Labels ?? [:]).sorted(by: { $0.key < $1.key }) { try scan("\(k)=\(v)", .config(.label, key: k)) }
             if let cmd = c.Cmd { try scan(cmd.joined(separator: " "), .config(.cmd, key: nil)) }

@@ -75,6 +75,28 @@ import Secrets
         #expect(findings.count == 4, "\(findings.map { $0["ruleID"]! })")
     }
 
+    /// A key stored base64-encoded under a secret-like name is reported once, decoded, wherever a decoder reads it;
+    /// the blob itself (which the generic rule takes where no decoder runs) is not reported beside it.
+    @Test func aDecodedKeySupersedesItsBase64Blob() throws {
+        let envKey = FakeSecret.random(28) + "7Qz9", yamlKey = FakeSecret.random(28) + "4Kp2", password = FakeSecret.random(24)
+        let (envBlob, yamlBlob) = (Data(envKey.utf8).base64EncodedString(), Data(yamlKey.utf8).base64EncodedString())
+        let authBlob = Data("ci-bot:\(password)".utf8).base64EncodedString()
+        let secretYAML = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ndata:\n  api-token: \(yamlBlob)\n"
+        let path = try build(ImageSpec(format: .docker25, config: .init(Env: ["API_TOKEN=" + envBlob]),
+            layers: [.init(files: [.init(path: "deploy/secret.yaml", content: secretYAML),
+                                   .init(path: "root/.docker/config.json", content: "{\"auths\": {\"r.test\": {\"auth\": \"\(authBlob)\"}}}\n"),
+                                   .init(path: "app/settings.py", content: "API_TOKEN = '\(yamlBlob)'\n")])]))
+        let (r, findings) = try scan(path)
+        #expect(r.status == 1, "\(r.stderr)")
+        let secrets = findings.map { ($0["path"] as? String ?? $0["source"] as? String ?? "", $0["secret"] as? String ?? "") }
+        #expect(secrets.contains { $0 == ("env", envKey) }, "\(secrets)")
+        #expect(secrets.contains { $0 == ("/deploy/secret.yaml", yamlKey) }, "\(secrets)")
+        #expect(secrets.contains { $0 == ("/root/.docker/config.json", password) }, "\(secrets)")
+        #expect(!secrets.contains { [envBlob, yamlBlob, authBlob].contains($0.1) && $0.0 != "/app/settings.py" }, "\(secrets)")
+        // Where nothing decodes it, the blob is the finding.
+        #expect(secrets.contains { $0 == ("/app/settings.py", yamlBlob) }, "\(secrets)")
+    }
+
     /// A password the generic judgement takes for drawn at random (a draw now and then reads as a word).
     static func randomPassword() -> String {
         while true {

@@ -103,7 +103,18 @@ struct GenericPrecisionTests {
         }
         // Measured: 94 to 99 of 100 (about 97.5 %); 90 is far below any honest draw and far above a broken scorer.
         #expect(found >= 90, "\(found) of 100 random base64 values reported")
-        #expect(try !ruleIDs("\"client_secret\": \"\(Gen.base64(Gen.A(12) + ":" + Gen.A(12)))\"\n").contains("generic-secret-assignment"))
+        // Base64 of words and placeholders is documentation.
+        #expect(try !ruleIDs("\"client_secret\": \"\(Gen.base64("my-client:my-secret-value"))\"\n").contains("generic-secret-assignment"))
+        #expect(try !ruleIDs("api_token: \(Gen.base64("replace with your token"))\n").contains("generic-secret-assignment"))
+    }
+
+    /// A key kept base64-encoded (ImageKit's `private_…` key, an `id:secret` pair for Basic auth) is the key: base64
+    /// of text is judged by what it decodes to, which a drawn key passes and a word does not.
+    @Test func base64OfADrawnKeyIsReported() throws {
+        #expect(try mostly { try ruleIDs("acme token = '\(Gen.base64("private_" + Gen.A(24)))'\n").contains("generic-secret-assignment") })
+        #expect(try mostly { try ruleIDs("\"client_secret\": \"\(Gen.base64(Gen.LD(12) + ":" + Gen.A(24)))\"\n").contains("generic-secret-assignment") })
+        #expect(try !ruleIDs("\"client_secret\": \"\(Gen.base64(Gen.LD(12) + ":" + String(repeating: "x", count: 24)))\"\n").contains("generic-secret-assignment"))
+        #expect(try !ruleIDs("acme token = '\(Gen.base64("private_key_for_acme_here"))'\n").contains("generic-secret-assignment"))
     }
 
     @Test func eightConsecutiveCharactersMakeAnyTokenAPlaceholder() throws {

@@ -17,14 +17,18 @@ public enum BuiltinRules {
     /// Credential files and decoders: rules like any other for `disabledRules`, allowlists and reports.
     static let detectors: [Rule] = [
         Rule(id: "credential-file", description: "Credential file", severity: .low, regex: "", detector: .credentialFile),
-        // A decoded credential supersedes the blob it came from: the `auth` value is not reported beside it.
+        // A decoded credential supersedes the blob it came from: the `auth` value is not reported beside it, by its
+        // own rule or by a generic one (which takes base64 of a drawn key: `MatchEngine.wrapsDrawnValue`).
         Rule(id: "docker-registry-credential", description: "Docker registry credential (decoded from a Docker config)",
-             severity: .high, regex: "", detector: .dockerConfig, supersedes: ["docker-config-auth"]),
+             severity: .high, regex: "", detector: .dockerConfig, supersedes: ["docker-config-auth"] + genericRuleIDs),
         Rule(id: "kubernetes-secret-data", description: "Kubernetes Secret data value (base64-decoded for the content rules)",
-             severity: .high, regex: "", detector: .kubernetesSecret),
+             severity: .high, regex: "", detector: .kubernetesSecret, supersedes: genericRuleIDs),
         Rule(id: "base64-env-value", description: "Base64-encoded environment value (decoded for the content rules)",
-             severity: .high, regex: "", detector: .base64Env),
+             severity: .high, regex: "", detector: .base64Env, supersedes: genericRuleIDs),
     ]
+
+    /// The rules that judge a value alone (`providerGeneric`): a decoder's finding supersedes theirs on the blob.
+    static let genericRuleIDs = ["generic-secret-assignment", "generic-secret-weak"]
 
     static let core: [Rule] = [
         // Fly.io (https://fly.io/docs/security/tokens/; formats from a Fly.io engineer in trufflehog PR #2381).

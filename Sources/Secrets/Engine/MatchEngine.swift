@@ -376,9 +376,23 @@ public final class MatchEngine: @unchecked Sendable {
         if ruleAllowlists[index].contains(where: { $0.matches(text, data: data) }) { return true }
         if !base64Allowlists[index].isEmpty, let decoded = Base64.decodeLenient(text) {
             let plain = String(decoding: decoded, as: UTF8.self)
-            if base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) { return true }
+            if base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) {
+                return !MatchEngine.wrapsDrawnValue(Array(decoded), floor: rule.minimumScore)
+            }
         }
         return false
+    }
+
+    /// Whether `decoded`, the text a generic rule's base64 value stands for, is itself a value the rule would take
+    /// (`floor`: its `minimumScore`; nil, a rule that knows its format, never): a key kept base64-encoded, as
+    /// ImageKit's `private_…` key or an `id:secret` pair for Basic auth are. Documentation's encodings (`user:pass`,
+    /// `mypassword`, a word list) score below the floor and stay left out.
+    static func wrapsDrawnValue(_ decoded: [UInt8], floor: Double?) -> Bool {
+        guard let floor, decoded.count >= 12 else { return false }
+        // An `id:secret` pair is judged by its secret, the part after the last colon.
+        let value = decoded.lastIndex(of: 0x3A).map { Array(decoded[($0 + 1)...]) } ?? decoded
+        guard value.count >= 12, !value.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else { return false }
+        return SecretScore.of(value) >= floor && !SecretScore.isCountedFill(value) && !SecretScore.isPlaceholder(value)
     }
 
     static func hasLetterAndDigit(_ secret: [UInt8]) -> Bool {
