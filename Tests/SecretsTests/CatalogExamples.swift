@@ -129,6 +129,8 @@ extension CatalogExample {
         c.tp("adonet-connection-string-password", pw, "\"Data Source=sql01;Initial Catalog=Orders;uid=svc;pwd=@S@\"\n")
         c.fp("adonet-connection-string-password", "Server=db;Database=app;User ID=app;Password={your_password};\n")
         c.fp("adonet-connection-string-password", "Server=db;Database=app;Integrated Security=true;Password=%DB_PASSWORD%;\n")
+        // A password that names itself is documentation's.
+        c.fp("adonet-connection-string-password", "Server=db;Database=app;User ID=app;Password=MyDbPassword1;\n")
         c.tp("jdbc-url-password", pw, "spring.datasource.url=jdbc:mysql://db:3306/app?user=app&password=@S@\n")
         c.tp("jdbc-url-password", pw, "jdbc:sqlserver://db:1433;databaseName=app;user=sa;password=@S@;\n")
         c.fp("jdbc-url-password", "jdbc:postgresql://db:5432/app?user=app&password=${DB_PASSWORD}\n")

@@ -498,6 +498,7 @@ extension CatalogExample {
         c.fp("nuget-api-key", "oy2\(G.LD(20))\n")
         c.tp("nuget-config-password", G.A(16), "<add key=\"ClearTextPassword\" value=\"@S@\" />\n")
         c.fp("nuget-config-password", "<add key=\"ClearTextPassword\" value=\"%NUGET_PASSWORD%\" />\n")
+        c.fp("nuget-config-password", "<add key=\"Password\" value=\"ClearTextPassword1\" />\n")
     }
 }
 

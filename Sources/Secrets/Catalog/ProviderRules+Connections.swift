@@ -5,8 +5,11 @@ extension BuiltinRules {
     /// Values that stand for a password rather than being one: templates, variables, masks.
     static let pvPasswordPlaceholders = [
         #"^(?i)(?:pass(?:word)?\d*|passwd|secret|pwd|test(?:ing)?|guest|admin|root|user(?:name)?|sa|hunter2|foobar)$"#,
-        #"^[$%<{\[(*]"#, #"[}>)\]]$"#,
+        #"^[$%<{\[(*]"#, #"[}>)\]]$"#, pvSelfNamedPassword,
     ]
+    /// A password that names itself (`ClearTextPassword1`, `my_secret_password`, `dbPassword`): documentation's, as
+    /// in `pvBasicPlaceholders`.
+    static let pvSelfNamedPassword = #"^(?i)[a-z_-]{0,12}(?:password|passwd|secret)[a-z0-9_-]{0,10}$"#
 
     static let providerConnections: [Rule] = [
         // SQL Server, ADO.NET, ODBC and OLE DB: `Server=…;User ID=…;Password=…;` (the keys in any order and case).

@@ -130,6 +130,6 @@ extension BuiltinRules {
              prefilter: #"_(?:auth|password)\s{0,4}=\s{0,4}["']?[A-Za-z0-9+/]{12,}={0,2}"#, entropy: 3.0, confidence: .medium),
         Rule(id: "nuget-config-password", description: "Cleartext password in NuGet.config", severity: .high,
              regex: #"<add\s+key="(?:ClearText)?Password"\s+value="([^"\s]{8,128})""#, entropy: 3.0,
-             allowlist: [#"^%[A-Za-z_]+%$"#], confidence: .medium),
+             allowlist: [#"^%[A-Za-z_]+%$"#, pvSelfNamedPassword], confidence: .medium),
     ]
 }
