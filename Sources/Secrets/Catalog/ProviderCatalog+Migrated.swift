@@ -76,6 +76,10 @@ extension BuiltinRules {
         token("facebook-access-token", "Facebook / Meta Graph API access token", .medium,
               S.lit("EAA") + S.run(.upperLetters, 1) + S.run(.alnum, atLeast: 100), entropy: 4.5),
         keyed("facebook-app-secret", "Facebook / Meta app secret", .high, ["facebook secret", "fb_app_secret"], S.hex(32), entropy: 3.0),
+        // An app access token is the app's id, `|`, and the app secret or a token the Graph API issued for the app:
+        // it acts as the app itself.
+        keyed("facebook-app-access-token", "Facebook / Meta app access token (app id|secret)", .high, ["facebook", "fb_app", "fb_access"],
+              S.digits(13...17) + S.lit("|") + S.url(27...32), entropy: 3.5),
 
         // Monitoring and observability
         keyed("sentry-legacy-token", "Sentry auth token (legacy 64-hex next to a keyword)", .high, ["sentry auth", "sentry token"],
