@@ -78,7 +78,10 @@ import Secrets
     /// A key stored base64-encoded under a secret-like name is reported once, decoded, wherever a decoder reads it;
     /// the blob itself (which the generic rule takes where no decoder runs) is not reported beside it.
     @Test func aDecodedKeySupersedesItsBase64Blob() throws {
-        let envKey = FakeSecret.random(28) + "7Qz9", yamlKey = FakeSecret.random(28) + "4Kp2", password = FakeSecret.random(24)
+        // Keys the generic rule takes (a fresh draw now and then spells fill it rightly drops).
+        let envKey = try TakenSecrets.draw(for: "generic-secret-assignment") { FakeSecret.random(28) + "7Qz9" }
+        let yamlKey = try TakenSecrets.draw(for: "generic-secret-assignment") { FakeSecret.random(28) + "4Kp2" }
+        let password = try TakenSecrets.draw(for: "docker-registry-credential") { FakeSecret.random(24) }
         let (envBlob, yamlBlob) = (Data(envKey.utf8).base64EncodedString(), Data(yamlKey.utf8).base64EncodedString())
         let authBlob = Data("ci-bot:\(password)".utf8).base64EncodedString()
         let secretYAML = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ndata:\n  api-token: \(yamlBlob)\n"
@@ -128,7 +131,7 @@ import Secrets
         let body = FakeSecret.random(300)
         let path = try build(ImageSpec(format: .docker25, layers: [.init(files: [
             .init(path: "root/.ssh/id_ed25519", content: body),
-            .init(path: "app/.env", content: "SESSION_SECRET=\(FakeSecret.random(32))\n"),
+            .init(path: "app/.env", content: "SESSION_SECRET=\(try TakenSecrets.draw(for: "generic-secret-assignment") { FakeSecret.random(32) })\n"),
             .init(path: "app/.env.example", content: "SESSION_SECRET=\n"),
         ])]))
         let (r, findings) = try scan(path)

@@ -361,7 +361,12 @@ public final class MatchEngine: @unchecked Sendable {
             return true
         }
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
-        if let floor = rule.minimumScore, SecretScore.of(secret) < floor { return true }
+        // Base64 of text reads less random than the text (a third of its bits are fixed by the ASCII it encodes):
+        // a blob under the floor is still taken when what it wraps is a value the rule would take.
+        if let floor = rule.minimumScore, SecretScore.of(secret) < floor,
+           !(base64Text(secret, rule: index, data: data).map { MatchEngine.wrapsDrawnValue($0, floor: floor) } ?? false) {
+            return true
+        }
         if SecretScore.isPublishedExample(secret) { return true }
         // Counted-out fill (`1234567`, `a1b2c3d4`, `…def456ghi789…`): a documentation value, which a random token of
         // any alphabet about never holds. A long secret (a private key, a URL) is judged by eight in a row only.
@@ -374,13 +379,18 @@ public final class MatchEngine: @unchecked Sendable {
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
         if ruleAllowlists[index].contains(where: { $0.matches(text, data: data) }) { return true }
-        if !base64Allowlists[index].isEmpty, let decoded = Base64.decodeLenient(text) {
-            let plain = String(decoding: decoded, as: UTF8.self)
-            if base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) {
-                return !MatchEngine.wrapsDrawnValue(Array(decoded), floor: rule.minimumScore)
-            }
+        if let decoded = base64Text(secret, rule: index, data: data) {
+            return !MatchEngine.wrapsDrawnValue(decoded, floor: rule.minimumScore)
         }
         return false
+    }
+
+    /// What `secret` decodes to when it is base64 of the text rule `index`'s base64 allowlist describes (the
+    /// generic rules': printable text, which a decoder or the decoded value judges); nil otherwise.
+    func base64Text(_ secret: [UInt8], rule index: Int, data: PCRE2MatchData) -> [UInt8]? {
+        guard !base64Allowlists[index].isEmpty, let decoded = Base64.decodeLenient(String(decoding: secret, as: UTF8.self)) else { return nil }
+        let plain = String(decoding: decoded, as: UTF8.self)
+        return base64Allowlists[index].contains(where: { $0.matches(plain, data: data) }) ? Array(decoded) : nil
     }
 
     /// Whether `decoded`, the text a generic rule's base64 value stands for, is itself a value the rule would take

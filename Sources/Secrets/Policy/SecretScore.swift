@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 8
+    public static let version = 9
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).

@@ -1,0 +1,20 @@
+import Secrets
+
+/// Fresh fake secrets the built-in rules take. About one fresh random draw in a thousand is a value the policy
+/// rightly drops (it spells a run the scorer reads as counted fill, or a word); a test that counts findings exactly,
+/// or asserts one particular value is found, draws again rather than fail one run in so many.
+enum TakenSecrets {
+    static let engine = Result { try MatchEngine(rules: BuiltinRules.all) }
+
+    /// A value from `draw` that rule `ruleID` does not leave out.
+    static func draw(for ruleID: String, _ draw: () -> String) throws -> String {
+        let engine = try engine.get()
+        guard let rule = engine.rules.firstIndex(where: { $0.id == ruleID }) else { throw Unknown(ruleID: ruleID) }
+        while true {
+            let value = draw()
+            if !engine.suppresses(value, rule: rule) { return value }
+        }
+    }
+
+    struct Unknown: Error { let ruleID: String }
+}
