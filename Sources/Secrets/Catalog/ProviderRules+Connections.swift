@@ -7,9 +7,10 @@ extension BuiltinRules {
         #"^(?i)(?:pass(?:word)?\d*|passwd|secret|pwd|test(?:ing)?|guest|admin|root|user(?:name)?|sa|hunter2|foobar)$"#,
         #"^[$%<{\[(*]"#, #"[}>)\]]$"#, pvSelfNamedPassword,
     ]
-    /// A password that names itself (`ClearTextPassword1`, `my_secret_password`, `dbPassword`): documentation's, as
-    /// in `pvBasicPlaceholders`.
-    static let pvSelfNamedPassword = #"^(?i)[a-z_-]{0,12}(?:password|passwd|secret)[a-z0-9_-]{0,10}$"#
+    /// A password that names itself (`ClearTextPassword1`, `my_secret_password`, `dbPassword`): documentation's.
+    /// Alone, or after the `user:` of a Basic-auth pair (`pvBasicPlaceholders`).
+    static let pvSelfNamedPassword = "^" + selfNamedPassword + "$"
+    static let selfNamedPassword = #"(?i:[a-z_-]{0,12}(?:password|passwd|secret)[a-z0-9_-]{0,10})"#
 
     static let providerConnections: [Rule] = [
         // SQL Server, ADO.NET, ODBC and OLE DB: `Server=…;User ID=…;Password=…;` (the keys in any order and case).

@@ -115,7 +115,7 @@ extension BuiltinRules {
         #"^(?i:user(?:name)?|admin|test|foo|demo|guest|example|client(?:_?id)?):(?i:[a-z]{0,12})$"#,
         #"^s6BhdRkqt3:|^Aladdin:open sesame$"#,
         // A password that names itself (`my_username:my_password`, `admin:yourPassword1`): documentation.
-        #"^[^:]{0,64}:(?i:[a-z_-]{0,10}(?:password|passwd|secret)[a-z0-9_-]{0,10})$"#,
+        #"^[^:]{0,64}:"# + selfNamedPassword + "$",
     ]
 
     /// `define('AUTH_KEY', '` and its kin in `wp-config.php`, up to the value.
