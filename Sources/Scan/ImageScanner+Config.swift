@@ -73,8 +73,7 @@ extension ImageScanner {
                 // supersedes a generic finding of the blob itself (base64 of a drawn key), as in files.
                 if let base64Env, parts.count == 2, let decoded = Decoders.base64Value(parts[1]) {
                     let inner = try findings(parts[0] + "=" + decoded, .config(.env, key: parts[0]), decodedBy: base64Env)
-                    let replaced = engine.rules[base64Env].supersedes
-                    if !inner.isEmpty { found.removeAll { replaced.contains($0.ruleID) && $0.secret == parts[1] } }
+                    if !inner.isEmpty { found.removeAll { engine.givesWay(ruleID: $0.ruleID, secret: $0.secret ?? "", to: base64Env, blobs: [parts[1]]) } }
                     found += inner
                 }
                 for f in found { out.add(f, rank: f.severity.rank) }

@@ -100,9 +100,8 @@ extension ImageScanner {
                 // Decoded, the blob is judged by what it holds (reported, or allowlisted on purpose), not twice.
                 if found || d.credential != nil, let encoded = d.encoded { superseded.insert(encoded) }
             }
-            let replaced = Set(engine.rules[decoderRule].supersedes)
-            if !superseded.isEmpty && !replaced.isEmpty {
-                hits.removeAll { replaced.contains(engine.rules[$0.ruleIndex].id) && superseded.contains($0.secret) }
+            if !superseded.isEmpty {
+                hits.removeAll { engine.givesWay(ruleID: engine.rules[$0.ruleIndex].id, secret: $0.secret, to: decoderRule, blobs: superseded) }
             }
             return hits
         }

@@ -347,6 +347,13 @@ public final class MatchEngine: @unchecked Sendable {
     /// The rule of detector `detector`, if the rule set has it (it may have been disabled).
     public func rule(for detector: Detector) -> Int? { detectorRules[detector] }
 
+    /// Whether a finding of `secret` by rule `ruleID` gives way to what decoder rule `decoder` read in it: `secret` is
+    /// one of the `blobs` the decoder decoded (and found something in), and the decoder `supersedes` the rule. Files
+    /// and the config's environment both judge a blob so, which reports a key once, decoded.
+    public func givesWay(ruleID: String, secret: String, to decoder: Int, blobs: Set<String>) -> Bool {
+        blobs.contains(secret) && rules[decoder].supersedes.contains(ruleID)
+    }
+
     /// Whether rule `index` leaves `secret` out (its allowlists, stopwords, the global allowlist, placeholders).
     public func suppresses(_ secret: String, rule index: Int) -> Bool {
         isAllowed(Array(secret.utf8), rule: index, data: PCRE2MatchData())
