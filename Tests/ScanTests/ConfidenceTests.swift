@@ -11,7 +11,7 @@ import TestSupport
         let valid = FakeSecret.checksummedToken("ghp_")
         /// The same format with a tail that is not its CRC-32 (the odds that a random tail is are 1 in 62^6).
         let invalid = "ghp_" + FakeSecret.random(36)
-        let twilio = FakeSecret.random(32, Array("0123456789abcdef"))
+        let twilio: String
         let generic: String
         let dir: String
         let path: String
@@ -20,6 +20,7 @@ import TestSupport
             // A digit on each side of the `#`: a letters-only half reads as an identifier and is rightly weaker (one
             // draw in about 150 failed this test); and a value the generic rule takes (a draw now and then is not).
             generic = try TakenSecrets.draw(for: "generic-secret-assignment") { FakeSecret.random(9) + "4#" + FakeSecret.random(10) + "7q" }
+            twilio = try TakenSecrets.draw(for: "twilio-auth-token") { FakeSecret.random(32, Array("0123456789abcdef")) }
             dir = try Run.tempDirectory()
             path = dir + "/image.tar"
             let env = "GH_TOKEN=\(valid)\nOLD_GH=\(invalid)\nTWILIO_AUTH_TOKEN=\(twilio)\nDB_PASSWORD=\(generic)\n"
