@@ -31,6 +31,16 @@ struct SecretScoreTests {
         ("https://auth.corp.test/oauth2/x", Gen.alnum),
         ("12345678901234567890", Gen.alnum),
         ("Zq9rT4wL2xbN7EXAMPLEKEY", Gen.alnum),
+        // An acronym before a capitalised word, a member of the object at hand, a timestamp, a file's path (each
+        // found in a clean image's Python packages: botocore, cryptography).
+        ("AWSAccessKeyId", Gen.alnum),
+        ("HTTPSProxyURLConfig", Gen.alnum),
+        ("self._lib.NID_pbe_WithSHA1And3_Key_TripleDES_CBC", Gen.alnum),
+        ("this.clientSecretV2", Gen.alnum),
+        ("2016-09-08T21:47:36Z", Gen.alnum),
+        ("2024-01-02 03:04:05.123+01:00", Gen.alnum),
+        ("my-app/22a0-stage-150819_185942.war", Gen.alnum),
+        ("certs/k8Qz2-prod.PEM", Gen.alnum),
     ]
 
     @Test(arguments: table.map(\.value))

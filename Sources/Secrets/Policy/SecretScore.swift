@@ -16,7 +16,7 @@ import Darwin
 public enum SecretScore {
     /// Changes whenever `of` judges differently, so that rule-set fingerprints (and the scan results cached under
     /// them) change with it.
-    public static let version = 9
+    public static let version = 10
 
     /// Score from which a generic finding is reported at the rule's severity: a value as varied as a random
     /// token of its alphabet, with letters and digits (or many case changes).
@@ -275,7 +275,11 @@ public enum SecretScore {
     /// made of words (`getSecretToken`, `API_TOKEN_HEADER`).
     static func looksLikeCode(_ value: [UInt8]) -> Bool {
         if value.contains(0x28) && value.contains(0x29) { return true }
-        if isHostName(value) || isVersionedName(value) { return true }
+        if isHostName(value) || isVersionedName(value) || isTimestamp(value) || isFilePath(value) { return true }
+        // A member of the object at hand (`self._lib.NID_pbe_WithSHA1And3_Key_TripleDES_CBC`, `this.apiKey`).
+        if memberReceivers.contains(where: { r in
+            value.count > r.count && value.starts(with: r) && (isLetter(value[r.count]) || value[r.count] == 0x5F)
+        }) { return true }
         if value.first == 0x2F || value.starts(with: Array("./".utf8)) || value.starts(with: Array("~/".utf8)) { return true }
         if let colon = value.firstIndex(of: 0x3A), value[colon...].starts(with: Array("://".utf8)), !value.contains(0x40) { return true }
         // Names joined by `/` (`WebAuthn/FIDO2`, `Pages/SearchConfig`): each part an identifier of words or a short
@@ -293,9 +297,12 @@ public enum SecretScore {
         var segments: [[UInt8]] = [[]]
         for (i, b) in value.enumerated() {
             let prev = i > 0 ? value[i - 1] : 0
+            let next = i + 1 < value.count ? value[i + 1] : 0
             if !isLetter(b) && !isDigit(b) {
                 segments.append([])
-            } else if b >= 0x41 && b <= 0x5A && prev >= 0x61 && prev <= 0x7A {
+            } else if b >= 0x41 && b <= 0x5A && (prev >= 0x61 && prev <= 0x7A
+                        || prev >= 0x41 && prev <= 0x5A && next >= 0x61 && next <= 0x7A) {
+                // `getToken` and `AWSAccess` (an acronym, then a capitalised word) both split before the capital.
                 segments.append([b])
             } else {
                 segments[segments.count - 1].append(b)
@@ -308,6 +315,34 @@ public enum SecretScore {
         let digits = value.filter(isDigit).count
         return letters > 0 && Double(wordLetters) >= Double(letters) * 0.8 && (parts.count >= 2 || digits <= 2)
     }
+
+    /// `self.`, `this.`, `cls.`, `super.`: what a reference to a member of the object at hand starts with.
+    static let memberReceivers: [[UInt8]] = ["self.", "this.", "cls.", "super."].map { Array($0.utf8) }
+
+    /// Whether `value` is a date and time as ISO 8601 writes one (`2016-09-08T21:47:36Z`, `2024-01-02 03:04:05.123+01:00`):
+    /// a field such as `PasswordLastUsed` holds one.
+    static func isTimestamp(_ value: [UInt8]) -> Bool {
+        guard value.count >= 16, value.count <= 35 else { return false }
+        func digits(_ range: Range<Int>) -> Bool { value[range].allSatisfy(isDigit) }
+        guard digits(0..<4), value[4] == 0x2D, digits(5..<7), value[7] == 0x2D, digits(8..<10),
+              value[10] == 0x54 || value[10] == 0x20, digits(11..<13), value[13] == 0x3A, digits(14..<16) else { return false }
+        // Seconds, a fraction and a zone, each optional: only digits and `:.+-Z` after the minutes.
+        return value[16...].allSatisfy { isDigit($0) || [0x3A, 0x2E, 0x2B, 0x2D, 0x5A].contains($0) }
+    }
+
+    /// Whether `value` is a path to a file of a common kind (`my-app/22a0-stage-150819_185942.war`, `keys/prod.pem`):
+    /// a `/` and a known extension at the end. Base64 and URL-safe tokens carry no `.` before a short ending.
+    static func isFilePath(_ value: [UInt8]) -> Bool {
+        guard value.contains(0x2F), let dot = value.lastIndex(of: 0x2E), dot > (value.lastIndex(of: 0x2F) ?? 0) + 1 else { return false }
+        return fileExtensions.contains(Array(value[(dot + 1)...]).map { $0 | 0x20 })
+    }
+
+    static let fileExtensions: Set<[UInt8]> = Set([
+        "war", "jar", "ear", "zip", "tar", "gz", "tgz", "bz2", "xz", "7z", "rar", "json", "yaml", "yml", "xml", "toml",
+        "ini", "conf", "cfg", "txt", "log", "csv", "md", "html", "htm", "css", "js", "ts", "py", "rb", "go", "java",
+        "class", "php", "sh", "so", "dll", "exe", "bin", "png", "jpg", "jpeg", "gif", "svg", "pdf", "pem", "crt", "cer",
+        "der", "p12", "pfx", "key", "pub", "jks", "keystore", "sql", "db", "sqlite", "properties", "env",
+    ].map { Array($0.utf8) })
 
     /// Whether `value` is a host name, with a port or not (`cache7.redis.cache.windows.net:6380`): three or more
     /// dot-separated labels, the last all letters (2 to 6, a top-level domain). A token with dots (a JWT, `id.secret`)
