@@ -40,15 +40,19 @@ public enum FakeSecret {
     /// An access key ID as AWS lays one out: the 12-digit `account` in bits 1...39 of the first 48 bits after the
     /// prefix (base32), the rest random. A purely random ID can decode to an account number no AWS account has.
     /// Drawn again while its characters carry under 3.1 bits each (the rule wants 3, and about 1 draw in 4,000 of
-    /// 20 base32 characters falls under it: `AKIAII3I34NEEIKASPKE`) or it spells an example mark (`…FAKE…`).
-    public static func awsKeyID(prefix: String = "AKIA", account: UInt64 = UInt64.random(in: 0...999_999_999_999)) -> String {
-        while true {
-            let id = drawnAWSKeyID(prefix: prefix, account: account)
+    /// 20 base32 characters falls under it: `AKIAII3I34NEEIKASPKE`) or it spells an example mark (`…FAKE…`). An
+    /// account left to chance is drawn again too; a given one fixes the first characters, which may spell a mark
+    /// (`AKIA` + `BCD…`), so its draws stop after 1,000.
+    public static func awsKeyID(prefix: String = "AKIA", account: UInt64? = nil) -> String {
+        var id = ""
+        for _ in 0..<(account == nil ? Int.max : 1_000) {
+            id = drawnAWSKeyID(prefix: prefix, account: account ?? UInt64.random(in: 0...999_999_999_999))
             let counts = Dictionary(grouping: id, by: { $0 }).values.map { Double($0.count) / Double(id.count) }
             let bits = -counts.reduce(0, { $0 + $1 * log2($1) })
             let lower = id.lowercased()
             if bits >= 3.1 && !exampleMarks.contains(where: { lower.contains($0) }) { return id }
         }
+        return id
     }
 
     private static func drawnAWSKeyID(prefix: String, account: UInt64) -> String {
