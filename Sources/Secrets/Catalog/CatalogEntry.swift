@@ -56,7 +56,7 @@ public struct CatalogEntry: Sendable {
         case .prefixed:
             return Rule(id: id, description: description, severity: severity,
                         // Nor after a `.`: a prefix there is part of a file or dotted name (`box.ico-<hash>.png`).
-                        regex: "(?<![." + boundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
+                        regex: "(?<![." + shape.leadingBoundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords,
                         revoke: revoke, structure: .randomBody)
         case .keyed(let words):

@@ -326,6 +326,11 @@ extension BuiltinRules {
         tail("apim-subscription-key", "Azure API Management subscription key", ["apim_subscription", "api_management"], .lower(32),
               revoke: "https://portal.azure.com/#view/HubsExtension/BrowseResource/resourceType/Microsoft.ApiManagement%2Fservice"),
         tail("npm-legacy-token", "npm legacy authentication token (a UUID)", ["npm_token", "npmtoken"], .uuid, revoke: "https://www.npmjs.com/settings/~/tokens"),
+        // A Tableau personal access token's secret: 16 random bytes in base64 (so its 22nd character is one of four),
+        // `==:`, then 32 letters and digits. The `==:` between the two marks it wherever it stands.
+        tailToken("tableau-pat-secret", "Tableau personal access token secret",
+                  TokenShape.b64(21) + TokenShape.oneOf(["A", "Q", "g", "w"]) + TokenShape.lit("==:") + TokenShape.alnum(32),
+                  revoke: "https://help.tableau.com/current/server/en-us/security_personal_access_tokens.htm"),
         tail("metabase-api-key", "Metabase API key", ["metabase"], TokenShape.lit("mb_") + TokenShape.b64(43) + TokenShape.lit("="), revoke: "https://www.metabase.com/docs/latest/people-and-groups/api-keys"),
         tail("phrase-access-token", "Phrase (PhraseApp) access token", ["phraseapp", "phrase_token", "phrase_access", "phrase_api"], .lower(64),
               revoke: "https://app.phrase.com/settings/oauth_access_tokens"),

@@ -217,11 +217,15 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     }
 
     /// The literals that mark a token of this shape as its provider's wherever it stands: its prefixes, or, for a
-    /// shape that starts with a run, the literal of three or more characters it ends with (MaxMind's `…_mmk`).
+    /// shape that starts with a run, its longest literal of three or more characters, at its end (MaxMind's `…_mmk`)
+    /// or between two runs (Tableau's `…==:…`, where a 16-byte base64 value ends and the secret begins).
     public var marks: [String] {
         if !prefixes.isEmpty { return prefixes }
-        if case .literal(let text)? = segments.last, text.count >= 3 { return [text] }
-        return []
+        let inner = segments.compactMap { s -> String? in
+            if case .literal(let text) = s, text.count >= 3 { return text }
+            return nil
+        }
+        return inner.max { $0.count < $1.count }.map { [$0] } ?? []
     }
 
     /// The run that carries the token's randomness: the longest.
@@ -255,6 +259,14 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         if case .run(.base64, _)? = segments.last { return "A-Za-z0-9+/=" }
         if case .literal(let text)? = segments.last, text.hasSuffix("=") { return "A-Za-z0-9+/=" }
         return "A-Za-z0-9_-"
+    }
+
+    /// The characters that may not stand just before a token of this shape: `boundary`, and a base64 value's `+`
+    /// and `/` when the token starts with a base64 run, so that the tail of a longer base64 value is not taken for
+    /// one (Tableau's secret starts with one).
+    var leadingBoundary: String {
+        if case .run(.base64, _)? = segments.first { return "A-Za-z0-9+/=_-" }
+        return boundary
     }
 
     /// Entropy floor of a token (bits per character): the main run's alphabet's, lowered for short runs whose
