@@ -891,6 +891,9 @@ extension CatalogExample {
         c.tp(rule, token(), "deploy --api-key @S@ --region eu\n")
         c.tp(rule, token(), "api_token <- \"@S@\"\n")
         c.tp(rule, token(), "acme token - '@S@'\n")
+        // `API key` as two words, as prose and exported settings write it; a word between them is another name.
+        c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
+        c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))
         // `page` names a pagination cursor only as a word of its own: a provider whose name ends in it keeps its tokens.
         c.tp(rule, token(), "statuspage_token = '@S@'\n")
         c.tp(rule, token(), "HOMEPAGE_TOKEN=@S@\n")

@@ -252,7 +252,7 @@ enum RuleLiterals {
         "netrc-password": ["machine"],
         "xml-password": ["password>", "passwd>"],
         "jwt": ["eyJ"],
-        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "apikey", "access_key", "private_key", "auth"],
+        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api key", "apikey", "access_key", "private_key", "auth"],
         "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth", "key", "credential"],
     ]
 
