@@ -368,10 +368,12 @@ public final class MatchEngine: @unchecked Sendable {
             return true
         }
         if rule.mixedCharacters && !MatchEngine.hasLetterAndDigit(secret) { return true }
+        // Decoded once, when first asked for: by the floor below, and by the last judgement.
+        lazy var decoded = base64Text(secret, rule: index, data: data)
         // Base64 of text reads less random than the text (a third of its bits are fixed by the ASCII it encodes):
         // a blob under the floor is still taken when what it wraps is a value the rule would take.
         if let floor = rule.minimumScore, SecretScore.of(secret) < floor,
-           !(base64Text(secret, rule: index, data: data).map { MatchEngine.wrapsDrawnValue($0, floor: floor) } ?? false) {
+           !(decoded.map { MatchEngine.wrapsDrawnValue($0, floor: floor) } ?? false) {
             return true
         }
         if SecretScore.isPublishedExample(secret) { return true }
@@ -386,7 +388,7 @@ public final class MatchEngine: @unchecked Sendable {
         if placeholders.contains(where: { $0.matches(text, data: data) }) { return true }
         if globalAllowlistRegexes.contains(where: { $0.matches(text, data: data) }) { return true }
         if ruleAllowlists[index].contains(where: { $0.matches(text, data: data) }) { return true }
-        if let decoded = base64Text(secret, rule: index, data: data) {
+        if let decoded {
             return !MatchEngine.wrapsDrawnValue(decoded, floor: rule.minimumScore)
         }
         return false
