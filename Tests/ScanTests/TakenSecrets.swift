@@ -1,4 +1,5 @@
 import Secrets
+import TestSupport
 
 /// Fresh fake secrets the built-in rules take. About one fresh random draw in a thousand is a value the policy
 /// rightly drops (it spells a run the scorer reads as counted fill, or a word); a test that counts findings exactly,
@@ -10,10 +11,7 @@ enum TakenSecrets {
     static func draw(for ruleID: String, _ draw: () -> String) throws -> String {
         let engine = try engine.get()
         guard let rule = engine.rules.firstIndex(where: { $0.id == ruleID }) else { throw Unknown(ruleID: ruleID) }
-        while true {
-            let value = draw()
-            if !engine.suppresses(value, rule: rule) { return value }
-        }
+        return FakeSecret.judged(draw, rejects: { engine.suppresses($0, rule: rule) })
     }
 
     struct Unknown: Error { let ruleID: String }

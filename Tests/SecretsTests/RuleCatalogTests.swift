@@ -1,5 +1,6 @@
 import Testing
 @testable import Secrets
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -165,18 +166,10 @@ enum Gen {
         })
     }
 
-    /// The one loop in which a test's random value is judged: `make` is drawn again while `rejects` (by default the
-    /// shared scorer, `policyRejects`; for a catalogue row's whole token, the row's own rule) turns the draw away.
-    /// The policy rejects such draws by design, a few in ten thousand each, and the ~11k examples of a run met one
-    /// now and then: a test must never hope for the draw.
+    /// A draw of `make` that `rejects` (by default the shared scorer, `policyRejects`; for a catalogue row's whole
+    /// token, the row's own rule) does not turn away (`FakeSecret.judged`).
     static func judged(_ make: () -> String, rejects: (String) -> Bool = policyRejects) -> String {
-        var draw = make()
-        for _ in 0..<10_000 {
-            if !rejects(draw) { return draw }
-            draw = make()
-        }
-        // A shape the policy rejects always is a defect of the row or the test, not bad luck: say so loudly.
-        preconditionFailure("no draw of this shape passes the policy in 10,000 tries; last: \(draw)")
+        FakeSecret.judged(make, rejects: rejects)
     }
 
     /// Whether the shared scorer judges `value` not drawn at random: fill or a placeholder (a character four or five

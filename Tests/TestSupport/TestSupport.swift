@@ -17,6 +17,20 @@ public enum FakeSecret {
         }
     }
 
+    /// The one loop in which a test's random value is judged: `make` is drawn again while `rejects` (the scanner's
+    /// own judgement of the value: its scorer, a rule's filters) turns the draw away. The policy rejects such draws
+    /// by design, a few in ten thousand each, and a run of thousands of examples meets one now and then: a test must
+    /// never hope for the draw.
+    public static func judged(_ make: () -> String, rejects: (String) -> Bool) -> String {
+        var draw = make()
+        for _ in 0..<10_000 {
+            if !rejects(draw) { return draw }
+            draw = make()
+        }
+        // A shape the policy rejects always is a defect of the rule or the test, not bad luck: say so loudly.
+        preconditionFailure("no draw of this shape passes the policy in 10,000 tries; last: \(draw)")
+    }
+
     /// Words the scanner reads as "this is an example, not a secret" (its placeholder filters and test-data
     /// markers), case-insensitive. A random token that happens to spell one (`ghp_…DummY`, about once in 150
     /// runs of a test that makes 12,000 tokens) is rightly not reported, so a test counting its fresh secrets
