@@ -57,6 +57,8 @@ public struct CatalogEntry: Sendable {
             return Rule(id: id, description: description, severity: severity,
                         // Nor after a `.`: a prefix there is part of a file or dotted name (`box.ico-<hash>.png`).
                         regex: "(?<![." + shape.leadingBoundary + "])(" + shape.pattern + ")(?![" + boundary + "])",
+                        // A token that starts with random characters is found by its mark, then confirmed whole.
+                        prefilter: shape.fromMark?.pattern,
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords,
                         revoke: revoke, structure: .randomBody)
         case .keyed(let words):
