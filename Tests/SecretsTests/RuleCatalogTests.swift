@@ -887,6 +887,12 @@ extension CatalogExample {
         // `API key` as two words, as prose and exported settings write it; a word between them is another name.
         c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
         c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))
+        // `credentials` and `creds` name what they hold, not a file or a helper; `creds` as a word of its own.
+        c.tp(rule, token(), "\"credentials\" : \"@S@\"\n")
+        c.tp(rule, token(), "creds = @S@\n")
+        c.fp(rule, "acreds = \(token())\n", fix: ("acreds", "creds"))
+        c.fp(rule, "GOOGLE_APPLICATION_CREDENTIALS=/var/run/secrets/\(G.A(12)).json\n")
+        c.fp(rule, "git config --global credential.helper=store\n")
         // `page` names a pagination cursor only as a word of its own: a provider whose name ends in it keeps its tokens.
         c.tp(rule, token(), "statuspage_token = '@S@'\n")
         c.tp(rule, token(), "HOMEPAGE_TOKEN=@S@\n")

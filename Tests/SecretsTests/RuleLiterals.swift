@@ -252,8 +252,8 @@ enum RuleLiterals {
         "netrc-password": ["machine"],
         "xml-password": ["password>", "passwd>"],
         "jwt": ["eyJ"],
-        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api key", "apikey", "access_key", "private_key", "auth"],
-        "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "apikey", "access_key", "private_key", "auth", "key", "credential"],
+        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api key", "apikey", "access_key", "private_key", "auth", "credential", "creds"],
+        "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "api key", "apikey", "access_key", "private_key", "auth", "key", "credential", "creds"],
     ]
 
     static func of(_ rule: Rule) -> [String] { byRule[rule.id] ?? rule.keywords }

@@ -129,13 +129,15 @@ extension BuiltinRules {
     private static let wordpressWord = #"[^"'\s\\]{32,128}"#
 
     /// Names that hold secrets (and `pvAuthName`). Matching is case-insensitive. `API key` may be two words, as
-    /// prose and exported settings write it (`"API Key": "…"`).
+    /// prose and exported settings write it (`"API Key": "…"`). `credentials` and `creds` (a word of its own, not
+    /// `acreds`) name what they hold; a file, path or helper after them is not a secret (`pvNotSecretSuffix`, and
+    /// the value's score: `credential.helper=store`).
     /// Pagination and anti-forgery tokens (`NextToken`, `page_token`, `nextPageToken`, `csrf_token`, Rails'
     /// `authenticity_token`) are not credentials, nor are tokens their provider calls public (`publicToken`,
     /// `publishable_token`). `page` is the pagination word only as a word of its own: a `statuspage_token` or
     /// `HOMEPAGE_TOKEN` is a provider's.
     private static let pvSecretName =
-        #"(?:secret|(?<!next|(?<![A-Za-z])page|nextpage|prevpage|next_|(?<![A-Za-z])page_|next-|(?<![A-Za-z])page-|next |(?<![A-Za-z])page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[ _-]?key|apikey|access[_-]?key|private[_-]?key|priv[_-]?key|client[_-]?secret)"#
+        #"(?:secret|(?<!next|(?<![A-Za-z])page|nextpage|prevpage|next_|(?<![A-Za-z])page_|next-|(?<![A-Za-z])page-|next |(?<![A-Za-z])page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[ _-]?key|apikey|access[_-]?key|private[_-]?key|priv[_-]?key|client[_-]?secret|credentials?|(?<![A-Za-z])creds(?![a-z]))"#
     /// `auth` as a name (`auth`, `AUTH_CODE`, `authKey`, `X-Auth`), with the rest of the name spelt in the regex so
     /// that Vectorscan, which drops lookarounds when it prefilters, still sees what cannot follow: `auth` then a
     /// lower-case letter (`author`, `authority`, `authenticate`, the common case in text) is not a candidate. An
@@ -216,7 +218,7 @@ extension BuiltinRules {
 
     /// The weak generic rule's pattern; `end` as in `pvGenericValue`.
     private static func genericWeak(_ end: String) -> String {
-        pvGenericStart + "(?:(?:" + pvSecretName + "|credential)" + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"#
+        pvGenericStart + "(?:" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"#
             + "|" + pvAuthName + #"|(?<![A-Za-z])key(?![a-z])"# + pvNotSecretSuffix + pvKeyTail + ")" + pvGenericSeparator
             + pvGenericValue(end)
     }
