@@ -887,6 +887,11 @@ extension CatalogExample {
         // `API key` as two words, as prose and exported settings write it; a word between them is another name.
         c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
         c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))
+        // Two words with a blank after them are prose, not a command line's flag and its value.
+        c.fp(rule, "No API key \(token())\n", fix: ("API key ", "API key: "))
+        // A Python version (a package list: name, tab, version) is not a secret, its `.post`/`.dev` part included.
+        c.fp(rule, "sentry-auth-ldap\t24.8.1.post1\n")
+        c.fp(rule, "django-auth-jwt\t0.2.7.dev1689236019\n")
         // `credentials` and `creds` name what they hold, not a file or a helper; `creds` as a word of its own.
         c.tp(rule, token(), "\"credentials\" : \"@S@\"\n")
         c.tp(rule, token(), "creds = @S@\n")

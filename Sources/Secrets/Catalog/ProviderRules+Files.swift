@@ -129,7 +129,8 @@ extension BuiltinRules {
     private static let wordpressWord = #"[^"'\s\\]{32,128}"#
 
     /// Names that hold secrets (and `pvAuthName`). Matching is case-insensitive. `API key` may be two words, as
-    /// prose and exported settings write it (`"API Key": "…"`). `credentials` and `creds` (a word of its own, not
+    /// prose and exported settings write it (`"API Key": "…"`), when a `:` or `=` gives it its value: a blank after
+    /// it is prose (`No API keys. mcprush.com-claim-…`), not a command line's `--api-key …`. `credentials` and `creds` (a word of its own, not
     /// `acreds`) name what they hold; a file, path or helper after them is not a secret (`pvNotSecretSuffix`, and
     /// the value's score: `credential.helper=store`).
     /// Pagination and anti-forgery tokens (`NextToken`, `page_token`, `nextPageToken`, `csrf_token`, Rails'
@@ -137,7 +138,7 @@ extension BuiltinRules {
     /// `publishable_token`). `page` is the pagination word only as a word of its own: a `statuspage_token` or
     /// `HOMEPAGE_TOKEN` is a provider's.
     private static let pvSecretName =
-        #"(?:secret|(?<!next|(?<![A-Za-z])page|nextpage|prevpage|next_|(?<![A-Za-z])page_|next-|(?<![A-Za-z])page-|next |(?<![A-Za-z])page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[ _-]?key|apikey|access[_-]?key|private[_-]?key|priv[_-]?key|client[_-]?secret|credentials?|(?<![A-Za-z])creds(?![a-z]))"#
+        #"(?:secret|(?<!next|(?<![A-Za-z])page|nextpage|prevpage|next_|(?<![A-Za-z])page_|next-|(?<![A-Za-z])page-|next |(?<![A-Za-z])page |continuation|continuation_|sync|sync_|csrf|csrf_|csrf-|xsrf|xsrf_|xsrf-|resume|resume_|authenticity_|public|public_|public-|publishable_)token|passw(?:or)?d|pwd|api[_-]?key|api key(?=["']?\s{0,3}(?:[:=]|=>))|apikey|access[_-]?key|private[_-]?key|priv[_-]?key|client[_-]?secret|credentials?|(?<![A-Za-z])creds(?![a-z]))"#
     /// `auth` as a name (`auth`, `AUTH_CODE`, `authKey`, `X-Auth`), with the rest of the name spelt in the regex so
     /// that Vectorscan, which drops lookarounds when it prefilters, still sees what cannot follow: `auth` then a
     /// lower-case letter (`author`, `authority`, `authenticate`, the common case in text) is not a candidate. An
@@ -257,11 +258,11 @@ extension BuiltinRules {
     private static let pvGenericAllowlist: [String] = [
         // identifiers, dotted references, paths, URLs, versions. A part is letters with at most two digits at its
         // end, or a number: random tokens cut at `.`, `:`, `_` or `-` (`s1k5frmd-hqx6-…`, `id.secret`) mix digits
-        // into their parts and stay reportable. A version is a whole value (`1.2.3`, `v2.0.1-rc.1`), not the start of
-        // one: Cloudflare's origin CA keys begin `v1.0-`.
+        // into their parts and stay reportable. A version is a whole value (`1.2.3`, `v2.0.1-rc.1`, Python's
+        // `24.8.1.post1`, `0.2.7.dev1689236019`, `2.0rc1`), not the start of one: Cloudflare's origin CA keys begin `v1.0-`.
         #"^[A-Za-z_][A-Za-z_]*[0-9]{0,2}(?:[.:][A-Za-z_][A-Za-z_]*[0-9]{0,2})+$"#,
         #"^[a-z]+[0-9]{0,2}(?:[_-](?:[a-z]+[0-9]{0,2}|[0-9]+))+$"#, #"^[A-Z]+[0-9]{0,2}(?:_(?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
-        #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.]{1,24})?$"#,
+        #"^(?:/|\./|\.\./|~/)"#, #"^[A-Za-z][A-Za-z0-9+.-]*://"#, #"^v?\d+(?:\.\d+)+(?:(?:a|b|rc|\.?post|\.?dev)\d+)*(?:[-+][0-9A-Za-z.]{1,24})?$"#,
         // test fixtures and placeholders the global filter does not know
         #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
         // keychain / secret manager references and hash-function names
