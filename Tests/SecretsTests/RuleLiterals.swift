@@ -170,6 +170,7 @@ enum RuleLiterals {
         "newrelic-rest-api-key": ["NRRA-"],
         "newrelic-license-key": ["NRAL"],
         "newrelic-browser-key": ["NRJS-"],
+        "newrelic-mobile-app-token": ["-NRMA"],
         "grafana-cloud-token": ["glc_"],
         "grafana-service-account-token": ["glsa_"],
         "grafana-api-key": ["eyJrIjoi"],

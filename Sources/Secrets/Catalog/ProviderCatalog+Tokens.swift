@@ -57,6 +57,10 @@ extension BuiltinRules {
         .token("newrelic-query-key", "New Relic Insights query key", TokenShape.lit("NRIQ-") + TokenShape.url(32), .medium, entropy: 3.5),
         .token("newrelic-rest-api-key", "New Relic REST API key", TokenShape.lit("NRRA-") + TokenShape.hex(42), entropy: 3.0),
         .token("newrelic-browser-key", "New Relic browser key", TokenShape.lit("NRJS-") + TokenShape.hex(19), .low, entropy: 3.0),
+        // A mobile app's token (`AA` and 40 hex digits, or `eu01xx` and 36, then `-NRMA`) ships inside the app, as a
+        // browser key ships in pages: it lets anyone send data to the account, not read it.
+        .token("newrelic-mobile-app-token", "New Relic mobile app token",
+               TokenShape.oneOf(["AA", "eu01xx"]) + TokenShape.hex(36...40) + TokenShape.lit("-NRMA"), .low, entropy: 3.0),
         .token("grafana-service-account-token", "Grafana service account token", TokenShape.lit("glsa_") + TokenShape.alnum(32) + TokenShape.lit("_") + TokenShape.hexAnyCase(8), entropy: 3.5),
         .token("dynatrace-token", "Dynatrace API token", TokenShape.lit("dt0c01.") + TokenShape.upper(24) + TokenShape.lit(".") + TokenShape.upper(64), entropy: 3.5),
         .token("adobe-client-secret", "Adobe OAuth client secret", TokenShape.lit("p8e-") + TokenShape.alnum(32), entropy: 3.5),

@@ -37,8 +37,10 @@ extension BuiltinRules {
              entropy: 3.0, confidence: .medium),
         Rule(id: "sentry-org-token", description: "Sentry organization auth token", severity: .high,
              regex: #"(?<![A-Za-z0-9_-])(sntrys_eyJ[A-Za-z0-9+/=_-]{60,800}_[A-Za-z0-9+/]{43})(?![A-Za-z0-9+/=_-])"#, entropy: 4.0),
+        // 40 characters ending `NRAL`; the four before it are `FFFF` in the keys New Relic issues today
+        // (`…583FFFFNRAL`), and an EU account's key starts `eu01xx`.
         Rule(id: "newrelic-license-key", description: "New Relic ingest license key", severity: .high,
-             regex: #"(?<![A-Za-z0-9_-])([a-z0-9]{36}NRAL)(?![A-Za-z0-9_-])"#, entropy: 3.0),
+             regex: #"(?<![A-Za-z0-9_-])([a-z0-9]{32}(?:[a-z0-9]{4}|FFFF)NRAL)(?![A-Za-z0-9_-])"#, entropy: 3.0),
         Rule(id: "grafana-cloud-token", description: "Grafana Cloud access policy token", severity: .high,
              regex: pvBase64Token(#"glc_[A-Za-z0-9+/]{32,400}={0,2}"#), entropy: 4.0),
         Rule(id: "grafana-api-key", description: "Grafana API key (legacy)", severity: .high,
