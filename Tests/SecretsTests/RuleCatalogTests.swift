@@ -892,6 +892,17 @@ extension CatalogExample {
         // `API key` as two words, as prose and exported settings write it; a word between them is another name.
         c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
         c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))
+        // `<name> key` as two words with a `:` or `=` (`acme key: …`, `license key = …`), not a key that is public or
+        // of a host, nor a log's `Using key=…`, nor `the key: …`.
+        c.tp(rule, token(), "acme key: @S@\n")
+        c.tp(rule, token(), "license key = \"@S@\"\n")
+        c.fp(rule, "host key: \(token())\n", fix: ("host key", "acme key"))
+        c.fp(rule, "the key: \(token())\n", fix: ("the key", "acme key"))
+        c.fp(rule, "[DEBUG] Using key=\(token())\n", fix: ("Using key", "Using acme key"))
+        // A URL's `key` query parameter is an API key; a parameter that only ends in `key` is something else.
+        c.tp(rule, token(), "curl \"https://api.acme.test/v1/items?key=@S@\"\n")
+        c.tp(rule, token(), "GET /v1/items?page=2&key=@S@&limit=10\n")
+        c.fp(rule, "GET /v1/items?monkey=\(token())\n", fix: ("?monkey=", "?key="))
         // Two words with a blank after them are prose, not a command line's flag and its value.
         c.fp(rule, "No API key \(token())\n", fix: ("API key ", "API key: "))
         // A Python version (a package list: name, tab, version) is not a secret, its `.post`/`.dev` part included.
