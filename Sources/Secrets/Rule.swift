@@ -133,12 +133,18 @@ public struct Rule: Sendable, Equatable {
     public var keywordShape: String?
     /// The whole value as `keywordShape`'s token cut short or padded by a few characters (a test value one
     /// character off): a generic finding next to the provider's name that is this but not `keywordShape` is
-    /// weakened. A value of another format altogether (the provider's other key, an older format) is not.
+    /// weakened. A value of another format altogether (the provider's other key, an older format) is not. For a
+    /// rule with a `tokenPrefix`: its token with the main run at any length.
     public var keywordNearShape: String?
     /// For a generic rule: the rule that reports its finding instead when the line, or a line just before it
     /// without an assignment, names a provider whose token the value is, cut short or padded
     /// (`keywordNearShape`): a test value a few characters off is worth a low note, not an alarm.
     public var weakerRule: String?
+    /// For a rule that finds a provider's token by its literal prefix (`NRAK-`, `glpat-`): the prefix. A generic
+    /// finding whose value is the prefix and the token's alphabets at another length (`keywordNearShape`: a token
+    /// cut short or padded, a test value or an example) is weakened: a token of the provider's is reported by the
+    /// provider's rule. A value of other characters after the prefix (another format) is not weakened.
+    public var tokenPrefix: String?
     /// For a rule whose regex starts at a secret-like name that may stand inside a longer identifier: what may
     /// stand before the name, which the matcher checks on each match (see `NameLead`). nil: none is checked.
     public var nameLead: NameLead?
@@ -154,7 +160,8 @@ public struct Rule: Sendable, Equatable {
         detector: Detector = .regex, supersedes: [String] = [], confidence: Confidence = .high, keywords: [String] = [],
         mixedCharacters: Bool = false, textOnly: Bool = false, base64Allowlist: [String] = [],
         binaryCap: Severity? = nil, minimumScore: Double? = nil, revoke: String? = nil, structure: Structure? = nil,
-        keywordShape: String? = nil, keywordNearShape: String? = nil, weakerRule: String? = nil, nameLead: NameLead? = nil
+        keywordShape: String? = nil, keywordNearShape: String? = nil, weakerRule: String? = nil, nameLead: NameLead? = nil,
+        tokenPrefix: String? = nil
     ) {
         self.id = id
         self.description = description
@@ -185,6 +192,7 @@ public struct Rule: Sendable, Equatable {
         self.keywordNearShape = keywordNearShape
         self.weakerRule = weakerRule
         self.nameLead = nameLead
+        self.tokenPrefix = tokenPrefix
     }
 }
 

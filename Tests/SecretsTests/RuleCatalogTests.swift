@@ -925,7 +925,14 @@ extension CatalogExample {
         c.fp(rule, "secret_key: SomeLongerIdentifierName\n")
         c.fp(rule, "api_key <- abcdef123456abcdef\n")
 
+        // A value with a provider's token prefix and its alphabet at another length is that token cut short or
+        // padded (a test value, an example): a low note, not an alarm. Other characters after the prefix are another
+        // format, judged as any value.
+        c.fp(rule, "api_token = 'NRAK-\(G.UD(20))'\n", fix: ("NRAK-", "NRAB-"))
+        c.tp(rule, "NRAK-" + G.LD(27), "api_token = '@S@'\n")
+
         let weak = "generic-secret-weak"
+        c.tp(weak, "NRAK-" + G.UD(20), "api_token = '@S@'\n")
         c.tp(weak, G.A(12) + G.D(2) + "Qx", "[DEBUG] Using Key=@S@\n")
         c.fp(weak, "key = \"sshd_config.d\"\n")
     }

@@ -60,7 +60,9 @@ public struct CatalogEntry: Sendable {
                         // A token that starts with random characters is found by its mark, then confirmed whole.
                         prefilter: shape.fromMark?.pattern,
                         entropy: entropy ?? shape.entropyFloor, allowlist: allowlist, confidence: .high, keywords: keywords,
-                        revoke: revoke, structure: .randomBody)
+                        revoke: revoke, structure: .randomBody,
+                        keywordNearShape: shape.distinctivePrefix.map { _ in "^(?:" + shape.widened(by: Self.anyLength).pattern + ")$" },
+                        tokenPrefix: shape.distinctivePrefix)
         case .keyed(let words):
             let names = words.map(Self.keywordPattern).joined(separator: "|")
             // A generic finding is handed to a row whose name its line holds (`MatchEngine.providerContext`). That
@@ -100,6 +102,9 @@ public struct CatalogEntry: Sendable {
     /// How many characters shorter or longer than its shape a value next to a provider's name may be to count as
     /// the provider's token cut short or padded (see `Rule.keywordNearShape`).
     static let nearMiss = 1
+    /// How many characters shorter or longer than its shape a value after a provider's token prefix may be to count
+    /// as its token cut short or padded (`Rule.tokenPrefix`): any length, in the token's own alphabet.
+    static let anyLength = 4096
 
     /// How many characters of a line may separate a keyword from its token (see `proximity`).
     public static let proximityLimit = 48

@@ -219,6 +219,19 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     /// The literals that mark a token of this shape as its provider's wherever it stands: its prefixes, or, for a
     /// shape that starts with a run, its longest literal of three or more characters, at its end (MaxMind's `…_mmk`)
     /// or between two runs (Tableau's `…==:…`, where a 16-byte base64 value ends and the secret begins).
+    /// The literal a token of this shape starts with, when it is distinctive enough to say "this provider's
+    /// token" on its own: four characters or more, starting with a letter and ending in `_`, `-` or `.` (`NRAK-`,
+    /// `glpat-`, `dt0c01.`), as providers end their prefixes, and not a word that other providers' values start
+    /// with too (`secret_`, `access_`, `api-`). nil for a shape that starts with a run or another literal.
+    public var distinctivePrefix: String? {
+        guard case .literal(let text)? = segments.first, text.utf8.count >= 4, let first = text.first, first.isLetter,
+              let last = text.last, last == "_" || last == "-" || last == "." else { return nil }
+        return TokenShape.sharedPrefixWords.contains(String(text.dropLast()).lowercased()) ? nil : text
+    }
+
+    /// Words that start many providers' values, so that a value starting with one says nothing of whose it is.
+    static let sharedPrefixWords: Set<String> = ["access", "secret", "api", "key", "token", "test", "live", "user", "auth", "pass", "private"]
+
     public var marks: [String] {
         if !prefixes.isEmpty { return prefixes }
         let inner = segments.compactMap { s -> String? in

@@ -435,7 +435,8 @@ public final class FileMatcher {
             // number: digits alone in a format that also has letters (32 hex characters) are a number or fill, and a
             // long number counts as drawn digits (`SecretScore.drawnNumberLength`) only where no format says otherwise.
             // One whose token the value is, a character short or long (a test value cut short or padded), weakens
-            // the finding.
+            // the finding, as does a value that starts with a provider's token prefix (`NRAK-…`) but is not its
+            // token: that provider's rule reports its real tokens.
             switch engine.providerContext(of: secret, context: before) {
             case .provider(let p):
                 if !engine.isAllowed(secret, rule: p, data: matchData) {
@@ -446,7 +447,7 @@ public final class FileMatcher {
             case .nearMiss:
                 reported = engine.weakerRules[rule] ?? rule
             case .none:
-                break
+                if engine.carriesTokenPrefix(secret) { reported = engine.weakerRules[rule] ?? rule }
             }
         }
         pending.append(RawHit(ruleIndex: reported, secret: secret, start: start, line: line(at: start), binary: binaryDocument,

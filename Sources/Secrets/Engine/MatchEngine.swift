@@ -63,6 +63,8 @@ public final class MatchEngine: @unchecked Sendable {
     /// `keywordShapes` indices by the first three bytes of each of their words: the rows a context may name, found in
     /// one pass over it rather than a search per row (a thousand rows for each generic candidate).
     let keywordShapesByPrefix: [UInt32: [Int]]
+    /// The rules' `tokenPrefix`es by their first byte, each with its token at any length (`keywordNearShape`).
+    let tokenPrefixes: [UInt8: [(prefix: [UInt8], near: ShapeRegexes)]]
     /// Per rule: whether it judges the value alone (`minimumScore`: the generic rules).
     let judgesValue: [Bool]
     /// Per rule found by its keywords: those keywords of five or more letters, lower case. A candidate token that
@@ -158,6 +160,13 @@ public final class MatchEngine: @unchecked Sendable {
         let indexOfID = Dictionary(rules.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
         weakerRules = rules.map { $0.weakerRule.flatMap { indexOfID[$0] } }
         judgesValue = rules.map { $0.minimumScore != nil }
+        var prefixes: [UInt8: [(prefix: [UInt8], near: ShapeRegexes)]] = [:]
+        for r in rules {
+            guard let p = r.tokenPrefix.map({ Array($0.utf8) }), let b = p.first, let near = r.keywordNearShape else { continue }
+            // The anchored pattern is its own whole shape: `ShapeRegexes.exact` anchors it again, which changes nothing.
+            prefixes[b, default: []].append((p, ShapeRegexes(ruleID: r.id + " (prefix)", shape: near, near: nil)))
+        }
+        tokenPrefixes = prefixes
         namingKeywords = rules.map { r in
             // Not a keyword the token's own shape spells (`shippo_test_…`); `_` as written in identifiers too.
             guard let shape = r.keywordShape.map(MatchEngine.lowercased) else { return [] }
@@ -185,6 +194,18 @@ public final class MatchEngine: @unchecked Sendable {
             }
         }
         keywordShapesByPrefix = byPrefix
+    }
+
+    /// Whether `secret` is a provider's token prefix and the token's alphabets at any length (`Rule.tokenPrefix`):
+    /// that provider's token, which its own rule reports when it is one, or one cut short or padded.
+    func carriesTokenPrefix(_ secret: [UInt8]) -> Bool {
+        guard let first = secret.first, let candidates = tokenPrefixes[first] else { return false }
+        let value = String(decoding: secret, as: UTF8.self)
+        let data = PCRE2MatchData()
+        return candidates.contains { c in
+            guard secret.count > c.prefix.count, secret.starts(with: c.prefix), let regexes = try? c.near.compiled() else { return false }
+            return regexes.exact.matches(value, data: data)
+        }
     }
 
     /// What the text before a generic finding's value says of it (see `providerContext`).
@@ -272,6 +293,7 @@ public final class MatchEngine: @unchecked Sendable {
             if r.keywordShape != nil || r.weakerRule != nil {
                 fields += ["shape:" + (r.keywordShape ?? ""), "near:" + (r.keywordNearShape ?? ""), "weaker:" + (r.weakerRule ?? "")]
             }
+            if let prefix = r.tokenPrefix { fields += ["prefix:" + prefix] }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
