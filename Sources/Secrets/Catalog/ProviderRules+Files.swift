@@ -178,9 +178,21 @@ extension BuiltinRules {
     /// A name whose last word is `key` (`fastforexKey`, `STRIPE_KEY`, `acme-key`, and as two words when a `:` or `=`
     /// gives it its value: `acme key: …`, `license key = …`): a provider's key, unless the word before says it is a
     /// key of data (`primaryKey`, `cache_key`, `sortKey`), public (`publicKey`, `host key`, `signing key`) or no name
-    /// at all (`the key: …`, a log's `Using key=…`). A bare `key` is the weak rule's, but for a URL's query parameter (`pvQueryKey`).
+    /// at all (`the key: …`, a log's `Using key=…`: `pvNotAKeyName`). A bare `key` is the weak rule's, but for a URL's
+    /// query parameter (`pvQueryKey`).
     private static let pvKeyName =
-        #"(?<=[A-Za-z0-9])(?<!public|primary|foreign|sort|partition|cache|hash|map|lookup|routing|object|row|group|shard|unique|message|translation|i18n|idempotency|dedup|cursor|index|bucket|range|composite|hot|short|keyboard|registry)(?:[_-]key|(?-i:Key)|(?<!(?<![A-Za-z])the|(?<![A-Za-z])your|(?<![A-Za-z])this|(?<![A-Za-z])that|(?<![A-Za-z])a|(?<![A-Za-z])an|(?<![A-Za-z])my|(?<![A-Za-z])host|(?<![A-Za-z])gpg|(?<![A-Za-z])pgp|(?<![A-Za-z])signing|(?<![A-Za-z])release|(?<![A-Za-z])archive|(?<![A-Za-z])repository|(?<![A-Za-z])repo|(?<![A-Za-z])fingerprint|(?<![A-Za-z])using|(?<![A-Za-z])use|(?<![A-Za-z])uses|(?<![A-Za-z])used|(?<![A-Za-z])with|(?<![A-Za-z])for|(?<![A-Za-z])of|(?<![A-Za-z])set|(?<![A-Za-z])get|(?<![A-Za-z])new|(?<![A-Za-z])old|(?<![A-Za-z])and|(?<![A-Za-z])or|(?<![A-Za-z])to|(?<![A-Za-z])is|(?<![A-Za-z])no|(?<![A-Za-z])any|(?<![A-Za-z])by|(?<![A-Za-z])from|(?<![A-Za-z])in|(?<![A-Za-z])on|(?<![A-Za-z])as|(?<![A-Za-z])per|(?<![A-Za-z])one|(?<![A-Za-z])each|(?<![A-Za-z])every|(?<![A-Za-z])valid|(?<![A-Za-z])wrong|(?<![A-Za-z])missing) key(?=["']?\s{0,3}(?:[:=]|=>)))(?![A-Za-z])"#
+        #"(?<=[A-Za-z0-9])(?<!public|primary|foreign|sort|partition|cache|hash|map|lookup|routing|object|row|group|shard|unique|message|translation|i18n|idempotency|dedup|cursor|index|bucket|range|composite|hot|short|keyboard|registry)(?:[_-]key|(?-i:Key)|"#
+            + "(?<!" + pvNotAKeyName.map { "(?<![A-Za-z])" + $0 }.joined(separator: "|") + ")"
+            + #" key(?=["']?\s{0,3}(?:[:=]|=>)))(?![A-Za-z])"#
+    /// Words before a two-word `… key` that make it no provider's: a key that is public or of a host, an article or
+    /// a log's verb (`the key: …`, `Using key=…`). PCRE2 wants each branch of a lookbehind of one length, hence a
+    /// branch per word.
+    private static let pvNotAKeyName = [
+        "the", "your", "this", "that", "a", "an", "my", "host", "gpg", "pgp", "signing", "release", "archive",
+        "repository", "repo", "fingerprint", "using", "use", "uses", "used", "with", "for", "of", "set", "get", "new",
+        "old", "and", "or", "to", "is", "no", "any", "by", "from", "in", "on", "as", "per", "one", "each", "every",
+        "valid", "wrong", "missing",
+    ]
     /// `key` as a URL's query parameter (`https://api.acme.com/v1/list?key=…`, `&key=…`): an API's key, as Google's
     /// and many others' APIs take it; a bare `key` elsewhere is too often a key of data.
     private static let pvQueryKey = #"[?&]key="#

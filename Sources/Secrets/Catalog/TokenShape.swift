@@ -216,9 +216,6 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
         return out == [""] ? [] : out
     }
 
-    /// The literals that mark a token of this shape as its provider's wherever it stands: its prefixes, or, for a
-    /// shape that starts with a run, its longest literal of three or more characters, at its end (MaxMind's `…_mmk`)
-    /// or between two runs (Tableau's `…==:…`, where a 16-byte base64 value ends and the secret begins).
     /// The literal a token of this shape starts with, when it is distinctive enough to say "this provider's
     /// token" on its own: four characters or more, starting with a letter and ending in `_`, `-` or `.` (`NRAK-`,
     /// `glpat-`, `dt0c01.`), as providers end their prefixes, and not a word that other providers' values start
@@ -232,6 +229,9 @@ public struct TokenShape: Sendable, Equatable, ExpressibleByStringLiteral {
     /// Words that start many providers' values, so that a value starting with one says nothing of whose it is.
     static let sharedPrefixWords: Set<String> = ["access", "secret", "api", "key", "token", "test", "live", "user", "auth", "pass", "private"]
 
+    /// The literals that mark a token of this shape as its provider's wherever it stands: its prefixes, or, for a
+    /// shape that starts with a run, its longest literal of three or more characters, at its end (MaxMind's `…_mmk`)
+    /// or between two runs (Tableau's `…==:…`, where a 16-byte base64 value ends and the secret begins).
     public var marks: [String] {
         if !prefixes.isEmpty { return prefixes }
         let inner = segments.compactMap { s -> String? in

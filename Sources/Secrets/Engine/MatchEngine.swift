@@ -293,7 +293,7 @@ public final class MatchEngine: @unchecked Sendable {
             if r.keywordShape != nil || r.weakerRule != nil {
                 fields += ["shape:" + (r.keywordShape ?? ""), "near:" + (r.keywordNearShape ?? ""), "weaker:" + (r.weakerRule ?? "")]
             }
-            if let prefix = r.tokenPrefix { fields += ["prefix:" + prefix] }
+            if let prefix = r.tokenPrefix { fields += ["prefix:" + prefix, "near:" + (r.keywordNearShape ?? "")] }
             h.update(data: Array(fields.joined(separator: "\u{0}").utf8) + [0x1e])
         }
         if !globalAllowlist.isEmpty || !globalStopwords.isEmpty {
