@@ -3,7 +3,8 @@ import Testing
 
 /// Detection where the provider's name and its token are apart: the provider named on the line just before, which
 /// assigns nothing (a log's `[INFO] calling the acme API`, then `[DEBUG] using key=…`), and a Jenkins credentials XML whose
-/// `<secret>` holds the value in braces. Values are minted at run time; claims about them are rates.
+/// `<secret>` holds the value in braces, and the YAML mapping a value is indented under (`acme:` above `  key: …`).
+/// Values are minted at run time; claims about them are rates.
 struct ProviderContextTests {
     func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
 
@@ -38,6 +39,23 @@ struct ProviderContextTests {
             // A value one character short is not the provider's token.
             let short = "calling the \(word) API\nKey=\(CatalogExample.sample(row.shape, shortBy: 1))\n"
             #expect(try !ruleIDs(short).contains(row.id), "\(row.id): short")
+        }
+    }
+
+    @Test func theYAMLMappingAValueIsIndentedUnderNamesItsProvider() throws {
+        for (row, word) in Self.rows.prefix(12) {
+            let token = { CatalogExample.sample(row.shape) }
+            // The mapping's key names the provider, other settings between, nested one level deeper or not.
+            let yaml = "\(word):\n  endpoint: https://api.\(word).test\n  region: eu\n  key: \(token())\n"
+            #expect(try mostly { try ruleIDs(yaml).contains(row.id) }, "\(row.id): \(yaml)")
+            let nested = "services:\n  \(word):  # production\n    url: https://api.\(word).test\n    key: \(token())\n"
+            #expect(try mostly { try ruleIDs(nested).contains(row.id) }, "\(row.id): nested")
+            // A mapping the value is not under (a sibling closed before it) says nothing of it.
+            let sibling = "\(word):\n  endpoint: https://api.\(word).test\nbilling:\n  key: \(token())\n"
+            #expect(try !ruleIDs(sibling).contains(row.id), "\(row.id): sibling")
+            // Nor does a line indented less that sets something rather than opening a mapping.
+            let setting = "\(word)_region: eu\n  key: \(token())\n"
+            #expect(try !ruleIDs(setting).contains(row.id), "\(row.id): setting")
         }
     }
 

@@ -225,18 +225,21 @@ public final class MatchEngine: @unchecked Sendable {
     /// line, or one just before it that assigns nothing (no `=` or `:`: `[INFO] calling the acme API`,
     /// `func validateAcmeKey() {`, not another setting of a `.env` file), names a provider whose token the value is, a
     /// character short or long; and whether its line or the line just before (assigning nothing) names a provider
-    /// whose token shape the whole value fits (the first such, its own line first).
+    /// whose token shape the whole value fits (the first such, its own line first). The YAML mapping a value's line is
+    /// indented under (`mailgun:` above `  domain: …` and `  key: …`) counts as a line just before.
     func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
         guard !keywordShapes.isEmpty else { return .none }
         // Lowered once here: the loop below asks about a thousand rows.
         let lowered = MatchEngine.lowercased(bytes: context)
-        var lines = Array(lowered.split(separator: 0x0A, omittingEmptySubsequences: false).suffix(4))
+        let all = lowered.split(separator: 0x0A, omittingEmptySubsequences: false)
+        var lines = Array(all.suffix(4))
         let current = Array(lines.popLast() ?? [])
-        let before = Array(lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) }.joined(separator: [0x0A]))
+        let parent = MatchEngine.mappingParent(of: all)
+        let before = Array((lines.filter { !$0.contains(0x3D) && !$0.contains(0x3A) } + [parent[...]]).joined(separator: [0x0A]))
         // Only a name on the value's line or the line just before joins a value to a provider's row: further up, with
         // other lines between, the name is the log's or the file's subject, not this value's.
         let previous = lines.last.map { Array($0) } ?? []
-        let adjacent = previous.contains(0x3D) || previous.contains(0x3A) ? [] : previous
+        let adjacent = (previous.contains(0x3D) || previous.contains(0x3A) ? [] : previous) + [0x0A] + parent
         var near = false
         var fits: Int?
         let value = String(decoding: secret, as: UTF8.self)
@@ -265,6 +268,28 @@ public final class MatchEngine: @unchecked Sendable {
         }
         if let fits { return .provider(fits) }
         return near ? .nearMiss : .none
+    }
+
+    /// The line that opens the YAML mapping the last of `lines` is indented under: the nearest line above indented
+    /// less, when it is a key and a `:` alone (`mailgun:`, `  stripe:  # live`), else nothing. Blank lines are
+    /// skipped. The first of `lines` may be the end of a longer line, cut where the context starts; ending in a
+    /// name and a `:` alone, it is still one.
+    static func mappingParent(of lines: [ArraySlice<UInt8>]) -> [UInt8] {
+        guard let current = lines.last, lines.count >= 2 else { return [] }
+        let indent = current.prefix { $0 == 0x20 || $0 == 0x09 }.count
+        guard indent > 0 else { return [] }
+        for line in lines.dropLast().reversed() {
+            let lead = line.prefix { $0 == 0x20 || $0 == 0x09 }.count
+            guard lead < line.count else { continue }
+            guard lead < indent else { continue }
+            var text = line.dropFirst(lead)
+            if let hash = text.firstIndex(of: 0x23) { text = text[..<hash] }
+            while let last = text.last, last == 0x20 || last == 0x09 || last == 0x0D { text = text.dropLast() }
+            guard text.last == 0x3A, text.count > 1,
+                  text.dropLast().allSatisfy({ NameLead.isIdentifier($0) || $0 == 0x22 || $0 == 0x27 }) else { return [] }
+            return Array(text.dropLast())
+        }
+        return []
     }
 
     static func fingerprint(rules: [Rule], globalAllowlist: [String], globalStopwords: [String]) -> String {
