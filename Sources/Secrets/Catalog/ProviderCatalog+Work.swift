@@ -14,6 +14,7 @@ extension BuiltinRules {
         .keyed("basecamp-token", "Basecamp access token", ["basecamp"], TokenShape.b64(100...400) + TokenShape.lit("--") + TokenShape.hex(40)),
         .keyed("smartsheet-token", "Smartsheet API access token", ["smartsheet"], TokenShape.alnum(37)),
         .keyed("teamwork-api-key", "Teamwork API key", ["teamwork"], TokenShape.url(30...40)),
+        .keyed("teamwork-api-token", "Teamwork API token (tkn.v1_)", ["teamwork"], TokenShape.lit("tkn.v1_") + TokenShape.alnum(71) + TokenShape.lit("=")),
         .keyed("todoist-api-token", "Todoist API token", ["todoist"], TokenShape.hex(40)),
         .keyed("shortcut-api-token", "Shortcut (Clubhouse) API token", ["shortcut", "clubhouse"], TokenShape.uuid),
         .keyed("height-api-key", "Height API key", ["height_api", "height_secret"], TokenShape.lit("secret_") + TokenShape.alnum(32)),
