@@ -290,6 +290,12 @@ extension CatalogExample {
         let chosen = G.judged({ let l = Array(Gen.lower.shuffled().prefix(5)); return String((l + [l[2]]).shuffled()) })
         c.tp("database-url-password", chosen, "mongodb://shop:@S@@db1.corp.test:27017,db2.corp.test:27017/shop\n")
         c.fp("database-url-password", "mongodb://shop:abab@db1.corp.test:27017/shop\n")
+        // A driver after the scheme (SQLAlchemy), other databases and brokers, and Redis's password without a user.
+        c.tp("database-url-password", G.A(16), "SQLALCHEMY_DATABASE_URI = 'mysql+pymysql://app:@S@@db/app'\n")
+        c.tp("database-url-password", G.A(16), "mssql+pyodbc://sa:@S@@db:1433/app?driver=ODBC+Driver+18\n")
+        c.tp("database-url-password", G.A(16), "clickhouse://default:@S@@ch.internal:9000/default\n")
+        c.tp("database-url-password", G.A(24), "CELERY_BROKER_URL=redis://:@S@@redis:6379/0\n")
+        c.fp("database-url-password", "CELERY_BROKER_URL=redis://redis:6379/0\n")
     }
 
     static func cloud(_ c: inout Catalogue) {
@@ -774,6 +780,18 @@ extension CatalogExample {
         c.fp("laravel-app-key", "APP_KEY=base64:\(G.B(10))\n")
         c.tp("django-insecure-secret-key", "django-insecure-" + G.A(50), "SECRET_KEY = '@S@'\n")
         c.fp("django-insecure-secret-key", "SECRET_KEY = 'django-insecure-\(G.A(10))'\n")
+        let djangoAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)")
+        let djangoKey = { () -> String in
+            var k = String((0..<49).map { _ in djangoAlphabet.randomElement()! })
+            k.insert("!@#%^&*(=+)".randomElement()!, at: k.index(k.startIndex, offsetBy: Int.random(in: 0...49)))
+            return k
+        }
+        c.tp("django-secret-key", djangoKey(), "SECRET_KEY = '@S@'\n")
+        c.tp("django-secret-key", djangoKey(), "DJANGO_SECRET_KEY=@S@\n")
+        c.tp("django-secret-key", djangoKey(), "app.config['SECRET_KEY'] = \"@S@\"\n")
+        // Letters and digits alone are the generic rule's; a key of another length is another format.
+        c.fp("django-secret-key", "SECRET_KEY = '\(G.LD(50))'\n")
+        c.fp("django-secret-key", "SECRET_KEY = '\(djangoKey())x'\n")
         let wordpress = G.rand(1, Gen.alnum) + G.rand(62, Gen.alnum + Array("!@#$%^&*()-_ []{}<>~`+=,.;:/?|")) + G.rand(1, Gen.alnum)
         c.tp("wordpress-auth-key", wordpress, "define( 'SECURE_AUTH_KEY',  '@S@' );\n")
         c.tp("wordpress-auth-key", G.A(64), "ENV WORDPRESS_NONCE_SALT=@S@\n")
@@ -809,6 +827,10 @@ extension CatalogExample {
         c.fp("sshpass-password", "sshpass -p \"$SSHPASS\" ssh deploy@host\n")
         c.tp("mysql-cli-password", G.A(14), "mysql -u root -p@S@ app < dump.sql\n")
         c.fp("mysql-cli-password", "mysql -u root -p app < dump.sql\n")
+        c.tp("registry-login-password", G.A(20), "RUN docker login -u ci -p @S@ registry.example.com\n")
+        c.tp("registry-login-password", G.A(20), "helm registry login registry.example.com --username ci --password '@S@'\n")
+        c.fp("registry-login-password", "echo \"$CI_REGISTRY_PASSWORD\" | docker login -u ci --password-stdin registry.example.com\n")
+        c.fp("registry-login-password", "docker login -u ci -p \"$CI_REGISTRY_PASSWORD\" registry.example.com\n")
         c.tp("netrc-password", G.A(16), "machine api.corp.test login deploy password @S@\n")
         c.fp("netrc-password", "machine api.corp.test login deploy password secret\n")
         // Documentation of the syntax (vim's netrw.vim), not a password.
@@ -889,6 +911,14 @@ extension CatalogExample {
         c.tp(rule, token(), "deploy --api-key @S@ --region eu\n")
         c.tp(rule, token(), "api_token <- \"@S@\"\n")
         c.tp(rule, token(), "acme token - '@S@'\n")
+        // Java properties spell a name's words with dots (`acme.api.key`); XML names it in an attribute (Android's
+        // `<string name="…">`, a properties file's `<entry key="…">`) or gives the value in one (`<ApiKey value="…"/>`).
+        c.tp(rule, token(), "acme.api.key=@S@\n")
+        c.fp(rule, "acme.apix.key=\(token())\n", fix: ("apix.key", "api.key"))
+        c.tp(rule, token(), "<string name=\"api_key\">@S@</string>\n")
+        c.tp(rule, token(), "<entry key=\"acme.apikey\">@S@</entry>\n")
+        c.fp(rule, "<string name=\"app_name\">\(token())</string>\n", fix: ("app_name", "api_key"))
+        c.tp(rule, token(), "<ApiKey value=\"@S@\"/>\n")
         // `API key` as two words, as prose and exported settings write it; a word between them is another name.
         c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
         c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))

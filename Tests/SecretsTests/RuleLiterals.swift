@@ -239,6 +239,7 @@ enum RuleLiterals {
         "wireguard-private-key": ["PrivateKey"],
         "laravel-app-key": ["APP_KEY"],
         "django-insecure-secret-key": ["django-insecure-"],
+        "django-secret-key": ["SECRET_KEY"],
         "docker-config-auth": ["\"auth\""],
         "htpasswd-bcrypt": ["$2y$", "$2a$", "$2b$"],
         "htpasswd-apr1": ["$apr1$"],
@@ -250,10 +251,11 @@ enum RuleLiterals {
         "curl-user-password": ["curl"],
         "sshpass-password": ["sshpass"],
         "mysql-cli-password": ["mysql"],
+        "registry-login-password": ["login"],
         "netrc-password": ["machine"],
         "xml-password": ["password>", "passwd>"],
         "jwt": ["eyJ"],
-        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api key", "apikey", "access_key", "private_key", "auth", "credential", "creds", " key", "?key=", "&key="],
+        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api.key", "api key", "apikey", "access_key", "access.key", "private_key", "auth", "credential", "creds", " key", "?key=", "&key="],
         "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "api key", "apikey", "access_key", "private_key", "auth", "key", "credential", "creds"],
     ]
 

@@ -86,9 +86,11 @@ public enum BuiltinRules {
              regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
              prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024, binaryCap: .medium),
 
-        // Connection strings with a password (the password is the secret)
+        // Connection strings with a password (the password is the secret). The scheme may name a driver after a `+`
+        // (SQLAlchemy's `postgresql+psycopg2://`, `mysql+pymysql://`, `mssql+pyodbc://`), and the user may be empty:
+        // Redis and its clients take a password alone (`redis://:pass@host`).
         Rule(id: "database-url-password", description: "Database URL with a password", severity: .high,
-             regex: #"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?)://[^:/\s"'@]{1,64}:([^@\s"'/:]{4,128})@[A-Za-z0-9.-]{1,253}"#,
+             regex: #"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|oracle|cockroachdb|clickhouse|cassandra|couchdb|influxdb|neo4j(?:\+s)?|bolt|nats|kafka|memcached?|elasticsearch|opensearch|redshift|snowflake|db2|trino|presto|vertica)(?:\+[a-z0-9_]{1,24})?://[^:/\s"'@]{0,64}:([^@\s"'/:]{4,128})@[A-Za-z0-9.-]{1,253}"#,
              // A password is often short and chosen, not drawn: six letters with one twice (`risima`) reach 2.25 bits
              // a character; the floor turns away only fill (`abab`, `xxxxx`).
              entropy: 2.0, allowlist: [#"^(?i)(?:pass(?:word)?|secret|pwd|root|admin|user|guest|test|mysecretpassword|postgres)$"#], confidence: .medium),
