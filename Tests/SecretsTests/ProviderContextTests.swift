@@ -3,7 +3,8 @@ import Testing
 
 /// Detection where the provider's name and its token are apart: the provider named on the line just before, which
 /// assigns nothing (a log's `[INFO] calling the acme API`, then `[DEBUG] using key=…`), and a Jenkins credentials XML whose
-/// `<secret>` holds the value in braces, and the YAML mapping a value is indented under (`acme:` above `  key: …`).
+/// `<secret>` holds the value in braces, and the YAML mapping or JSON object a value is indented under (`acme:` above
+/// `  key: …`) or the INI section it stands in (`[acme]`).
 /// Values are minted at run time; claims about them are rates.
 struct ProviderContextTests {
     func ruleIDs(_ text: String) throws -> [String] { try BuiltinEngine.ruleIDs(text) }
@@ -56,6 +57,26 @@ struct ProviderContextTests {
             // Nor does a line indented less that sets something rather than opening a mapping.
             let setting = "\(word)_region: eu\n  key: \(token())\n"
             #expect(try !ruleIDs(setting).contains(row.id), "\(row.id): setting")
+        }
+    }
+
+    @Test func theJSONObjectOrINISectionAValueStandsInNamesItsProvider() throws {
+        for (row, word) in Self.rows.prefix(12) {
+            let token = { CatalogExample.sample(row.shape) }
+            // A JSON object opened by the provider's name, other settings before the value.
+            let json = "{\n  \"\(word)\": {\n    \"region\": \"eu\",\n    \"key\": \"\(token())\"\n  }\n}\n"
+            #expect(try mostly { try ruleIDs(json).contains(row.id) }, "\(row.id): \(json)")
+            // An INI or TOML section: the header names every setting under it, comments and blank lines between.
+            let ini = "[\(word)]\nregion = eu\n; production\n\nkey = \(token())\n"
+            #expect(try mostly { try ruleIDs(ini).contains(row.id) }, "\(row.id): \(ini)")
+            // A section closed by another before the value says nothing of it, nor does a line that is no setting.
+            let other = "[\(word)]\nregion = eu\n[billing]\nkey = \(token())\n"
+            #expect(try !ruleIDs(other).contains(row.id), "\(row.id): other section")
+            let prose = "[\(word)]\nThe settings below are for billing\nkey = \(token())\n"
+            #expect(try !ruleIDs(prose).contains(row.id), "\(row.id): prose")
+            // A JSON object of another name, closed before the value, neither.
+            let closed = "{\n  \"\(word)\": {\"region\": \"eu\"},\n  \"billing\": {\n    \"key\": \"\(token())\"\n  }\n}\n"
+            #expect(try !ruleIDs(closed).contains(row.id), "\(row.id): closed")
         }
     }
 

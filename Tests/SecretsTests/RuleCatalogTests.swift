@@ -919,6 +919,17 @@ extension CatalogExample {
         c.tp(rule, token(), "<entry key=\"acme.apikey\">@S@</entry>\n")
         c.fp(rule, "<string name=\"app_name\">\(token())</string>\n", fix: ("app_name", "api_key"))
         c.tp(rule, token(), "<ApiKey value=\"@S@\"/>\n")
+        // A map's key (`os.environ["…"] = …`, Ruby's `||=`), a setter's argument, an HTTP client's user and password
+        // pair, a JWT signing key written into the call.
+        c.tp(rule, token(), "os.environ[\"ACME_API_KEY\"] = \"@S@\"\n")
+        c.tp(rule, token(), "ENV[\"ACME_TOKEN\"] ||= \"@S@\"\n")
+        c.tp(rule, token(), "sgMail.setApiKey(\"@S@\");\n")
+        c.tp(rule, token(), "client.set_token('@S@')\n")
+        c.fp(rule, "client.validateToken(\"\(token())\")\n", fix: ("validateToken", "setToken"))
+        c.tp(rule, token(), "requests.get(url, auth=(\"deploy\", \"@S@\"))\n")
+        c.fp(rule, "requests.get(url, author=(\"deploy\", \"\(token())\"))\n", fix: ("author=", "auth="))
+        c.tp(rule, token(), "token = jwt.encode(payload, \"@S@\", algorithm=\"HS256\")\n")
+        c.fp(rule, "claims = jwt.decode(payload, \"\(token())\")\n", fix: ("decode", "encode"))
         // `API key` as two words, as prose and exported settings write it; a word between them is another name.
         c.tp(rule, token(), "{\"API Key\": \"@S@\"}\n")
         c.fp(rule, "{\"API cache Key\": \"\(token())\"}\n", fix: ("API cache Key", "API Key"))

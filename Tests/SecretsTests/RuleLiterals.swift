@@ -255,7 +255,7 @@ enum RuleLiterals {
         "netrc-password": ["machine"],
         "xml-password": ["password>", "passwd>"],
         "jwt": ["eyJ"],
-        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api.key", "api key", "apikey", "access_key", "access.key", "private_key", "auth", "credential", "creds", " key", "?key=", "&key="],
+        "generic-secret-assignment": ["secret", "token", "password", "passwd", "pwd", "pass", "priv_key", "api_key", "api.key", "api key", "apikey", "access_key", "access.key", "private_key", "auth", "credential", "creds", " key", "?key=", "&key=", "jwt."],
         "generic-secret-weak": ["secret", "token", "password", "passwd", "pwd", "api_key", "api key", "apikey", "access_key", "private_key", "auth", "key", "credential", "creds"],
     ]
 

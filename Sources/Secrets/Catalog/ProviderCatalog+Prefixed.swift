@@ -39,6 +39,8 @@ extension BuiltinRules {
         .keyed("harness-api-key", "Harness API key (next to a keyword)", ["harness_api", "harness_platform"], TokenShape.url(20...64), .medium),
         .keyed("jfrog-access-token", "JFrog access token (next to a keyword)", ["jfrog", "artifactory"], TokenShape.url(64...1024)),
         // Cloud
+        // DataStax Astra DB application tokens: `AstraCS:`, the client id, then its secret in hex.
+        .token("datastax-astra-token", "DataStax Astra DB application token", TokenShape.lit("AstraCS:") + TokenShape.alnum(24) + TokenShape.lit(":") + TokenShape.hex(64)),
         .token("akamai-edgegrid-token", "Akamai EdgeGrid client or access token", TokenShape.lit("akab-") + TokenShape.lower(16) + TokenShape.lit("-") + TokenShape.lower(16)),
         .token("tencent-cloud-secret-id", "Tencent Cloud SecretId", TokenShape.lit("AKID") + TokenShape.alnum(32)),
         .token("volcengine-access-key-id", "Volcengine access key ID", TokenShape.lit("AKLT") + TokenShape.url(40...50), .medium),

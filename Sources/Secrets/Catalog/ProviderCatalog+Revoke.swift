@@ -43,6 +43,7 @@ extension BuiltinRules {
         "heroku": "https://dashboard.heroku.com/account/applications",
         "cloudflare": "https://dash.cloudflare.com/profile/api-tokens",
         "vercel": "https://vercel.com/account/tokens",
+        "datastax": "https://astra.datastax.com/",
         "netlify": "https://app.netlify.com/user/applications#personal-access-tokens",
         "render": "https://dashboard.render.com/u/settings#api-keys",
         "tailscale": "https://login.tailscale.com/admin/settings/keys",

@@ -161,16 +161,17 @@ extension BuiltinRules {
     private static let pvNotSecretSuffix =
         #"(?![\w.-]{0,20}?(?:name|url|uri|path|file|type|len|length|size|count|endpoint|expir|header|ttl|format|prefix|kind|method|mode|provider|label|version|dir|field|param|policy|hash|id(?![a-z])|_id|timeout|enabled|required|source|ref|arn))"#
 
-    /// How a value is given to a secret-like name: `=`, `:`, `:=`, `::=`, `.=`, `?=`, `=>`, `<-`, after a type
+    /// How a value is given to a secret-like name: `=`, `:`, `:=`, `::=`, `.=`, `?=`, `||=`, `=>`, `<-`, a map's key
+    /// (`os.environ["API_TOKEN"] = …`, `$config['api_key'] = …`), after a type
     /// (`var apiToken string = …`), with quotes (JSON's escaped ones too); an XML element (`<apiToken>…`, the
     /// value on the next line too); `<add key="…" value="…"/>`; a call's next argument (`setProperty("API_TOKEN",
     /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
     private static let pvGenericSeparator =
-        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+        #"(?:(?:\\{0,2}["']\]?)?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+|]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
     /// `pvGenericSeparator` without a bare space: after a name ending in `key`, prose (`the cache_key implementation`)
     /// is too common, and the matcher would confirm every such phrase.
     private static let pvKeySeparator =
-        #"(?:(?:\\{0,2}["'])?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
+        #"(?:(?:\\{0,2}["']\]?)?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+|]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
     /// What may follow a generic finding's value: a quote, a blank, a separator, a closing bracket, `<`, `\`, `&`,
     /// or the end of the document.
     private static let pvValueEnd = #"["'`\s,;})\]<\\&]|\z"#
@@ -243,8 +244,23 @@ extension BuiltinRules {
             + pvGenericValue(end) + "|" + pvSecretName + pvNotSecretSuffix + #"[A-Za-z0-9_.-]{0,20}?"# + pvGenericSeparator
             + pvTokenValue(end) + "|" + pvAuthName + pvGenericSeparator + pvTokenValue(end)
             + "|" + pvKeyName + pvNotSecretSuffix + pvKeyTail + pvKeySeparator + pvTokenValue(end)
-            + "|" + pvQueryKey + pvTokenValue(end) + ")"
+            + "|" + pvQueryKey + pvTokenValue(end)
+            + "|" + pvSetterCall + pvTokenValue(end) + "|" + pvBasicAuthPair + pvGenericValue(end)
+            + "|" + pvJWTSigningKey + pvGenericValue(end) + ")"
     }
+
+    /// A setter given the secret as its argument: `sgMail.setApiKey("…")`, `client.set_token('…')`,
+    /// `withApiKey("…")`. Other calls taking a name's value (`validateToken("…")`, `hashPassword(…)`) check or
+    /// derive one and are not matched.
+    private static let pvSetterCall =
+        #"(?<![A-Za-z])(?:set|with|use)[_-]?(?:api[_-]?key|(?:access|auth|bearer|api)?[_-]?token|(?:client[_-]?)?secret(?:[_-]?key)?|password|credentials?)\(\s{0,2}["'`]"#
+    /// A user and password handed to an HTTP client as a pair: `requests.get(url, auth=("deploy", "…"))`,
+    /// `HTTPBasicAuth("deploy", "…")`; the password is the secret.
+    private static let pvBasicAuthPair =
+        #"(?:(?<![A-Za-z])auth\s{0,2}=\s{0,2}|(?<![A-Za-z])(?:HTTPBasicAuth|HTTPDigestAuth|BasicAuth)\s{0,2})\(\s{0,2}["'][^"'\s]{1,64}["'],\s{0,3}["']"#
+    /// The key a JSON Web Token is signed with, written into the call: `jwt.encode(payload, "…", algorithm="HS256")`
+    /// (PyJWT), `jwt.sign(payload, '…')` (jsonwebtoken). Whoever holds it signs tokens the service accepts.
+    private static let pvJWTSigningKey = #"(?<![A-Za-z])jwt\.(?:encode|sign)\(\s{0,2}[^,()\n]{1,80},\s{0,3}["'`]"#
 
     /// The weak generic rule's pattern; `end` as in `pvGenericValue`.
     private static func genericWeak(_ end: String) -> String {

@@ -225,8 +225,9 @@ public final class MatchEngine: @unchecked Sendable {
     /// line, or one just before it that assigns nothing (no `=` or `:`: `[INFO] calling the acme API`,
     /// `func validateAcmeKey() {`, not another setting of a `.env` file), names a provider whose token the value is, a
     /// character short or long; and whether its line or the line just before (assigning nothing) names a provider
-    /// whose token shape the whole value fits (the first such, its own line first). The YAML mapping a value's line is
-    /// indented under (`mailgun:` above `  domain: …` and `  key: …`) counts as a line just before.
+    /// whose token shape the whole value fits (the first such, its own line first). The YAML mapping or JSON object a
+    /// value's line is indented under (`mailgun:` or `"mailgun": {` above `  domain: …` and `  key: …`), or the INI or
+    /// TOML section it stands in (`[mailgun]`), counts as a line just before.
     func providerContext(of secret: [UInt8], context: [UInt8]) -> ProviderContext {
         guard !keywordShapes.isEmpty else { return .none }
         // Lowered once here: the loop below asks about a thousand rows.
@@ -270,26 +271,60 @@ public final class MatchEngine: @unchecked Sendable {
         return near ? .nearMiss : .none
     }
 
-    /// The line that opens the YAML mapping the last of `lines` is indented under: the nearest line above indented
-    /// less, when it is a key and a `:` alone (`mailgun:`, `  stripe:  # live`), else nothing. Blank lines are
-    /// skipped. The first of `lines` may be the end of a longer line, cut where the context starts; ending in a
-    /// name and a `:` alone, it is still one.
+    /// The name that opens the mapping the last of `lines` belongs to: for an indented line, the nearest line above
+    /// indented less, when it is a name and a `:` alone (YAML's `mailgun:`, `  stripe:  # live`) or a name opening an
+    /// object (JSON's `"mailgun": {`, HCL's `mailgun = {`); for a line that is not indented, the INI or TOML section
+    /// header above it (`[mailgun]`, `[profile prod]`) when only settings, comments and blank lines stand between.
+    /// Else nothing. Blank lines are skipped. The first of `lines` may be the end of a longer line, cut where the
+    /// context starts; ending in a name and a `:` alone, it is still one.
     static func mappingParent(of lines: [ArraySlice<UInt8>]) -> [UInt8] {
         guard let current = lines.last, lines.count >= 2 else { return [] }
         let indent = current.prefix { $0 == 0x20 || $0 == 0x09 }.count
-        guard indent > 0 else { return [] }
+        guard indent > 0 else { return sectionHeader(above: lines.dropLast()) }
         for line in lines.dropLast().reversed() {
             let lead = line.prefix { $0 == 0x20 || $0 == 0x09 }.count
             guard lead < line.count else { continue }
             guard lead < indent else { continue }
-            var text = line.dropFirst(lead)
-            if let hash = text.firstIndex(of: 0x23) { text = text[..<hash] }
-            while let last = text.last, last == 0x20 || last == 0x09 || last == 0x0D { text = text.dropLast() }
-            guard text.last == 0x3A, text.count > 1,
-                  text.dropLast().allSatisfy({ NameLead.isIdentifier($0) || $0 == 0x22 || $0 == 0x27 }) else { return [] }
-            return Array(text.dropLast())
+            var text = trimmed(line.dropFirst(lead))
+            if let hash = text.firstIndex(of: 0x23) { text = trimmed(text[..<hash]) }
+            // An object opened by its name: `"mailgun": {`, `mailgun = {`.
+            var opens = false
+            if text.last == 0x7B {
+                text = trimmed(text.dropLast())
+                opens = true
+            }
+            guard text.last == 0x3A || (opens && text.last == 0x3D), text.count > 1 else { return [] }
+            let name = trimmed(text.dropLast())
+            guard !name.isEmpty, name.allSatisfy({ NameLead.isIdentifier($0) || $0 == 0x22 || $0 == 0x27 }) else { return [] }
+            return Array(name)
         }
         return []
+    }
+
+    /// The INI or TOML section header the lines end under: the nearest `[name]` line above, when every line between
+    /// is a setting (`=` or `:`), a comment (`#`, `;`) or blank. Its name: letters, digits, `_`, `.`, `-`, blanks and
+    /// quotes (`[remote "origin"]`).
+    static func sectionHeader(above lines: ArraySlice<ArraySlice<UInt8>>) -> [UInt8] {
+        for line in lines.reversed() {
+            let text = trimmed(line.drop { $0 == 0x20 || $0 == 0x09 })
+            guard let first = text.first else { continue }
+            if first == 0x5B {
+                guard text.last == 0x5D, text.count > 2 else { return [] }
+                let name = text.dropFirst().dropLast()
+                guard name.allSatisfy({ NameLead.isIdentifier($0) || $0 == 0x20 || $0 == 0x22 || $0 == 0x27 }) else { return [] }
+                return Array(name)
+            }
+            if first == 0x23 || first == 0x3B || text.contains(0x3D) || text.contains(0x3A) { continue }
+            return []
+        }
+        return []
+    }
+
+    /// `text` without trailing blanks and carriage returns.
+    private static func trimmed(_ text: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var t = text
+        while let last = t.last, last == 0x20 || last == 0x09 || last == 0x0D { t = t.dropLast() }
+        return t
     }
 
     static func fingerprint(rules: [Rule], globalAllowlist: [String], globalStopwords: [String]) -> String {
