@@ -781,17 +781,21 @@ extension CatalogExample {
         c.tp("django-insecure-secret-key", "django-insecure-" + G.A(50), "SECRET_KEY = '@S@'\n")
         c.fp("django-insecure-secret-key", "SECRET_KEY = 'django-insecure-\(G.A(10))'\n")
         let djangoAlphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)")
-        let djangoKey = { () -> String in
+        let drawDjangoKey = { () -> String in
             var k = String((0..<49).map { _ in djangoAlphabet.randomElement()! })
             k.insert("!@#%^&*(=+)".randomElement()!, at: k.index(k.startIndex, offsetBy: Int.random(in: 0...49)))
             return k
         }
+        // A key whose punctuation happens to spell a template (`%s`, `$(`) reads as one and is dropped, as every
+        // rule's value would be: drawn again, as the policy rejects it by design.
+        let djangoRule = (try? RuleCatalogTests.engine).flatMap { e in e.rules.firstIndex { $0.id == "django-secret-key" }.map { (e, $0) } }
+        let djangoKey = { G.judged(drawDjangoKey, rejects: { k in djangoRule.map { $0.0.suppresses(k, rule: $0.1) } ?? false }) }
         c.tp("django-secret-key", djangoKey(), "SECRET_KEY = '@S@'\n")
         c.tp("django-secret-key", djangoKey(), "DJANGO_SECRET_KEY=@S@\n")
         c.tp("django-secret-key", djangoKey(), "app.config['SECRET_KEY'] = \"@S@\"\n")
         // Letters and digits alone are the generic rule's; a key of another length is another format.
         c.fp("django-secret-key", "SECRET_KEY = '\(G.LD(50))'\n")
-        c.fp("django-secret-key", "SECRET_KEY = '\(djangoKey())x'\n")
+        c.fp("django-secret-key", "SECRET_KEY = '\(drawDjangoKey())x'\n")
         let wordpress = G.rand(1, Gen.alnum) + G.rand(62, Gen.alnum + Array("!@#$%^&*()-_ []{}<>~`+=,.;:/?|")) + G.rand(1, Gen.alnum)
         c.tp("wordpress-auth-key", wordpress, "define( 'SECURE_AUTH_KEY',  '@S@' );\n")
         c.tp("wordpress-auth-key", G.A(64), "ENV WORDPRESS_NONCE_SALT=@S@\n")

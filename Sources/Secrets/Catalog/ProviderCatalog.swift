@@ -6,5 +6,5 @@ extension BuiltinRules {
     /// Every catalogue row, in rule order.
     public static let catalog: [CatalogEntry] =
         catalogMigrated + catalogPrefixed + catalogComms + catalogMonitoringDev + catalogCloudData + catalogWork + catalogMoney + catalogMisc
-        + catalogAssigned + catalogLongTail + catalogTailB + catalogTokens + catalogMechanisms
+        + catalogAssigned + catalogLongTail + catalogTailB + catalogTailC + catalogTokens + catalogMechanisms
 }
