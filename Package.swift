@@ -83,7 +83,7 @@ let package = Package(
         // Benchmark baselines: decompress-and-walk only, and the matcher alone on files in memory.
         .executableTarget(name: "stowaway-bench", dependencies: ["Reports", "Scan", "Layers", "OCI", "Secrets"]),
 
-        .target(name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Secrets", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/TestSupport"),
         .testTarget(name: "SecretsTests", dependencies: ["Secrets", "TestSupport"]),
         .testTarget(name: "LayersTests", dependencies: ["Core", "Layers", "OCI", "ImageBuilder", "TestSupport"]),
         .testTarget(name: "ScanTests", dependencies: ["Core", "Reports", "Scan", "Layers", "OCI", "Secrets", "ImageBuilder", "TestSupport"]),

@@ -788,8 +788,7 @@ extension CatalogExample {
         }
         // A key whose punctuation happens to spell a template (`%s`, `$(`) reads as one and is dropped, as every
         // rule's value would be: drawn again, as the policy rejects it by design.
-        let djangoRule = (try? RuleCatalogTests.engine).flatMap { e in e.rules.firstIndex { $0.id == "django-secret-key" }.map { (e, $0) } }
-        let djangoKey = { G.judged(drawDjangoKey, rejects: { k in djangoRule.map { $0.0.suppresses(k, rule: $0.1) } ?? false }) }
+        let djangoKey = { (try? TakenSecrets.draw(for: "django-secret-key", in: RuleCatalogTests.engine, drawDjangoKey)) ?? drawDjangoKey() }
         c.tp("django-secret-key", djangoKey(), "SECRET_KEY = '@S@'\n")
         c.tp("django-secret-key", djangoKey(), "DJANGO_SECRET_KEY=@S@\n")
         c.tp("django-secret-key", djangoKey(), "app.config['SECRET_KEY'] = \"@S@\"\n")

@@ -104,11 +104,10 @@ extension BuiltinRules {
         // `docker login -p …` and its kin (podman, buildah, skopeo, nerdctl, oras, `helm registry login`): a registry's
         // password or token on a command line, which a `RUN` step keeps in the image's history. `--password-stdin`
         // reads it from elsewhere, and a `$VARIABLE` is the CI's secret, not this image's.
-        Rule(id: "registry-login-password", description: "Password passed to docker login -p / --password", severity: .medium,
-             regex: #"\b(?:docker|podman|buildah|skopeo|nerdctl|oras|helm\s{1,4}registry)\s{1,4}login\b[^\n]{0,200}?\s(?:-p|--password)(?:\s{1,4}|=)["']?([^\s"'$-][^\s"'$]{5,127})"#,
-             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
-        Rule(id: "mysql-cli-password", description: "Password passed to mysql/mysqldump/mysqladmin -p", severity: .medium,
-             regex: #"\bmysql(?:dump|admin)?\s[^\n]{0,120}?\s(?:-p|--password=)["']?([^\s"'$-][^\s"'$]{5,127})"#, entropy: 3.0, confidence: .medium),
+        commandLinePassword("registry-login-password", "Password passed to docker login -p / --password",
+                            #"\b(?:docker|podman|buildah|skopeo|nerdctl|oras|helm\s{1,4}registry)\s{1,4}login\b[^\n]{0,200}?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
+        commandLinePassword("mysql-cli-password", "Password passed to mysql/mysqldump/mysqladmin -p",
+                            #"\bmysql(?:dump|admin)?(?:\s[^\n]{0,120}?)?\s(?:-p|--password=)["']?"#),
         Rule(id: "netrc-password", description: "Password in a .netrc file", severity: .medium,
              regex: #"\bmachine\s{1,8}[A-Za-z0-9._-]{1,253}\s{1,8}(?:login\s{1,8}\S{1,64}\s{1,8})?password\s{1,8}(\S{6,128})"#,
              entropy: 3.0, allowlist: [#"^(?i)(?:password|passwd|secret)$"#, #"^[\[<({]"#], confidence: .medium),
@@ -119,6 +118,16 @@ extension BuiltinRules {
              regex: pvToken(#"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"#), entropy: 4.0, confidence: .medium,
              structure: .jwt),
     ]
+
+    /// A password given to a tool on a command line: `lead` is the tool and its option, up to the password.
+    private static func commandLinePassword(_ id: String, _ description: String, _ lead: String) -> Rule {
+        Rule(id: id, description: description, severity: .medium, regex: lead + pvCommandLinePassword,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium)
+    }
+
+    /// A password given on a command line (`-p …`, `--password=…`): not another option, not a `$VARIABLE`, up to a
+    /// blank or a quote.
+    private static let pvCommandLinePassword = #"([^\s"'$-][^\s"'$]{5,127})"#
 
     /// Decoded `user:password` pairs that documentation uses: a placeholder password, a placeholder user with a
     /// placeholder-ish password, RFC 6749's example client and RFC 7617's example.
@@ -166,12 +175,13 @@ extension BuiltinRules {
     /// (`var apiToken string = …`), with quotes (JSON's escaped ones too); an XML element (`<apiToken>…`, the
     /// value on the next line too); `<add key="…" value="…"/>`; a call's next argument (`setProperty("API_TOKEN",
     /// "…")`); or a space (`--api-key …`, `TOKEN …`, `token - '…'`).
-    private static let pvGenericSeparator =
-        #"(?:(?:\\{0,2}["']\]?)?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+|]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
+    private static let pvGenericSeparator = "(?:" + pvValueGiven + #"|[ \t]{1,3}(?:-[ \t]{1,3})?["'`]?)"#
     /// `pvGenericSeparator` without a bare space: after a name ending in `key`, prose (`the cache_key implementation`)
     /// is too common, and the matcher would confirm every such phrase.
-    private static let pvKeySeparator =
-        #"(?:(?:\\{0,2}["']\]?)?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+|]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["'])"#
+    private static let pvKeySeparator = "(?:" + pvValueGiven + ")"
+    /// The forms both separators share (alternatives, not grouped): everything but the bare space.
+    private static let pvValueGiven =
+        #"(?:\\{0,2}["']\]?)?(?:[ \t]{1,2}(?:string|String|str|&str|\[\]byte|const|final))?\s{0,3}(?:[:.?+|]{0,3}=|=>|:|<-)\s{0,3}(?:\\{0,2}["'`])?|["']?(?<!-)>\s{0,12}|["']?\s{1,3}value\s{0,2}=\s{0,2}["']|["'],\s{0,3}["']"#
     /// What may follow a generic finding's value: a quote, a blank, a separator, a closing bracket, `<`, `\`, `&`,
     /// or the end of the document.
     private static let pvValueEnd = #"["'`\s,;})\]<\\&]|\z"#
