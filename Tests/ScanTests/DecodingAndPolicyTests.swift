@@ -133,6 +133,7 @@ import Secrets
             .init(path: "root/.ssh/id_ed25519", content: body),
             .init(path: "app/.env", content: "SESSION_SECRET=\(try TakenSecrets.draw(for: "generic-secret-assignment") { FakeSecret.random(32) })\n"),
             .init(path: "app/.env.example", content: "SESSION_SECRET=\n"),
+            .init(path: "root/.pgpass", content: "db.internal:5432:app:app:\(try TakenSecrets.draw(for: "pgpass-password") { FakeSecret.random(24) })\n"),
         ])]))
         let (r, findings) = try scan(path)
         #expect(r.status == 1)
@@ -145,6 +146,9 @@ import Secrets
         #expect(env["ruleID"] as? String == "generic-secret-assignment")
         #expect(env["severity"] as? String == "high", "medium raised to high inside a .env file")
         #expect(!findings.contains { $0["path"] as? String == "/app/.env.example" })
+        let pgpass = try #require(findings.first { $0["path"] as? String == "/root/.pgpass" })
+        #expect(pgpass["ruleID"] as? String == "pgpass-password")
+        #expect(pgpass["severity"] as? String == "high", "medium raised to high inside a .pgpass file")
     }
 
     @Test func aGitleaksRulesFileAddsRulesAndAllowlists() throws {

@@ -12,6 +12,7 @@ public enum CredentialPaths {
         case ".pypirc": return "PyPI configuration (.pypirc)"
         case ".netrc", "_netrc": return "netrc credentials"
         case ".git-credentials": return "git credential store"
+        case ".pgpass", "pgpass.conf": return "PostgreSQL password file (.pgpass)"
         case ".htpasswd": return "htpasswd file"
         case "credentials.json", "service-account.json", "service_account.json": return "credentials JSON"
         case "kubeconfig": return "Kubernetes config"

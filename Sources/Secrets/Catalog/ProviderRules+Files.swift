@@ -108,6 +108,63 @@ extension BuiltinRules {
                             #"\b(?:docker|podman|buildah|skopeo|nerdctl|oras|helm\s{1,4}registry)\s{1,4}login\b[^\n]{0,200}?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
         commandLinePassword("mysql-cli-password", "Password passed to mysql/mysqldump/mysqladmin -p",
                             #"\bmysql(?:dump|admin)?(?:\s[^\n]{0,120}?)?\s(?:-p|--password=)["']?"#),
+        // Other tools that take a password as an argument: a `RUN` step that calls one keeps the password in the
+        // image's history, and a script that does keeps it in a layer. Each lead is the tool, then its option.
+        commandLinePassword("psexec-password", "Password passed to PsExec -p",
+                            #"\bpsexec(?:64)?(?:\.exe)?(?:\s[^\n]{0,200}?)?\s-p\s{1,4}["']?"#),
+        commandLinePassword("sqlcmd-password", "Password passed to sqlcmd / bcp / osql -P",
+                            #"\b(?:sqlcmd|bcp|osql)(?:\.exe)?(?:\s[^\n]{0,200}?)?\s-P\s{0,4}["']?"#),
+        commandLinePassword("redis-cli-password", "Password passed to redis-cli -a",
+                            #"\bredis-cli(?:\s[^\n]{0,200}?)?\s(?:-a|--pass)\s{1,4}["']?"#),
+        commandLinePassword("mongo-cli-password", "Password passed to mongosh / mongodump -p",
+                            #"\bmongo(?:sh|dump|restore|import|export|stat|top|files)?(?:\s[^\n]{0,200}?)?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
+        commandLinePassword("ldap-cli-password", "Bind password passed to ldapsearch and its kin (-w)",
+                            #"\bldap(?:search|add|modify|delete|passwd|compare|modrdn|whoami|exop|url)(?:\s[^\n]{0,200}?)?\s-w\s{1,4}["']?"#),
+        commandLinePassword("keytool-password", "Key store password passed to keytool / jarsigner",
+                            #"\b(?:keytool|jarsigner)(?:\s[^\n]{0,300}?)?\s-(?:store|key|srcstore|deststore|srckey|destkey)pass\s{1,4}["']?"#),
+        commandLinePassword("archive-password", "Archive password passed to zip / unzip -P or 7z -p",
+                            #"\b(?:(?:un)?zip(?:\s[^\n]{0,200}?)?\s-P\s{1,4}|7za?(?:\s[^\n]{0,200}?)?\s-p)["']?"#),
+        commandLinePassword("smb-user-password", "Password in an SMB user argument (smbclient -U user%password)",
+                            #"\b(?:smbclient|smbmap|smbget|rpcclient|smbcacls|net)(?:\s[^\n]{0,200}?)?\s(?:-U|--user(?:name)?)[ =]{1,4}["']?[^\s%"']{1,64}%"#),
+        commandLinePassword("lftp-password", "Password passed to lftp -u user,password",
+                            #"\blftp(?:\s[^\n]{0,200}?)?\s-u\s{1,4}["']?[^\s,"']{1,64},"#),
+        commandLinePassword("azure-cli-password", "Password or client secret passed to az login -p",
+                            #"\baz\s{1,4}login\b[^\n]{0,300}?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
+        // Tools that set a user's password from their arguments: the last argument is the password.
+        commandLinePassword("htpasswd-cli-password", "Password passed to htpasswd -b",
+                            #"\bhtpasswd(?=(?:\s{1,4}-[A-Za-z]{1,6}){0,3}\s{1,4}-[A-Za-z]{0,5}b)(?:\s{1,4}-[A-Za-z]{1,6}){1,4}\s{1,4}[^\s-]\S{0,200}\s{1,4}[^\s-]\S{0,63}\s{1,4}["']?"#),
+        commandLinePassword("mosquitto-passwd-password", "Password passed to mosquitto_passwd -b",
+                            #"\bmosquitto_passwd(?:\s{1,4}-c)?\s{1,4}-b\s{1,4}\S{1,200}\s{1,4}\S{1,64}\s{1,4}["']?"#),
+        commandLinePassword("rabbitmqctl-password", "Password passed to rabbitmqctl add_user / change_password",
+                            #"\brabbitmqctl(?:\s[^\n]{0,100}?)?\s(?:add_user|change_password)\s{1,4}["']?[^\s"']{1,64}["']?\s{1,4}["']?"#),
+        commandLinePassword("windows-net-user-password", "Password passed to net user",
+                            #"\bnet(?:\.exe)?\s{1,4}user\s{1,4}["']?[^\s"'/]{1,64}["']?\s{1,4}["']?(?![/*])"#),
+        // `echo 'user:password' | chpasswd`, a Dockerfile's way to give a user a password: the password is in the
+        // history. `chpasswd -e` takes a hash instead (the `password-hash` rule's, and a `$` is left out here).
+        Rule(id: "chpasswd-password", description: "Password set with echo 'user:password' | chpasswd", severity: .medium,
+             regex: #"\becho\s{1,4}(?:-[en]{1,2}\s{1,4})?["']?[a-z_][a-z0-9_.-]{0,31}:([^\s"'$:][^\s"']{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?chpasswd\b"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
+        // Redis's own configuration (`redis.conf`, or `--requirepass …` in a `CMD`, JSON's form too): the password
+        // clients and replicas give. `foobared` is the one redis.conf documents.
+        Rule(id: "redis-config-password", description: "Password in a Redis configuration (requirepass / masterauth)", severity: .medium,
+             regex: #"(?<![A-Za-z0-9_-])(?:--)?(?:requirepass|masterauth)(?:["'],[ \t]{0,4}["']|[ \t]{1,8}["']?)([^\s"'$][^\s"']{5,127})"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders + [#"^foobared$"#], confidence: .medium),
+        // A database user's password in SQL (an image's `docker-entrypoint-initdb.d` scripts): MySQL's and MariaDB's
+        // `IDENTIFIED [WITH plugin] BY '…'`. `IDENTIFIED BY PASSWORD '*…'` gives a hash and is left out.
+        Rule(id: "sql-identified-by-password", description: "Password in a SQL statement (IDENTIFIED BY '…')", severity: .medium,
+             regex: #"(?i)\bIDENTIFIED(?:\s{1,4}(?:WITH|VIA)\s{1,4}[a-z_]{1,40})?\s{1,4}(?:BY|USING)\s{1,4}'([^'\s$*][^'\s]{5,127})'"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
+        // A Wi-Fi network's passphrase (or the key derived from it) in `wpa_supplicant.conf` or a NetworkManager
+        // keyfile: `psk="…"` / `psk=…` on a line of its own.
+        Rule(id: "wifi-psk", description: "Wi-Fi passphrase in a wpa_supplicant or NetworkManager configuration", severity: .medium,
+             regex: #"(?m)^[ \t]*psk[ \t]*=[ \t]*"?([^"\s]{8,64})"?[ \t]*\r?$"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
+        // PostgreSQL's password file (`~/.pgpass`, `pgpass.conf`): `host:port:database:user:password` a line.
+        // The host names something (a letter, a dot or `*`: not a time of day), the port is a number or `*`, and the
+        // password has no colon but an escaped one (`\:`): `/etc/passwd`'s `daemon:*:1:1:daemon:/usr/sbin:…` is none.
+        Rule(id: "pgpass-password", description: "Password in a PostgreSQL password file (.pgpass)", severity: .medium,
+             regex: #"(?m)^[ \t]{0,8}(?=[^:\n]{0,252}[A-Za-z.*])(?:[A-Za-z0-9*][A-Za-z0-9.*-]{0,252}|\[[0-9A-Fa-f:]{2,39}\]):(?:\d{1,5}|\*):[A-Za-z0-9_.*-]{1,63}:[A-Za-z0-9_.@*-]{1,63}:([^\s:\\](?:[^\s:\\]|\\[:\\]){5,127})[ \t]*\r?$"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
         Rule(id: "netrc-password", description: "Password in a .netrc file", severity: .medium,
              regex: #"\bmachine\s{1,8}[A-Za-z0-9._-]{1,253}\s{1,8}(?:login\s{1,8}\S{1,64}\s{1,8})?password\s{1,8}(\S{6,128})"#,
              entropy: 3.0, allowlist: [#"^(?i)(?:password|passwd|secret)$"#, #"^[\[<({]"#], confidence: .medium),
