@@ -10,6 +10,15 @@ extension BuiltinRules {
         ["1", "2", "3", "5", "10"].flatMap { a in ["1", "2", "3"].map { b in "sk_\(test)\(a)x\(b)_" } }
     }
 
+    /// The nil UUID (all zeros), documentation's stand-in; a URL's literal parts would carry it over the floor.
+    private static let nilUUID = #"0{8}-0{4}-0{4}-0{4}-0{12}"#
+
+    /// A URL whose key is a UUID: `tailToken`, with the nil UUID left out.
+    private static func keyURL(_ id: String, _ description: String, _ shape: TokenShape, revoke: String) -> CatalogEntry {
+        CatalogEntry(id: id, description: description, severity: .high, shape: shape, context: .prefixed,
+                     allowlist: [nilUUID], revoke: revoke)
+    }
+
     static let catalogTailC: [CatalogEntry] = [
         // Prefixed: the prefix names the provider.
         tailToken("pagarme-api-key", "Pagar.me live API key", TokenShape.lit("ak_live_") + TokenShape.alnum(30),
@@ -27,6 +36,29 @@ extension BuiltinRules {
                   TokenShape.lit("https://") + TokenShape.url(1...40) + TokenShape.lit(".tines.com/webhook/") + TokenShape.lower(32)
                       + TokenShape.lit("/") + TokenShape.lower(32),
                   revoke: "https://www.tines.com/docs/actions/types/webhook"),
+        tailToken("stackhawk-api-key", "StackHawk API key", TokenShape.lit("hawk.") + TokenShape.url(20) + TokenShape.lit(".") + TokenShape.url(20),
+                  revoke: "https://app.stackhawk.com/settings/apikeys"),
+        tailToken("dependency-track-api-key", "Dependency-Track API key", TokenShape.lit("odt_") + TokenShape.alnum(32),
+                  revoke: "Dependency-Track: Administration, Access Management, Teams: the team's API keys"),
+        // Webhook URLs whose path is the credential: whoever has the URL posts as the integration.
+        tailToken("ifttt-webhook-url", "IFTTT Webhooks URL (its key)",
+                  TokenShape.lit("https://maker.ifttt.com/trigger/") + TokenShape.url(1...64) + TokenShape.lit("/with/key/") + TokenShape.url(22),
+                  revoke: "https://ifttt.com/maker_webhooks/settings"),
+        tailToken("pagerduty-events-url", "PagerDuty Events integration URL (its integration key)",
+                  TokenShape.lit("https://events.pagerduty.com/integration/") + TokenShape.alnum(32),
+                  revoke: "PagerDuty: the service's Integrations tab: delete the integration and create a new one"),
+        keyURL("lark-bot-webhook-url", "Lark (Feishu) bot webhook URL",
+               TokenShape.lit("https://open.") + TokenShape.oneOf(["feishu.cn", "larksuite.com"]) + TokenShape.lit("/open-apis/bot/v2/hook/") + .uuid,
+               revoke: "the group's settings: Bots: the custom bot: reset its webhook address"),
+        tailToken("dingtalk-robot-webhook-url", "DingTalk robot webhook URL",
+                  TokenShape.lit("https://oapi.dingtalk.com/robot/send?access_token=") + TokenShape.hex(64),
+                  revoke: "the group's settings: Robots: the custom robot: reset its webhook"),
+        keyURL("wecom-bot-webhook-url", "WeCom (WeChat Work) group bot webhook URL",
+               TokenShape.lit("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=") + .uuid,
+               revoke: "the group chat's bot: remove it and add a new one"),
+        keyURL("loggly-input-url", "Loggly HTTP input URL (its customer token)",
+               TokenShape.lit("https://logs-01.loggly.com/") + TokenShape.oneOf(["inputs/", "bulk/"]) + .uuid,
+               revoke: "https://documentation.solarwinds.com/en/success_center/loggly/content/admin/customer-token-authentication-token.htm"),
         // Keyword rows with a literal of their own.
         tail("finage-api-key", "Finage API key", ["finage"], TokenShape.lit("API_KEY") + TokenShape.upper(32), revoke: "https://finage.co.uk/"),
         tail("salesblink-api-key", "SalesBlink API key", ["salesblink"], TokenShape.lit("key-") + TokenShape.alnum(64), revoke: "https://run.salesblink.io/"),
@@ -43,6 +75,9 @@ extension BuiltinRules {
              revoke: "https://www.apifonica.com/"),
         tail("exportsdk-api-key", "ExportSDK API key", ["exportsdk"], TokenShape.lower(5...15) + TokenShape.lit("_") + TokenShape.uuid,
              revoke: "https://exportsdk.com/"),
+        tail("truenas-api-key", "TrueNAS API key", ["truenas"], TokenShape.digits(1...4) + TokenShape.lit("-") + TokenShape.alnum(64),
+             revoke: "TrueNAS web interface: Credentials, API Keys"),
+        tail("blynk-auth-token", "Blynk device auth token", ["blynk"], .url(32), revoke: "https://blynk.cloud/dashboard"),
         // UUID keys.
         tail("anypoint-token", "MuleSoft Anypoint token", ["anypoint", "mulesoft"], .uuid, revoke: "https://anypoint.mulesoft.com/accounts"),
         tail("apacta-api-key", "Apacta API key", ["apacta"], .uuid, revoke: "https://app.apacta.com/"),

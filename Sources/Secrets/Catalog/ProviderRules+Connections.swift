@@ -29,6 +29,14 @@ extension BuiltinRules {
         // Sidekiq Pro / Enterprise gem sources carry the license as URL credentials.
         Rule(id: "sidekiq-license-url", description: "Sidekiq Pro / Enterprise license in a gem source URL", severity: .high,
              regex: #"https?://([a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\.contribsys\.com"#, keywords: ["contribsys.com"]),
+        // Self-hosted chat servers' incoming webhooks: any host, the path is the credential. Mattermost's hook id is
+        // 26 lower-case letters and digits; Rocket.Chat's is an integration id then a 48-character token.
+        Rule(id: "mattermost-webhook-url", description: "Mattermost incoming webhook URL", severity: .high,
+             regex: #"(https?://[A-Za-z0-9.-]{1,253}(?::\d{1,5})?/hooks/[a-z0-9]{26})(?![A-Za-z0-9_-])"#, entropy: 3.5,
+             confidence: .medium, keywords: ["/hooks/"]),
+        Rule(id: "rocketchat-webhook-url", description: "Rocket.Chat incoming webhook URL", severity: .high,
+             regex: #"(https?://[A-Za-z0-9.-]{1,253}(?::\d{1,5})?/hooks/[A-Za-z0-9]{17}/[A-Za-z0-9]{48})(?![A-Za-z0-9_-])"#, entropy: 3.5,
+             confidence: .medium, keywords: ["/hooks/"]),
         Rule(id: "zapier-webhook-url", description: "Zapier catch hook URL", severity: .high,
              regex: #"(https://hooks\.zapier\.com/hooks/catch/\d{4,12}/[a-z0-9]{5,12})(?![a-z0-9])"#, keywords: ["hooks.zapier.com"]),
         Rule(id: "slack-workflow-trigger-url", description: "Slack workflow trigger URL", severity: .high,
