@@ -69,6 +69,10 @@ struct GenericPrecisionTests {
         // A format verb where a URL-encoded byte could stand.
         #expect(try !ruleIDs("api_token: \(Gen.A(12))%vq\(Gen.A(12))\n").contains("generic-secret-assignment"))
         #expect(try mostly { try ruleIDs("api_token: \(Gen.A(12))%2F\(Gen.A(12))\n").contains("generic-secret-assignment") })
+        // A URL-encoded byte whose first digit is a verb's letter (`%DF`), and a `%` before a letter that no format
+        // takes (`%Q`), in a password: drawn characters, not a template.
+        #expect(try mostly { try ruleIDs("DB_PASSWORD=\(Gen.A(6))%DF\(Gen.A(8))\n").contains("generic-secret-assignment") })
+        #expect(try mostly { try ruleIDs("DB_PASSWORD=\(Gen.A(6))%Q\(Gen.A(8))\n").contains("generic-secret-assignment") })
     }
 
     @Test func antiForgeryAndPublicTokensAreNotCredentials() throws {
@@ -170,7 +174,8 @@ struct GenericPrecisionTests {
 
     @Test(arguments: [("# KEY=x", true), ("  // token", true), ("\t* see", true), ("-- sql", true), ("; ini", true),
                       ("<!-- x", true), ("REM batch", true), ("KEY=x", false), ("#!/bin/sh", false), ("x = 1 # y", false),
-                      ("#{interpolated}", false), ("*ptr", false)])
+                      ("#{interpolated}", false), ("*ptr", false),
+                      ("#define API_KEY", false), ("#define\tTOKEN", false), ("# define the key", true), ("#defined", true)])
     func commentLines(line: String, comment: Bool) {
         let bytes = Array(line.utf8)
         #expect(bytes.withUnsafeBytes { FileMatcher.isCommentStart($0) } == comment)

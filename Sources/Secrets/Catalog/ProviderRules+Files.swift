@@ -380,8 +380,9 @@ extension BuiltinRules {
         #"(?i)fake|mock|dummy|not[_-]?a[_-]?real|insecure|todo|fixme|replace[_-]?me|^test|test$|foobar|lorem"#,
         // keychain / secret manager references and hash-function names
         #"(?i)^(?:sha|md5|hmac|aes|rsa|hs|rs|es)[-_]?\d+$"#, #"^(?:arn|secret|vault|op|env|ssm):|^projects/"#,
-        // URNs, Maven coordinates, URL-encoded URLs, format verbs, {name} templates
-        #"(?i)^urn:|ietf:params:|^https?%3A|:\d+(?:\.\d+)+$|%[vdqxXTp]|^\{[A-Za-z_]+\}$"#,
+        // URNs, Maven coordinates, URL-encoded URLs, {name} templates (format verbs are the score's: a `%` before a
+        // verb's letter, not a URL-encoded byte, `SecretScore.hasFormatVerb`)
+        #"(?i)^urn:|ietf:params:|^https?%3A|:\d+(?:\.\d+)+$|^\{[A-Za-z_]+\}$"#,
         // CamelCase and CONSTANT-CASE identifiers (`V1ServiceAccountTokenProjection`, `OAUTH2-CLIENT-SECRET`)
         #"^[A-Z]{0,6}[a-z0-9]*(?:[A-Z][a-z]{2,}[0-9]*)+[.:]?$"#, #"^[A-Z]+[0-9]{0,2}(?:[_-](?:[A-Z]+[0-9]{0,2}|[0-9]+))+$"#,
         // a value that spells out what it stands for, base64 JSON without dots (a pagination cursor, not a JWT)

@@ -469,6 +469,11 @@ public final class FileMatcher {
         return FileMatcher.isCommentStart(UnsafeRawBufferPointer(rebasing: bytes[i..<rel]))
     }
 
+    /// The C preprocessor directive that gives a value, after `#` and before a blank: code (`#define API_KEY "…"` in
+    /// an Arduino sketch or a header), not a comment. With a blank between (`# define …`) it is a comment's prose.
+    private static let preprocessorDirectives: [[UInt8]] =
+        ["define ", "define\t"].map { Array($0.utf8) }
+
     /// Whether `line` (the text of a line before a secret) starts, after blanks, with a comment marker.
     static func isCommentStart(_ line: UnsafeRawBufferPointer) -> Bool {
         var i = 0
@@ -478,6 +483,9 @@ public final class FileMatcher {
         if first == 0x23 || first == 0x3B {  // `#`, `;`: shell, Python, YAML, TOML, INI
             // `#!` is a shebang, `#{` Ruby interpolation: code, not a comment.
             let next = rest.dropFirst().first
+            if first == 0x23 && FileMatcher.preprocessorDirectives.contains(where: { rest.dropFirst().starts(with: $0) }) {
+                return false
+            }
             return next != 0x21 && next != 0x7B
         }
         if first == 0x2A { return rest.dropFirst().first == 0x20 || rest.count == 1 }  // ` * ` inside a block comment
