@@ -61,7 +61,7 @@ extension BuiltinRules {
         .keyed("flagsmith-environment-key", "Flagsmith environment key", ["flagsmith"], TokenShape.alnum(22), .medium),
         // Developer tools, CI/CD, code quality
         .keyed("codacy-api-token", "Codacy API token", ["codacy"], TokenShape.alnum(20)),
-        .keyed("codeclimate-reporter-id", "Code Climate test reporter ID", ["codeclimate", "code_climate", "cc_test_reporter"], TokenShape.hex(64)),
+        .keyed("codeclimate-reporter-id", "Code Climate test reporter ID", ["codeclimate", "code_climate", "cc_test_reporter", "cc_test_reporter_id"], TokenShape.hex(64)),
         .keyed("coveralls-repo-token", "Coveralls repo token", ["coveralls"], TokenShape.alnum(32...37)),
         .keyed("deepsource-dsn", "DeepSource DSN token", ["deepsource"], TokenShape.hex(32)),
         .keyed("drone-token", "Drone CI token", ["drone"], TokenShape.alnum(32)),

@@ -73,6 +73,8 @@ extension BuiltinRules {
         .token("mapbox-secret-token", "Mapbox secret access token", TokenShape.lit("sk.eyJ1Ijoi") + TokenShape.url(20...200) + TokenShape.lit(".") + TokenShape.url(22), entropy: 4.0),
         .token("supabase-pat", "Supabase personal access token", TokenShape.lit("sbp_") + TokenShape.hex(40), .critical, entropy: 3.0),
         .token("yandex-api-key", "Yandex Cloud API key", TokenShape.lit("AQVN") + TokenShape.url(35...38), entropy: 3.5),
+        // Yandex ID's OAuth tokens (Yandex Disk, Direct, Metrica APIs): `y0_` to `y3_`, then 55 or so URL-safe characters.
+        .token("yandex-oauth-token", "Yandex OAuth token", TokenShape.oneOf(["y0_", "y1_", "y2_", "y3_"]) + TokenShape.url(54...60), entropy: 3.5),
         .token("anthropic-api-key", "Anthropic API key", TokenShape.lit("sk-ant-api03-") + TokenShape.url(93) + TokenShape.lit("AA"), .critical, entropy: 4.0),
         .token("anthropic-admin-key", "Anthropic admin API key", TokenShape.lit("sk-ant-admin01-") + TokenShape.url(93) + TokenShape.lit("AA"), .critical, entropy: 4.0),
         .token("replicate-api-token", "Replicate API token", TokenShape.lit("r8_") + TokenShape.alnum(37), entropy: 3.5),
