@@ -284,6 +284,10 @@ extension CatalogExample {
         let pem = (0..<8).map { _ in G.B(64) }.joined(separator: "\n")
         c.tp("private-key", "-----BEGIN RSA PRIVATE KEY-----\n\(pem)\n-----END RSA PRIVATE KEY-----", "@S@\n")
         c.fp("private-key", "-----BEGIN PUBLIC KEY-----\n\(pem)\n-----END PUBLIC KEY-----\n", fix: ("PUBLIC KEY", "RSA PRIVATE KEY"))
+        // Its newlines taken out, as an environment variable holds it; a run too short to be a key is not one.
+        let run = (0..<8).map { _ in G.B(64) }.joined()
+        c.tp("private-key", "-----BEGIN PRIVATE KEY-----\(run)-----END PRIVATE KEY-----", "PRIVATE_KEY=\"@S@\"\n")
+        c.fp("private-key", "PRIVATE_KEY=\"-----BEGIN PRIVATE KEY-----\(G.B(40))-----END PRIVATE KEY-----\"\n")
         c.tp("database-url-password", G.A(16), "DATABASE_URL=postgres://app:@S@@db.internal:5432/app\n")
         c.fp("database-url-password", "DATABASE_URL=postgres://app:password@db/app\n")
         // A short password people chose, one letter twice (`risima`): 2.25 bits a character, all six can carry.

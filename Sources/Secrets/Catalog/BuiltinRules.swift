@@ -83,7 +83,9 @@ public enum BuiltinRules {
         // A real key has a base64 body (PEM/PGP header lines allowed, newlines possibly JSON-escaped as \n);
         // binaries that merely contain the armour strings (libgnutls, libssl) do not.
         Rule(id: "private-key", description: "Private key", severity: .critical,
-             regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
+             // Lines (headers, base64, an armour checksum), or the body as one run, as an environment variable holds a
+             // key whose newlines were taken out (`-----BEGIN PRIVATE KEY-----MIIE…-----END PRIVATE KEY-----`).
+             regex: #"(-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:(?:\\[rn]|\s)+(?:[A-Za-z-]{2,30}: [^\r\n\\]{1,200}(?:\\[rn]|\s)+)*(?:[A-Za-z0-9+/=]{16,}(?:\\[rn]|\s)+){2,}(?:[A-Za-z0-9+/=]{1,80}(?:\\[rn]|\s)+)?|(?:\\[rn]|\s)*[A-Za-z0-9+/]{64,}={0,2}(?:(?:\\[rn]|\s)+=[A-Za-z0-9+/]{4})?(?:\\[rn]|\s)*)-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----)"#,
              prefilter: #"-----END[ A-Z0-9]{0,40}PRIVATE KEY( BLOCK)?-----"#, lookBehind: 32 * 1024, binaryCap: .medium),
 
         // Connection strings with a password (the password is the secret). The scheme may name a driver after a `+`
