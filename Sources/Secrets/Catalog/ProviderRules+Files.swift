@@ -130,6 +130,24 @@ extension BuiltinRules {
                             #"\blftp(?:\s[^\n]{0,200}?)?\s-u\s{1,4}["']?[^\s,"']{1,64},"#),
         commandLinePassword("azure-cli-password", "Password or client secret passed to az login -p",
                             #"\baz\s{1,4}login\b[^\n]{0,300}?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
+        commandLinePassword("database-cli-password", "Password passed to cqlsh / hdbsql / rabbitmqadmin -p",
+                            #"\b(?:cqlsh|hdbsql|rabbitmqadmin)(?:\s[^\n]{0,200}?)?\s(?:-p|--password)(?:\s{1,4}|=)["']?"#),
+        commandLinePassword("rdp-cli-password", "Password passed to xfreerdp /p:",
+                            #"\b[xw]freerdp3?(?:\s[^\n]{0,200}?)?\s/p:["']?"#),
+        commandLinePassword("openssl-enc-password", "Password passed to openssl enc -k",
+                            #"\bopenssl\s{1,4}(?:enc|aes-[0-9a-z-]{3,20}|des[0-9a-z-]{0,20}|bf[0-9a-z-]{0,10})(?:\s[^\n]{0,200}?)?\s-k\s{1,4}["']?"#),
+        // MinIO's client: `mc alias set NAME URL ACCESS_KEY SECRET_KEY` (older: `mc config host add`).
+        commandLinePassword("minio-client-secret", "Secret key passed to mc alias set",
+                            #"\bmc\s{1,4}(?:alias\s{1,4}set|config\s{1,4}host\s{1,4}add)\s{1,4}\S{1,64}\s{1,4}https?://\S{1,253}\s{1,4}["']?[^\s"']{3,128}["']?\s{1,4}["']?"#),
+        // Oracle's tools take `user/password@service` (`sqlplus system/…@//db:1521/ORCL`, `expdp`, `rman`), and so does
+        // the thin JDBC driver's URL (`jdbc:oracle:thin:user/password@host:1521:SID`).
+        Rule(id: "oracle-connect-password", description: "Password in an Oracle connect string (user/password@service)", severity: .medium,
+             regex: #"(?:\b(?:sqlplus|sqlldr|expdp|impdp|rman|dgmgrl)(?:\s{1,4}-[A-Za-z]{1,10})*\s{1,4}["']?|jdbc:oracle:(?:thin|oci):)[A-Za-z][A-Za-z0-9_$#]{0,127}/([^\s"'@/$][^\s"'@/]{5,127})@"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
+        // `echo '…' | passwd --stdin user` (Red Hat's passwd), beside `chpasswd` below.
+        Rule(id: "passwd-stdin-password", description: "Password set with echo '…' | passwd --stdin", severity: .medium,
+             regex: #"\becho\s{1,4}(?:-[en]{1,2}\s{1,4})?["']?([^\s"'$-][^\s"'$]{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?passwd\s{1,4}--stdin\b"#,
+             entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
         // Tools that set a user's password from their arguments: the last argument is the password.
         commandLinePassword("htpasswd-cli-password", "Password passed to htpasswd -b",
                             #"\bhtpasswd(?=(?:\s{1,4}-[A-Za-z]{1,6}){0,3}\s{1,4}-[A-Za-z]{0,5}b)(?:\s{1,4}-[A-Za-z]{1,6}){1,4}\s{1,4}[^\s-]\S{0,200}\s{1,4}[^\s-]\S{0,63}\s{1,4}["']?"#),
