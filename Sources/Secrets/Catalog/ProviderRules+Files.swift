@@ -146,7 +146,7 @@ extension BuiltinRules {
              entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
         // `echo '…' | passwd --stdin user` (Red Hat's passwd), beside `chpasswd` below.
         Rule(id: "passwd-stdin-password", description: "Password set with echo '…' | passwd --stdin", severity: .medium,
-             regex: #"\becho\s{1,4}(?:-[en]{1,2}\s{1,4})?["']?([^\s"'$-][^\s"'$]{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?passwd\s{1,4}--stdin\b"#,
+             regex: echoed + #"([^\s"'$-][^\s"'$]{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?passwd\s{1,4}--stdin\b"#,
              entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
         // Tools that set a user's password from their arguments: the last argument is the password.
         commandLinePassword("htpasswd-cli-password", "Password passed to htpasswd -b",
@@ -160,7 +160,7 @@ extension BuiltinRules {
         // `echo 'user:password' | chpasswd`, a Dockerfile's way to give a user a password: the password is in the
         // history. `chpasswd -e` takes a hash instead (the `password-hash` rule's, and a `$` is left out here).
         Rule(id: "chpasswd-password", description: "Password set with echo 'user:password' | chpasswd", severity: .medium,
-             regex: #"\becho\s{1,4}(?:-[en]{1,2}\s{1,4})?["']?[a-z_][a-z0-9_.-]{0,31}:([^\s"'$:][^\s"']{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?chpasswd\b"#,
+             regex: echoed + #"[a-z_][a-z0-9_.-]{0,31}:([^\s"'$:][^\s"']{5,127})["']?\s{0,4}\|\s{0,4}(?:sudo\s{1,4})?chpasswd\b"#,
              entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium),
         // Redis's own configuration (`redis.conf`, or `--requirepass …` in a `CMD`, JSON's form too): the password
         // clients and replicas give. `foobared` is the one redis.conf documents.
@@ -201,6 +201,10 @@ extension BuiltinRules {
         Rule(id: id, description: description, severity: .medium, regex: lead + pvCommandLinePassword,
              entropy: 3.0, allowlist: pvPasswordPlaceholders, confidence: .medium)
     }
+
+    /// `echo`, its `-e`/`-n` options and an opening quote: what a password piped to `chpasswd` or `passwd --stdin`
+    /// follows.
+    private static let echoed = #"\becho\s{1,4}(?:-[en]{1,2}\s{1,4})?["']?"#
 
     /// A password given on a command line (`-p …`, `--password=…`): not another option, not a `$VARIABLE`, up to a
     /// blank or a quote.
